@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import VouchKit
+
+/// `vouch log`: checks transparency-log proofs and checkpoints offline.
+///
+/// Every subcommand prints a line starting with `OK` and exits 0 on success; prints the reasons
+/// to standard error and exits 1 when verification fails; and reports unusable input (a hash,
+/// key or file it cannot read) as a validation error.
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Verify transparency-log inclusion proofs, consistency proofs and checkpoints.",
+        subcommands: [VerifyInclusion.self, VerifyConsistency.self, VerifyCheckpoint.self]
+    )
+}
+
+extension LogCommand {
+    /// `vouch log verify-inclusion`: checks an RFC 9162 inclusion proof.
+    struct VerifyInclusion: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-inclusion",
+            abstract: "Check that a leaf is in a log's Merkle tree.",
+            discussion: "Hashes are 64 hex digits or base64 (standard or URL-safe)."
+        )
+
+        @Option(help: "The leaf hash, SHA-256(0x00 || entry).")
+        var leafHash: String
+
+        @Option(help: "The zero-based index of the leaf.")
+        var index: UInt64
+
+        @Option(help: "The tree size the proof is for.")
+        var size: UInt64
+
+        @Option(help: "The root hash of the tree at that size.")
+        var root: String
+
+        @Option(help: "The audit path: comma-separated hashes, leaf level first; \"\" when empty.")
+        var proof: String
+
+        func run() async throws {
+            let leafHash = try HashArgument.parse(leafHash, option: "--leaf-hash")
+            let root = try HashArgument.parse(root, option: "--root")
+            let path = try HashArgument.parseList(proof, option: "--proof")
+            let inclusion = InclusionProof(leafIndex: index, treeSize: size, hashes: path)
+            try report(
+                { () throws(VouchKitError) in try inclusion.verify(leafHash: leafHash, rootHash: root) },
+                success: "OK leaf \(index) is included in the tree of size \(size) with root \(root)"
+            )
+        }
+    }
+
+    /// `vouch log verify-consistency`: checks an RFC 9162 consistency proof.
+    struct VerifyConsistency: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-consistency",
+            abstract: "Check that an older tree head is a prefix of a newer one.",
+            discussion: "Hashes are 64 hex digits or base64 (standard or URL-safe)."
+        )
+
+        @Option(help: "The size of the older tree.")
+        var oldSize: UInt64
+
+        @Option(help: "The root hash of the older tree.")
+        var oldRoot: String
+
+        @Option(help: "The size of the newer tree.")
+        var size: UInt64
+
+        @Option(help: "The root hash of the newer tree.")
+        var root: String
+
+        @Option(help: "The proof: comma-separated hashes; \"\" when the sizes are equal.")
+        var proof: String
+
+        func run() async throws {
+            let oldRoot = try HashArgument.parse(oldRoot, option: "--old-root")
+            let root = try HashArgument.parse(root, option: "--root")
+            let hashes = try HashArgument.parseList(proof, option: "--proof")
+            let consistency = ConsistencyProof(oldSize: oldSize, newSize: size, hashes: hashes)
+            try report(
+                { () throws(VouchKitError) in try consistency.verify(oldRoot: oldRoot, newRoot: root) },
+                success: "OK the tree of size \(oldSize) is a prefix of the tree of size \(size)"
+            )
+        }
+    }
+
+    /// `vouch log verify-checkpoint`: checks a signed checkpoint note against trusted keys.
+    struct VerifyCheckpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-checkpoint",
+            abstract: "Check a signed checkpoint and print its origin, size and root hash."
+        )
+
+        @Option(
+            name: .customLong("key"),
+            help: "A trusted verifier key, <name>+<key ID>+<base64 key>; repeat for several."
+        )
+        var keys: [String]
+
+        @Argument(help: "The signed checkpoint file, or - for standard input.")
+        var file: String
+
+        func validate() throws {
+            if keys.isEmpty {
+                throw ValidationError("Give at least one trusted verifier key with --key.")
+            }
+        }
+
+        func run() async throws {
+            var verifiers: [NoteVerifier] = []
+            for key in keys {
+                do {
+                    verifiers.append(try NoteVerifier(verifierKey: key))
+                } catch {
+                    throw ValidationError("The --key \"\(key)\" is not a usable note verifier key: \(error.reason).")
+                }
+            }
+            let note = try readNote()
+            let result: Result<Checkpoint, NoteRejection>
+            do {
+                result = try Checkpoint.verify(signedNote: note, verifiers: verifiers)
+            } catch {
+                throw failure(["\(file) is not a well-formed signed checkpoint: \(error.reason)"])
+            }
+            switch result {
+            case .success(let checkpoint):
+                print("OK checkpoint verified")
+                print("origin: \(checkpoint.origin)")
+                print("size: \(checkpoint.size)")
+                print("root: \(checkpoint.rootHash.base64EncodedString)")
+            case .failure(let rejection):
+                throw failure(rejection.reasons)
+            }
+        }
+
+        private func readNote() throws -> String {
+            let data: Data
+            do {
+                if file == "-" {
+                    data = FileHandle.standardInput.readDataToEndOfFile()
+                } else {
+                    data = try Data(contentsOf: URL(fileURLWithPath: file))
+                }
+            } catch {
+                throw ValidationError("Cannot read the checkpoint file \(file): \(error.localizedDescription)")
+            }
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw ValidationError("The checkpoint file \(file) is not UTF-8 text.")
+            }
+            return text
+        }
+    }
+}
+
+/// Prints `success` for a valid proof; otherwise prints the reason to standard error and throws exit code 1.
+private func report(
+    _ verify: () throws(VouchKitError) -> MerkleProofVerdict,
+    success: String
+) throws {
+    let verdict: MerkleProofVerdict
+    do {
+        verdict = try verify()
+    } catch {
+        throw failure([error.reason])
+    }
+    switch verdict {
+    case .valid:
+        print(success)
+    case .invalid(let reason):
+        throw failure([reason])
+    }
+}
+
+/// Prints each reason to standard error, prefixed with `FAIL`, and returns exit code 1 to throw.
+private func failure(_ reasons: [String]) -> ExitCode {
+    for reason in reasons {
+        FileHandle.standardError.write(Data("FAIL \(reason)\n".utf8))
+    }
+    return ExitCode(1)
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import VouchKit
+
+/// Reading arguments that may name a file (`@FILE`) and other shared input handling.
+enum CLIInput {
+    /// The argument itself, or the trimmed contents of FILE when it is `@FILE`.
+    static func tokenOrFile(_ argument: String) throws -> String {
+        if argument.hasPrefix("@") {
+            return try readText(String(argument.dropFirst())).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return argument.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The text of a file, or a usage error naming it.
+    static func readText(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(path): no such file or not readable")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("\(path) is not UTF-8 text")
+        }
+        return text
+    }
+
+    /// A signing key from a private JWK file.
+    static func signingKey(_ path: String) throws -> SigningKey {
+        do {
+            return try SigningKey(contentsOfFile: path)
+        } catch let error as VouchKitError {
+            throw ValidationError("\(path): \(error.reason)")
+        }
+    }
+
+    /// A DID, or a usage error.
+    static func did(_ text: String, what: String) throws -> DID {
+        do {
+            return try DID(text)
+        } catch let error as VouchKitError {
+            throw ValidationError("\(what): \(error.reason)")
+        }
+    }
+
+    /// A duration such as `90s`, `15m`, `12h`, `30d` or `2w`.
+    static func duration(_ text: String) throws -> TimeInterval {
+        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        guard let unit = text.last, let scale = units[unit], let value = Int(text.dropLast()), value > 0 else {
+            throw ValidationError("duration \"\(text)\" must be a positive number followed by s, m, h, d or w (e.g. 30d)")
+        }
+        return TimeInterval(value) * scale
+    }
+
+    /// Status lists named on the command line: files made by `vouch status-list new`, or
+    /// `BitstringStatusListCredential`s as `vc+jwt` or as an EnvelopedVerifiableCredential JSON,
+    /// which must verify and come from a trusted issuer.
+    static func statusLists(_ paths: [String], trusted: Set<String>) async throws -> [StatusList] {
+        var lists: [StatusList] = []
+        for path in paths {
+            if let file = try? StatusListFile.load(from: path) {
+                lists.append(StatusList(url: nil, purpose: file.statusPurpose, list: file.list))
+                continue
+            }
+            let text = try readText(path).trimmingCharacters(in: .whitespacesAndNewlines)
+            var token = text
+            if text.hasPrefix("{") {
+                guard let json = try? JSONValue(parsing: Data(text.utf8)) else {
+                    throw ValidationError("\(path) is neither a status list file nor a status list credential")
+                }
+                if json["type"]?.arrayValue.contains("EnvelopedVerifiableCredential") == true,
+                    let id = json["id"]?.stringValue, id.hasPrefix("data:application/vc+jwt,")
+                {
+                    token = String(id.dropFirst("data:application/vc+jwt,".count))
+                } else {
+                    throw ValidationError(
+                        "\(path) is a JSON document without a JOSE signature; give the status list credential as vc+jwt or as an EnvelopedVerifiableCredential, or a file made by `vouch status-list new`"
+                    )
+                }
+            }
+            do {
+                lists.append(try await StatusListCredential.verify(token, trustedIssuers: trusted))
+            } catch let error as VouchKitError {
+                throw ValidationError("\(path): \(error.reason)")
+            }
+        }
+        return lists
+    }
+}
+
+/// Writing results.
+enum CLIOutput {
+    /// Writes a line to standard error.
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Prints a JSON value.
+    static func json(_ value: JSONValue) {
+        print(String(decoding: value.jsonData(pretty: true), as: UTF8.self))
+    }
+
+    /// The failures as JSON.
+    static func failuresJSON(_ failures: [VerificationFailure]) -> JSONValue {
+        .array(failures.map { ["check": .string($0.check.rawValue), "reason": .string($0.reason)] })
+    }
+}

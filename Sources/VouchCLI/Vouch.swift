@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import VouchKit
+
+/// The `vouch` command: the trust authority's server and admin tools, the device agent, and
+/// offline verification and audit tools.
+@main
+struct Vouch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vouch",
+        abstract: "Identity and trust authority for fleets of machines.",
+        discussion: "Exit status: 0 on success, 1 when a verification fails, 2 on a usage or input error.",
+        subcommands: [
+            KeysCommand.self, DIDCommand.self, CredentialCommand.self, PresentationCommand.self,
+            StatusListCommand.self, LogCommand.self,
+        ]
+    )
+
+    /// Runs the command; maps usage and input errors to exit status 2 and verification failures to 1.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let exitCode as ExitCode {
+            Foundation.exit(exitCode.rawValue)
+        } catch {
+            if exitCode(for: error) == .success {
+                exit(withError: error)  // --help and --version
+            }
+            let message = fullMessage(for: error)
+            FileHandle.standardError.write(Data(((message.isEmpty ? "\(error)" : message) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}

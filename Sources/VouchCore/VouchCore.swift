@@ -1,0 +1,1 @@
+// VouchCore: pure domain logic. See Merkle/.

@@ -1,0 +1,45 @@
+/// A `credentialStatus` entry of type `BitstringStatusListEntry` (W3C Bitstring Status List v1.0 §2.1).
+public struct CredentialStatusEntry: Codable, Sendable, Hashable {
+    /// Optional id of the entry, conventionally `<list URL>#<index>`.
+    public var id: String?
+    /// `BitstringStatusListEntry`.
+    public var type: String
+    /// `revocation` or `suspension`.
+    public var statusPurpose: String
+    /// The bit index, as a decimal string.
+    public var statusListIndex: String
+    /// The URL of the `BitstringStatusListCredential`.
+    public var statusListCredential: String
+
+    /// An entry pointing at bit `index` of the list credential at `listURL`.
+    public init(listURL: String, index: Int, purpose: StatusPurpose = .revocation) {
+        self.id = "\(listURL)#\(index)"
+        self.type = "BitstringStatusListEntry"
+        self.statusPurpose = purpose.rawValue
+        self.statusListIndex = String(index)
+        self.statusListCredential = listURL
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, type, statusPurpose, statusListIndex, statusListCredential
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decodeIfPresent(String.self, forKey: .id)
+        type = try container.decode(String.self, forKey: .type)
+        statusPurpose = try container.decodeIfPresent(String.self, forKey: .statusPurpose) ?? ""
+        if let number = try? container.decode(Int.self, forKey: .statusListIndex) {
+            statusListIndex = String(number)
+        } else {
+            statusListIndex = try container.decodeIfPresent(String.self, forKey: .statusListIndex) ?? ""
+        }
+        statusListCredential = try container.decodeIfPresent(String.self, forKey: .statusListCredential) ?? ""
+    }
+
+    /// The index as a number, when it is a non-negative decimal.
+    public var index: Int? {
+        guard !statusListIndex.isEmpty, statusListIndex.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int(statusListIndex)
+    }
+}

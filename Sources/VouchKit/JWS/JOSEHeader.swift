@@ -1,0 +1,22 @@
+/// The protected header of a JWS (RFC 7515 §4), with the members VouchKit reads.
+public struct JOSEHeader: Codable, Sendable, Hashable {
+    /// The signature algorithm, such as `EdDSA` or `ES256`.
+    public var alg: String
+    /// The media type of the whole JWS, such as `vc+jwt`.
+    public var typ: String?
+    /// The media type of the payload, such as `vc`.
+    public var cty: String?
+    /// The key identifier; in VouchKit, a DID URL naming a verification method.
+    public var kid: String?
+    /// Extensions the verifier must understand (RFC 7515 §4.1.11). VouchKit understands none.
+    public var crit: [String]?
+
+    /// Creates a header.
+    public init(alg: String, typ: String? = nil, cty: String? = nil, kid: String? = nil, crit: [String]? = nil) {
+        self.alg = alg
+        self.typ = typ
+        self.cty = cty
+        self.kid = kid
+        self.crit = crit
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// A telemetry message signed by the device that sent it: device DID, sequence number, time, topic
+/// and payload, as a compact JWS of type `vouch-telemetry+jwt`.
+public struct TelemetryEnvelope: Sendable, Hashable {
+    /// The sending device.
+    public let device: DID
+    /// Strictly increasing per device.
+    public let sequence: UInt64
+    /// When the device sent it.
+    public let time: Date
+    /// The topic, such as an MQTT topic.
+    public let topic: String
+    /// The message bytes.
+    public let payload: Data
+
+    /// Creates an envelope.
+    public init(device: DID, sequence: UInt64, time: Date = Date(), topic: String, payload: Data) {
+        self.device = device
+        self.sequence = sequence
+        self.time = time
+        self.topic = topic
+        self.payload = payload
+    }
+
+    struct Claims: Codable, Sendable {
+        let iss: String
+        let seq: UInt64
+        let iat: Double
+        let topic: String
+        let payload: String
+    }
+
+    /// Signs the envelope with the device key. `keyID` defaults to the did:key verification method.
+    public func signed(with key: SigningKey, keyID: String? = nil) async throws -> String {
+        guard let kid = keyID ?? (device.method == "key" ? device.didKeyVerificationMethod.description : nil) else {
+            throw VouchKitError.malformedInput("a device DID that is not a did:key needs a keyID")
+        }
+        let claims = Claims(
+            iss: device.description, seq: sequence, iat: (time.timeIntervalSince1970 * 1000).rounded() / 1000,
+            topic: topic, payload: Base64URL.encode(payload))
+        return try await JWS.sign(claims, type: MediaType.telemetry, kid: kid, key: key)
+    }
+}

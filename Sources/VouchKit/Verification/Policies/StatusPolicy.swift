@@ -1,0 +1,63 @@
+import Foundation
+
+/// No `credentialStatus` entry has its bit set: not revoked, not suspended. A status list that
+/// cannot be found, is expired, or does not match the entry's purpose fails the check: status is
+/// never assumed good.
+public struct StatusPolicy: Sendable {
+    private let lists: [StatusList]?
+    private let now: Date
+
+    /// Checks against `lists`; `nil` means the trust bundle's verified status lists.
+    public init(lists: [StatusList]? = nil, now: Date = Date()) {
+        self.lists = lists
+        self.now = now
+    }
+
+    func check(_ entries: [CredentialStatusEntry], environment: VerificationEnvironment) -> [VerificationFailure] {
+        let available = lists ?? environment.trust?.statusLists ?? []
+        var failures: [VerificationFailure] = []
+        for entry in entries {
+            guard entry.type == "BitstringStatusListEntry" else {
+                failures.append(VerificationFailure(.status, "status entry type \(entry.type) is not supported"))
+                continue
+            }
+            guard let purpose = StatusPurpose(rawValue: entry.statusPurpose) else {
+                failures.append(VerificationFailure(.status, "status purpose \"\(entry.statusPurpose)\" is not revocation or suspension"))
+                continue
+            }
+            guard let index = entry.index else {
+                failures.append(VerificationFailure(.status, "statusListIndex \"\(entry.statusListIndex)\" is not a non-negative integer"))
+                continue
+            }
+            let bound = available.filter { $0.url == entry.statusListCredential }
+            let unbound = available.filter { $0.url == nil && $0.purpose == purpose }
+            guard let list = bound.first ?? (unbound.count == 1 ? unbound.first : nil) else {
+                failures.append(VerificationFailure(.status, "status list \(entry.statusListCredential) is not available, so \(purpose.rawValue) status is unknown"))
+                continue
+            }
+            guard list.purpose == purpose else {
+                failures.append(VerificationFailure(.status, "status list \(entry.statusListCredential) is for \(list.purpose.rawValue), the entry asks for \(purpose.rawValue)"))
+                continue
+            }
+            if let validUntil = list.validUntil, validUntil < now {
+                failures.append(VerificationFailure(.status, "status list \(entry.statusListCredential) expired at \(RFC3339.format(validUntil))"))
+                continue
+            }
+            guard index < list.list.size else {
+                failures.append(VerificationFailure(.status, "status index \(index) is outside the list of \(list.list.size) entries"))
+                continue
+            }
+            if (try? list.list.isSet(index)) ?? true {
+                failures.append(VerificationFailure(.status, purpose == .revocation ? "revoked (status list index \(index))" : "suspended (status list index \(index))"))
+            }
+        }
+        return failures
+    }
+}
+
+extension StatusPolicy: CredentialPolicy {
+    public func evaluate(_ candidate: CredentialCandidate) async -> PolicyResult {
+        let failures = check(candidate.credential.status, environment: candidate.environment)
+        return failures.isEmpty ? .meetsPolicy : .failsToMeetPolicy(failures)
+    }
+}
