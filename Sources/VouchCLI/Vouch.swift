@@ -31,7 +31,8 @@ struct Vouch: AsyncParsableCommand {
             if exitCode(for: error) == .success {
                 exit(withError: error)  // --help and --version
             }
-            let message = fullMessage(for: error)
+            // Errors raised while running carry no usage worth repeating; parse errors do.
+            let message = (error is ValidationError || error is VouchKitError) ? "Error: \(self.message(for: error))" : fullMessage(for: error)
             FileHandle.standardError.write(Data(((message.isEmpty ? "\(error)" : message) + "\n").utf8))
             Foundation.exit(2)
         }

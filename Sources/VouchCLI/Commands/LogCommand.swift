@@ -102,12 +102,6 @@ extension LogCommand {
         @Argument(help: "The signed checkpoint file, or - for standard input.")
         var file: String
 
-        func validate() throws {
-            if keys.isEmpty {
-                throw ValidationError("Give at least one trusted verifier key with --key.")
-            }
-        }
-
         func run() async throws {
             var verifiers: [NoteVerifier] = []
             for key in keys {

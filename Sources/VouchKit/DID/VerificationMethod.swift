@@ -44,9 +44,10 @@ public struct VerificationMethod: Codable, Sendable, Hashable {
         if let multibase = publicKeyMultibase {
             return try DIDKey.publicKey(multibase: multibase)
         }
-        if let base58 = publicKeyBase58, type.hasPrefix("Ed25519") {
+        if let base58 = publicKeyBase58 {
             guard let raw = Base58.decode(base58) else { throw VouchKitError.malformedInput("publicKeyBase58 of \(id) is not base58") }
-            return try PublicKey(ed25519: raw)
+            if type.hasPrefix("Ed25519") { return try PublicKey(ed25519: raw) }
+            if type.hasPrefix("P256") || type.hasPrefix("EcdsaSecp256r1") { return try PublicKey(p256: raw) }
         }
         throw VouchKitError.unsupported("verification method \(id) of type \(type) carries no key VouchKit can read")
     }

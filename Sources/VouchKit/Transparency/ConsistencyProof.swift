@@ -35,7 +35,7 @@ public struct ConsistencyProof: Hashable, Sendable {
         }
         if oldSize == newSize {
             guard hashes.isEmpty else {
-                throw .malformedInput("a consistency proof between trees of the same size must be empty, not \(hashes.count) hashes")
+                throw .malformedInput("a consistency proof between trees of the same size must be empty, but this one holds \(hashes.count) proof hashes")
             }
             return oldRoot == newRoot
                 ? .valid
@@ -52,7 +52,7 @@ public struct ConsistencyProof: Hashable, Sendable {
         let start = startsWithOldRoot ? 0 : 1
         guard hashes.count == start + inner + border else {
             throw .malformedInput(
-                "a consistency proof from size \(oldSize) to \(newSize) has \(start + inner + border) hashes, not \(hashes.count)"
+                "a consistency proof from tree size \(oldSize) to \(newSize) needs \(start + inner + border) proof hashes, not \(hashes.count)"
             )
         }
         let seed = startsWithOldRoot ? oldRoot : hashes[0]

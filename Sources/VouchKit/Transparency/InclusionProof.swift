@@ -33,7 +33,7 @@ public struct InclusionProof: Hashable, Sendable {
         let (inner, border) = Self.decompose(index: leafIndex, size: treeSize)
         guard hashes.count == inner + border else {
             throw .malformedInput(
-                "an inclusion proof for leaf \(leafIndex) in a tree of \(treeSize) has \(inner + border) hashes, not \(hashes.count)"
+                "an inclusion proof for leaf \(leafIndex) in a tree of size \(treeSize) needs a path of length \(inner + border), not \(hashes.count)"
             )
         }
         var hash = leafHash

@@ -9,8 +9,7 @@ public struct NoteSigner: Sendable {
     /// The key name, as it appears in signature lines.
     public let name: String
 
-    /// The Ed25519 private key.
-    public let privateKey: Curve25519.Signing.PrivateKey
+    private let privateKey: Curve25519.Signing.PrivateKey
 
     /// The matching verifier, whose ``NoteVerifier/verifierKey`` is safe to publish.
     public let verifier: NoteVerifier

@@ -90,6 +90,8 @@ public struct SignedNote: Hashable, Sendable {
     }
 
     /// The text form: the note text, a blank line, and one line per signature.
+    ///
+    /// A note without signatures serializes too, but cannot be parsed back.
     public var serialized: String {
         var output = text + "\n"
         for signature in signatures {
