@@ -29,7 +29,13 @@ struct Vouch: AsyncParsableCommand {
             Foundation.exit(exitCode.rawValue)
         } catch {
             if exitCode(for: error) == .success {
-                exit(withError: error)  // --help and --version
+                let arguments = CommandLine.arguments.dropFirst()
+                if arguments.contains(where: { ["-h", "--help", "help", "--version"].contains($0) }) {
+                    exit(withError: error)  // help or version was asked for
+                }
+                // A command group run without a subcommand: show its help, but as a usage error.
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
             }
             // Errors raised while running carry no usage worth repeating; parse errors do.
             let message = (error is ValidationError || error is VouchKitError) ? "Error: \(self.message(for: error))" : fullMessage(for: error)

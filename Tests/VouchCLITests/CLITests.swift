@@ -446,7 +446,7 @@ extension CLITests {
         }
 
         /// A status list credential is checked against `--trust` like any other; one from an
-        /// untrusted issuer is refused as unusable input before the credential is checked.
+        /// untrusted issuer fails verification before the credential is checked.
         @Test func refusesOneFromAnUntrustedIssuer() async throws {
             try await VouchProcess.withScratchDirectory { vouch in
                 let setup = try await Setup(vouch, revoke: false)
@@ -454,7 +454,7 @@ extension CLITests {
                 for list in ["list.jwt", "list.json"] {
                     let outcome = try await vouch.run(
                         "credential", "verify", "@cred.jwt", "--trust", setup.device, "--status-list", list)
-                    outcome.expectUsageError(mentioning: "not trusted")
+                    outcome.expectVerificationFailure(mentioning: "not trusted")
                 }
             }
         }

@@ -20,7 +20,7 @@ struct PresentationTests {
         let token = try await device.present([credential], nonce: "n-1", audience: audience)
         let jws = try CompactJWS(parsing: token)
         #expect(jws.header.typ == "vp+jwt")
-        let result = await try verifier(authority, nonce: "n-1").verify(token)
+        let result = try await verifier(authority, nonce: "n-1").verify(token)
         #expect(result.isValid, "\(result.failures)")
         if case .valid(let verified) = result {
             #expect(verified.presentation.holder == device.did.description)
@@ -34,7 +34,7 @@ struct PresentationTests {
         let device = SimulatedDevice()
         let credential = try await authority.identityCredential(for: device.did)
         let token = try await device.present([credential], nonce: "n-1", audience: "did:web:elsewhere")
-        let result = await try verifier(authority, nonce: "n-2").verify(token)
+        let result = try await verifier(authority, nonce: "n-2").verify(token)
         #expect(Set(result.failures.map(\.check)) == [.nonce, .audience])
     }
 
@@ -64,7 +64,7 @@ struct PresentationTests {
         let thief = SimulatedDevice()
         let credential = try await authority.identityCredential(for: owner.did)
         let token = try await thief.present([credential], nonce: "n", audience: audience)
-        let result = await try verifier(authority, nonce: "n").verify(token)
+        let result = try await verifier(authority, nonce: "n").verify(token)
         #expect(result.failures.map(\.check) == [.holderBinding])
     }
 
@@ -94,7 +94,7 @@ struct PresentationTests {
         let token = try await Presentation.create(
             credentials: [credential], holderKey: attacker, holder: device.did,
             keyID: device.did.didKeyVerificationMethod.description, nonce: "n", audience: audience)
-        let result = await try verifier(authority, nonce: "n").verify(token)
+        let result = try await verifier(authority, nonce: "n").verify(token)
         #expect(result.failures.map(\.check) == [.signature])
     }
 }

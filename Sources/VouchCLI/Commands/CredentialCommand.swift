@@ -47,7 +47,8 @@ struct CredentialCommand: AsyncParsableCommand {
             let subjectDID = try CLIInput.did(subject, what: "--subject")
             var members: [String: JSONValue] = [:]
             if let claims {
-                guard let json = try? JSONValue(parsing: Data(CLIInput.readText(claims).utf8)), let object = json.objectValue else {
+                let text = try CLIInput.readText(claims)
+                guard let json = try? JSONValue(parsing: Data(text.utf8)), let object = json.objectValue else {
                     throw ValidationError("--claims \(claims) must hold a JSON object")
                 }
                 guard object["id"] == nil else { throw ValidationError("--claims must not set \"id\"; use --subject") }
@@ -86,7 +87,7 @@ struct CredentialCommand: AsyncParsableCommand {
         func run() async throws {
             let credential = try CLIInput.tokenOrFile(token)
             let trusted = Set(trust)
-            let lists = try await CLIInput.statusLists(statusList, trusted: trusted)
+            let lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
             let verifier = CredentialVerifier.standard(resolver: MultiMethodResolver(), trustedIssuers: trusted, statusLists: lists)
             let result = await verifier.verify(credential)
             switch result {

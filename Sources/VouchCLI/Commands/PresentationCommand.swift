@@ -62,7 +62,7 @@ struct PresentationCommand: AsyncParsableCommand {
         func run() async throws {
             let presentation = try CLIInput.tokenOrFile(token)
             let trusted = Set(trust)
-            let lists = try await CLIInput.statusLists(statusList, trusted: trusted)
+            let lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
             let resolver = MultiMethodResolver()
             let credentials = CredentialVerifier.standard(resolver: resolver, trustedIssuers: trusted, statusLists: lists)
             let verifier = PresentationVerifier.standard(nonce: nonce, audience: audience, resolver: resolver, credentialVerifier: credentials)

@@ -52,8 +52,9 @@ enum CLIInput {
 
     /// Status lists named on the command line: files made by `vouch status-list new`, or
     /// `BitstringStatusListCredential`s as `vc+jwt` or as an EnvelopedVerifiableCredential JSON,
-    /// which must verify and come from a trusted issuer.
-    static func statusLists(_ paths: [String], trusted: Set<String>) async throws -> [StatusList] {
+    /// which must verify and come from a trusted issuer. A file that is neither is a usage error
+    /// (exit 2); a status list credential that does not verify is a verification failure (exit 1).
+    static func statusLists(_ paths: [String], trusted: Set<String>, json: Bool) async throws -> [StatusList] {
         var lists: [StatusList] = []
         for path in paths {
             if let file = try? StatusListFile.load(from: path) {
@@ -76,10 +77,20 @@ enum CLIInput {
                     )
                 }
             }
+            guard (try? CompactJWS(parsing: token)) != nil else {
+                throw ValidationError("\(path) is neither a status list file nor a status list credential")
+            }
             do {
                 lists.append(try await StatusListCredential.verify(token, trustedIssuers: trusted))
             } catch let error as VouchKitError {
-                throw ValidationError("\(path): \(error.reason)")
+                let failure = VerificationFailure(.status, "status list \(path): \(error.reason)")
+                if json {
+                    CLIOutput.json(["valid": false, "failures": CLIOutput.failuresJSON([failure])])
+                } else {
+                    CLIOutput.error("cannot use the status list:")
+                    CLIOutput.error("  - \(failure)")
+                }
+                throw ExitCode(1)
             }
         }
         return lists

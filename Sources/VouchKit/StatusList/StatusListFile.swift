@@ -1,13 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A status list kept in a local JSON file, as `vouch status-list new` writes it and
 /// `vouch status-list set` edits it:
 ///
@@ -95,48 +87,7 @@ package struct StatusListFile: Sendable, Hashable {
         }
         data.append(UInt8(ascii: "\n"))
 
-        let destination = URL(fileURLWithPath: path)
-        let temporary = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
-        do {
-            try data.write(to: temporary, options: .withoutOverwriting)
-        } catch {
-            let folder = destination.deletingLastPathComponent().path
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                throw VouchKitError.io("Cannot write the status list file \(path): the folder \(folder) does not exist.")
-            }
-            throw VouchKitError.io("Cannot write the status list file \(path): \(Self.describe(error))")
-        }
-        defer { _ = unlink(temporary.path) }
-
-        if replacingExisting {
-            // Keep the permissions of the file being replaced, which may have been restricted on purpose.
-            if let permissions = try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] {
-                try? FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: temporary.path)
-            }
-            guard rename(temporary.path, destination.path) == 0 else {
-                throw VouchKitError.io("Cannot replace the status list file \(path): \(Self.lastSystemError()).")
-            }
-        } else {
-            // link(2) fails rather than replace an existing file, so there is no window between
-            // checking for the file and creating it.
-            if link(temporary.path, destination.path) != 0 {
-                let linkError = errno
-                // Some file systems have no hard links; there, check and rename instead.
-                guard linkError != EEXIST, !FileManager.default.fileExists(atPath: path) else {
-                    throw VouchKitError.io("The status list file \(path) already exists; it was left unchanged.")
-                }
-                guard rename(temporary.path, destination.path) == 0 else {
-                    throw VouchKitError.io("Cannot create the status list file \(path): \(Self.lastSystemError()).")
-                }
-            }
-        }
-    }
-
-    /// The text of the C library error in `errno`.
-    private static func lastSystemError() -> String {
-        String(cString: strerror(errno))
+        try AtomicFile.write(data, to: path, replacingExisting: replacingExisting)
     }
 
     /// A short account of a Foundation error for a person.

@@ -1,5 +1,5 @@
 /// The JOSE header names the right media types (`typ` `vc+jwt` and, if present, `cty` `vc` for
-/// credentials; `vp+jwt`/`vp` for presentations) and asks for no extension VouchKit does not know (`crit`).
+/// credentials; `vp+jwt`/`vp` for presentations).
 public struct MediaTypePolicy: Sendable {
     /// Creates the policy.
     public init() {}
@@ -12,9 +12,6 @@ public struct MediaTypePolicy: Sendable {
         }
         if let cty = header.cty, cty.lowercased() != contentType, cty.lowercased() != "application/" + contentType {
             failures.append(VerificationFailure(.mediaType, "cty is \"\(cty)\", expected \"\(contentType)\" or none"))
-        }
-        if let crit = header.crit {
-            failures.append(VerificationFailure(.mediaType, "the header marks unsupported extensions as critical: \(crit.joined(separator: ", "))"))
         }
         return failures.isEmpty ? .meetsPolicy : .failsToMeetPolicy(failures)
     }

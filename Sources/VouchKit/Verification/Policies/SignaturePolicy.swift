@@ -1,11 +1,15 @@
 /// The JWS signature verifies with a key of the issuer (for a credential) or the holder (for a
 /// presentation): the `kid` must be a verification method of that DID (or a key the trust bundle
-/// lists for it), the method must be allowed for the purpose, and `alg` must match the key.
+/// lists for it), the method must be allowed for the purpose, `alg` must match the key, and the
+/// header must not mark any extension as critical (RFC 7515 §4.1.11: VouchKit implements none).
 public struct SignaturePolicy: Sendable {
     /// Creates the policy.
     public init() {}
 
     func check(_ jws: CompactJWS, controller: String, relationship: DIDDocument.Relationship, environment: VerificationEnvironment) async -> PolicyResult {
+        if let crit = jws.header.crit {
+            return .fails(.signature, "the header marks extensions VouchKit does not implement as critical: \(crit.joined(separator: ", "))")
+        }
         guard let algorithm = JWSAlgorithm(rawValue: jws.header.alg) else {
             return .fails(.signature, "algorithm \"\(jws.header.alg)\" is not accepted; use EdDSA or ES256")
         }

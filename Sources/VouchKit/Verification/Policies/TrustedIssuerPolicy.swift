@@ -17,6 +17,7 @@ public struct TrustedIssuerPolicy: Sendable {
 extension TrustedIssuerPolicy: CredentialPolicy {
     public func evaluate(_ candidate: CredentialCandidate) async -> PolicyResult {
         let issuer = candidate.credential.issuer
+        guard !issuer.isEmpty else { return .fails(.trustedIssuer, "the credential names no issuer") }
         guard trusted(issuer, environment: candidate.environment) else {
             return .fails(.trustedIssuer, "issuer \(issuer) is not trusted")
         }
