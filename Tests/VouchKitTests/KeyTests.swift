@@ -24,6 +24,7 @@ struct KeyTests {
         let jws = try CompactJWS(parsing: token)
         #expect(String(decoding: jws.payload, as: UTF8.self) == rfc["payload"] as? String)
         #expect(try key.signature(for: jws.signingInput) == jws.signature)
+        #expect(JWS.verify(jws, key: key.publicKey))
         #expect(key.publicKey.isValidSignature(jws.signature, for: jws.signingInput))
     }
 

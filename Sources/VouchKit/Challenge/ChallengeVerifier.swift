@@ -21,7 +21,7 @@ public struct ChallengeVerifier: Sendable {
         let jws: CompactJWS
         let claims: ChallengeResponse.Claims
         do {
-            jws = try CompactJWS(parsing: token.trimmingCharacters(in: .whitespacesAndNewlines))
+            jws = try CompactJWS(parsing: token.trimmingASCIIWhitespace)
             claims = try jws.decodePayload()
         } catch {
             return .failure(VerificationFailure(.format, "\(error)"))

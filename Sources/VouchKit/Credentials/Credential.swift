@@ -20,42 +20,109 @@ public struct Credential: Sendable {
     /// `credentialStatus` entries.
     public let status: [CredentialStatusEntry]
     /// The payload bytes.
-    public let payload: Data
+    public var payload: Data { Data(payloadBytes) }
+    let payloadBytes: [UInt8]
     /// Problems with the data model found while reading (such as `vc`/`vp` claims); reported by the verifier.
     let dataModelProblems: [String]
 
     /// The whole credential as JSON.
     public var json: JSONValue {
-        (try? JSONValue(parsing: payload)) ?? .null
+        (try? JSONValue(parsing: payloadBytes)) ?? .null
     }
 
     /// Reads a credential from JSON bytes.
     public init(payload: Data) throws {
-        let raw: RawCredential
-        do {
-            raw = try JSONDecoder().decode(RawCredential.self, from: payload)
-        } catch {
-            throw VouchKitError.malformedInput("the payload is not a VC 2.0 credential: \(Self.describe(error))")
+        try self.init(bytes: Array(payload))
+    }
+
+    /// Reads a credential from JSON bytes in one pass: the members checked are read, the rest is
+    /// validated and skipped, and a repeated member is refused.
+    init(bytes: [UInt8]) throws {
+        var scanner = JSONScanner(bytes)
+        var contexts: [String]?
+        var id: String?
+        var types: [String]?
+        var issuer: String??
+        var subjects: [String]?
+        var validFrom: String?
+        var validUntil: String?
+        var status: [CredentialStatusEntry]?
+        var iss: String?
+        var hasVC = false
+        var hasVP = false
+        func once(_ seen: Bool, _ name: String) throws {
+            if seen { throw VouchKitError.malformedInput("the credential repeats the member \"\(name)\"") }
         }
-        contexts = raw.context?.values.compactMap(\.url) ?? []
-        id = raw.id
-        types = raw.type?.values ?? []
-        issuer = raw.issuer?.id ?? ""
-        subjectIDs = raw.credentialSubject?.values.compactMap(\.id) ?? []
-        validFrom = raw.validFrom
-        validUntil = raw.validUntil
-        status = raw.credentialStatus?.values ?? []
-        self.payload = payload
+        do {
+            try scanner.readObject { scanner, key in
+                switch key {
+                case "@context":
+                    try once(contexts != nil, key)
+                    var values: [String] = []
+                    if scanner.peekValue() == UInt8(ascii: "[") {
+                        try scanner.readArray { scanner in
+                            if scanner.peekValue() == UInt8(ascii: "\"") { values.append(try scanner.readString()) } else { try scanner.skipValue() }
+                        }
+                    } else {
+                        values.append(try scanner.readString())
+                    }
+                    contexts = values
+                case "id": try once(id != nil, key); id = try scanner.readString()
+                case "type": try once(types != nil, key); types = try scanner.readStrings()
+                case "issuer": try once(issuer != nil, key); issuer = .some(try scanner.readNodeID())
+                case "credentialSubject":
+                    try once(subjects != nil, key)
+                    var ids: [String] = []
+                    if scanner.peekValue() == UInt8(ascii: "[") {
+                        try scanner.readArray { scanner in
+                            guard scanner.peekValue() == UInt8(ascii: "{") else { throw JSONScanner.error("credentialSubject entries must be objects") }
+                            if let id = try scanner.readNodeID() { ids.append(id) }
+                        }
+                    } else {
+                        guard scanner.peekValue() == UInt8(ascii: "{") else { throw JSONScanner.error("credentialSubject must be an object") }
+                        if let id = try scanner.readNodeID() { ids.append(id) }
+                    }
+                    subjects = ids
+                case "validFrom": try once(validFrom != nil, key); validFrom = try scanner.readString()
+                case "validUntil": try once(validUntil != nil, key); validUntil = try scanner.readString()
+                case "credentialStatus":
+                    try once(status != nil, key)
+                    var entries: [CredentialStatusEntry] = []
+                    if scanner.peekValue() == UInt8(ascii: "[") {
+                        try scanner.readArray { entries.append(try CredentialStatusEntry(scanning: &$0)) }
+                    } else {
+                        entries.append(try CredentialStatusEntry(scanning: &scanner))
+                    }
+                    status = entries
+                case "iss": try once(iss != nil, key); iss = try scanner.readString()
+                case "vc": try once(hasVC, key); hasVC = true; try scanner.skipValue()
+                case "vp": try once(hasVP, key); hasVP = true; try scanner.skipValue()
+                default: try scanner.skipValue()
+                }
+            }
+            try scanner.finish()
+        } catch let error as VouchKitError {
+            throw VouchKitError.malformedInput("the payload is not a VC 2.0 credential: \(error.reason)")
+        }
+        self.contexts = contexts ?? []
+        self.id = id
+        self.types = types ?? []
+        self.issuer = (issuer ?? nil) ?? ""
+        self.subjectIDs = subjects ?? []
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.status = status ?? []
+        self.payloadBytes = bytes
         var problems: [String] = []
-        if raw.vc != nil { problems.append("the payload has a \"vc\" claim, which VC 2.0 with JOSE forbids") }
-        if raw.vp != nil { problems.append("the payload has a \"vp\" claim, which VC 2.0 with JOSE forbids") }
-        if contexts.first != VerifiableCredentialContext.v2 {
+        if hasVC { problems.append("the payload has a \"vc\" claim, which VC 2.0 with JOSE forbids") }
+        if hasVP { problems.append("the payload has a \"vp\" claim, which VC 2.0 with JOSE forbids") }
+        if self.contexts.first != VerifiableCredentialContext.v2 {
             problems.append("the first @context must be \(VerifiableCredentialContext.v2)")
         }
-        if !types.contains("VerifiableCredential") { problems.append("type must include VerifiableCredential") }
-        if issuer.isEmpty { problems.append("the credential has no issuer") }
-        if raw.credentialSubject == nil { problems.append("the credential has no credentialSubject") }
-        if let iss = raw.iss, iss != issuer { problems.append("JWT \"iss\" (\(iss)) differs from issuer (\(issuer))") }
+        if !self.types.contains("VerifiableCredential") { problems.append("type must include VerifiableCredential") }
+        if self.issuer.isEmpty { problems.append("the credential has no issuer") }
+        if subjects == nil { problems.append("the credential has no credentialSubject") }
+        if let iss, iss != self.issuer { problems.append("JWT \"iss\" (\(iss)) differs from issuer (\(self.issuer))") }
         dataModelProblems = problems
     }
 
@@ -71,24 +138,4 @@ public struct Credential: Sendable {
 /// The VC 2.0 base context.
 enum VerifiableCredentialContext {
     static let v2 = "https://www.w3.org/ns/credentials/v2"
-}
-
-/// What the decoder reads; everything else in the payload is skipped at no cost.
-private struct RawCredential: Decodable {
-    let context: OneOrMany<ContextEntry>?
-    let id: String?
-    let type: OneOrMany<String>?
-    let issuer: NodeReference?
-    let credentialSubject: OneOrMany<NodeReference>?
-    let validFrom: String?
-    let validUntil: String?
-    let credentialStatus: OneOrMany<CredentialStatusEntry>?
-    let iss: String?
-    let vc: Present?
-    let vp: Present?
-
-    enum CodingKeys: String, CodingKey {
-        case context = "@context"
-        case id, type, issuer, credentialSubject, validFrom, validUntil, credentialStatus, iss, vc, vp
-    }
 }

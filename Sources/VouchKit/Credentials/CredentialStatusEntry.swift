@@ -43,3 +43,35 @@ public struct CredentialStatusEntry: Codable, Sendable, Hashable {
         return Int(statusListIndex)
     }
 }
+
+extension CredentialStatusEntry {
+    /// Reads an entry with the one-pass JSON reader.
+    init(scanning scanner: inout JSONScanner) throws {
+        var id: String?
+        var type: String?
+        var purpose: String?
+        var index: String?
+        var list: String?
+        func once(_ seen: Bool, _ name: String) throws {
+            if seen { throw JSONScanner.error("credentialStatus repeats \"\(name)\"") }
+        }
+        try scanner.readObject { scanner, key in
+            switch key {
+            case "id": try once(id != nil, key); id = try scanner.readString()
+            case "type": try once(type != nil, key); type = try scanner.readString()
+            case "statusPurpose": try once(purpose != nil, key); purpose = try scanner.readString()
+            case "statusListIndex":
+                try once(index != nil, key)
+                index = scanner.peekValue() == UInt8(ascii: "\"") ? try scanner.readString() : String(try scanner.readUnsignedInteger())
+            case "statusListCredential": try once(list != nil, key); list = try scanner.readString()
+            default: try scanner.skipValue()
+            }
+        }
+        guard let type else { throw JSONScanner.error("a credentialStatus entry has no type") }
+        self.id = id
+        self.type = type
+        self.statusPurpose = purpose ?? ""
+        self.statusListIndex = index ?? ""
+        self.statusListCredential = list ?? ""
+    }
+}

@@ -66,7 +66,7 @@ public struct Presentation: Sendable {
         let envelopes: [JSONValue] = credentials.map { token in
             [
                 "@context": .string(VerifiableCredentialContext.v2),
-                "id": .string(envelopePrefix + token.trimmingCharacters(in: .whitespacesAndNewlines)),
+                "id": .string(envelopePrefix + token.trimmingASCIIWhitespace),
                 "type": "EnvelopedVerifiableCredential",
             ]
         }

@@ -6,12 +6,13 @@ public struct CompactJWS: Sendable {
     public let token: String
     /// The decoded protected header.
     public let header: JOSEHeader
-    /// The decoded payload bytes.
-    public let payload: Data
     /// The decoded signature.
     public let signature: [UInt8]
-    /// Where the signing input (`header.payload`) ends in the token's UTF-8.
-    let signingInputEnd: Int
+    /// The decoded payload bytes.
+    let payloadBytes: [UInt8]
+    /// The token's UTF-8 and where the signing input (`header.payload`) ends in it.
+    private let tokenBytes: [UInt8]
+    private let signingInputEnd: Int
 
     /// Splits and decodes a compact JWS. Throws for anything that is not three base64url parts with a
     /// JSON object header naming an algorithm.
@@ -37,19 +38,23 @@ public struct CompactJWS: Sendable {
             throw VouchKitError.malformedInput("the JWS signature is not base64url")
         }
         do {
-            header = try JSONDecoder().decode(JOSEHeader.self, from: Data(headerBytes))
-        } catch {
-            throw VouchKitError.malformedInput("the JWS header is not a JSON object with an \"alg\" string")
+            header = try JOSEHeader(json: headerBytes)
+        } catch let error as VouchKitError {
+            throw VouchKitError.malformedInput("the JWS header is not a JSON object with an \"alg\" string: \(error.reason)")
         }
         self.token = token
-        self.payload = Data(payloadBytes)
+        self.payloadBytes = payloadBytes
         self.signature = signatureBytes
+        self.tokenBytes = bytes
         self.signingInputEnd = second
     }
 
+    /// The decoded payload bytes.
+    public var payload: Data { Data(payloadBytes) }
+
     /// The bytes the signature covers: `base64url(header) . base64url(payload)`.
     public var signingInput: ArraySlice<UInt8> {
-        Array(token.utf8)[..<signingInputEnd]
+        tokenBytes[..<signingInputEnd]
     }
 
     /// Decodes the payload as `T`.

@@ -29,6 +29,42 @@ public struct TelemetryEnvelope: Sendable, Hashable {
         let iat: Double
         let topic: String
         let payload: String
+
+        init(iss: String, seq: UInt64, iat: Double, topic: String, payload: String) {
+            self.iss = iss
+            self.seq = seq
+            self.iat = iat
+            self.topic = topic
+            self.payload = payload
+        }
+
+        /// Reads the claims with the one-pass JSON reader; every member is required, none may repeat.
+        init(json bytes: [UInt8]) throws {
+            var scanner = JSONScanner(bytes)
+            var iss: String?
+            var seq: UInt64?
+            var iat: Double?
+            var topic: String?
+            var payload: String?
+            func once(_ seen: Bool, _ name: String) throws {
+                if seen { throw JSONScanner.error("the envelope repeats \"\(name)\"") }
+            }
+            try scanner.readObject { scanner, key in
+                switch key {
+                case "iss": try once(iss != nil, key); iss = try scanner.readString()
+                case "seq": try once(seq != nil, key); seq = try scanner.readUnsignedInteger()
+                case "iat": try once(iat != nil, key); iat = try scanner.readNumber()
+                case "topic": try once(topic != nil, key); topic = try scanner.readString()
+                case "payload": try once(payload != nil, key); payload = try scanner.readString()
+                default: try scanner.skipValue()
+                }
+            }
+            try scanner.finish()
+            guard let iss, let seq, let iat, let topic, let payload else {
+                throw VouchKitError.malformedInput("a telemetry envelope needs iss, seq, iat, topic and payload")
+            }
+            self.init(iss: iss, seq: seq, iat: iat, topic: topic, payload: payload)
+        }
     }
 
     /// Signs the envelope with the device key. `keyID` defaults to the did:key verification method.

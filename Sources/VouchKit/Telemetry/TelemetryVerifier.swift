@@ -18,7 +18,7 @@ public struct TelemetryVerifier: Sendable {
         let claims: TelemetryEnvelope.Claims
         do {
             jws = try CompactJWS(parsing: token)
-            claims = try jws.decodePayload()
+            claims = try TelemetryEnvelope.Claims(json: jws.payloadBytes)
         } catch {
             return .failure(VerificationFailure(.format, "\(error)"))
         }

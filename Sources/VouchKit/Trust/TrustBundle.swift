@@ -153,7 +153,7 @@ public struct TrustBundle: Sendable {
     /// Opens a signed bundle: the signature must be by `authority` (a did:key DID), and the bundle
     /// must not be expired.
     public init(verifying token: String, authority: DID, now: Date = Date()) async throws {
-        let jws = try CompactJWS(parsing: token.trimmingCharacters(in: .whitespacesAndNewlines))
+        let jws = try CompactJWS(parsing: token.trimmingASCIIWhitespace)
         guard jws.header.typ == MediaType.trustBundle else {
             throw VouchKitError.malformedInput("not a trust bundle: typ is \(jws.header.typ ?? "missing"), expected \(MediaType.trustBundle)")
         }

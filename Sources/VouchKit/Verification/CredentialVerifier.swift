@@ -49,12 +49,12 @@ public struct CredentialVerifier: Sendable {
 
     /// Verifies a compact `vc+jwt`.
     public func verify(_ token: String) async -> CredentialVerificationResult {
-        let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = token.trimmingASCIIWhitespace
         let jws: CompactJWS
         let credential: Credential
         do {
             jws = try CompactJWS(parsing: trimmed)
-            credential = try Credential(payload: jws.payload)
+            credential = try Credential(bytes: jws.payloadBytes)
         } catch {
             return .invalid([VerificationFailure(.format, "\(error)")])
         }

@@ -49,7 +49,7 @@ public struct PresentationVerifier: Sendable {
         let jws: CompactJWS
         let presentation: Presentation
         do {
-            jws = try CompactJWS(parsing: token.trimmingCharacters(in: .whitespacesAndNewlines))
+            jws = try CompactJWS(parsing: token.trimmingASCIIWhitespace)
             presentation = try Presentation(payload: jws.payload)
         } catch {
             return .invalid([VerificationFailure(.format, "\(error)")])
@@ -59,7 +59,7 @@ public struct PresentationVerifier: Sendable {
             failures.append(VerificationFailure(.signature, "the verifier has no SignaturePolicy, so no signature was checked"))
         }
         let credentials = presentation.credentials.map { token in
-            (try? CompactJWS(parsing: token)).flatMap { try? Credential(payload: $0.payload) }
+            (try? CompactJWS(parsing: token)).flatMap { try? Credential(bytes: $0.payloadBytes) }
         }
         let candidate = PresentationCandidate(jws: jws, presentation: presentation, credentials: credentials, environment: environment)
         for policy in policies {

@@ -24,7 +24,7 @@ public struct SignaturePolicy: Sendable {
         guard key.algorithm == algorithm else {
             return .fails(.signature, "alg \(algorithm.rawValue) does not match the \(key.algorithm.rawValue) key \(jws.header.kid ?? "")")
         }
-        guard await JWS.verify(jws, key: key) else {
+        guard JWS.verify(jws, key: key) else {
             return .fails(.signature, "the signature does not verify with \(jws.header.kid ?? "the key")")
         }
         return .meetsPolicy
