@@ -50,8 +50,8 @@ public struct Credential: Sendable {
         var iss: String?
         var hasVC = false
         var hasVP = false
-        func once(_ seen: Bool, _ name: String) throws {
-            if seen { throw VouchKitError.malformedInput("the credential repeats the member \"\(name)\"") }
+        func once(_ seen: Bool, _ name: JSONKey) throws {
+            if seen { throw VouchKitError.malformedInput("the credential repeats the member \"\(name.text)\"") }
         }
         do {
             try scanner.readObject { scanner, key in

@@ -52,8 +52,8 @@ extension CredentialStatusEntry {
         var purpose: String?
         var index: String?
         var list: String?
-        func once(_ seen: Bool, _ name: String) throws {
-            if seen { throw JSONScanner.error("credentialStatus repeats \"\(name)\"") }
+        func once(_ seen: Bool, _ name: JSONKey) throws {
+            if seen { throw JSONScanner.error("credentialStatus repeats \"\(name.text)\"") }
         }
         try scanner.readObject { scanner, key in
             switch key {

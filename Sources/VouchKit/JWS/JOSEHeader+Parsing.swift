@@ -7,8 +7,8 @@ extension JOSEHeader {
         var cty: String?
         var kid: String?
         var crit: [String]?
-        func once<T>(_ value: T?, _ name: String) throws {
-            if value != nil { throw JSONScanner.error("duplicate member \"\(name)\" in the JOSE header") }
+        func once<T>(_ value: T?, _ name: JSONKey) throws {
+            if value != nil { throw JSONScanner.error("duplicate member \"\(name.text)\" in the JOSE header") }
         }
         try scanner.readObject { scanner, key in
             switch key {

@@ -36,25 +36,48 @@ package enum Base64URL {
         decode(utf8: Array(text.utf8)[...])
     }
 
-    /// Decodes unpadded base64url from UTF-8 bytes.
+    /// Decodes unpadded base64url from UTF-8 bytes: four characters at a time into a buffer sized
+    /// once, since tokens are decoded on every verification.
     package static func decode(utf8 input: ArraySlice<UInt8>) -> [UInt8]? {
-        if input.count % 4 == 1 { return nil }
-        var output = [UInt8]()
-        output.reserveCapacity(input.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for char in input {
-            let value = reverse[Int(char)]
-            if value == 0xFF { return nil }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+        let remainder = input.count % 4
+        if remainder == 1 { return nil }
+        let outputCount = input.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+        var valid = true
+        let output = reverse.withUnsafeBufferPointer { table in
+            input.withUnsafeBufferPointer { source in
+                [UInt8](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
+                    var read = 0
+                    var written = 0
+                    var bad: UInt8 = 0
+                    while read + 4 <= source.count {
+                        let a = table[Int(source[read])], b = table[Int(source[read + 1])]
+                        let c = table[Int(source[read + 2])], d = table[Int(source[read + 3])]
+                        bad |= (a | b | c | d) & 0xC0
+                        let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                        buffer[written] = UInt8(truncatingIfNeeded: word >> 16)
+                        buffer[written + 1] = UInt8(truncatingIfNeeded: word >> 8)
+                        buffer[written + 2] = UInt8(truncatingIfNeeded: word)
+                        read += 4
+                        written += 3
+                    }
+                    if remainder >= 2 {
+                        let a = table[Int(source[read])], b = table[Int(source[read + 1])]
+                        let c = remainder == 3 ? table[Int(source[read + 2])] : 0
+                        bad |= (a | b | c) & 0xC0
+                        // Unused trailing bits must be zero (canonical encoding).
+                        if remainder == 2 { bad |= (b & 0x0F) == 0 ? 0 : 0x40 } else { bad |= (c & 0x03) == 0 ? 0 : 0x40 }
+                        buffer[written] = a << 2 | b >> 4
+                        written += 1
+                        if remainder == 3 {
+                            buffer[written] = b << 4 | c >> 2
+                            written += 1
+                        }
+                    }
+                    valid = bad == 0
+                    initialized = written
+                }
             }
         }
-        // Unused trailing bits must be zero (canonical encoding).
-        if bits > 0, accumulator & ((1 << UInt32(bits)) - 1) != 0 { return nil }
-        return output
+        return valid ? output : nil
     }
 }

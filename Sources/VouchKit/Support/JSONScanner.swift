@@ -17,7 +17,8 @@ struct JSONScanner {
     // MARK: Structure
 
     /// Reads an object, calling `body` with each key; `body` must consume the value (read or skip it).
-    mutating func readObject(_ body: (inout JSONScanner, String) throws -> Void) throws {
+    /// Keys are compared as bytes, so reading them allocates nothing.
+    mutating func readObject(_ body: (inout JSONScanner, JSONKey) throws -> Void) throws {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
@@ -26,7 +27,7 @@ struct JSONScanner {
         }
         while true {
             skipWhitespace()
-            let key = try readString()
+            let key = try readKey()
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
@@ -69,6 +70,54 @@ struct JSONScanner {
     }
 
     // MARK: Values
+
+    /// Reads an object key: its raw bytes when it has no escapes (the usual case), else its decoded UTF-8.
+    private mutating func readKey() throws -> JSONKey {
+        let start = index + 1
+        try skipString()
+        let raw = bytes[start..<(index - 1)]
+        if !raw.contains(UInt8(ascii: "\\")) { return JSONKey(bytes: raw) }
+        index = start - 1
+        return JSONKey(bytes: Array(try readString().utf8)[...])
+    }
+
+    /// Validates and skips a string without building it.
+    private mutating func skipString() throws {
+        try expect(UInt8(ascii: "\""))
+        var ascii = true
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                if !ascii {
+                    guard Self.isValidUTF8(bytes[start..<(index - 1)]) else { throw Self.error("a string is not valid UTF-8") }
+                }
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                index = start - 1
+                _ = try readString()
+                return
+            }
+            guard byte >= 0x20 else { throw Self.error("a control character inside a string") }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        throw Self.error("unterminated string")
+    }
+
+    private static func isValidUTF8(_ slice: ArraySlice<UInt8>) -> Bool {
+        var iterator = slice.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
 
     /// Reads a string, decoding escapes; refuses control characters and invalid UTF-8.
     mutating func readString() throws -> String {
@@ -207,7 +256,7 @@ struct JSONScanner {
         switch byte {
         case UInt8(ascii: "{"): try readObject { scanner, _ in try scanner.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["): try readArray { try $0.skipValue(depth: depth + 1) }
-        case UInt8(ascii: "\""): _ = try readString()
+        case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
@@ -275,4 +324,20 @@ struct JSONScanner {
     static func error(_ reason: String) -> VouchKitError {
         VouchKitError.malformedInput("invalid JSON: \(reason)")
     }
+}
+
+/// An object key as it appears in the JSON, compared with string literals byte for byte.
+struct JSONKey {
+    let bytes: ArraySlice<UInt8>
+
+    static func == (key: JSONKey, literal: String) -> Bool {
+        key.bytes.elementsEqual(literal.utf8)
+    }
+
+    static func ~= (literal: String, key: JSONKey) -> Bool {
+        key == literal
+    }
+
+    /// The key as text, for messages.
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 }

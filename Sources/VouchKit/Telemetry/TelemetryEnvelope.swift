@@ -46,8 +46,8 @@ public struct TelemetryEnvelope: Sendable, Hashable {
             var iat: Double?
             var topic: String?
             var payload: String?
-            func once(_ seen: Bool, _ name: String) throws {
-                if seen { throw JSONScanner.error("the envelope repeats \"\(name)\"") }
+            func once(_ seen: Bool, _ name: JSONKey) throws {
+                if seen { throw JSONScanner.error("the envelope repeats \"\(name.text)\"") }
             }
             try scanner.readObject { scanner, key in
                 switch key {
