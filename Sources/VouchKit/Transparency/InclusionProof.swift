@@ -3,7 +3,8 @@
 /// Verification follows RFC 9162 §2.1.3.2 in the form transparency-dev/merkle uses: the path
 /// splits into an *inner* part, where the leaf's subtree and the last leaf's subtree differ,
 /// and a *border* part along the right edge of the tree. Checking a proof hashes one node per
-/// path entry and allocates nothing else.
+/// path entry and builds no arrays; the only allocations are swift-crypto's SHA-256 contexts,
+/// one per hash (24 for a tree of 2^24 leaves, measured in `Benchmarks/`).
 public struct InclusionProof: Hashable, Sendable {
     /// The zero-based index of the leaf in the tree.
     public var leafIndex: UInt64
