@@ -50,14 +50,11 @@ public struct Credential: Sendable {
         var iss: String?
         var hasVC = false
         var hasVP = false
-        func once(_ seen: Bool, _ name: JSONKey) throws {
-            if seen { throw VouchKitError.malformedInput("the credential repeats the member \"\(name.text)\"") }
-        }
         do {
             try scanner.readObject { scanner, key in
                 switch key {
                 case "@context":
-                    try once(contexts != nil, key)
+                    try JSONScanner.once(contexts != nil, key, in: "the credential")
                     var values: [String] = []
                     if scanner.peekValue() == UInt8(ascii: "[") {
                         try scanner.readArray { scanner in
@@ -67,11 +64,11 @@ public struct Credential: Sendable {
                         values.append(try scanner.readString())
                     }
                     contexts = values
-                case "id": try once(id != nil, key); id = try scanner.readString()
-                case "type": try once(types != nil, key); types = try scanner.readStrings()
-                case "issuer": try once(issuer != nil, key); issuer = .some(try scanner.readNodeID())
+                case "id": try JSONScanner.once(id != nil, key, in: "the credential"); id = try scanner.readString()
+                case "type": try JSONScanner.once(types != nil, key, in: "the credential"); types = try scanner.readStrings()
+                case "issuer": try JSONScanner.once(issuer != nil, key, in: "the credential"); issuer = .some(try scanner.readNodeID())
                 case "credentialSubject":
-                    try once(subjects != nil, key)
+                    try JSONScanner.once(subjects != nil, key, in: "the credential")
                     var ids: [String] = []
                     if scanner.peekValue() == UInt8(ascii: "[") {
                         try scanner.readArray { scanner in
@@ -83,10 +80,10 @@ public struct Credential: Sendable {
                         if let id = try scanner.readNodeID() { ids.append(id) }
                     }
                     subjects = ids
-                case "validFrom": try once(validFrom != nil, key); validFrom = try scanner.readString()
-                case "validUntil": try once(validUntil != nil, key); validUntil = try scanner.readString()
+                case "validFrom": try JSONScanner.once(validFrom != nil, key, in: "the credential"); validFrom = try scanner.readString()
+                case "validUntil": try JSONScanner.once(validUntil != nil, key, in: "the credential"); validUntil = try scanner.readString()
                 case "credentialStatus":
-                    try once(status != nil, key)
+                    try JSONScanner.once(status != nil, key, in: "the credential")
                     var entries: [CredentialStatusEntry] = []
                     if scanner.peekValue() == UInt8(ascii: "[") {
                         try scanner.readArray { entries.append(try CredentialStatusEntry(scanning: &$0)) }
@@ -94,9 +91,9 @@ public struct Credential: Sendable {
                         entries.append(try CredentialStatusEntry(scanning: &scanner))
                     }
                     status = entries
-                case "iss": try once(iss != nil, key); iss = try scanner.readString()
-                case "vc": try once(hasVC, key); hasVC = true; try scanner.skipValue()
-                case "vp": try once(hasVP, key); hasVP = true; try scanner.skipValue()
+                case "iss": try JSONScanner.once(iss != nil, key, in: "the credential"); iss = try scanner.readString()
+                case "vc": try JSONScanner.once(hasVC, key, in: "the credential"); hasVC = true; try scanner.skipValue()
+                case "vp": try JSONScanner.once(hasVP, key, in: "the credential"); hasVP = true; try scanner.skipValue()
                 default: try scanner.skipValue()
                 }
             }

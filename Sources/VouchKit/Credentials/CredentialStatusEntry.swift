@@ -52,18 +52,15 @@ extension CredentialStatusEntry {
         var purpose: String?
         var index: String?
         var list: String?
-        func once(_ seen: Bool, _ name: JSONKey) throws {
-            if seen { throw JSONScanner.error("credentialStatus repeats \"\(name.text)\"") }
-        }
         try scanner.readObject { scanner, key in
             switch key {
-            case "id": try once(id != nil, key); id = try scanner.readString()
-            case "type": try once(type != nil, key); type = try scanner.readString()
-            case "statusPurpose": try once(purpose != nil, key); purpose = try scanner.readString()
+            case "id": try JSONScanner.once(id != nil, key, in: "a credentialStatus entry"); id = try scanner.readString()
+            case "type": try JSONScanner.once(type != nil, key, in: "a credentialStatus entry"); type = try scanner.readString()
+            case "statusPurpose": try JSONScanner.once(purpose != nil, key, in: "a credentialStatus entry"); purpose = try scanner.readString()
             case "statusListIndex":
-                try once(index != nil, key)
+                try JSONScanner.once(index != nil, key, in: "a credentialStatus entry")
                 index = scanner.peekValue() == UInt8(ascii: "\"") ? try scanner.readString() : String(try scanner.readUnsignedInteger())
-            case "statusListCredential": try once(list != nil, key); list = try scanner.readString()
+            case "statusListCredential": try JSONScanner.once(list != nil, key, in: "a credentialStatus entry"); list = try scanner.readString()
             default: try scanner.skipValue()
             }
         }

@@ -7,17 +7,14 @@ extension JOSEHeader {
         var cty: String?
         var kid: String?
         var crit: [String]?
-        func once<T>(_ value: T?, _ name: JSONKey) throws {
-            if value != nil { throw JSONScanner.error("duplicate member \"\(name.text)\" in the JOSE header") }
-        }
         try scanner.readObject { scanner, key in
             switch key {
-            case "alg": try once(alg, key); alg = try scanner.readString()
-            case "typ": try once(typ, key); typ = try scanner.readString()
-            case "cty": try once(cty, key); cty = try scanner.readString()
-            case "kid": try once(kid, key); kid = try scanner.readString()
+            case "alg": try JSONScanner.once(alg != nil, key, in: "the JOSE header"); alg = try scanner.readString()
+            case "typ": try JSONScanner.once(typ != nil, key, in: "the JOSE header"); typ = try scanner.readString()
+            case "cty": try JSONScanner.once(cty != nil, key, in: "the JOSE header"); cty = try scanner.readString()
+            case "kid": try JSONScanner.once(kid != nil, key, in: "the JOSE header"); kid = try scanner.readString()
             case "crit":
-                try once(crit, key)
+                try JSONScanner.once(crit != nil, key, in: "the JOSE header")
                 var values: [String] = []
                 try scanner.readArray { values.append(try $0.readString()) }
                 crit = values

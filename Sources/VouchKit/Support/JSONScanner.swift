@@ -321,6 +321,11 @@ struct JSONScanner {
         guard next() == byte else { throw Self.error("expected \(Character(Unicode.Scalar(byte)))") }
     }
 
+    /// Throws when a member the caller reads appears a second time in `context`.
+    static func once(_ seen: Bool, _ key: JSONKey, in context: String) throws {
+        if seen { throw error("\(context) repeats the member \"\(key.text)\"") }
+    }
+
     static func error(_ reason: String) -> VouchKitError {
         VouchKitError.malformedInput("invalid JSON: \(reason)")
     }

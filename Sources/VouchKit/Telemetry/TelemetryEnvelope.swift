@@ -46,16 +46,13 @@ public struct TelemetryEnvelope: Sendable, Hashable {
             var iat: Double?
             var topic: String?
             var payload: String?
-            func once(_ seen: Bool, _ name: JSONKey) throws {
-                if seen { throw JSONScanner.error("the envelope repeats \"\(name.text)\"") }
-            }
             try scanner.readObject { scanner, key in
                 switch key {
-                case "iss": try once(iss != nil, key); iss = try scanner.readString()
-                case "seq": try once(seq != nil, key); seq = try scanner.readUnsignedInteger()
-                case "iat": try once(iat != nil, key); iat = try scanner.readNumber()
-                case "topic": try once(topic != nil, key); topic = try scanner.readString()
-                case "payload": try once(payload != nil, key); payload = try scanner.readString()
+                case "iss": try JSONScanner.once(iss != nil, key, in: "the envelope"); iss = try scanner.readString()
+                case "seq": try JSONScanner.once(seq != nil, key, in: "the envelope"); seq = try scanner.readUnsignedInteger()
+                case "iat": try JSONScanner.once(iat != nil, key, in: "the envelope"); iat = try scanner.readNumber()
+                case "topic": try JSONScanner.once(topic != nil, key, in: "the envelope"); topic = try scanner.readString()
+                case "payload": try JSONScanner.once(payload != nil, key, in: "the envelope"); payload = try scanner.readString()
                 default: try scanner.skipValue()
                 }
             }
