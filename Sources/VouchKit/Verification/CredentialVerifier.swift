@@ -22,6 +22,7 @@ public struct CredentialVerifier: Sendable {
     /// The environment policies consult.
     public let environment: VerificationEnvironment
     private let policies: [any CredentialPolicy]
+    private let checksSignatures: Bool
 
     /// Creates a verifier.
     public init(
@@ -30,6 +31,7 @@ public struct CredentialVerifier: Sendable {
     ) {
         self.environment = VerificationEnvironment(trust: trust, resolver: resolver)
         self.policies = policies()
+        self.checksSignatures = self.policies.contains { $0 is SignaturePolicy }
     }
 
     /// The usual policy set: media type, signature, validity, trusted issuers and status.
@@ -59,7 +61,7 @@ public struct CredentialVerifier: Sendable {
             return .invalid([VerificationFailure(.format, "\(error)")])
         }
         var failures = credential.dataModelProblems.map { VerificationFailure(.format, $0) }
-        if !policies.contains(where: { $0 is SignaturePolicy }) {
+        if !checksSignatures {
             failures.append(VerificationFailure(.signature, "the verifier has no SignaturePolicy, so no signature was checked"))
         }
         let candidate = CredentialCandidate(jws: jws, credential: credential, environment: environment)

@@ -18,6 +18,7 @@ public struct PresentationVerifier: Sendable {
     /// The environment policies consult.
     public let environment: VerificationEnvironment
     private let policies: [any PresentationPolicy]
+    private let checksSignatures: Bool
 
     /// Creates a verifier.
     public init(
@@ -26,6 +27,7 @@ public struct PresentationVerifier: Sendable {
     ) {
         self.environment = VerificationEnvironment(trust: trust, resolver: resolver)
         self.policies = policies()
+        self.checksSignatures = self.policies.contains { $0 is SignaturePolicy }
     }
 
     /// The usual policy set for a verifier that issued `nonce` and is `audience`.
@@ -55,7 +57,7 @@ public struct PresentationVerifier: Sendable {
             return .invalid([VerificationFailure(.format, "\(error)")])
         }
         var failures = presentation.dataModelProblems.map { VerificationFailure(.format, $0) }
-        if !policies.contains(where: { $0 is SignaturePolicy }) {
+        if !checksSignatures {
             failures.append(VerificationFailure(.signature, "the verifier has no SignaturePolicy, so no signature was checked"))
         }
         let credentials = presentation.credentials.map { token in

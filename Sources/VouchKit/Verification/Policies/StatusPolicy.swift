@@ -29,9 +29,9 @@ public struct StatusPolicy: Sendable {
                 failures.append(VerificationFailure(.status, "statusListIndex \"\(entry.statusListIndex)\" is not a non-negative integer"))
                 continue
             }
-            let bound = available.filter { $0.url == entry.statusListCredential }
-            let unbound = available.filter { $0.url == nil && $0.purpose == purpose }
-            guard let list = bound.first ?? (unbound.count == 1 ? unbound.first : nil) else {
+            // A list published at the entry's URL; otherwise a local list without a URL, if it is the only one of this purpose.
+            let list = available.first { $0.url == entry.statusListCredential } ?? Self.soleUnboundList(purpose, in: available)
+            guard let list else {
                 failures.append(VerificationFailure(.status, "status list \(entry.statusListCredential) is not available, so \(purpose.rawValue) status is unknown"))
                 continue
             }
@@ -52,6 +52,15 @@ public struct StatusPolicy: Sendable {
             }
         }
         return failures
+    }
+
+    private static func soleUnboundList(_ purpose: StatusPurpose, in lists: [StatusList]) -> StatusList? {
+        var found: StatusList?
+        for list in lists where list.url == nil && list.purpose == purpose {
+            if found != nil { return nil }
+            found = list
+        }
+        return found
     }
 }
 
