@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .library(name: "VouchKit", targets: ["VouchKit"]),
         .library(name: "VouchCore", targets: ["VouchCore"]),
+        .library(name: "VouchStore", targets: ["VouchStore"]),
+        .library(name: "VouchServer", targets: ["VouchServer"]),
         .executable(name: "vouch", targets: ["VouchCLI"]),
     ],
     dependencies: [
@@ -23,6 +25,14 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sql-kit", exact: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", exact: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", exact: "2.17.0"),
     ],
     targets: [
         .target(
@@ -39,7 +49,43 @@ let package = Package(
         ),
         .target(
             name: "VouchCore",
-            dependencies: ["VouchKit"],
+            dependencies: [
+                "VouchKit",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VouchStore",
+            dependencies: [
+                "VouchCore",
+                "VouchKit",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VouchServer",
+            dependencies: [
+                "VouchStore",
+                "VouchCore",
+                "VouchKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -52,7 +98,13 @@ let package = Package(
             dependencies: [
                 "VouchKit",
                 "VouchCore",
+                "VouchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -65,6 +117,20 @@ let package = Package(
         .testTarget(
             name: "VouchCoreTests",
             dependencies: ["VouchCore", "VouchKit", "VouchTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VouchServerTests",
+            dependencies: [
+                "VouchServer",
+                "VouchStore",
+                "VouchCore",
+                "VouchKit",
+                "VouchTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -81,14 +81,38 @@ struct CredentialCommand: AsyncParsableCommand {
         @Option(help: "A status list: a file from `vouch status-list new`, or a BitstringStatusListCredential (repeatable).")
         var statusList: [String] = []
 
+        @Option(name: .customLong("trust-bundle"), help: "A trust bundle (trust-bundle.json from `vouch device enroll`, or the token from GET /v1/trust-bundle): its issuers are trusted and its keys used.")
+        var trustBundle: String?
+
+        @Flag(name: .customLong("fetch-status"), help: "Fetch the status lists the credential names (online), instead of relying on given or cached ones.")
+        var fetchStatus = false
+
         @Flag(help: "Print the result as JSON.")
         var json = false
 
         func run() async throws {
             let credential = try CLIInput.tokenOrFile(token)
-            let trusted = Set(trust)
-            let lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
-            let verifier = CredentialVerifier.standard(resolver: MultiMethodResolver(), trustedIssuers: trusted, statusLists: lists)
+            var trusted = Set(trust)
+            var bundle: TrustBundle?
+            if let trustBundle { bundle = try await CLIInput.trustBundle(trustBundle) }
+            if let bundle { trusted.formUnion(bundle.trustedIssuers.map(\.id)) }
+            var lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
+            if fetchStatus {
+                let parsed = try CompactJWS(parsing: credential)
+                let urls = Set(try Credential(payload: parsed.payload).status.map(\.statusListCredential))
+                for url in urls.sorted() {
+                    let token = try await APIClient.fetch(url)
+                    do {
+                        lists.append(try await StatusListCredential.verify(token, trust: bundle, trustedIssuers: trusted))
+                    } catch {
+                        CLIOutput.error("cannot use the status list \(url): \(error)")
+                        throw ExitCode(1)
+                    }
+                }
+            } else if lists.isEmpty, let bundle {
+                lists = bundle.statusLists
+            }
+            let verifier = CredentialVerifier.standard(trust: bundle, resolver: MultiMethodResolver(), trustedIssuers: trusted, statusLists: lists)
             let result = await verifier.verify(credential)
             switch result {
             case .valid(let verified):

@@ -50,6 +50,24 @@ enum CLIInput {
         return TimeInterval(value) * scale
     }
 
+    /// Opens a trust bundle file: the signed token, or JSON `{"trustBundle": token}`. The bundle must be
+    /// signed by the authority key it names and unexpired (trust on first use of that authority).
+    static func trustBundle(_ path: String) async throws -> TrustBundle {
+        var token = try readText(path).trimmingCharacters(in: .whitespacesAndNewlines)
+        if token.hasPrefix("{") {
+            guard let value = try? JSONValue(parsing: Data(token.utf8)), let inner = value["trustBundle"]?.stringValue else {
+                throw ValidationError("\(path) is JSON without a trustBundle member")
+            }
+            token = inner
+        }
+        do {
+            let contents = try CompactJWS(parsing: token).decodePayload(as: TrustBundle.Contents.self)
+            return try await TrustBundle(verifying: token, authority: try DID(contents.authority))
+        } catch {
+            throw ValidationError("\(path) is not a valid trust bundle: \(error)")
+        }
+    }
+
     /// Status lists named on the command line: files made by `vouch status-list new`, or
     /// `BitstringStatusListCredential`s as `vc+jwt` or as an EnvelopedVerifiableCredential JSON,
     /// which must verify and come from a trusted issuer. A file that is neither is a usage error

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import VouchServer
+
+/// `vouch serve`: the trust authority.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the trust authority (SQLite in the data directory unless --database names PostgreSQL).",
+        discussion: "Every option can also be set with an environment variable: VOUCH_HOST, VOUCH_PORT, VOUCH_DATA_DIR, VOUCH_DATABASE, VOUCH_PUBLIC_URL, VOUCH_MTLS_PORT."
+    )
+
+    @Option(help: "Address to listen on (VOUCH_HOST).") var host: String?
+    @Option(help: "Port to listen on (VOUCH_PORT).") var port: Int?
+    @Option(name: .customLong("data-dir"), help: "Keys, database and admin key file (VOUCH_DATA_DIR).") var dataDir: String?
+    @Option(help: "postgres://user:password@host:5432/db for PostgreSQL; default SQLite in the data directory (VOUCH_DATABASE).") var database: String?
+    @Option(name: .customLong("public-url"), help: "URL devices reach the server at, used in certificates and the did:web (VOUCH_PUBLIC_URL).") var publicURL: String?
+    @Option(name: .customLong("mtls-port"), help: "Port of the mutual-TLS listener (VOUCH_MTLS_PORT).") var mtlsPort: Int?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        func integer(_ value: Int?, _ name: String, default fallback: Int?) throws -> Int? {
+            if let value { return value }
+            guard let text = environment[name], !text.isEmpty else { return fallback }
+            guard let parsed = Int(text), (0...65_535).contains(parsed) else { throw ValidationError("\(name)=\(text) is not a port number") }
+            return parsed
+        }
+        let configuration = ServerConfiguration(
+            host: host ?? environment["VOUCH_HOST"] ?? "127.0.0.1",
+            port: try integer(port, "VOUCH_PORT", default: 8080)!,
+            dataDirectory: dataDir ?? environment["VOUCH_DATA_DIR"] ?? "./vouch-data",
+            databaseURL: database ?? environment["VOUCH_DATABASE"],
+            publicURL: publicURL ?? environment["VOUCH_PUBLIC_URL"],
+            mtlsPort: try integer(mtlsPort, "VOUCH_MTLS_PORT", default: nil)
+        )
+        guard (1...65_535).contains(configuration.port) else { throw ValidationError("--port must be 1–65535") }
+        var logger = Logger(label: "vouch")
+        logger.logLevel = environment["VOUCH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        do {
+            try await run(try await buildApplication(configuration: configuration, logger: logger), configuration: configuration)
+        } catch let error as ServerStartupError {
+            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    private func run(_ server: VouchServerInstance<some ApplicationProtocol>, configuration: ServerConfiguration) async throws {
+        if let key = server.newAdminKey {
+            print("Bootstrapped a new authority in \(configuration.dataDirectory):")
+            print("  root CA, issuing CA and OCSP responder (P-256), credential issuer \(server.did)")
+            print("  admin API key (shown once; also in \(configuration.dataDirectory)/admin-api-key, mode 0600):")
+            print("  \(key)")
+        }
+        print("vouch serving \(server.publicURL) (listening on \(configuration.host):\(configuration.port))")
+        try await server.application.runService()
+    }
+}

@@ -1,0 +1,247 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import VouchKit
+import X509
+
+/// The authority's X.509 hierarchy: a root, the issuing intermediate that signs device
+/// certificates and CRLs, and the delegated OCSP responder. All keys are ECDSA P-256.
+public struct CertificateAuthority: Sendable {
+    public let root: Certificate
+    public let intermediate: Certificate
+    public let responder: Certificate
+    let intermediateKey: P256.Signing.PrivateKey
+    let responderKey: P256.Signing.PrivateKey
+
+    /// Assembles a loaded hierarchy, refusing keys that do not match their certificates.
+    public init(
+        root: Certificate,
+        intermediate: Certificate,
+        intermediateKey: P256.Signing.PrivateKey,
+        responder: Certificate,
+        responderKey: P256.Signing.PrivateKey
+    ) throws {
+        guard intermediate.publicKey == Certificate.PublicKey(intermediateKey.publicKey) else {
+            throw VouchCoreError.inconsistentAuthority("the intermediate key does not match the intermediate certificate")
+        }
+        guard responder.publicKey == Certificate.PublicKey(responderKey.publicKey) else {
+            throw VouchCoreError.inconsistentAuthority("the OCSP responder key does not match its certificate")
+        }
+        guard intermediate.issuer == root.subject, responder.issuer == intermediate.subject else {
+            throw VouchCoreError.inconsistentAuthority("the certificates do not form root → intermediate → responder")
+        }
+        self.root = root
+        self.intermediate = intermediate
+        self.responder = responder
+        self.intermediateKey = intermediateKey
+        self.responderKey = responderKey
+    }
+
+    /// The keys a new hierarchy was made with; the caller stores them (mode 0600).
+    public struct Keys: Sendable {
+        public let root: P256.Signing.PrivateKey
+        public let intermediate: P256.Signing.PrivateKey
+        public let responder: P256.Signing.PrivateKey
+    }
+
+    /// A new hierarchy: root (10 years), intermediate (path length 0, 5 years), responder (1 year).
+    public static func bootstrap(name: String, now: Date = Date()) throws -> (CertificateAuthority, Keys) {
+        let keys = Keys(root: P256.Signing.PrivateKey(), intermediate: P256.Signing.PrivateKey(), responder: P256.Signing.PrivateKey())
+        let start = now.addingTimeInterval(-300)
+        let rootName = try DistinguishedName {
+            OrganizationName("Vouch")
+            CommonName("\(name) Root CA")
+        }
+        let rootKeyID = keyIdentifier(keys.root.publicKey)
+        let root = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(keys.root.publicKey),
+            notValidBefore: start,
+            notValidAfter: now.addingTimeInterval(10 * 365.25 * 86_400),
+            issuer: rootName,
+            subject: rootName,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(keyIdentifier: ArraySlice(rootKeyID))
+            },
+            issuerPrivateKey: Certificate.PrivateKey(keys.root)
+        )
+        let intermediateName = try DistinguishedName {
+            OrganizationName("Vouch")
+            CommonName("\(name) Issuing CA")
+        }
+        let intermediate = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(keys.intermediate.publicKey),
+            notValidBefore: start,
+            notValidAfter: now.addingTimeInterval(5 * 365.25 * 86_400),
+            issuer: rootName,
+            subject: intermediateName,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(keyIdentifier: ArraySlice(keyIdentifier(keys.intermediate.publicKey)))
+                AuthorityKeyIdentifier(keyIdentifier: ArraySlice(rootKeyID))
+            },
+            issuerPrivateKey: Certificate.PrivateKey(keys.root)
+        )
+        let responder = try issueResponder(
+            name: name, key: keys.responder.publicKey, intermediate: intermediate, intermediateKey: keys.intermediate, now: now
+        )
+        let authority = try CertificateAuthority(
+            root: root, intermediate: intermediate, intermediateKey: keys.intermediate,
+            responder: responder, responderKey: keys.responder
+        )
+        return (authority, keys)
+    }
+
+    /// A fresh OCSP responder certificate (EKU OCSPSigning, id-pkix-ocsp-nocheck), valid one year.
+    public static func issueResponder(
+        name: String,
+        key: P256.Signing.PublicKey,
+        intermediate: Certificate,
+        intermediateKey: P256.Signing.PrivateKey,
+        now: Date
+    ) throws -> Certificate {
+        let noCheck = Certificate.Extension(
+            oid: [1, 3, 6, 1, 5, 5, 7, 48, 1, 5], critical: false, value: [0x05, 0x00]
+        )
+        return try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key),
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(365 * 86_400),
+            issuer: intermediate.subject,
+            subject: try DistinguishedName {
+                OrganizationName("Vouch")
+                CommonName("\(name) OCSP Responder")
+            },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.ocspSigning])
+                SubjectKeyIdentifier(keyIdentifier: ArraySlice(keyIdentifier(key)))
+                AuthorityKeyIdentifier(keyIdentifier: ArraySlice(keyIdentifier(intermediateKey.publicKey)))
+                noCheck
+            },
+            issuerPrivateKey: Certificate.PrivateKey(intermediateKey)
+        )
+    }
+
+    /// What a device certificate says.
+    public struct DeviceProfile: Sendable {
+        public var deviceID: String
+        public var did: String
+        public var spiffeID: String
+        public var publicKey: Certificate.PublicKey
+        public var notBefore: Date
+        public var notAfter: Date
+        /// Where the CRL is published (CRL distribution point), if the server has a public URL.
+        public var crlURL: String?
+        /// Where OCSP is answered (authority information access), if the server has a public URL.
+        public var ocspURL: String?
+        /// Where the issuing certificate can be fetched (authority information access).
+        public var issuerURL: String?
+
+        public init(
+            deviceID: String, did: String, spiffeID: String, publicKey: Certificate.PublicKey,
+            notBefore: Date, notAfter: Date, crlURL: String? = nil, ocspURL: String? = nil, issuerURL: String? = nil
+        ) {
+            self.deviceID = deviceID
+            self.did = did
+            self.spiffeID = spiffeID
+            self.publicKey = publicKey
+            self.notBefore = notBefore
+            self.notAfter = notAfter
+            self.crlURL = crlURL
+            self.ocspURL = ocspURL
+            self.issuerURL = issuerURL
+        }
+    }
+
+    /// A client certificate for a device: SAN URIs (DID, SPIFFE ID), EKU clientAuth, SKI/AKI,
+    /// CRL distribution point and OCSP/CA issuers access when URLs are known.
+    public func issueDeviceCertificate(_ profile: DeviceProfile) throws -> Certificate {
+        let subject = try DistinguishedName {
+            OrganizationName("Vouch")
+            CommonName(profile.deviceID)
+        }
+        var access: [AuthorityInformationAccess.AccessDescription] = []
+        if let ocsp = profile.ocspURL {
+            access.append(.init(method: .ocspServer, location: .uniformResourceIdentifier(ocsp)))
+        }
+        if let issuer = profile.issuerURL {
+            access.append(.init(method: .issuingCA, location: .uniformResourceIdentifier(issuer)))
+        }
+        let crlDistribution = try profile.crlURL.map(Self.crlDistributionPoints)
+        return try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: profile.publicKey,
+            notValidBefore: profile.notBefore,
+            notValidAfter: profile.notAfter,
+            issuer: intermediate.subject,
+            subject: subject,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.clientAuth])
+                SubjectAlternativeNames([
+                    .uniformResourceIdentifier(profile.did),
+                    .uniformResourceIdentifier(profile.spiffeID),
+                ])
+                SubjectKeyIdentifier(hash: profile.publicKey)
+                AuthorityKeyIdentifier(keyIdentifier: ArraySlice(intermediateKeyIdentifier))
+                if !access.isEmpty {
+                    AuthorityInformationAccess(access)
+                }
+                if let crlDistribution {
+                    crlDistribution
+                }
+            },
+            issuerPrivateKey: Certificate.PrivateKey(intermediateKey)
+        )
+    }
+
+    /// The intermediate's key identifier (SHA-1 of its public key bits, RFC 5280 §4.2.1.2 method 1).
+    public var intermediateKeyIdentifier: [UInt8] { Self.keyIdentifier(intermediateKey.publicKey) }
+
+    /// `intermediate` then `root`, as PEM: the chain a device presents after its own certificate.
+    public var chainPEM: String {
+        get throws {
+            try intermediate.serializeAsPEM().pemString + "\n" + root.serializeAsPEM().pemString + "\n"
+        }
+    }
+
+    static func keyIdentifier(_ key: P256.Signing.PublicKey) -> [UInt8] {
+        Array(Insecure.SHA1.hash(data: DERSupport.publicKeyBits(key)))
+    }
+
+    /// `CRLDistributionPoints ::= SEQUENCE OF DistributionPoint` with one full-name URI.
+    static func crlDistributionPoints(_ url: String) throws -> Certificate.Extension {
+        var coder = DER.Serializer()
+        try coder.appendConstructedNode(identifier: .sequence) { coder in
+            try coder.appendConstructedNode(identifier: .sequence) { coder in
+                // distributionPoint [0] (EXPLICIT: DistributionPointName is a CHOICE)
+                try coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { coder in
+                    // fullName [0] IMPLICIT GeneralNames
+                    try coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { coder in
+                        // uniformResourceIdentifier [6] IMPLICIT IA5String
+                        coder.appendPrimitiveNode(identifier: ASN1Identifier(tagWithNumber: 6, tagClass: .contextSpecific)) {
+                            $0.append(contentsOf: Array(url.utf8))
+                        }
+                    }
+                }
+            }
+        }
+        return Certificate.Extension(oid: [2, 5, 29, 31], critical: false, value: ArraySlice(coder.serializedBytes))
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// A request the API refuses: mapped to an RFC 9457 problem with an actionable `detail`.
+public struct APIError: Error, Sendable, HTTPResponseError {
+    public let status: HTTPResponse.Status
+    public let title: String
+    public let detail: String
+    /// Extra members of the problem object (such as `legalActions`).
+    public var extensions: [String: String] = [:]
+    /// Seconds to wait before retrying, for 429 and 503.
+    public var retryAfter: Int?
+
+    public init(_ status: HTTPResponse.Status, _ detail: String, title: String? = nil) {
+        self.status = status
+        self.detail = detail
+        self.title = title ?? status.reasonPhrase
+    }
+
+    public static func badRequest(_ detail: String) -> Self { Self(.badRequest, detail) }
+    public static func unauthorized(_ detail: String) -> Self { Self(.unauthorized, detail) }
+    public static func forbidden(_ detail: String) -> Self { Self(.forbidden, detail) }
+    public static func notFound(_ detail: String) -> Self { Self(.notFound, detail) }
+    public static func conflict(_ detail: String) -> Self { Self(.conflict, detail) }
+    public static func unprocessable(_ detail: String) -> Self { Self(.unprocessableContent, detail) }
+    public static func tooManyRequests(retryAfter: Int) -> Self {
+        var error = Self(.tooManyRequests, "too many requests from this address; retry after \(retryAfter) seconds")
+        error.retryAfter = retryAfter
+        return error
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var body: [String: String] = extensions
+        body["type"] = "about:blank"
+        body["title"] = title
+        body["detail"] = detail
+        body["instance"] = request.uri.path
+        var json = "{"
+        json += body.keys.sorted().map { "\(JSONText.quote($0)):\(JSONText.quote(body[$0]!))" }.joined(separator: ",")
+        json += ",\"status\":\(status.code)}"
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+}
+
+/// Minimal JSON string quoting for hand-built bodies.
+enum JSONText {
+    static func quote(_ string: String) -> String {
+        var out = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,313 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+/// `POST /v1/enrollments`.
+struct EnrollmentRequest: Codable, Sendable {
+    struct Attestation: Codable, Sendable {
+        /// The group's claim token (claim-token groups).
+        var claimToken: String?
+        /// The factory certificate chain, leaf first, PEM (manufacturer-ca groups).
+        var certificateChain: [String]?
+        /// The factory key's JWS-format signature over the nonce's UTF-8 bytes, base64url.
+        var signature: String?
+    }
+
+    var nonce: String
+    var group: String
+    /// PKCS#10 CSR, PEM.
+    var csr: String
+    var attributes: [String: String]?
+    var attestation: Attestation
+    /// Proof of possession: a JWS (`typ` vouch-pop+jwt) by the device key, `kid` its did:key URL,
+    /// payload `{"nonce": …, "group": …}`.
+    var proof: String
+}
+
+/// Proof-of-possession payload.
+struct PossessionProof: Codable, Sendable {
+    var nonce: String
+    var group: String
+    /// For rotation: the new key's did:key, signed by the old key.
+    var newDid: String?
+}
+
+/// What an enrolled (or renewed, rotated, approved) device receives.
+struct EnrollmentBundle: Codable, Sendable {
+    var deviceId: String
+    var did: String
+    var state: String
+    var certificate: String?
+    var chain: String?
+    var identityCredential: String?
+    var roleCredentials: [String]
+    var trustBundle: String?
+}
+
+extension Authority {
+    static let possessionProofType = "vouch-pop+jwt"
+
+    /// A fresh single-use nonce for `purpose` (enrollment, authentication, renewal, rotation).
+    func issueNonce(purpose: String) async throws -> (nonce: String, expiresAt: Int) {
+        let nonce = Base64URL.encode(Secrets.randomBytes(32))
+        let expiresAt = nowSeconds + Self.nonceLifetime
+        try await store.transaction { session in
+            try await session.purgeNonces(before: self.nowSeconds)
+            try await session.insertNonce(digest: Secrets.digest(nonce), purpose: purpose, expiresAt: expiresAt)
+        }
+        return (nonce, expiresAt)
+    }
+
+    /// Verifies a proof of possession and returns the key it proves and its payload.
+    func verifyPossession(_ token: String, expectedNonce: String) throws -> (PublicKey, DID, PossessionProof) {
+        let jws: CompactJWS
+        do {
+            jws = try CompactJWS(parsing: token)
+        } catch {
+            throw APIError.badRequest("the proof of possession is not a compact JWS: \(error)")
+        }
+        guard jws.header.typ == Self.possessionProofType else {
+            throw APIError.badRequest("the proof of possession must have typ \(Self.possessionProofType)")
+        }
+        guard jws.header.crit == nil else { throw APIError.badRequest("the proof of possession must not carry crit") }
+        guard let kid = jws.header.kid, let url = try? DIDURL(kid), url.did.method == "key",
+            let key = try? url.did.didKeyPublicKey()
+        else {
+            throw APIError.badRequest("the proof's kid must be the device key's did:key verification method")
+        }
+        guard JWS.verify(jws, key: key) else {
+            throw APIError.unauthorized("the proof of possession's signature does not verify with the key its kid names")
+        }
+        let proof: PossessionProof
+        do {
+            proof = try jws.decodePayload(as: PossessionProof.self)
+        } catch {
+            throw APIError.badRequest("the proof's payload must be {\"nonce\": …, \"group\": …}")
+        }
+        guard ConstantTime.equals(proof.nonce, expectedNonce) else {
+            throw APIError.unauthorized("the proof of possession signs another nonce")
+        }
+        return (key, url.did, proof)
+    }
+
+    /// Parses and checks a CSR: PEM, signature, key type.
+    func checkCSR(_ pem: String, allowed: [SigningKey.KeyType]) throws -> PublicKey {
+        guard pem.utf8.count <= 16_384 else { throw APIError.badRequest("the CSR is larger than 16 KiB") }
+        let csr: CertificateSigningRequest
+        do {
+            csr = try CertificateSigningRequest(pemEncoded: pem)
+        } catch {
+            throw APIError.badRequest("the csr is not a PEM PKCS#10 certificate request")
+        }
+        guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
+            throw APIError.badRequest("the CSR's signature does not verify with its own key")
+        }
+        let key: PublicKey
+        do {
+            key = try PublicKey(certificateKey: csr.publicKey)
+        } catch {
+            throw APIError.unprocessable("the CSR's key type is not supported; use Ed25519 or P-256")
+        }
+        let type: SigningKey.KeyType? =
+            switch key.algorithm {
+            case .edDSA: .ed25519
+            case .es256: .p256
+            default: nil
+            }
+        guard let type, allowed.contains(type) else {
+            throw APIError.unprocessable("this group accepts keys of type \(allowed.map(\.rawValue).joined(separator: ", ")) only")
+        }
+        return key
+    }
+
+    /// Enrolls a device. Every check runs before anything is written; the writes are one transaction.
+    func enroll(_ request: EnrollmentRequest) async throws -> (EnrollmentBundle, created: Bool) {
+        guard let groupRow = try await findGroup(request.group), groupRow.name == request.group || groupRow.id == request.group else {
+            throw APIError.notFound("no enrollment group named \(request.group.prefix(64))")
+        }
+        guard groupRow.disabled == 0 else { throw APIError.forbidden("enrollment group \(groupRow.name) is disabled") }
+        let rules = try Self.decode(EnrollmentRules.self, from: groupRow.settings)
+
+        let (proofKey, did, proof) = try verifyPossession(request.proof, expectedNonce: request.nonce)
+        guard proof.group == request.group else {
+            throw APIError.unauthorized("the proof of possession names group \(proof.group.prefix(64)), not \(request.group.prefix(64))")
+        }
+        let csrKey = try checkCSR(request.csr, allowed: rules.allowedKeyTypes)
+        guard csrKey == proofKey else {
+            throw APIError.badRequest("the CSR's key differs from the key of the proof of possession")
+        }
+        let attributes = request.attributes ?? [:]
+        let attributeProblems = rules.attributeProblems(attributes)
+        guard attributeProblems.isEmpty else { throw APIError.unprocessable(attributeProblems.joined(separator: "; ")) }
+
+        var usesToken = false
+        switch rules.attestation {
+        case .claimToken:
+            guard let token = request.attestation.claimToken, let hash = groupRow.tokenHash, Secrets.matches(token, digest: hash) else {
+                throw APIError.unauthorized("the claim token is wrong for group \(groupRow.name)")
+            }
+            if let expiry = rules.tokenExpiresAt, expiry <= nowSeconds {
+                throw APIError.unauthorized("the claim token of group \(groupRow.name) expired at \(RFC3339.format(Date(timeIntervalSince1970: TimeInterval(expiry))))")
+            }
+            usesToken = groupRow.tokenUsesLeft != nil
+        case .manufacturerCA:
+            try await verifyFactoryEvidence(request.attestation, nonce: request.nonce, roots: rules.manufacturerRoots)
+        }
+
+        let takesTokenUse = usesToken
+        let thumbprint = csrKey.thumbprint
+        let nonceDigest = Secrets.digest(request.nonce)
+        let stamp = nowSeconds
+        let deviceID = Secrets.identifier("dev", now: now)
+        let pending = rules.approval == .manual
+        let device = DeviceRow(
+            id: deviceID, groupId: groupRow.id, zone: rules.defaultZone, state: (pending ? DeviceState.pending : .active).rawValue,
+            did: did.description, keyThumbprint: thumbprint, publicKey: try Self.json(csrKey.jwk),
+            attributes: try Self.json(attributes), roles: try Self.json(rules.defaultRoles), previousDids: "[]",
+            createdAt: stamp, updatedAt: stamp
+        )
+        let bundle = try await store.transaction { session in
+            guard try await session.consumeNonce(digest: nonceDigest, purpose: "enrollment", now: self.nowSeconds) else {
+                throw APIError.unauthorized("the nonce is unknown, already used or expired; request a new one from POST /v1/enrollments/nonce")
+            }
+            if let existing = try await session.device(keyThumbprint: thumbprint) {
+                throw APIError.conflict("this key is already enrolled as device \(existing.id)")
+            }
+            if takesTokenUse {
+                guard try await session.takeTokenUse(groupID: groupRow.id) else {
+                    throw APIError.unauthorized("the claim token of group \(groupRow.name) has no uses left")
+                }
+            }
+            try await session.insert(device)
+            try await self.record(session, kind: pending ? "device.pending" : "device.enrolled", subject: deviceID, actor: "device:\(deviceID)", data: [
+                "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
+                "attestation": .string(rules.attestation.rawValue),
+            ])
+            if pending {
+                return EnrollmentBundle(deviceId: deviceID, did: device.did, state: device.state, roleCredentials: [])
+            }
+            return try await self.issueIdentity(session, device: device, key: csrKey, rules: rules, groupName: groupRow.name, actor: "device:\(deviceID)")
+        }
+        return (try await withTrustBundle(bundle), !pending)
+    }
+
+    /// Issues certificate, identity credential and role credentials for an active device, inside `session`.
+    func issueIdentity(
+        _ session: StoreSession, device: DeviceRow, key: PublicKey, rules: EnrollmentRules, groupName: String, actor: String
+    ) async throws -> EnrollmentBundle {
+        let issuedAt = now
+        let certificate = try ca.issueDeviceCertificate(
+            CertificateAuthority.DeviceProfile(
+                deviceID: device.id, did: device.did, spiffeID: "spiffe://\(trustDomain)/device/\(device.id)",
+                publicKey: key.certificatePublicKey,
+                notBefore: issuedAt.addingTimeInterval(-60), notAfter: issuedAt.addingTimeInterval(TimeInterval(rules.certificateValidity)),
+                crlURL: publicURL + "/v1/pki/crl", ocspURL: publicURL + "/v1/pki/ocsp", issuerURL: publicURL + "/v1/pki/intermediate.pem"
+            )
+        )
+        let pem = try certificate.serializeAsPEM().pemString + "\n"
+        let serial = Secrets.hex(certificate.serialNumber.bytes)
+        try await session.insert(
+            CertificateRow(
+                serial: serial, deviceId: device.id, pem: pem, notBefore: Int(certificate.notValidBefore.timeIntervalSince1970),
+                notAfter: Int(certificate.notValidAfter.timeIntervalSince1970)
+            )
+        )
+        let index = try await session.next("status_index") - 1
+        let status = [
+            CredentialStatusEntry(listURL: statusListURL(.revocation, index: index), index: index % Self.statusListSize, purpose: .revocation),
+            CredentialStatusEntry(listURL: statusListURL(.suspension, index: index), index: index % Self.statusListSize, purpose: .suspension),
+        ]
+        let attributes = try Self.decode([String: String].self, from: device.attributes)
+        let roles = try Self.decode([String].self, from: device.roles)
+        var claims: [String: JSONValue] = [
+            "deviceId": .string(device.id), "group": .string(groupName), "zone": .string(device.zone),
+            "keyThumbprint": .string(device.keyThumbprint),
+        ]
+        for (name, value) in attributes where claims[name] == nil {
+            claims[name] = .string(value)
+        }
+        let validity = TimeInterval(rules.credentialValidity)
+        let identity = try await issuer.issue(
+            types: ["DeviceIdentityCredential"], subject: device.did, claims: claims, validFrom: issuedAt, validFor: validity, status: status
+        )
+        try await session.insert(
+            CredentialRow(
+                id: Secrets.identifier("vc", now: issuedAt), deviceId: device.id, type: "DeviceIdentityCredential", token: identity,
+                statusIndex: index, issuedAt: Int(issuedAt.timeIntervalSince1970), expiresAt: Int(issuedAt.timeIntervalSince1970 + validity)
+            )
+        )
+        var roleCredentials: [String] = []
+        for role in roles {
+            let credential = try await issuer.issue(
+                types: ["DeviceRoleCredential"], subject: device.did,
+                claims: ["deviceId": .string(device.id), "role": .string(role), "zone": .string(device.zone)],
+                validFrom: issuedAt, validFor: validity, status: status
+            )
+            try await session.insert(
+                CredentialRow(
+                    id: Secrets.identifier("vc", now: issuedAt), deviceId: device.id, type: "DeviceRoleCredential", token: credential,
+                    statusIndex: index, issuedAt: Int(issuedAt.timeIntervalSince1970), expiresAt: Int(issuedAt.timeIntervalSince1970 + validity)
+                )
+            )
+            roleCredentials.append(credential)
+        }
+        try await record(session, kind: "certificate.issued", subject: device.id, actor: actor, data: [
+            "serial": .string(serial), "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
+        ])
+        try await record(session, kind: "credential.issued", subject: device.id, actor: actor, data: [
+            "types": .array((["DeviceIdentityCredential"] + roles.map { _ in "DeviceRoleCredential" }).map(JSONValue.string)),
+            "statusIndex": .number(Double(index)),
+        ])
+        return EnrollmentBundle(
+            deviceId: device.id, did: device.did, state: device.state, certificate: pem, chain: try ca.chainPEM,
+            identityCredential: identity, roleCredentials: roleCredentials
+        )
+    }
+
+    func withTrustBundle(_ bundle: EnrollmentBundle) async throws -> EnrollmentBundle {
+        guard bundle.certificate != nil else { return bundle }
+        var bundle = bundle
+        bundle.trustBundle = try await trustBundle()
+        return bundle
+    }
+
+    /// The URL of the status list holding `index` for `purpose`.
+    func statusListURL(_ purpose: StatusPurpose, index: Int) -> String {
+        "\(publicURL)/v1/status-lists/\(purpose.rawValue)-\(index / Self.statusListSize)"
+    }
+
+    /// Checks manufacturer evidence: the chain reaches one of the roots, and the leaf key signed the nonce.
+    private func verifyFactoryEvidence(_ evidence: EnrollmentRequest.Attestation, nonce: String, roots: [String]) async throws {
+        guard let chain = evidence.certificateChain, !chain.isEmpty, chain.count <= 5 else {
+            throw APIError.badRequest("manufacturer attestation needs certificateChain: the factory certificate first, then intermediates (at most 5)")
+        }
+        guard let signatureText = evidence.signature, let signature = Base64URL.decode(signatureText) else {
+            throw APIError.badRequest("manufacturer attestation needs signature: the factory key's signature over the nonce, base64url")
+        }
+        let certificates: [Certificate]
+        do {
+            certificates = try chain.map { try Certificate(pemEncoded: $0) }
+        } catch {
+            throw APIError.badRequest("certificateChain holds something that is not a PEM X.509 certificate")
+        }
+        let trusted = CertificateStore(try roots.map { try Certificate(pemEncoded: $0) })
+        var verifier = Verifier(rootCertificates: trusted) {
+            RFC5280Policy(validationTime: now)
+        }
+        let result = await verifier.validate(
+            leafCertificate: certificates[0], intermediates: CertificateStore(certificates.dropFirst())
+        )
+        guard case .validCertificate = result else {
+            throw APIError.unauthorized("the factory certificate does not chain to a manufacturer root of this group")
+        }
+        guard let factoryKey = try? PublicKey(certificateKey: certificates[0].publicKey),
+            factoryKey.isValidSignature(signature, for: Array(nonce.utf8))
+        else {
+            throw APIError.unauthorized("the factory key's signature over the nonce does not verify")
+        }
+    }
+}

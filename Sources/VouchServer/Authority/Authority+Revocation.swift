@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+import SwiftASN1
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+extension Authority {
+    /// The current CRL (DER). Regenerated whenever an event has been recorded since the last one, so
+    /// a revocation is visible to the next request on every node; the CRL number is that event's sequence.
+    func certificateRevocationList() async throws -> [UInt8] {
+        let seq = try await store.read { try await $0.current("events") }
+        if let cached = revocationCache.withLock({ $0.crl }), cached.seq == seq {
+            return cached.der
+        }
+        let stamp = nowSeconds
+        let (rows, at) = try await store.read { session in
+            (try await session.revokedCertificates(unexpiredAt: stamp), try await session.current("events"))
+        }
+        let entries = rows.compactMap { row -> RevokedCertificate? in
+            guard let revokedAt = row.revokedAt, let serial = Self.serialBytes(row.serial) else { return nil }
+            return RevokedCertificate(
+                serialNumber: Certificate.SerialNumber(bytes: serial),
+                revocationDate: Date(timeIntervalSince1970: TimeInterval(revokedAt)),
+                reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified
+            )
+        }
+        let der = try ca.certificateRevocationList(revoked: entries, number: at, now: now, validity: 86_400)
+        revocationCache.withLock { cache in
+            if (cache.crl?.seq ?? -1) <= at { cache.crl = (at, der) }
+        }
+        return der
+    }
+
+    /// Answers an OCSP request (DER), or an OCSP error response for a malformed one.
+    func ocsp(_ request: [UInt8]) async throws -> [UInt8] {
+        let summary: OCSPRequestSummary
+        do {
+            summary = try OCSPRequestSummary(derEncoded: request)
+        } catch {
+            return CertificateAuthority.ocspErrorResponse(status: 1)
+        }
+        var statuses: [OCSPCertificateStatus] = []
+        for id in summary.certificates {
+            guard ca.issued(id) else {
+                statuses.append(.unknown)
+                continue
+            }
+            let serial = Secrets.hex(id.serialNumber.bytes)
+            let row = try await store.read { try await $0.certificate(serial: serial) }
+            if let row {
+                if let revokedAt = row.revokedAt {
+                    statuses.append(.revoked(at: Date(timeIntervalSince1970: TimeInterval(revokedAt)), reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified))
+                } else {
+                    statuses.append(.good)
+                }
+            } else {
+                statuses.append(.unknown)
+            }
+        }
+        return try ca.ocspResponse(for: summary, statuses: statuses, now: now)
+    }
+
+    /// The signed BitstringStatusListCredential with id `revocation-N` or `suspension-N`.
+    func statusListCredential(id: String) async throws -> String {
+        let parts = id.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, let purpose = StatusPurpose(rawValue: String(parts[0])),
+            purpose == .revocation || purpose == .suspension, let number = Int(parts[1]), number >= 0, number < 1_000_000,
+            String(number) == parts[1]
+        else {
+            throw APIError.notFound("no status list \(id.prefix(64)); lists are named revocation-N or suspension-N")
+        }
+        let seq = try await store.read { try await $0.current("events") }
+        if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.seq == seq {
+            return cached.token
+        }
+        let range = (number * Self.statusListSize)..<((number + 1) * Self.statusListSize)
+        let (bits, at) = try await store.read { session in
+            (try await session.statusBits(purpose: purpose.rawValue, range: range), try await session.current("events"))
+        }
+        var list = try BitstringStatusList(size: Self.statusListSize)
+        for bit in bits {
+            try list.set(bit - range.lowerBound)
+        }
+        let token = try await StatusListCredential.issue(
+            list, purpose: purpose, url: "\(publicURL)/v1/status-lists/\(id)", issuer: issuer, validFrom: now, validFor: 86_400
+        )
+        revocationCache.withLock { cache in
+            if (cache.statusLists[id]?.seq ?? -1) <= at { cache.statusLists[id] = (at, token) }
+        }
+        return token
+    }
+
+    /// A signed trust bundle: the issuer and its key, the CA certificates and the current status lists.
+    func trustBundle() async throws -> String {
+        let issued = now
+        let contents = TrustBundle.Contents(
+            authority: DID(key: issuerKey.publicKey).description,
+            issuedAt: issued,
+            expiresAt: issued.addingTimeInterval(7 * 86_400),
+            trustedIssuers: [TrustedIssuer(id: did.description, keys: [Self.keyWithID(issuerKey.publicKey.jwk, issuer.keyID)])],
+            caCertificates: [try ca.root.serializeAsPEM().pemString, try ca.intermediate.serializeAsPEM().pemString],
+            statusListCredentials: [
+                try await statusListCredential(id: "revocation-0"), try await statusListCredential(id: "suspension-0"),
+            ],
+            statusListURLs: ["\(publicURL)/v1/status-lists/revocation-0", "\(publicURL)/v1/status-lists/suspension-0"]
+        )
+        return try await TrustBundle.sign(contents, key: issuerKey)
+    }
+
+    static func keyWithID(_ jwk: JWK, _ kid: String) -> JWK {
+        var jwk = jwk
+        jwk.kid = kid
+        return jwk
+    }
+
+    static func serialBytes(_ hex: String) -> ArraySlice<UInt8>? {
+        guard hex.count % 2 == 0, !hex.isEmpty else { return nil }
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return ArraySlice(bytes)
+    }
+}

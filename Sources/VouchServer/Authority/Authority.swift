@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+/// The trust authority: the certificate hierarchy, the credential issuer and the records, with the
+/// operations the API exposes. Every change is one transaction that also appends its event.
+public final class Authority: Sendable {
+    let store: Store
+    let ca: CertificateAuthority
+    let issuerKey: SigningKey
+    let issuer: CredentialIssuer
+    /// The server's did:web.
+    let did: DID
+    let publicURL: String
+    /// SPIFFE trust domain: the public URL's host.
+    let trustDomain: String
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let revocationCache = Mutex(RevocationCache())
+
+    /// Status list capacity (the Bitstring Status List minimum, 16 KiB).
+    static let statusListSize = BitstringStatusList.minimumSize
+    /// How long enrollment and authentication nonces live.
+    static let nonceLifetime = 300
+    /// Access token lifetime.
+    static let accessTokenLifetime = 600
+
+    init(
+        store: Store, ca: CertificateAuthority, issuerKey: SigningKey, publicURL: String, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.store = store
+        self.ca = ca
+        self.issuerKey = issuerKey
+        self.publicURL = publicURL
+        guard let url = URL(string: publicURL), let host = url.host, !host.isEmpty else {
+            throw ServerStartupError("the public URL \(publicURL) has no host")
+        }
+        self.trustDomain = host
+        // did:web names the host (and port, percent-encoded); resolvers fetch it over https. An
+        // http public URL (local development) still gets the same DID shape.
+        let did: DID
+        do {
+            var text = "did:web:" + host.lowercased()
+            if let port = url.port { text += "%3A\(port)" }
+            let path = url.path.split(separator: "/").map(String.init)
+            if !path.isEmpty { text += ":" + path.joined(separator: ":") }
+            did = try DID(text)
+        } catch {
+            throw ServerStartupError("cannot derive a did:web from the public URL \(publicURL): \(error)")
+        }
+        self.did = did
+        self.issuer = CredentialIssuer(key: issuerKey, did: did, keyID: did.description + "#" + issuerKey.publicKey.thumbprint)
+        self.logger = logger
+        self.clock = clock
+    }
+
+    var now: Date { clock() }
+    var nowSeconds: Int { Int(clock().timeIntervalSince1970) }
+
+    /// The server's DID document: the issuer key for assertions and authentication.
+    var didDocument: DIDDocument {
+        get throws {
+            try DIDDocument(didWeb: did, keys: [issuerKey.publicKey])
+        }
+    }
+
+    /// Records an event inside the caller's transaction.
+    @discardableResult
+    func record(
+        _ session: StoreSession, kind: String, subject: String, actor: String, data: [String: JSONValue] = [:]
+    ) async throws -> EventRow {
+        try await session.appendEvent(kind: kind, subject: subject, actor: actor, data: Self.json(.object(data)), at: nowSeconds)
+    }
+
+    static func json(_ value: JSONValue) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from json: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(json.utf8))
+    }
+}
+
+/// Generated revocation artefacts, valid while no event has been recorded since.
+struct RevocationCache: Sendable {
+    var crl: (seq: Int, der: [UInt8])?
+    var statusLists: [String: (seq: Int, token: String)] = [:]
+}

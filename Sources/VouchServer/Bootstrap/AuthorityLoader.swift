@@ -1,0 +1,115 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import Logging
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+/// Starts the authority on a data directory: bootstraps it the first time, loads it afterwards.
+enum AuthorityLoader {
+    struct Loaded {
+        let authority: Authority
+        /// The admin API key, when this start created it.
+        let newAdminKey: String?
+    }
+
+    static func load(configuration: ServerConfiguration, logger: Logger) async throws -> Loaded {
+        let root = configuration.dataDirectory
+        let fresh = try DataDirectory.prepare(root)
+        let keys = FileKeyStore(directory: root + "/keys")
+        let database = try await VouchDatabase.open(url: configuration.databaseURL, dataDirectory: root, logger: logger)
+        let now = Date()
+        do {
+            let applied = try await Migrations.run(on: database, now: Int(now.timeIntervalSince1970))
+            if !applied.isEmpty {
+                logger.info("database migrated", metadata: ["db.migrations": "\(applied.joined(separator: ","))", "db.engine": "\(database.engine.rawValue)"])
+            }
+        } catch {
+            await database.close()
+            throw ServerStartupError("cannot prepare the database at \(database.location): \(String(reflecting: error))")
+        }
+        do {
+            return try await load(configuration: configuration, database: database, keys: keys, fresh: fresh, now: now, logger: logger)
+        } catch {
+            await database.close()
+            if let error = error as? ServerStartupError { throw error }
+            throw ServerStartupError("cannot start on \(root): \(error)")
+        }
+    }
+
+    private static func load(
+        configuration: ServerConfiguration, database: VouchDatabase, keys: FileKeyStore, fresh: Bool, now: Date, logger: Logger
+    ) async throws -> Loaded {
+        let root = configuration.dataDirectory
+        let store = Store(database: database)
+        let name = URL(string: configuration.resolvedPublicURL)?.host ?? "vouch"
+        if fresh {
+            let (ca, caKeys) = try CertificateAuthority.bootstrap(name: name, now: now)
+            let issuerKey = SigningKey.generate(.ed25519)
+            try keys.create("root.key", contents: Data(caKeys.root.pemRepresentation.utf8))
+            try keys.create("intermediate.key", contents: Data(caKeys.intermediate.pemRepresentation.utf8))
+            try keys.create("ocsp.key", contents: Data(caKeys.responder.pemRepresentation.utf8))
+            try keys.create("issuer.jwk", contents: try JSONEncoder().encode(issuerKey.jwk))
+            try AtomicFile.write(Data((try ca.root.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/root.pem", mode: 0o644, replacingExisting: false)
+            try AtomicFile.write(Data((try ca.intermediate.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/intermediate.pem", mode: 0o644, replacingExisting: false)
+            try AtomicFile.write(Data((try ca.responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/ocsp.pem", mode: 0o644, replacingExisting: false)
+            let authority = try Authority(store: store, ca: ca, issuerKey: issuerKey, publicURL: configuration.resolvedPublicURL, logger: logger)
+            let (_, secret) = try await authority.createAPIKey(name: "bootstrap admin", scope: .admin, actor: "system")
+            try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
+            _ = try await store.transaction { session in
+                try await authority.record(session, kind: "authority.bootstrapped", subject: authority.did.description, actor: "system", data: [
+                    "root": .string(Secrets.hex(SHA256.hash(data: try DERBytes.of(ca.root)))),
+                    "intermediate": .string(Secrets.hex(SHA256.hash(data: try DERBytes.of(ca.intermediate)))),
+                    "issuerKey": .string(issuerKey.publicKey.thumbprint),
+                ])
+            }
+            try AtomicFile.write(Data("{\"format\": 1}\n".utf8), to: root + "/" + DataDirectory.marker, mode: 0o600, replacingExisting: false)
+            return Loaded(authority: authority, newAdminKey: secret)
+        }
+        func key(_ name: String) throws -> String {
+            guard let data = try keys.load(name) else { throw ServerStartupError("\(root)/keys/\(name) is missing") }
+            return String(decoding: data, as: UTF8.self)
+        }
+        func certificate(_ name: String) throws -> Certificate {
+            do {
+                return try Certificate(pemEncoded: String(contentsOfFile: root + "/pki/" + name, encoding: .utf8))
+            } catch {
+                throw ServerStartupError("\(root)/pki/\(name) is not a PEM certificate")
+            }
+        }
+        do {
+            let intermediateKey = try P256.Signing.PrivateKey(pemRepresentation: try key("intermediate.key"))
+            var responderKey = try P256.Signing.PrivateKey(pemRepresentation: try key("ocsp.key"))
+            let intermediate = try certificate("intermediate.pem")
+            var responder = try certificate("ocsp.pem")
+            if responder.notValidAfter.timeIntervalSince(now) < 30 * 86_400 {
+                // The responder certificate is short-lived; renew it (with a new key) a month before it ends.
+                responderKey = P256.Signing.PrivateKey()
+                responder = try CertificateAuthority.issueResponder(name: name, key: responderKey.publicKey, intermediate: intermediate, intermediateKey: intermediateKey, now: now)
+                try AtomicFile.write(Data(responderKey.pemRepresentation.utf8), to: root + "/keys/ocsp.key", mode: 0o600, replacingExisting: true)
+                try AtomicFile.write(Data((try responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/ocsp.pem", mode: 0o644, replacingExisting: true)
+                logger.info("renewed the OCSP responder certificate")
+            }
+            let ca = try CertificateAuthority(
+                root: try certificate("root.pem"), intermediate: intermediate, intermediateKey: intermediateKey,
+                responder: responder, responderKey: responderKey
+            )
+            let issuerKey = try SigningKey(jwk: try JSONDecoder().decode(JWK.self, from: Data(try key("issuer.jwk").utf8)))
+            return Loaded(authority: try Authority(store: store, ca: ca, issuerKey: issuerKey, publicURL: configuration.resolvedPublicURL, logger: logger), newAdminKey: nil)
+        } catch let error as ServerStartupError {
+            throw error
+        } catch {
+            throw ServerStartupError("the keys and certificates in \(root) do not load: \(error)")
+        }
+    }
+}
+
+enum DERBytes {
+    static func of(_ certificate: Certificate) throws -> [UInt8] {
+        var serializer = DER.Serializer()
+        try serializer.serialize(certificate)
+        return serializer.serializedBytes
+    }
+}

@@ -1,0 +1,36 @@
+/// How `vouch serve` runs.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Where keys, the SQLite database and the admin key file live.
+    public var dataDirectory: String
+    /// `postgres://…` for PostgreSQL; nil for SQLite in the data directory.
+    public var databaseURL: String?
+    /// The URL devices and verifiers reach the server at; certificates point there for CRL and OCSP,
+    /// and the server's did:web is derived from it. Defaults to `http://HOST:PORT`.
+    public var publicURL: String?
+    /// A second listener requiring client certificates issued by the authority.
+    public var mtlsPort: Int?
+    /// Enrollment and authentication requests allowed per source address per minute.
+    public var rateLimitPerMinute: Int
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./vouch-data",
+        databaseURL: String? = nil, publicURL: String? = nil, mtlsPort: Int? = nil, rateLimitPerMinute: Int = 600
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+        self.publicURL = publicURL
+        self.mtlsPort = mtlsPort
+        self.rateLimitPerMinute = rateLimitPerMinute
+    }
+
+    /// The public URL without a trailing slash.
+    public var resolvedPublicURL: String {
+        var url = publicURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+}

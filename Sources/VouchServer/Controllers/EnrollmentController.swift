@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import VouchCore
+import VouchKit
+import VouchStore
+
+/// The device API: nonces, enrollment, polling a pending enrollment.
+struct EnrollmentController {
+    let authority: Authority
+    let limiter: RateLimiter
+    let metrics: ServerMetrics
+
+    struct NonceResponse: Codable {
+        var nonce: String
+        var expiresAt: Int
+    }
+
+    func addRoutes(to router: Router<VouchRequestContext>) {
+        router.post("/v1/enrollments/nonce") { _, context in
+            try limiter.take(context.sourceKey)
+            let (nonce, expiresAt) = try await authority.issueNonce(purpose: "enrollment")
+            return try Responses.json(NonceResponse(nonce: nonce, expiresAt: expiresAt), status: .created)
+        }
+        router.post("/v1/enrollments") { request, context in
+            try limiter.take(context.sourceKey)
+            let body = try await request.decodeJSON(EnrollmentRequest.self, context: context)
+            let (bundle, issued) = try await authority.enroll(body)
+            if issued { metrics.enrolled() }
+            return try Responses.json(bundle, status: issued ? .created : .accepted)
+        }
+        router.get("/v1/enrollments/{id}") { _, context in
+            let row = try await authority.device(try context.parameters.require("id"))
+            let detail = try await authority.deviceDetail(row.id)
+            let current = detail.certificates.last { $0.status == "good" }
+            let identity = detail.credentials.last { $0.type == "DeviceIdentityCredential" }
+            let roles = identity.map { identity in detail.credentials.filter { $0.type == "DeviceRoleCredential" && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
+            let bundle = EnrollmentBundle(
+                deviceId: row.id, did: row.did, state: row.state, certificate: current?.pem,
+                chain: current == nil ? nil : try authority.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
+                roleCredentials: current == nil ? [] : roles
+            )
+            return try Responses.json(try await authority.withTrustBundle(bundle))
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import SwiftASN1
+import Hummingbird
+import VouchCore
+import VouchKit
+import VouchStore
+
+/// What anyone may read: the CA, CRL, OCSP, status lists, the DID document, the trust bundle,
+/// health, metrics and the API description.
+struct PublicController {
+    let authority: Authority
+    let metrics: ServerMetrics
+
+    func addRoutes(to router: Router<VouchRequestContext>) {
+        router.get("/healthz") { _, _ in Responses.text("ok\n", contentType: "text/plain") }
+        router.get("/readyz") { _, _ in
+            _ = try await authority.store.read { try await $0.current("events") }
+            return Responses.text("ready\n", contentType: "text/plain")
+        }
+        router.get("/metrics") { _, _ in
+            let (counts, last) = try await authority.store.read { (try await $0.deviceCounts(), try await $0.current("events")) }
+            return Responses.text(metrics.render(devicesByState: counts, lastEvent: last), contentType: "text/plain; version=0.0.4")
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Responses.text(OpenAPIDocument.text, contentType: "application/yaml")
+        }
+        router.get("/.well-known/did.json") { _, _ in
+            Responses.bytes(Array(try authority.didDocument.jsonData()), contentType: "application/did+json")
+        }
+        router.get("/v1/pki/ca.pem") { _, _ in
+            Responses.text(try authority.ca.root.serializeAsPEM().pemString + "\n", contentType: "application/x-pem-file")
+        }
+        router.get("/v1/pki/intermediate.pem") { _, _ in
+            Responses.text(try authority.ca.intermediate.serializeAsPEM().pemString + "\n", contentType: "application/x-pem-file")
+        }
+        router.get("/v1/pki/chain.pem") { _, _ in
+            Responses.text(try authority.ca.chainPEM, contentType: "application/x-pem-file")
+        }
+        router.get("/v1/pki/crl") { _, _ in
+            Responses.bytes(try await authority.certificateRevocationList(), contentType: "application/pkix-crl")
+        }
+        router.get("/v1/pki/crl.pem") { _, _ in
+            let der = try await authority.certificateRevocationList()
+            return Responses.text(PEM.encode(der, label: "X509 CRL"), contentType: "application/x-pem-file")
+        }
+        router.post("/v1/pki/ocsp") { request, context in
+            var request = request
+            guard request.headers[.contentType]?.lowercased().hasPrefix("application/ocsp-request") ?? false else {
+                throw APIError(.unsupportedMediaType, "send the DER OCSP request with Content-Type: application/ocsp-request")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: 16 * 1024)
+            } catch {
+                throw APIError(.contentTooLarge, "an OCSP request is at most 16 KiB")
+            }
+            return Responses.bytes(try await authority.ocsp(Array(body.readableBytesView)), contentType: "application/ocsp-response")
+        }
+        router.get("/v1/pki/ocsp/**") { request, context in
+            // RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSP request}
+            let encoded = context.parameters.getCatchAll().joined(separator: "/")
+            guard let text = encoded.removingPercentEncoding, let der = Data(base64Encoded: text) else {
+                throw APIError.badRequest("the path after /v1/pki/ocsp/ must be the URL-encoded base64 of a DER OCSP request")
+            }
+            return Responses.bytes(try await authority.ocsp(Array(der)), contentType: "application/ocsp-response")
+        }
+        router.get("/v1/status-lists/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            return Responses.text(try await authority.statusListCredential(id: id), contentType: "application/vc+jwt")
+        }
+        router.get("/v1/trust-bundle") { _, _ in
+            Responses.text(try await authority.trustBundle(), contentType: "application/jwt")
+        }
+    }
+}
+
+enum PEM {
+    static func encode(_ der: [UInt8], label: String) -> String {
+        let base64 = Data(der).base64EncodedString()
+        var lines: [String] = []
+        var index = base64.startIndex
+        while index < base64.endIndex {
+            let end = base64.index(index, offsetBy: 64, limitedBy: base64.endIndex) ?? base64.endIndex
+            lines.append(String(base64[index..<end]))
+            index = end
+        }
+        return "-----BEGIN \(label)-----\n" + lines.joined(separator: "\n") + "\n-----END \(label)-----\n"
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+
+/// Turns every error into an RFC 9457 problem: API errors as they are, Hummingbird's own HTTP
+/// errors with their status, and anything else as a 500 whose details stay in the log.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let detail: String =
+                switch error.status {
+                case .notFound: "no such resource: \(request.method) \(request.uri.path) (see /openapi.yaml)"
+                case .methodNotAllowed: "\(request.method) is not allowed on \(request.uri.path)"
+                case .contentTooLarge: "the request body is too large"
+                default: error.body ?? error.status.reasonPhrase
+                }
+            return try APIError(error.status, detail).response(from: request, context: context)
+        } catch {
+            context.logger.error("internal error", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
+            return try APIError(.internalServerError, "the server failed to handle this request; the log has the details")
+                .response(from: request, context: context)
+        }
+    }
+}
+
+/// Reads `Authorization: Bearer vk_…` into the context. Routes decide what scope they need.
+struct APIKeyMiddleware: RouterMiddleware {
+    let authority: Authority
+
+    func handle(_ request: Request, context: VouchRequestContext, next: (Request, VouchRequestContext) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized("send an API key as Authorization: Bearer vk_…")
+        }
+        guard header.hasPrefix("Bearer "), let key = try await authority.authenticate(apiKey: String(header.dropFirst(7))) else {
+            throw APIError.unauthorized("the API key is unknown or revoked")
+        }
+        var context = context
+        context.apiKey = key
+        return try await next(request, context)
+    }
+}
+
+/// Per-source token buckets for enrollment and authentication: 429 with Retry-After when empty.
+final class RateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: Double
+    }
+
+    private let capacity: Double
+    private let refillPerSecond: Double
+    private let buckets = Mutex([String: Bucket]())
+
+    init(perMinute: Int) {
+        capacity = Double(max(1, perMinute))
+        refillPerSecond = Double(max(1, perMinute)) / 60
+    }
+
+    /// Takes a token for `source`, or throws 429.
+    func take(_ source: String, now: Double = Date().timeIntervalSince1970) throws {
+        let wait: Double? = buckets.withLock { buckets in
+            if buckets.count > 100_000 {
+                buckets = buckets.filter { now - $0.value.updated < 60 }
+            }
+            var bucket = buckets[source] ?? Bucket(tokens: capacity, updated: now)
+            bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * refillPerSecond)
+            bucket.updated = now
+            defer { buckets[source] = bucket }
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                return nil
+            }
+            return (1 - bucket.tokens) / refillPerSecond
+        }
+        if let wait {
+            throw APIError.tooManyRequests(retryAfter: max(1, Int(wait.rounded(.up))))
+        }
+    }
+}
+
+/// Counts responses for `/metrics`.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        metrics.count(status: Int(response.status.code))
+        return response
+    }
+}

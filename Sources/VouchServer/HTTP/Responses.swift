@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+
+enum Responses {
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    static func bytes(_ bytes: [UInt8], contentType: String, cache: String = "no-cache") -> Response {
+        Response(status: .ok, headers: [.contentType: contentType, .cacheControl: cache], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func text(_ text: String, contentType: String) -> Response {
+        bytes(Array(text.utf8), contentType: contentType)
+    }
+}

@@ -1,0 +1,36 @@
+import Synchronization
+
+/// Counters exposed at `/metrics` in the Prometheus text format.
+final class ServerMetrics: Sendable {
+    private struct Counts {
+        var responses: [Int: Int] = [:]
+        var enrollments = 0
+        var revocations = 0
+    }
+
+    private let counts = Mutex(Counts())
+
+    func count(status: Int) { counts.withLock { $0.responses[status, default: 0] += 1 } }
+    func enrolled() { counts.withLock { $0.enrollments += 1 } }
+    func revoked() { counts.withLock { $0.revocations += 1 } }
+
+    /// The exposition, with device counts by state read by the caller.
+    func render(devicesByState: [String: Int], lastEvent: Int) -> String {
+        let snapshot = counts.withLock { $0 }
+        var out = "# HELP vouch_http_responses_total HTTP responses by status code.\n# TYPE vouch_http_responses_total counter\n"
+        for (status, count) in snapshot.responses.sorted(by: { $0.key < $1.key }) {
+            out += "vouch_http_responses_total{status=\"\(status)\"} \(count)\n"
+        }
+        out += "# HELP vouch_enrollments_total Devices enrolled by this process.\n# TYPE vouch_enrollments_total counter\n"
+        out += "vouch_enrollments_total \(snapshot.enrollments)\n"
+        out += "# HELP vouch_revocations_total Devices revoked or decommissioned by this process.\n# TYPE vouch_revocations_total counter\n"
+        out += "vouch_revocations_total \(snapshot.revocations)\n"
+        out += "# HELP vouch_devices Devices by lifecycle state.\n# TYPE vouch_devices gauge\n"
+        for (state, count) in devicesByState.sorted(by: { $0.key < $1.key }) {
+            out += "vouch_devices{state=\"\(state)\"} \(count)\n"
+        }
+        out += "# HELP vouch_events_last_sequence Sequence number of the newest event.\n# TYPE vouch_events_last_sequence gauge\n"
+        out += "vouch_events_last_sequence \(lastEvent)\n"
+        return out
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VouchStore
+
+/// The request context: the caller's address and, once authenticated, who is calling.
+struct VouchRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+    /// The admin API key, when the request carried one.
+    var apiKey: APIKeyRow?
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// Bodies above 64 KiB are refused with 413: nothing the API takes is larger.
+    var maxUploadSize: Int { 64 * 1024 }
+
+    var remoteAddress: SocketAddress? { channel.remoteAddress }
+
+    /// The source address used for rate limiting.
+    var sourceKey: String { remoteAddress?.ipAddress ?? "unknown" }
+
+    /// Requires an API key with at least `scope`.
+    func require(_ scope: APIScope) throws -> APIKeyRow {
+        guard let key = apiKey else {
+            throw APIError.unauthorized("send an API key as Authorization: Bearer vk_…")
+        }
+        guard let held = APIScope(rawValue: key.scope), held >= scope else {
+            throw APIError.forbidden("this API key has scope \(key.scope); this needs \(scope.rawValue)")
+        }
+        return key
+    }
+
+    /// Who did it, for events: `apikey:ID`.
+    var actor: String { apiKey.map { "apikey:\($0.id)" } ?? "anonymous" }
+}
+
+extension Request {
+    /// Decodes a JSON body of at most the context's upload size, with errors a person can act on.
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: VouchRequestContext) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            var request = self
+            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        } catch {
+            throw APIError(.contentTooLarge, "the request body is larger than \(context.maxUploadSize / 1024) KiB")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.badRequest(Self.describe(error))
+        } catch {
+            throw APIError.badRequest("the body is not valid JSON")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.isEmpty ? "the body" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
+        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(describe(type))"
+        case .valueNotFound(let type, let context): return "\(path(context.codingPath)) must be \(describe(type)), not null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context.codingPath)) is invalid: \(context.debugDescription)"
+        @unknown default: return "the body does not have the expected shape"
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type: "an integer"
+        case is Bool.Type: "true or false"
+        default: "a \(type)".replacingOccurrences(of: "Array<", with: "list of ").replacingOccurrences(of: "Dictionary<", with: "object of ")
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import AsyncKit
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+
+/// The authority's database: SQLite in the data directory (the default) or PostgreSQL, reached
+/// through SQLKit only, so that every query runs unchanged on both.
+///
+/// SQLite is used through one connection: transactions and reads take turns behind a lock, which
+/// keeps SQLite free of `SQLITE_BUSY` and makes every transaction serializable. PostgreSQL uses a
+/// connection pool; rows that must change one writer at a time (counters, token uses) are updated
+/// in place so that the row lock serializes concurrent writers, also across server nodes.
+package final class VouchDatabase: Sendable {
+    /// Which engine is underneath.
+    package enum Engine: String, Sendable {
+        case sqlite, postgres
+    }
+
+    package let engine: Engine
+    /// Where the data lives, without credentials: a path for SQLite, host/port/database for PostgreSQL.
+    package let location: String
+    private let sqlite: SQLiteConnection?
+    private let postgresBox: PostgresPool?
+    private var postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>? { postgresBox?.pool }
+    private let lock = AsyncLock()
+    private let logger: Logger
+
+    private init(
+        engine: Engine, location: String, sqlite: SQLiteConnection?,
+        postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>?, logger: Logger
+    ) {
+        self.engine = engine
+        self.location = location
+        self.sqlite = sqlite
+        self.postgresBox = postgres.map(PostgresPool.init)
+        self.logger = logger
+    }
+
+    /// Opens the SQLite database at `path`, creating it, in WAL mode.
+    package static func sqlite(path: String, logger: Logger) async throws -> VouchDatabase {
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch {
+            throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
+        }
+        let database = VouchDatabase(engine: .sqlite, location: path, sqlite: connection, postgres: nil, logger: logger)
+        let sql = connection.sql(queryLogLevel: nil)
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+            try await sql.raw(SQLQueryString(pragma)).run()
+        }
+        return database
+    }
+
+    /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/database`).
+    package static func postgres(url: String, logger: Logger) async throws -> VouchDatabase {
+        let configuration: SQLPostgresConfiguration
+        do {
+            configuration = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw StoreError.invalidConfiguration("not a PostgreSQL URL (postgres://user:password@host:5432/database): \(error)")
+        }
+        let pool = EventLoopGroupConnectionPool(
+            source: PostgresConnectionSource(sqlConfiguration: configuration),
+            maxConnectionsPerEventLoop: 4,
+            logger: logger,
+            on: MultiThreadedEventLoopGroup.singleton
+        )
+        let location: String
+        if let parsed = URL(string: url) {
+            location = "\(parsed.host ?? "localhost"):\(parsed.port ?? 5432)\(parsed.path)"
+        } else {
+            location = "postgresql"
+        }
+        let database = VouchDatabase(engine: .postgres, location: location, sqlite: nil, postgres: pool, logger: logger)
+        do {
+            _ = try await database.read { try await $0.raw("SELECT 1").all() }
+        } catch {
+            try? await pool.shutdownAsync()
+            throw StoreError.unavailable("cannot reach PostgreSQL at \(location): \(String(reflecting: error))")
+        }
+        return database
+    }
+
+    /// Opens the database a `--database` URL names: `postgres://…` or `postgresql://…` for PostgreSQL,
+    /// `sqlite:PATH` or a plain path for SQLite; nil means `DATA_DIR/vouch.sqlite`.
+    package static func open(url: String?, dataDirectory: String, logger: Logger) async throws -> VouchDatabase {
+        guard let url, !url.isEmpty else {
+            return try await sqlite(path: dataDirectory + "/vouch.sqlite", logger: logger)
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return try await postgres(url: url, logger: logger)
+        }
+        if url.hasPrefix("sqlite:") {
+            var path = String(url.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else { throw StoreError.invalidConfiguration("sqlite: URL without a path") }
+            return try await sqlite(path: path, logger: logger)
+        }
+        if url.contains("://") {
+            throw StoreError.invalidConfiguration("unsupported database URL scheme in \(url.prefix(while: { $0 != ":" })); use postgres:// or sqlite:")
+        }
+        return try await sqlite(path: url, logger: logger)
+    }
+
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    package func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch engine {
+        case .sqlite:
+            let sql = sqlite!.sql(queryLogLevel: nil)
+            return try await lock.withLock {
+                try await Self.inTransaction(sql, body)
+            }
+        case .postgres:
+            return try await postgres!.database(logger: logger).sql(queryLogLevel: nil).withSession { session in
+                try await Self.inTransaction(session, body)
+            }
+        }
+    }
+
+    /// Runs read-only `body`.
+    package func read<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch engine {
+        case .sqlite:
+            let sql = sqlite!.sql(queryLogLevel: nil)
+            return try await lock.withLock { try await body(sql) }
+        case .postgres:
+            return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
+        }
+    }
+
+    private static func inTransaction<R: Sendable>(
+        _ sql: any SQLDatabase, _ body: @escaping @Sendable (any SQLDatabase) async throws -> R
+    ) async throws -> R {
+        try await sql.raw("BEGIN").run()
+        do {
+            let result = try await body(sql)
+            try await sql.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    /// Closes connections.
+    package func close() async {
+        if let sqlite {
+            try? await sqlite.close()
+        }
+        if let postgres {
+            try? await postgres.shutdownAsync()
+        }
+    }
+}
+
+/// The pool is safe to share: `EventLoopGroupConnectionPool` guards its state with a lock and hands
+/// each event loop's connections out on that loop (AsyncKit's documentation), but predates `Sendable`.
+private struct PostgresPool: @unchecked Sendable {
+    let pool: EventLoopGroupConnectionPool<PostgresConnectionSource>
+}

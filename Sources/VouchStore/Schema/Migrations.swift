@@ -1,0 +1,122 @@
+import SQLKit
+
+/// The schema, as an append-only list of named migrations. A migration that has landed is never edited:
+/// changes come as new entries at the end.
+package enum Migrations {
+    struct Migration: Sendable {
+        let name: String
+        let apply: @Sendable (any SQLDatabase) async throws -> Void
+    }
+
+    static let all: [Migration] = [
+        Migration(name: "0001_authority") { db in
+            try await db.create(table: "counters")
+                .column("name", type: .text, .primaryKey(autoIncrement: false))
+                .column("value", type: .bigint, .notNull)
+                .run()
+            for name in ["events", "status_index"] {
+                try await db.insert(into: "counters").columns("name", "value").values(SQLBind(name), SQLBind(0)).run()
+            }
+            try await db.create(table: "api_keys")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("name", type: .text, .notNull)
+                .column("scope", type: .text, .notNull)
+                .column("secret_hash", type: .text, .notNull, .unique)
+                .column("created_at", type: .bigint, .notNull)
+                .column("revoked_at", type: .bigint)
+                .run()
+            try await db.create(table: "enrollment_groups")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("name", type: .text, .notNull, .unique)
+                .column("token_hash", type: .text)
+                .column("token_uses_left", type: .bigint)
+                .column("settings", type: .text, .notNull)
+                .column("disabled", type: .bigint, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .column("updated_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(table: "devices")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("group_id", type: .text, .notNull, .references("enrollment_groups", "id"))
+                .column("zone", type: .text, .notNull)
+                .column("state", type: .text, .notNull)
+                .column("did", type: .text, .notNull, .unique)
+                .column("key_thumbprint", type: .text, .notNull, .unique)
+                .column("public_key", type: .text, .notNull)
+                .column("attributes", type: .text, .notNull)
+                .column("roles", type: .text, .notNull)
+                .column("previous_dids", type: .text, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .column("updated_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(index: "devices_by_state").on("devices").column("state").column("id").run()
+            try await db.create(index: "devices_by_group").on("devices").column("group_id").column("id").run()
+            try await db.create(table: "certificates")
+                .column("serial", type: .text, .primaryKey(autoIncrement: false))
+                .column("device_id", type: .text, .notNull, .references("devices", "id"))
+                .column("pem", type: .text, .notNull)
+                .column("not_before", type: .bigint, .notNull)
+                .column("not_after", type: .bigint, .notNull)
+                .column("revoked_at", type: .bigint)
+                .column("reason", type: .bigint)
+                .run()
+            try await db.create(index: "certificates_by_device").on("certificates").column("device_id").run()
+            try await db.create(index: "certificates_by_revocation").on("certificates").column("revoked_at").run()
+            try await db.create(table: "credentials")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("device_id", type: .text, .notNull, .references("devices", "id"))
+                .column("type", type: .text, .notNull)
+                .column("token", type: .text, .notNull)
+                .column("status_index", type: .bigint, .notNull)
+                .column("issued_at", type: .bigint, .notNull)
+                .column("expires_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(index: "credentials_by_device").on("credentials").column("device_id").run()
+            try await db.create(table: "status_bits")
+                .column("purpose", type: .text, .notNull)
+                .column("idx", type: .bigint, .notNull)
+                .column("set_at", type: .bigint, .notNull)
+                .primaryKey("purpose", "idx")
+                .run()
+            try await db.create(table: "nonces")
+                .column("digest", type: .text, .primaryKey(autoIncrement: false))
+                .column("purpose", type: .text, .notNull)
+                .column("expires_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(table: "events")
+                .column("seq", type: .bigint, .primaryKey(autoIncrement: false))
+                .column("at", type: .bigint, .notNull)
+                .column("kind", type: .text, .notNull)
+                .column("subject", type: .text, .notNull)
+                .column("actor", type: .text, .notNull)
+                .column("data", type: .text, .notNull)
+                .run()
+            try await db.create(index: "events_by_subject").on("events").column("subject").column("seq").run()
+        },
+    ]
+
+    /// Applies every migration not yet applied, each in its own transaction, in order.
+    package static func run(on database: VouchDatabase, now: Int) async throws -> [String] {
+        try await database.transaction { db in
+            try await db.create(table: "vouch_migrations")
+                .ifNotExists()
+                .column("name", type: .text, .primaryKey(autoIncrement: false))
+                .column("applied_at", type: .bigint, .notNull)
+                .run()
+        }
+        var applied: [String] = []
+        for migration in all {
+            let done = try await database.transaction { db in
+                if try await db.select().column("name").from("vouch_migrations").where("name", .equal, migration.name).first() != nil {
+                    return false
+                }
+                try await migration.apply(db)
+                try await db.insert(into: "vouch_migrations").columns("name", "applied_at")
+                    .values(SQLBind(migration.name), SQLBind(now)).run()
+                return true
+            }
+            if done { applied.append(migration.name) }
+        }
+        return applied
+    }
+}

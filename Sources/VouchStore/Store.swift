@@ -1,0 +1,298 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// The authority's records, over SQLite or PostgreSQL. Reads and writes go through `read` and
+/// `transaction`; the operations on `StoreSession` are the only SQL the server runs.
+package struct Store: Sendable {
+    package let database: VouchDatabase
+
+    package init(database: VouchDatabase) {
+        self.database = database
+    }
+
+    /// Runs `body` in one transaction: everything it writes lands together or not at all.
+    package func transaction<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
+        try await database.transaction { try await body(StoreSession(sql: $0)) }
+    }
+
+    /// Runs read-only `body`.
+    package func read<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
+        try await database.read { try await body(StoreSession(sql: $0)) }
+    }
+}
+
+/// The operations on one database session (inside a transaction, for writes).
+package struct StoreSession: Sendable {
+    let sql: any SQLDatabase
+
+    static let decoder = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
+
+    // MARK: Counters and events
+
+    /// The next value of a gap-free counter. The update locks the counter's row until the transaction
+    /// ends, so concurrent transactions take consecutive values and a rolled-back one leaves no gap.
+    package func next(_ counter: String) async throws -> Int {
+        let row = try await sql.update("counters")
+            .set("value", to: SQLBinaryExpression(SQLColumn("value"), .add, SQLLiteral.numeric("1")))
+            .where("name", .equal, counter)
+            .returning("value")
+            .first()
+        guard let row else { throw StoreError.corrupt("counter \(counter) is missing") }
+        return try row.decode(column: "value", as: Int.self)
+    }
+
+    /// The current value of a counter.
+    package func current(_ counter: String) async throws -> Int {
+        try await sql.select().column("value").from("counters").where("name", .equal, counter)
+            .first(decodingColumn: "value", as: Int.self) ?? 0
+    }
+
+    /// Appends an event with the next sequence number and returns it.
+    @discardableResult
+    package func appendEvent(kind: String, subject: String, actor: String, data: String, at: Int) async throws -> EventRow {
+        let event = EventRow(seq: try await next("events"), at: at, kind: kind, subject: subject, actor: actor, data: data)
+        try await sql.insert(into: "events").model(event, keyEncodingStrategy: .convertToSnakeCase).run()
+        return event
+    }
+
+    /// Events with a sequence number above `after`, oldest first.
+    package func events(after: Int, limit: Int) async throws -> [EventRow] {
+        try await sql.select().column("*").from("events").where("seq", .greaterThan, after)
+            .orderBy("seq").limit(limit).all(decoding: EventRow.self, with: Self.decoder)
+    }
+
+    // MARK: Nonces
+
+    package func insertNonce(digest: String, purpose: String, expiresAt: Int) async throws {
+        try await sql.insert(into: "nonces").columns("digest", "purpose", "expires_at")
+            .values(SQLBind(digest), SQLBind(purpose), SQLBind(expiresAt)).run()
+    }
+
+    /// Removes the nonce and says whether it existed, was for `purpose` and had not expired.
+    package func consumeNonce(digest: String, purpose: String, now: Int) async throws -> Bool {
+        let row = try await sql.delete(from: "nonces").where("digest", .equal, digest).returning("purpose", "expires_at").first()
+        guard let row else { return false }
+        let storedPurpose = try row.decode(column: "purpose", as: String.self)
+        let expiresAt = try row.decode(column: "expires_at", as: Int.self)
+        return storedPurpose == purpose && expiresAt > now
+    }
+
+    package func purgeNonces(before: Int) async throws {
+        try await sql.delete(from: "nonces").where("expires_at", .lessThanOrEqual, before).run()
+    }
+
+    // MARK: API keys
+
+    package func insert(_ key: APIKeyRow) async throws {
+        try await sql.insert(into: "api_keys").model(key, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+    }
+
+    package func apiKey(secretHash: String) async throws -> APIKeyRow? {
+        try await sql.select().column("*").from("api_keys").where("secret_hash", .equal, secretHash)
+            .first(decoding: APIKeyRow.self, with: Self.decoder)
+    }
+
+    package func apiKeys() async throws -> [APIKeyRow] {
+        try await sql.select().column("*").from("api_keys").orderBy("created_at").orderBy("id")
+            .all(decoding: APIKeyRow.self, with: Self.decoder)
+    }
+
+    /// Marks the key revoked; false when it does not exist or already was.
+    package func revokeAPIKey(id: String, at: Int) async throws -> Bool {
+        let row = try await sql.update("api_keys").set("revoked_at", to: at)
+            .where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null)
+            .returning("id").first()
+        return row != nil
+    }
+
+    // MARK: Groups
+
+    package func insert(_ group: GroupRow) async throws {
+        try await sql.insert(into: "enrollment_groups").model(group, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+    }
+
+    package func update(_ group: GroupRow) async throws {
+        try await sql.update("enrollment_groups")
+            .set("token_hash", to: group.tokenHash)
+            .set("token_uses_left", to: group.tokenUsesLeft)
+            .set("settings", to: group.settings)
+            .set("disabled", to: group.disabled)
+            .set("updated_at", to: group.updatedAt)
+            .where("id", .equal, group.id).run()
+    }
+
+    package func group(id: String) async throws -> GroupRow? {
+        try await sql.select().column("*").from("enrollment_groups").where("id", .equal, id)
+            .first(decoding: GroupRow.self, with: Self.decoder)
+    }
+
+    package func group(name: String) async throws -> GroupRow? {
+        try await sql.select().column("*").from("enrollment_groups").where("name", .equal, name)
+            .first(decoding: GroupRow.self, with: Self.decoder)
+    }
+
+    package func groups() async throws -> [GroupRow] {
+        try await sql.select().column("*").from("enrollment_groups").orderBy("name")
+            .all(decoding: GroupRow.self, with: Self.decoder)
+    }
+
+    /// Takes one use of a limited claim token. False when none is left.
+    package func takeTokenUse(groupID: String) async throws -> Bool {
+        let row = try await sql.update("enrollment_groups")
+            .set("token_uses_left", to: SQLBinaryExpression(SQLColumn("token_uses_left"), .subtract, SQLLiteral.numeric("1")))
+            .where("id", .equal, groupID).where("token_uses_left", .greaterThan, 0)
+            .returning("token_uses_left").first()
+        return row != nil
+    }
+
+    // MARK: Devices
+
+    package func insert(_ device: DeviceRow) async throws {
+        try await sql.insert(into: "devices").model(device, keyEncodingStrategy: .convertToSnakeCase).run()
+    }
+
+    package func update(_ device: DeviceRow) async throws {
+        try await sql.update("devices")
+            .set("zone", to: device.zone)
+            .set("state", to: device.state)
+            .set("did", to: device.did)
+            .set("key_thumbprint", to: device.keyThumbprint)
+            .set("public_key", to: device.publicKey)
+            .set("attributes", to: device.attributes)
+            .set("roles", to: device.roles)
+            .set("previous_dids", to: device.previousDids)
+            .set("updated_at", to: device.updatedAt)
+            .where("id", .equal, device.id).run()
+    }
+
+    package func device(id: String) async throws -> DeviceRow? {
+        try await sql.select().column("*").from("devices").where("id", .equal, id)
+            .first(decoding: DeviceRow.self, with: Self.decoder)
+    }
+
+    package func device(keyThumbprint: String) async throws -> DeviceRow? {
+        try await sql.select().column("*").from("devices").where("key_thumbprint", .equal, keyThumbprint)
+            .first(decoding: DeviceRow.self, with: Self.decoder)
+    }
+
+    /// Devices ordered by id, after the cursor `after`, filtered.
+    package func devices(state: String?, groupID: String?, zone: String?, after: String?, limit: Int) async throws -> [DeviceRow] {
+        let query = sql.select().column("*").from("devices")
+        if let state { query.where("state", .equal, state) }
+        if let groupID { query.where("group_id", .equal, groupID) }
+        if let zone { query.where("zone", .equal, zone) }
+        if let after { query.where("id", .greaterThan, after) }
+        return try await query.orderBy("id").limit(limit).all(decoding: DeviceRow.self, with: Self.decoder)
+    }
+
+    // MARK: Certificates
+
+    package func insert(_ certificate: CertificateRow) async throws {
+        try await sql.insert(into: "certificates").model(certificate, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+    }
+
+    package func certificate(serial: String) async throws -> CertificateRow? {
+        try await sql.select().column("*").from("certificates").where("serial", .equal, serial)
+            .first(decoding: CertificateRow.self, with: Self.decoder)
+    }
+
+    package func certificates(deviceID: String) async throws -> [CertificateRow] {
+        try await sql.select().column("*").from("certificates").where("device_id", .equal, deviceID)
+            .orderBy("not_before").orderBy("serial").all(decoding: CertificateRow.self, with: Self.decoder)
+    }
+
+    /// Certificates revoked or on hold that have not expired before `notAfter`: the CRL's entries.
+    package func revokedCertificates(unexpiredAt now: Int) async throws -> [CertificateRow] {
+        try await sql.select().column("*").from("certificates")
+            .where("revoked_at", .isNot, SQLLiteral.null).where("not_after", .greaterThan, now)
+            .orderBy("serial").all(decoding: CertificateRow.self, with: Self.decoder)
+    }
+
+    /// Revokes (or holds, reason 6) every unrevoked certificate of the device, or lifts a hold.
+    /// Returns the serials changed.
+    @discardableResult
+    package func revokeCertificates(deviceID: String, at: Int, reason: Int, exceptSerial: String? = nil) async throws -> [String] {
+        let query = sql.update("certificates").set("revoked_at", to: at).set("reason", to: reason)
+            .where("device_id", .equal, deviceID)
+            .where(SQLGroupExpression([SQLBinaryExpression(SQLColumn("revoked_at"), .is, SQLLiteral.null)]))
+        if let exceptSerial { query.where("serial", .notEqual, exceptSerial) }
+        return try await query.returning("serial").all(decodingColumn: "serial", as: String.self)
+    }
+
+    /// Changes held certificates (reason certificateHold) of the device: to revoked with `reason`, or
+    /// back to good when `reason` is nil.
+    @discardableResult
+    package func resolveHolds(deviceID: String, at: Int, reason: Int?) async throws -> [String] {
+        let query = sql.update("certificates")
+        if let reason {
+            query.set("reason", to: reason).set("revoked_at", to: at)
+        } else {
+            query.set("reason", to: SQLLiteral.null).set("revoked_at", to: SQLLiteral.null)
+        }
+        return try await query.where("device_id", .equal, deviceID).where("reason", .equal, 6)
+            .returning("serial").all(decodingColumn: "serial", as: String.self)
+    }
+
+    // MARK: Credentials and status bits
+
+    package func insert(_ credential: CredentialRow) async throws {
+        try await sql.insert(into: "credentials").model(credential, keyEncodingStrategy: .convertToSnakeCase).run()
+    }
+
+    package func credentials(deviceID: String) async throws -> [CredentialRow] {
+        try await sql.select().column("*").from("credentials").where("device_id", .equal, deviceID)
+            .orderBy("issued_at").orderBy("id").all(decoding: CredentialRow.self, with: Self.decoder)
+    }
+
+    /// The distinct status indexes of the device's credentials.
+    package func statusIndexes(deviceID: String) async throws -> [Int] {
+        try await sql.select().distinct().column("status_index").from("credentials").where("device_id", .equal, deviceID)
+            .orderBy("status_index").all(decodingColumn: "status_index", as: Int.self)
+    }
+
+    /// Sets the bits (idempotent).
+    package func setStatusBits(purpose: String, indexes: [Int], at: Int) async throws {
+        for index in indexes {
+            let existing = try await sql.select().column("idx").from("status_bits")
+                .where("purpose", .equal, purpose).where("idx", .equal, index).first()
+            if existing == nil {
+                try await sql.insert(into: "status_bits").columns("purpose", "idx", "set_at")
+                    .values(SQLBind(purpose), SQLBind(index), SQLBind(at)).run()
+            }
+        }
+    }
+
+    package func clearStatusBits(purpose: String, indexes: [Int]) async throws {
+        guard !indexes.isEmpty else { return }
+        try await sql.delete(from: "status_bits").where("purpose", .equal, purpose).where("idx", .in, indexes).run()
+    }
+
+    /// Every set bit of `purpose` in `range`.
+    package func statusBits(purpose: String, range: Range<Int>) async throws -> [Int] {
+        try await sql.select().column("idx").from("status_bits").where("purpose", .equal, purpose)
+            .where("idx", .greaterThanOrEqual, range.lowerBound).where("idx", .lessThan, range.upperBound)
+            .all(decodingColumn: "idx", as: Int.self)
+    }
+}
+
+extension StoreSession {
+    /// The latest events about `subject`, oldest first.
+    package func events(subject: String, limit: Int) async throws -> [EventRow] {
+        try await sql.select().column("*").from("events").where("subject", .equal, subject)
+            .orderBy("seq").limit(limit).all(decoding: EventRow.self, with: Self.decoder)
+    }
+}
+
+extension StoreSession {
+    /// Number of devices in each state.
+    package func deviceCounts() async throws -> [String: Int] {
+        let rows = try await sql.select().column("state").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+            .from("devices").groupBy("state").all()
+        var counts: [String: Int] = [:]
+        for row in rows {
+            counts[try row.decode(column: "state", as: String.self)] = try row.decode(column: "n", as: Int.self)
+        }
+        return counts
+    }
+}
