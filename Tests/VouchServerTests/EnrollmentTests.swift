@@ -1,0 +1,132 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import SwiftASN1
+import Testing
+import VouchKit
+import X509
+
+@Suite("Enrollment")
+struct EnrollmentTests {
+    @Test func claimTokenEnrollmentIssuesAChainedCertificateAndVerifiableCredentials() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let token = try #require(try await client.createGroup("sensors", apiKey: admin, extra: ["defaultRoles": ["telemetry"], "requiredAttributes": ["model", "serial"]]))
+                let device = TestDevice()
+                let result = try await client.call(.post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: "sensors", token: token))
+                #expect(result.status == 201, "\(result.text)")
+                let answer = result.json
+                #expect(answer["did"]?.stringValue == device.did.description)
+                #expect(answer["state"]?.stringValue == "active")
+                #expect(answer["roleCredentials"]?.arrayValue.count == 1)
+
+                // The certificate chains to the root through the intermediate, and names the device.
+                let certificate = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
+                let chain = try PEMDocument.parseMultiple(pemString: try #require(answer["chain"]?.stringValue)).map { try Certificate(pemDocument: $0) }
+                #expect(chain.count == 2)
+                var verifier = Verifier(rootCertificates: CertificateStore([chain[1]])) { RFC5280Policy(validationTime: Date()) }
+                let validation = await verifier.validate(leafCertificate: certificate, intermediates: CertificateStore([chain[0]]))
+                guard case .validCertificate = validation else {
+                    Issue.record("the device certificate does not chain: \(validation)")
+                    return
+                }
+                let names = try #require(try certificate.extensions.subjectAlternativeNames)
+                #expect(names.contains(.uniformResourceIdentifier(device.did.description)))
+                #expect(names.contains { if case .uniformResourceIdentifier(let uri) = $0 { uri.hasPrefix("spiffe://vouch.test/device/dev_") } else { false } })
+                #expect(try certificate.extensions.extendedKeyUsage?.contains(.clientAuth) == true)
+                #expect(certificate.publicKey == device.key.publicKey.certificatePublicKey)
+
+                // The identity credential verifies with the trust bundle, and carries the attributes.
+                let bundleToken = try #require(answer["trustBundle"]?.stringValue)
+                let contents = try CompactJWS(parsing: bundleToken).decodePayload(as: TrustBundle.Contents.self)
+                let bundle = try await TrustBundle(verifying: bundleToken, authority: try DID(contents.authority))
+                let identity = try #require(answer["identityCredential"]?.stringValue)
+                let verification = await CredentialVerifier.standard(trust: bundle, statusLists: bundle.statusLists).verify(identity)
+                guard case .valid(let verified) = verification else {
+                    Issue.record("identity credential does not verify: \(verification)")
+                    return
+                }
+                #expect(verified.credential.types.contains("DeviceIdentityCredential"))
+                #expect(verified.credential.subjectIDs == [device.did.description])
+                let subject = verified.credential.json["credentialSubject"]
+                #expect(subject?["model"]?.stringValue == "m1")
+                #expect(subject?["serial"]?.stringValue == "s1")
+                #expect(subject?["group"]?.stringValue == "sensors")
+                #expect(subject?["zone"]?.stringValue == "default")
+            }
+        }
+    }
+
+    @Test func badEvidenceIsRefusedWithAProblemAndWritesNothing() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let token = try #require(try await client.createGroup("g", apiKey: admin, extra: ["tokenUses": 1]))
+                let device = TestDevice()
+                let other = SigningKey.generate(.p256)
+
+                func attempt(_ body: JSONValue) async throws -> HTTPResult {
+                    try await client.call(.post, "/v1/enrollments", json: body)
+                }
+                func expectProblem(_ result: HTTPResult, _ status: Int, _ phrase: String, sourceLocation: SourceLocation = #_sourceLocation) {
+                    #expect(result.status == status, "\(result.text)", sourceLocation: sourceLocation)
+                    #expect(result.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+                    #expect(result.json["detail"]?.stringValue?.contains(phrase) == true, "\(result.text)", sourceLocation: sourceLocation)
+                }
+
+                expectProblem(try await attempt(try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: "ct_wrong")), 401, "claim token is wrong")
+                expectProblem(try await attempt(try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: token, proofKey: other)), 400, "differs from the key of the proof")
+                expectProblem(try await attempt(try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: token, proofNonce: "another")), 401, "signs another nonce")
+                expectProblem(try await attempt(try await device.enrollmentBody(nonce: "never-issued", group: "g", token: token)), 401, "nonce is unknown")
+                expectProblem(try await attempt(try await device.enrollmentBody(nonce: try await client.nonce(), group: "nope", token: token)), 404, "no enrollment group")
+                expectProblem(try await attempt(try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: token, attributes: ["BAD KEY": "x"])), 422, "attribute name")
+
+                // A forged proof: valid structure, signature by another key under the device's kid.
+                var forged = try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: token)
+                let impostor = try await TestDevice(key: other).enrollmentBody(nonce: forged["nonce"]!.stringValue!, group: "g", token: token)
+                let parts = impostor["proof"]!.stringValue!.split(separator: ".")
+                let realParts = forged["proof"]!.stringValue!.split(separator: ".")
+                if case .object(var object) = forged {
+                    object["proof"] = .string("\(realParts[0]).\(realParts[1]).\(parts[2])")
+                    forged = .object(object)
+                }
+                expectProblem(try await attempt(forged), 401, "signature does not verify")
+
+                // Garbage bodies are 400 problems, never 5xx.
+                expectProblem(try await client.call(.post, "/v1/enrollments", body: Array("{not json".utf8)), 400, "not valid JSON")
+                expectProblem(try await client.call(.post, "/v1/enrollments", json: ["nonce": 3]), 400, "nonce")
+
+                // None of the refusals used the token or created a device.
+                let devices = try await client.call(.get, "/v1/admin/devices", apiKey: admin).json["devices"]?.arrayValue
+                #expect(devices?.isEmpty == true)
+
+                // The single use goes to a good enrollment; the nonce cannot be replayed; the token is then exhausted.
+                let nonce = try await client.nonce()
+                #expect(try await attempt(try await device.enrollmentBody(nonce: nonce, group: "g", token: token)).status == 201)
+                expectProblem(try await attempt(try await TestDevice().enrollmentBody(nonce: nonce, group: "g", token: token)), 401, "nonce is unknown")
+                expectProblem(try await attempt(try await TestDevice().enrollmentBody(nonce: try await client.nonce(), group: "g", token: token)), 401, "no uses left")
+                expectProblem(try await attempt(try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: token)), 409, "already enrolled")
+            }
+        }
+    }
+
+    @Test func manualApprovalAnswers202ThenIssuesOnApproval() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let token = try #require(try await client.createGroup("manual", apiKey: admin, extra: ["approval": "manual", "unlimitedTokenUses": true]))
+                let result = try await client.call(.post, "/v1/enrollments", json: try await TestDevice().enrollmentBody(nonce: try await client.nonce(), group: "manual", token: token))
+                #expect(result.status == 202)
+                #expect(result.json["state"]?.stringValue == "pending")
+                #expect(result.json["certificate"] == nil)
+                let id = try #require(result.json["deviceId"]?.stringValue)
+                #expect(try await client.call(.get, "/v1/enrollments/\(id)").json["certificate"] == nil)
+                let approved = try await client.call(.post, "/v1/admin/devices/\(id)/approve", apiKey: admin)
+                #expect(approved.status == 200, "\(approved.text)")
+                #expect(approved.json["device"]?["state"]?.stringValue == "active")
+                let polled = try await client.call(.get, "/v1/enrollments/\(id)")
+                #expect(polled.json["certificate"]?.stringValue?.contains("BEGIN CERTIFICATE") == true)
+                #expect(polled.json["identityCredential"]?.stringValue != nil)
+            }
+        }
+    }
+}

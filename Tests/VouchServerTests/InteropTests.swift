@@ -1,0 +1,53 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import VouchKit
+
+/// openssl reads what the authority writes: it verifies an issued certificate against the CRL and
+/// asks the live OCSP responder, before and after revocation.
+@Suite("openssl interop", .enabled(if: opensslPath != nil || ProcessInfo.processInfo.environment["CI"] != nil, "needs openssl (CI installs it)"))
+struct InteropTests {
+    @Test func opensslVerifyAndOCSPAcceptThenRefuseARevokedCertificate() async throws {
+        try await withDataDirectory { dir in
+            let port = Int.random(in: 20_000...40_000)
+            try await withServer(dataDirectory: dir, setup: .live, port: port, publicURL: "http://127.0.0.1:\(port)") { client, admin in
+                let openssl = try #require(opensslPath)
+                let listening = try #require(client.port)
+                let (id, answer) = try await RevocationTests.enroll(client, admin: admin)
+                let work = dir + "/interop"
+                try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+                func save(_ name: String, _ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: work + "/" + name)) }
+                try save("cert.pem", try #require(answer["certificate"]?.stringValue))
+                try save("ca.pem", try await client.call(.get, "/v1/pki/ca.pem").text)
+                try save("intermediate.pem", try await client.call(.get, "/v1/pki/intermediate.pem").text)
+                try save("chain.pem", try #require(answer["chain"]?.stringValue))
+
+                func verify() async throws -> (Int32, String) {
+                    try save("crl.pem", try await client.call(.get, "/v1/pki/crl.pem").text)
+                    return try run(openssl, ["verify", "-CAfile", work + "/ca.pem", "-untrusted", work + "/intermediate.pem", "-crl_check", "-CRLfile", work + "/crl.pem", work + "/cert.pem"])
+                }
+                func ocsp() throws -> (Int32, String) {
+                    try run(openssl, ["ocsp", "-issuer", work + "/intermediate.pem", "-cert", work + "/cert.pem", "-url", "http://127.0.0.1:\(listening)/v1/pki/ocsp", "-CAfile", work + "/chain.pem"])
+                }
+
+                let before = try await verify()
+                #expect(before.0 == 0, "\(before.1)")
+                let ocspBefore = try ocsp()
+                #expect(ocspBefore.1.contains("Response verify OK"), "\(ocspBefore.1)")
+                #expect(ocspBefore.1.contains("cert.pem: good"), "\(ocspBefore.1)")
+
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
+
+                let after = try await verify()
+                #expect(after.0 != 0)
+                #expect(after.1.contains("certificate revoked"), "\(after.1)")
+                let ocspAfter = try ocsp()
+                #expect(ocspAfter.1.contains("Response verify OK"), "\(ocspAfter.1)")
+                #expect(ocspAfter.1.contains("cert.pem: revoked"), "\(ocspAfter.1)")
+                #expect(ocspAfter.1.contains("keyCompromise"), "\(ocspAfter.1)")
+            }
+        }
+    }
+}
