@@ -47,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func run(_ server: VouchServerInstance<some ApplicationProtocol>, configuration: ServerConfiguration) async throws {
+        // Unbuffered: operators (and scripts) read these lines while the server runs.
+        func print(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         if let key = server.newAdminKey {
             print("Bootstrapped a new authority in \(configuration.dataDirectory):")
             print("  root CA, issuing CA and OCSP responder (P-256), credential issuer \(server.did)")
