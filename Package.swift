@@ -90,7 +90,13 @@ let package = Package(
         ),
         .target(
             name: "VouchTesting",
-            dependencies: ["VouchKit", "VouchCore"],
+            dependencies: [
+                "VouchKit",
+                "VouchCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
