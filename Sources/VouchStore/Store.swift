@@ -215,7 +215,7 @@ package struct StoreSession: Sendable {
     package func revokeCertificates(deviceID: String, at: Int, reason: Int, exceptSerial: String? = nil) async throws -> [String] {
         let query = sql.update("certificates").set("revoked_at", to: at).set("reason", to: reason)
             .where("device_id", .equal, deviceID)
-            .where(SQLGroupExpression([SQLBinaryExpression(SQLColumn("revoked_at"), .is, SQLLiteral.null)]))
+            .where("revoked_at", .is, SQLLiteral.null)
         if let exceptSerial { query.where("serial", .notEqual, exceptSerial) }
         return try await query.returning("serial").all(decodingColumn: "serial", as: String.self)
     }

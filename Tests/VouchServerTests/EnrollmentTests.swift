@@ -25,8 +25,8 @@ struct EnrollmentTests {
                 let certificate = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
                 let chain = try PEMDocument.parseMultiple(pemString: try #require(answer["chain"]?.stringValue)).map { try Certificate(pemDocument: $0) }
                 #expect(chain.count == 2)
-                var verifier = Verifier(rootCertificates: CertificateStore([chain[1]])) { RFC5280Policy(validationTime: Date()) }
-                let validation = await verifier.validate(leafCertificate: certificate, intermediates: CertificateStore([chain[0]]))
+                var verifier = Verifier(rootCertificates: CertificateStore([chain[1]])) { RFC5280Policy() }
+                let validation = await verifier.validate(leaf: certificate, intermediates: CertificateStore([chain[0]]))
                 guard case .validCertificate = validation else {
                     Issue.record("the device certificate does not chain: \(validation)")
                     return

@@ -21,7 +21,7 @@ struct ManufacturerEnrollmentTests {
                 func body(device: TestDevice, factoryKey: SigningKey, chain: String, signNonce: String? = nil) async throws -> JSONValue {
                     let nonce = try await client.nonce()
                     var body = try await device.enrollmentBody(nonce: nonce, group: "factory", token: nil)
-                    let signature = Base64URLText.encode(try factoryKey.signature(for: Array((signNonce ?? nonce).utf8)))
+                    let signature = Base64URL.encode(try factoryKey.signature(for: Array((signNonce ?? nonce).utf8)))
                     if case .object(var object) = body {
                         object["attestation"] = ["certificateChain": [.string(chain)], "signature": .string(signature)]
                         body = .object(object)
@@ -48,13 +48,5 @@ struct ManufacturerEnrollmentTests {
                 #expect(missing.json["detail"]?.stringValue?.contains("certificateChain") == true, "\(missing.text)")
             }
         }
-    }
-}
-
-/// base64url without padding, for test bodies.
-enum Base64URLText {
-    static func encode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

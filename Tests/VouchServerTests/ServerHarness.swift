@@ -71,11 +71,6 @@ extension TestClientProtocol {
     }
 }
 
-struct PossessionProof: Codable, Sendable {
-    var nonce: String
-    var group: String
-}
-
 /// A device's side of enrollment, with knobs to break each part.
 struct TestDevice {
     var key = SigningKey.generate(.ed25519)
@@ -86,10 +81,7 @@ struct TestDevice {
         proofKey: SigningKey? = nil, proofNonce: String? = nil, csrKey: SigningKey? = nil
     ) async throws -> JSONValue {
         let signer = proofKey ?? key
-        let proof = try await JWS.sign(
-            PossessionProof(nonce: proofNonce ?? nonce, group: group), type: "vouch-pop+jwt",
-            kid: DID(key: signer.publicKey).didKeyVerificationMethod.description, key: signer
-        )
+        let proof = try await PossessionProof(nonce: proofNonce ?? nonce, group: group).sign(with: signer)
         let csr = try (csrKey ?? key).certificateSigningRequest(commonName: did.description)
         var attestation: [String: JSONValue] = [:]
         if let token { attestation["claimToken"] = .string(token) }

@@ -78,7 +78,7 @@ struct AdminCommand: AsyncParsableCommand {
             func run() async throws {
                 let answer = try await connection.client().json("GET", "/v1/admin/groups")
                 if json { return CLIOutput.json(answer) }
-                for group in answer.arrayValue ?? [] {
+                for group in answer.arrayValue {
                     let uses = group["tokenUsesLeft"]?.numberValue.map { "\(Int($0)) uses left" } ?? "unlimited"
                     print("\(group["name"]?.stringValue ?? "")\t\(group["rules"]?["attestation"]?.stringValue ?? "")\t\(group["disabled"] == .bool(true) ? "disabled" : "enabled")\t\(uses)")
                 }

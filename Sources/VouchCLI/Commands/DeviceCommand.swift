@@ -11,11 +11,6 @@ struct DeviceCommand: AsyncParsableCommand {
         subcommands: [Enroll.self]
     )
 
-    struct PossessionProof: Codable, Sendable {
-        var nonce: String
-        var group: String
-    }
-
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a key, enroll it, and write key.jwk, key.pem (0600), cert.pem, chain.pem, identity.vc.jwt, role credentials and trust-bundle.json to DIR.",
@@ -48,9 +43,7 @@ struct DeviceCommand: AsyncParsableCommand {
             let did = DID(key: key.publicKey)
             let nonce = try await client.json("POST", "/v1/enrollments/nonce")["nonce"]?.stringValue ?? ""
             let csr = try key.certificateSigningRequest(commonName: did.description)
-            let proof = try await JWS.sign(
-                PossessionProof(nonce: nonce, group: group), type: "vouch-pop+jwt", kid: did.didKeyVerificationMethod.description, key: key
-            )
+            let proof = try await PossessionProof(nonce: nonce, group: group).sign(with: key)
             let body: JSONValue = [
                 "nonce": .string(nonce), "group": .string(group), "csr": .string(try csr.serializeAsPEM().pemString),
                 "attributes": .object(attributeMap), "attestation": ["claimToken": .string(token)], "proof": .string(proof),
@@ -58,9 +51,8 @@ struct DeviceCommand: AsyncParsableCommand {
             let (status, data) = try await client.send("POST", "/v1/enrollments", json: body)
             let answer = try JSONValue(parsing: data)
             try key.write(toFile: dir + "/key.jwk", overwrite: false)
-            try Data(try key.pkcs8PEMRepresentation.utf8).write(to: URL(fileURLWithPath: dir + "/key.pem"))
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/key.pem")
-            try write(answer, to: dir)
+            try AtomicFile.write(Data(try key.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: false)
+            try DeviceCommand.write(answer, to: dir)
             let deviceID = answer["deviceId"]?.stringValue ?? ""
             if status == 202 {
                 print("enrollment is waiting for an operator's approval (state \(answer["state"]?.stringValue ?? "pending"))")
@@ -71,14 +63,8 @@ struct DeviceCommand: AsyncParsableCommand {
         }
     }
 
-    /// Writes the files of an enrollment answer.
+    /// Writes the files of an enrollment answer: certificate, chain, credentials, trust bundle, device id.
     static func write(_ answer: JSONValue, to dir: String) throws {
-        try Enroll.write(answer, to: dir)
-    }
-}
-
-extension DeviceCommand.Enroll {
-    fileprivate static func write(_ answer: JSONValue, to dir: String) throws {
         func save(_ text: String?, _ name: String) throws {
             guard let text else { return }
             try Data((text.hasSuffix("\n") ? text : text + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/" + name))
@@ -95,9 +81,5 @@ extension DeviceCommand.Enroll {
             try save(String(decoding: try encoder.encode(["trustBundle": bundle]), as: UTF8.self), "trust-bundle.json")
         }
         try save(answer["deviceId"]?.stringValue, "device-id")
-    }
-
-    private func write(_ answer: JSONValue, to dir: String) throws {
-        try Self.write(answer, to: dir)
     }
 }

@@ -30,24 +30,7 @@ enum HashArgument {
     }
 
     private static func hexBytes(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count == 2 * MerkleHash.byteCount else { return nil }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(MerkleHash.byteCount)
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return bytes
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        text.utf8.count == 2 * MerkleHash.byteCount ? Hex.decode(text) : nil
     }
 
     private static func base64Bytes(_ text: String) -> [UInt8]? {

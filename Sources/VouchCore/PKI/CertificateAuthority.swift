@@ -12,6 +12,8 @@ public struct CertificateAuthority: Sendable {
     public let responder: Certificate
     let intermediateKey: P256.Signing.PrivateKey
     let responderKey: P256.Signing.PrivateKey
+    /// The intermediate's issuer name and key hashes by hash algorithm, as OCSP CertIDs carry them.
+    let issuerHashes: [ASN1ObjectIdentifier: IssuerHashes]
 
     /// Assembles a loaded hierarchy, refusing keys that do not match their certificates.
     public init(
@@ -35,6 +37,7 @@ public struct CertificateAuthority: Sendable {
         self.responder = responder
         self.intermediateKey = intermediateKey
         self.responderKey = responderKey
+        self.issuerHashes = try IssuerHashes.of(name: intermediate.subject, key: intermediateKey.publicKey)
     }
 
     /// The keys a new hierarchy was made with; the caller stores them (mode 0600).
@@ -180,7 +183,7 @@ public struct CertificateAuthority: Sendable {
         if let issuer = profile.issuerURL {
             access.append(.init(method: .issuingCA, location: .uniformResourceIdentifier(issuer)))
         }
-        let crlDistribution = try profile.crlURL.map(Self.crlDistributionPoints)
+        let crlDistribution = profile.crlURL.map(Self.crlDistributionPoints)
         return try Certificate(
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
@@ -226,14 +229,14 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// `CRLDistributionPoints ::= SEQUENCE OF DistributionPoint` with one full-name URI.
-    static func crlDistributionPoints(_ url: String) throws -> Certificate.Extension {
+    static func crlDistributionPoints(_ url: String) -> Certificate.Extension {
         var coder = DER.Serializer()
-        try coder.appendConstructedNode(identifier: .sequence) { coder in
-            try coder.appendConstructedNode(identifier: .sequence) { coder in
+        coder.appendConstructedNode(identifier: .sequence) { coder in
+            coder.appendConstructedNode(identifier: .sequence) { coder in
                 // distributionPoint [0] (EXPLICIT: DistributionPointName is a CHOICE)
-                try coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { coder in
+                coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { coder in
                     // fullName [0] IMPLICIT GeneralNames
-                    try coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { coder in
+                    coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { coder in
                         // uniformResourceIdentifier [6] IMPLICIT IA5String
                         coder.appendPrimitiveNode(identifier: ASN1Identifier(tagWithNumber: 6, tagClass: .contextSpecific)) {
                             $0.append(contentsOf: Array(url.utf8))

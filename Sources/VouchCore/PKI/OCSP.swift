@@ -96,19 +96,8 @@ public enum OCSPCertificateStatus: Sendable, Hashable {
 extension CertificateAuthority {
     /// Whether `id` names a certificate of the issuing intermediate (issuer name and key hashes match).
     public func issued(_ id: OCSPCertificateID) -> Bool {
-        var coder = DER.Serializer()
-        try? coder.serialize(intermediate.subject)
-        let name = coder.serializedBytes
-        let key = DERSupport.publicKeyBits(intermediateKey.publicKey)
-        switch id.hashAlgorithm {
-        case DERSupport.sha1:
-            return Array(Insecure.SHA1.hash(data: name)) == id.issuerNameHash
-                && Array(Insecure.SHA1.hash(data: key)) == id.issuerKeyHash
-        case DERSupport.sha256:
-            return Array(SHA256.hash(data: name)) == id.issuerNameHash && Array(SHA256.hash(data: key)) == id.issuerKeyHash
-        default:
-            return false
-        }
+        guard let hashes = issuerHashes[id.hashAlgorithm] else { return false }
+        return hashes.name == id.issuerNameHash && hashes.key == id.issuerKeyHash
     }
 
     /// A signed, successful `OCSPResponse` (RFC 6960 §4.2) for `request`, one status per requested
@@ -185,5 +174,23 @@ extension CertificateAuthority {
             try status.serialize(into: &coder, withIdentifier: .enumerated)
         }
         return coder.serializedBytes
+    }
+}
+
+/// An issuer's name and key hashes under one algorithm (RFC 6960 §4.1.1), computed once per authority.
+struct IssuerHashes: Sendable, Hashable {
+    var name: [UInt8]
+    var key: [UInt8]
+
+    /// SHA-1 and SHA-256 hashes of the DER name and of the public key bits.
+    static func of(name: DistinguishedName, key: P256.Signing.PublicKey) throws -> [ASN1ObjectIdentifier: IssuerHashes] {
+        var coder = DER.Serializer()
+        try coder.serialize(name)
+        let nameBytes = coder.serializedBytes
+        let keyBits = DERSupport.publicKeyBits(key)
+        return [
+            DERSupport.sha1: IssuerHashes(name: Array(Insecure.SHA1.hash(data: nameBytes)), key: Array(Insecure.SHA1.hash(data: keyBits))),
+            DERSupport.sha256: IssuerHashes(name: Array(SHA256.hash(data: nameBytes)), key: Array(SHA256.hash(data: keyBits))),
+        ]
     }
 }

@@ -127,15 +127,6 @@ extension MerkleHash: Hashable {
 extension MerkleHash: CustomStringConvertible {
     /// The hash as 64 lowercase hexadecimal digits.
     public var description: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(2 * Self.byteCount)
-        withUnsafeBytes { raw in
-            for byte in raw {
-                text.append(digits[Int(byte >> 4)])
-                text.append(digits[Int(byte & 0x0F)])
-            }
-        }
-        return String(decoding: text, as: UTF8.self)
+        withUnsafeBytes { Hex.encode($0) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import VouchKit
 
 /// A request the API refuses: mapped to an RFC 9457 problem with an actionable `detail`.
 public struct APIError: Error, Sendable, HTTPResponseError {
@@ -31,35 +32,16 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var body: [String: String] = extensions
+        var body = extensions.mapValues(JSONValue.string)
         body["type"] = "about:blank"
-        body["title"] = title
-        body["detail"] = detail
-        body["instance"] = request.uri.path
-        var json = "{"
-        json += body.keys.sorted().map { "\(JSONText.quote($0)):\(JSONText.quote(body[$0]!))" }.joined(separator: ",")
-        json += ",\"status\":\(status.code)}"
+        body["title"] = .string(title)
+        body["detail"] = .string(detail)
+        body["instance"] = .string(request.uri.path)
+        body["status"] = .number(Double(status.code))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
-    }
-}
-
-/// Minimal JSON string quoting for hand-built bodies.
-enum JSONText {
-    static func quote(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(JSONValue.object(body)))))
     }
 }

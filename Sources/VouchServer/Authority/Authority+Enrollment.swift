@@ -28,14 +28,6 @@ struct EnrollmentRequest: Codable, Sendable {
     var proof: String
 }
 
-/// Proof-of-possession payload.
-struct PossessionProof: Codable, Sendable {
-    var nonce: String
-    var group: String
-    /// For rotation: the new key's did:key, signed by the old key.
-    var newDid: String?
-}
-
 /// What an enrolled (or renewed, rotated, approved) device receives.
 struct EnrollmentBundle: Codable, Sendable {
     var deviceId: String
@@ -49,8 +41,6 @@ struct EnrollmentBundle: Codable, Sendable {
 }
 
 extension Authority {
-    static let possessionProofType = "vouch-pop+jwt"
-
     /// A fresh single-use nonce for `purpose` (enrollment, authentication, renewal, rotation).
     func issueNonce(purpose: String) async throws -> (nonce: String, expiresAt: Int) {
         let nonce = Base64URL.encode(Secrets.randomBytes(32))
@@ -70,8 +60,8 @@ extension Authority {
         } catch {
             throw APIError.badRequest("the proof of possession is not a compact JWS: \(error)")
         }
-        guard jws.header.typ == Self.possessionProofType else {
-            throw APIError.badRequest("the proof of possession must have typ \(Self.possessionProofType)")
+        guard jws.header.typ == PossessionProof.mediaType else {
+            throw APIError.badRequest("the proof of possession must have typ \(PossessionProof.mediaType)")
         }
         guard jws.header.crit == nil else { throw APIError.badRequest("the proof of possession must not carry crit") }
         guard let kid = jws.header.kid, let url = try? DIDURL(kid), url.did.method == "key",
@@ -209,7 +199,7 @@ extension Authority {
             )
         )
         let pem = try certificate.serializeAsPEM().pemString + "\n"
-        let serial = Secrets.hex(certificate.serialNumber.bytes)
+        let serial = Hex.encode(certificate.serialNumber.bytes)
         try await session.insert(
             CertificateRow(
                 serial: serial, deviceId: device.id, pem: pem, notBefore: Int(certificate.notValidBefore.timeIntervalSince1970),
@@ -296,10 +286,10 @@ extension Authority {
         }
         let trusted = CertificateStore(try roots.map { try Certificate(pemEncoded: $0) })
         var verifier = Verifier(rootCertificates: trusted) {
-            RFC5280Policy(validationTime: now)
+            RFC5280Policy()
         }
         let result = await verifier.validate(
-            leafCertificate: certificates[0], intermediates: CertificateStore(certificates.dropFirst())
+            leaf: certificates[0], intermediates: CertificateStore(certificates.dropFirst())
         )
         guard case .validCertificate = result else {
             throw APIError.unauthorized("the factory certificate does not chain to a manufacturer root of this group")

@@ -19,9 +19,9 @@ extension Authority {
             (try await session.revokedCertificates(unexpiredAt: stamp), try await session.current("events"))
         }
         let entries = rows.compactMap { row -> RevokedCertificate? in
-            guard let revokedAt = row.revokedAt, let serial = Self.serialBytes(row.serial) else { return nil }
+            guard let revokedAt = row.revokedAt, let serial = Hex.decode(row.serial), !serial.isEmpty else { return nil }
             return RevokedCertificate(
-                serialNumber: Certificate.SerialNumber(bytes: serial),
+                serialNumber: Certificate.SerialNumber(bytes: ArraySlice(serial)),
                 revocationDate: Date(timeIntervalSince1970: TimeInterval(revokedAt)),
                 reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified
             )
@@ -47,7 +47,7 @@ extension Authority {
                 statuses.append(.unknown)
                 continue
             }
-            let serial = Secrets.hex(id.serialNumber.bytes)
+            let serial = Hex.encode(id.serialNumber.bytes)
             let row = try await store.read { try await $0.certificate(serial: serial) }
             if let row {
                 if let revokedAt = row.revokedAt {
@@ -113,18 +113,5 @@ extension Authority {
         var jwk = jwk
         jwk.kid = kid
         return jwk
-    }
-
-    static func serialBytes(_ hex: String) -> ArraySlice<UInt8>? {
-        guard hex.count % 2 == 0, !hex.isEmpty else { return nil }
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return ArraySlice(bytes)
     }
 }

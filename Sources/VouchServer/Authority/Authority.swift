@@ -75,13 +75,7 @@ public final class Authority: Sendable {
     func record(
         _ session: StoreSession, kind: String, subject: String, actor: String, data: [String: JSONValue] = [:]
     ) async throws -> EventRow {
-        try await session.appendEvent(kind: kind, subject: subject, actor: actor, data: Self.json(.object(data)), at: nowSeconds)
-    }
-
-    static func json(_ value: JSONValue) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        try await session.appendEvent(kind: kind, subject: subject, actor: actor, data: Self.json(JSONValue.object(data)), at: nowSeconds)
     }
 
     static func json(_ value: some Encodable) throws -> String {

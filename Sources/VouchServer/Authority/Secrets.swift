@@ -11,7 +11,7 @@ enum Secrets {
 
     /// Lower-case hex SHA-256: how secrets and nonces are stored.
     static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(secret.utf8)))
     }
 
     /// Whether `secret` hashes to `digest`, compared in constant time.
@@ -25,15 +25,11 @@ enum Secrets {
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
         let time = String(millis, radix: 16)
         let padded = String(repeating: "0", count: max(0, 12 - time.count)) + time
-        return prefix + "_" + padded + randomBytes(8).map { String(format: "%02x", $0) }.joined()
+        return prefix + "_" + padded + Hex.encode(randomBytes(8))
     }
 
     static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
     }
 }

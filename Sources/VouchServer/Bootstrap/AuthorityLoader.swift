@@ -60,8 +60,8 @@ enum AuthorityLoader {
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
                 try await authority.record(session, kind: "authority.bootstrapped", subject: authority.did.description, actor: "system", data: [
-                    "root": .string(Secrets.hex(SHA256.hash(data: try DERBytes.of(ca.root)))),
-                    "intermediate": .string(Secrets.hex(SHA256.hash(data: try DERBytes.of(ca.intermediate)))),
+                    "root": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.root)))),
+                    "intermediate": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.intermediate)))),
                     "issuerKey": .string(issuerKey.publicKey.thumbprint),
                 ])
             }

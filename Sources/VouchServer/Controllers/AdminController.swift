@@ -108,9 +108,9 @@ struct AdminController {
         let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))
 
         admin.post("/api-keys") { request, context in
-            let key = try context.require(.admin)
+            _ = try context.require(.admin)
             let body = try await request.decodeJSON(CreateAPIKey.self, context: context)
-            let (row, secret) = try await authority.createAPIKey(name: body.name, scope: body.scope ?? .readOnly, actor: "apikey:\(key.id)")
+            let (row, secret) = try await authority.createAPIKey(name: body.name, scope: body.scope ?? .readOnly, actor: context.actor)
             return try Responses.json(CreatedAPIKey(id: row.id, name: row.name, scope: row.scope, createdAt: row.createdAt, secret: secret), status: .created)
         }
         admin.get("/api-keys") { _, context in
@@ -120,16 +120,16 @@ struct AdminController {
             })
         }
         admin.delete("/api-keys/{id}") { _, context in
-            let key = try context.require(.admin)
-            try await authority.revokeAPIKey(id: try context.parameters.require("id"), actor: "apikey:\(key.id)")
+            _ = try context.require(.admin)
+            try await authority.revokeAPIKey(id: try context.parameters.require("id"), actor: context.actor)
             return Response(status: .noContent)
         }
 
         admin.post("/groups") { request, context in
-            let key = try context.require(.operator)
+            _ = try context.require(.operator)
             let body = try await request.decodeJSON(GroupRequest.self, context: context)
             guard let name = body.name else { throw APIError.badRequest("name is required") }
-            let (group, token) = try await authority.createGroup(name: name, rules: body.rules(over: EnrollmentRules()), actor: "apikey:\(key.id)")
+            let (group, token) = try await authority.createGroup(name: name, rules: body.rules(over: EnrollmentRules()), actor: context.actor)
             return try Responses.json(GroupResponse(group: group, claimToken: token), status: .created)
         }
         admin.get("/groups") { _, context in
@@ -141,23 +141,23 @@ struct AdminController {
             return try Responses.json(try await authority.group(try context.parameters.require("id")))
         }
         admin.put("/groups/{id}") { request, context in
-            let key = try context.require(.operator)
+            _ = try context.require(.operator)
             let id = try context.parameters.require("id")
             let body = try await request.decodeJSON(GroupRequest.self, context: context)
             let current = try await authority.group(id)
             if let name = body.name, name != current.name {
                 throw APIError.unprocessable("a group's name cannot change; create a new group instead")
             }
-            let (group, token) = try await authority.updateGroup(id, rules: body.rules(over: current.rules), rotateToken: body.rotateToken ?? false, actor: "apikey:\(key.id)")
+            let (group, token) = try await authority.updateGroup(id, rules: body.rules(over: current.rules), rotateToken: body.rotateToken ?? false, actor: context.actor)
             return try Responses.json(GroupResponse(group: group, claimToken: token))
         }
         admin.post("/groups/{id}/disable") { _, context in
-            let key = try context.require(.operator)
-            return try Responses.json(try await authority.setGroupDisabled(try context.parameters.require("id"), disabled: true, actor: "apikey:\(key.id)"))
+            _ = try context.require(.operator)
+            return try Responses.json(try await authority.setGroupDisabled(try context.parameters.require("id"), disabled: true, actor: context.actor))
         }
         admin.post("/groups/{id}/enable") { _, context in
-            let key = try context.require(.operator)
-            return try Responses.json(try await authority.setGroupDisabled(try context.parameters.require("id"), disabled: false, actor: "apikey:\(key.id)"))
+            _ = try context.require(.operator)
+            return try Responses.json(try await authority.setGroupDisabled(try context.parameters.require("id"), disabled: false, actor: context.actor))
         }
 
         admin.get("/devices") { request, context in
@@ -179,7 +179,7 @@ struct AdminController {
             return try Responses.json(try await authority.deviceDetail(try context.parameters.require("id")))
         }
         admin.post("/devices/{id}/{action}") { request, context in
-            let key = try context.require(.operator)
+            _ = try context.require(.operator)
             let id = try context.parameters.require("id")
             let actionName = try context.parameters.require("action")
             guard let action = LifecycleAction(rawValue: actionName) else {
@@ -195,7 +195,7 @@ struct AdminController {
                     reason = parsed
                 }
             }
-            let (device, bundle) = try await authority.apply(action, to: id, reason: reason, actor: "apikey:\(key.id)")
+            let (device, bundle) = try await authority.apply(action, to: id, reason: reason, actor: context.actor)
             if action == .revoke || action == .decommission { metrics.revoked() }
             return try Responses.json(ActionResponse(device: device, enrollment: bundle))
         }

@@ -30,10 +30,12 @@ struct EnrollmentController {
         }
         router.get("/v1/enrollments/{id}") { _, context in
             let row = try await authority.device(try context.parameters.require("id"))
-            let detail = try await authority.deviceDetail(row.id)
-            let current = detail.certificates.last { $0.status == "good" }
-            let identity = detail.credentials.last { $0.type == "DeviceIdentityCredential" }
-            let roles = identity.map { identity in detail.credentials.filter { $0.type == "DeviceRoleCredential" && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
+            let (certificates, credentials) = try await authority.store.read { session in
+                (try await session.certificates(deviceID: row.id), try await session.credentials(deviceID: row.id))
+            }
+            let current = certificates.last { $0.revokedAt == nil }
+            let identity = credentials.last { $0.type == "DeviceIdentityCredential" }
+            let roles = identity.map { identity in credentials.filter { $0.type == "DeviceRoleCredential" && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
             let bundle = EnrollmentBundle(
                 deviceId: row.id, did: row.did, state: row.state, certificate: current?.pem,
                 chain: current == nil ? nil : try authority.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,

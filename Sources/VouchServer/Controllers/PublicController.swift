@@ -41,7 +41,7 @@ struct PublicController {
         }
         router.get("/v1/pki/crl.pem") { _, _ in
             let der = try await authority.certificateRevocationList()
-            return Responses.text(PEM.encode(der, label: "X509 CRL"), contentType: "application/x-pem-file")
+            return Responses.text(PEMDocument(type: "X509 CRL", derBytes: der).pemString + "\n", contentType: "application/x-pem-file")
         }
         router.post("/v1/pki/ocsp") { request, context in
             var request = request
@@ -71,19 +71,5 @@ struct PublicController {
         router.get("/v1/trust-bundle") { _, _ in
             Responses.text(try await authority.trustBundle(), contentType: "application/jwt")
         }
-    }
-}
-
-enum PEM {
-    static func encode(_ der: [UInt8], label: String) -> String {
-        let base64 = Data(der).base64EncodedString()
-        var lines: [String] = []
-        var index = base64.startIndex
-        while index < base64.endIndex {
-            let end = base64.index(index, offsetBy: 64, limitedBy: base64.endIndex) ?? base64.endIndex
-            lines.append(String(base64[index..<end]))
-            index = end
-        }
-        return "-----BEGIN \(label)-----\n" + lines.joined(separator: "\n") + "\n-----END \(label)-----\n"
     }
 }
