@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import VouchKit
 import VouchStore
 import X509
@@ -15,22 +16,87 @@ public struct VouchServerInstance<App: ApplicationProtocol> {
     public let newAdminKey: String?
     public let publicURL: String
     public let did: String
+    /// Every route, as `METHOD /path` with `{parameter}` captures (the OpenAPI test reads it).
+    public let routes: [String]
+    let boundMTLSPort: BoundPort?
+
+    /// The port the mTLS listener bound (useful with `--mtls-port 0`), once it runs; nil without one.
+    public var mtlsPort: Int? {
+        get async throws {
+            guard let boundMTLSPort else { return nil }
+            return try await boundMTLSPort.value()
+        }
+    }
 }
 
-/// Builds the server on the data directory: bootstraps or loads the authority, opens the database.
+extension VouchServerInstance: Sendable where App: Sendable {}
+
+/// Builds the server on the data directory: bootstraps or loads the authority, opens the database,
+/// and, with an mTLS port, adds the listener that takes client certificates.
 public func buildApplication(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "vouch")
 ) async throws -> VouchServerInstance<some ApplicationProtocol> {
     let loaded = try await AuthorityLoader.load(configuration: configuration, logger: logger)
     let authority = loaded.authority
     let router = buildRouter(authority: authority, configuration: configuration)
+    var services: [any Service] = [DatabaseService(authority: authority)]
+    var boundMTLSPort: BoundPort?
+    if let mtlsPort = configuration.mtlsPort {
+        let hosts = [configuration.host, URL(string: authority.publicURL)?.host ?? "", "localhost", "127.0.0.1", "::1"]
+        let tls = try await authority.mtlsConfiguration(hosts: hosts)
+        let bound = BoundPort()
+        boundMTLSPort = bound
+        services.append(
+            Application(
+                router: router,
+                server: try .tls(.http1(), configuration: TLSChannelConfiguration(
+                    tlsConfiguration: tls, customAsyncVerificationCallback: { await authority.verifyClientChain($0) }
+                )),
+                configuration: .init(address: .hostname(configuration.host, port: mtlsPort), serverName: "vouch"),
+                onServerRunning: { channel in
+                    bound.set(channel.localAddress?.port)
+                    logger.info("mTLS listener on \(configuration.host):\(channel.localAddress?.port ?? mtlsPort)")
+                },
+                logger: logger
+            )
+        )
+    }
     let app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vouch"),
-        services: [DatabaseService(authority: authority)],
+        services: services,
         logger: logger
     )
-    return VouchServerInstance(application: app, newAdminKey: loaded.newAdminKey, publicURL: authority.publicURL, did: authority.did.description)
+    return VouchServerInstance(
+        application: app, newAdminKey: loaded.newAdminKey, publicURL: authority.publicURL, did: authority.did.description,
+        routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort
+    )
+}
+
+/// A port that becomes known once a listener runs.
+final class BoundPort: Sendable {
+    private let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    func set(_ port: Int?) {
+        guard let port else { return }
+        let waiters = state.withLock { state in
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func value() async throws -> Int {
+        await withCheckedContinuation { continuation in
+            let known: Int? = state.withLock { state in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+    }
 }
 
 /// The routes: public PKI and status, the device API, the admin API.
@@ -40,7 +106,9 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
     PublicController(authority: authority, metrics: metrics).addRoutes(to: router)
-    EnrollmentController(authority: authority, limiter: RateLimiter(perMinute: configuration.rateLimitPerMinute), metrics: metrics).addRoutes(to: router)
+    let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
+    EnrollmentController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
+    DeviceController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
     AdminController(authority: authority, metrics: metrics).addRoutes(to: router)
     return router
 }

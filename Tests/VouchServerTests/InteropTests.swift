@@ -26,15 +26,15 @@ struct InteropTests {
 
                 func verify() async throws -> (Int32, String) {
                     try save("crl.pem", try await client.call(.get, "/v1/pki/crl.pem").text)
-                    return try run(openssl, ["verify", "-CAfile", work + "/ca.pem", "-untrusted", work + "/intermediate.pem", "-crl_check", "-CRLfile", work + "/crl.pem", work + "/cert.pem"])
+                    return try await run(openssl, ["verify", "-CAfile", work + "/ca.pem", "-untrusted", work + "/intermediate.pem", "-crl_check", "-CRLfile", work + "/crl.pem", work + "/cert.pem"])
                 }
-                func ocsp() throws -> (Int32, String) {
-                    try run(openssl, ["ocsp", "-issuer", work + "/intermediate.pem", "-cert", work + "/cert.pem", "-url", "http://127.0.0.1:\(listening)/v1/pki/ocsp", "-CAfile", work + "/chain.pem"])
+                func ocsp() async throws -> (Int32, String) {
+                    try await run(openssl, ["ocsp", "-issuer", work + "/intermediate.pem", "-cert", work + "/cert.pem", "-url", "http://127.0.0.1:\(listening)/v1/pki/ocsp", "-CAfile", work + "/chain.pem"])
                 }
 
                 let before = try await verify()
                 #expect(before.0 == 0, "\(before.1)")
-                let ocspBefore = try ocsp()
+                let ocspBefore = try await ocsp()
                 #expect(ocspBefore.1.contains("Response verify OK"), "\(ocspBefore.1)")
                 #expect(ocspBefore.1.contains("cert.pem: good"), "\(ocspBefore.1)")
 
@@ -43,7 +43,7 @@ struct InteropTests {
                 let after = try await verify()
                 #expect(after.0 != 0)
                 #expect(after.1.contains("certificate revoked"), "\(after.1)")
-                let ocspAfter = try ocsp()
+                let ocspAfter = try await ocsp()
                 #expect(ocspAfter.1.contains("Response verify OK"), "\(ocspAfter.1)")
                 #expect(ocspAfter.1.contains("cert.pem: revoked"), "\(ocspAfter.1)")
                 #expect(ocspAfter.1.contains("keyCompromise"), "\(ocspAfter.1)")

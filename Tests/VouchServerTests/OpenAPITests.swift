@@ -8,23 +8,19 @@ import VouchKit
 /// Every route the server has is described in openapi.yaml (the repository's copy is the one served).
 @Suite("OpenAPI")
 struct OpenAPITests {
-    static let routes: [(String, String)] = [
-        ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/openapi.yaml"), ("get", "/.well-known/did.json"),
-        ("get", "/v1/pki/ca.pem"), ("get", "/v1/pki/intermediate.pem"), ("get", "/v1/pki/chain.pem"), ("get", "/v1/pki/crl"),
-        ("get", "/v1/pki/crl.pem"), ("post", "/v1/pki/ocsp"), ("get", "/v1/pki/ocsp/{request}"), ("get", "/v1/status-lists/{id}"),
-        ("get", "/v1/trust-bundle"), ("post", "/v1/enrollments/nonce"), ("post", "/v1/enrollments"), ("get", "/v1/enrollments/{id}"),
-        ("get", "/v1/admin/api-keys"), ("post", "/v1/admin/api-keys"), ("delete", "/v1/admin/api-keys/{id}"),
-        ("get", "/v1/admin/groups"), ("post", "/v1/admin/groups"), ("get", "/v1/admin/groups/{id}"), ("put", "/v1/admin/groups/{id}"),
-        ("post", "/v1/admin/groups/{id}/disable"), ("post", "/v1/admin/groups/{id}/enable"), ("get", "/v1/admin/devices"),
-        ("get", "/v1/admin/devices/{id}"), ("post", "/v1/admin/devices/{id}/{action}"), ("get", "/v1/events"),
-    ]
-
     @Test func everyRouteIsInTheServedDocumentAndAnswersNon404() async throws {
         try await withDataDirectory { dir in
-            try await withServer(dataDirectory: dir) { client, admin in
+            try await withServer(dataDirectory: dir) { client, admin, routes in
                 let document = try await client.call(.get, "/openapi.yaml").text
                 #expect(document.hasPrefix("openapi: 3.1.0"))
-                for (method, path) in Self.routes {
+                // The router's own list: a route added without documenting it fails here.
+                let pairs = routes.map { route in
+                    let parts = route.split(separator: " ", maxSplits: 1)
+                    // The OCSP GET route is a recursive wildcard (base64 holds "/"); OpenAPI names it {request}.
+                    return (parts[0].lowercased(), String(parts[1]).replacingOccurrences(of: "/**", with: "/{request}"))
+                }
+                #expect(pairs.count >= 35)
+                for (method, path) in pairs {
                     let block = document.components(separatedBy: "\n  \(path):\n")
                     #expect(block.count == 2, "openapi.yaml lacks \(path)")
                     if block.count == 2 {
@@ -40,7 +36,7 @@ struct OpenAPITests {
                 }
                 // Every path in the document is one of these routes.
                 let documented = document.split(separator: "\n").filter { $0.hasPrefix("  /") }.map { $0.dropFirst(2).dropLast() }
-                #expect(Set(documented.map(String.init)) == Set(Self.routes.map(\.1)))
+                #expect(Set(documented.map(String.init)) == Set(pairs.map(\.1)))
             }
         }
     }

@@ -10,9 +10,11 @@ import X509
 @Suite("Lifecycle and revocation")
 struct RevocationTests {
     /// Enrolls a device; returns (device id, answer).
-    static func enroll(_ client: any TestClientProtocol, admin: String, group: String = "fleet") async throws -> (String, JSONValue) {
+    static func enroll(
+        _ client: any TestClientProtocol, admin: String, group: String = "fleet", device: TestDevice = TestDevice()
+    ) async throws -> (String, JSONValue) {
         let token = try #require(try await client.createGroup(group, apiKey: admin, extra: ["unlimitedTokenUses": true]))
-        let result = try await client.call(.post, "/v1/enrollments", json: try await TestDevice().enrollmentBody(nonce: try await client.nonce(), group: group, token: token))
+        let result = try await client.call(.post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: group, token: token))
         #expect(result.status == 201, "\(result.text)")
         return (try #require(result.json["deviceId"]?.stringValue), result.json)
     }

@@ -19,16 +19,27 @@ func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T 
 
 /// Runs `test` against the real application on `dataDirectory` (in process, or on a socket with `.live`).
 func withServer<T: Sendable>(
-    dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test",
+    dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test", rateLimitPerMinute: Int = 600,
     _ test: @escaping @Sendable (any TestClientProtocol, String) async throws -> T
+) async throws -> T {
+    try await withServer(dataDirectory: dataDirectory, setup: setup, port: port, publicURL: publicURL, rateLimitPerMinute: rateLimitPerMinute) {
+        client, admin, _ in try await test(client, admin)
+    }
+}
+
+/// The same, also handing `test` the server's route list.
+func withServer<T: Sendable>(
+    dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test", rateLimitPerMinute: Int = 600,
+    _ test: @escaping @Sendable (any TestClientProtocol, String, [String]) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "vouch-test")
     logger.logLevel = .warning
-    let configuration = ServerConfiguration(port: port, dataDirectory: dataDirectory, publicURL: publicURL)
+    let configuration = ServerConfiguration(port: port, dataDirectory: dataDirectory, publicURL: publicURL, rateLimitPerMinute: rateLimitPerMinute)
     let server = try await buildApplication(configuration: configuration, logger: logger)
     let adminKey = try String(contentsOfFile: dataDirectory + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let routes = server.routes
     return try await server.application.test(setup) { client in
-        try await test(client, adminKey)
+        try await test(client, adminKey, routes)
     }
 }
 
@@ -71,6 +82,13 @@ extension TestClientProtocol {
     }
 }
 
+/// Expects an RFC 9457 problem with `status` whose detail contains `phrase`.
+func expectProblem(_ result: HTTPResult, _ status: Int, _ phrase: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(result.status == status, "\(result.text)", sourceLocation: sourceLocation)
+    #expect(result.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+    #expect(result.json["detail"]?.stringValue?.contains(phrase) == true, "\(result.text)", sourceLocation: sourceLocation)
+}
+
 /// A device's side of enrollment, with knobs to break each part.
 struct TestDevice {
     var key = SigningKey.generate(.ed25519)
@@ -92,18 +110,29 @@ struct TestDevice {
     }
 }
 
-/// Runs a program, returning its exit status and output.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
+/// Runs a program, returning its exit status and output (stdout and stderr). Waits without holding
+/// a thread, so that a live server in the same process keeps answering the program.
+func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-run-\(UUID().uuidString)").path
+    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    process.standardOutput = output
+    process.standardError = output
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
+        }
+    }
+    try output.close()
+    return (status, try String(contentsOfFile: outputPath, encoding: .utf8))
 }
 
 let opensslPath: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }

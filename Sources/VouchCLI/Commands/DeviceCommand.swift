@@ -8,7 +8,7 @@ struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
         abstract: "The device agent: enroll with a Vouch server and keep the identity in a directory.",
-        subcommands: [Enroll.self]
+        subcommands: [Enroll.self, Token.self, Renew.self, Rotate.self, Present.self]
     )
 
     struct Enroll: AsyncParsableCommand {
@@ -22,7 +22,7 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(help: "The group's claim token.") var token: String
         @Option(name: .customLong("key-type"), help: "ed25519 or p256.") var keyType: String = "ed25519"
         @Option(name: .customLong("attribute"), help: "An attribute as key=value (repeatable), such as model=X or serial=Y.") var attributes: [String] = []
-        @Option(help: "Directory for the key, certificate and credentials; created with mode 0700.") var dir: String
+        @Option(help: "Directory for the key, certificate and credentials (with the server's URL); created with mode 0700.") var dir: String
 
         func run() async throws {
             guard let type = SigningKey.KeyType(rawValue: keyType) else { throw ValidationError("--key-type must be ed25519 or p256") }
@@ -53,6 +53,7 @@ struct DeviceCommand: AsyncParsableCommand {
             try key.write(toFile: dir + "/key.jwk", overwrite: false)
             try AtomicFile.write(Data(try key.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: false)
             try DeviceCommand.write(answer, to: dir)
+            try Data((client.server + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/server-url"))
             let deviceID = answer["deviceId"]?.stringValue ?? ""
             if status == 202 {
                 print("enrollment is waiting for an operator's approval (state \(answer["state"]?.stringValue ?? "pending"))")
@@ -60,6 +61,160 @@ struct DeviceCommand: AsyncParsableCommand {
                 print("enrolled \(answer["did"]?.stringValue ?? "") in group \(group)")
             }
             print(deviceID)
+        }
+    }
+
+    /// The device directory's identity: key, device id, server.
+    struct Identity {
+        let dir: String
+        let key: SigningKey
+        let deviceID: String
+        let client: APIClient
+
+        init(dir: String, server: String?) throws {
+            self.dir = dir
+            guard FileManager.default.fileExists(atPath: dir + "/key.jwk") else {
+                throw ValidationError("\(dir) holds no device identity (no key.jwk); run vouch device enroll first")
+            }
+            key = try CLIInput.signingKey(dir + "/key.jwk")
+            guard let id = try? String(contentsOfFile: dir + "/device-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty else {
+                throw ValidationError("\(dir)/device-id is missing: the enrollment did not finish")
+            }
+            deviceID = id
+            let url = server ?? (try? String(contentsOfFile: dir + "/server-url", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let url, !url.isEmpty else { throw ValidationError("give --server: \(dir)/server-url is missing") }
+            client = try APIClient(server: url)
+        }
+
+        /// A fresh challenge nonce.
+        func challenge() async throws -> String {
+            guard let nonce = try await client.json("POST", "/v1/auth/challenge")["nonce"]?.stringValue else {
+                CLIOutput.error("Error: the server's challenge had no nonce")
+                throw ExitCode(1)
+            }
+            return nonce
+        }
+
+        /// A 10-minute access token for this device.
+        func accessToken() async throws -> String {
+            let nonce = try await challenge()
+            let proof = try await DeviceProof(nonce: nonce, deviceId: deviceID, purpose: .authenticate).sign(with: key)
+            let answer = try await client.json("POST", "/v1/auth/token", body: ["nonce": .string(nonce), "proof": .string(proof)])
+            guard let token = answer["access_token"]?.stringValue else {
+                CLIOutput.error("Error: the server's answer had no access_token")
+                throw ExitCode(1)
+            }
+            return token
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign a fresh challenge with the device key and print a 10-minute access token.",
+            discussion: "Use it as Authorization: Bearer TOKEN on /v1/devices/self/…."
+        )
+
+        @Option(help: "The device directory written by vouch device enroll.") var dir: String
+        @Option(help: "The Vouch server (default: the one the device enrolled with).") var server: String?
+
+        func run() async throws {
+            print(try await Identity(dir: dir, server: server).accessToken())
+        }
+    }
+
+    struct Renew: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Get a new certificate and credentials for the same key, and replace them in DIR."
+        )
+
+        @Option(help: "The device directory written by vouch device enroll.") var dir: String
+        @Option(help: "The Vouch server (default: the one the device enrolled with).") var server: String?
+
+        func run() async throws {
+            let identity = try Identity(dir: dir, server: server)
+            var client = identity.client
+            client.bearer = try await identity.accessToken()
+            let answer = try await client.json("POST", "/v1/devices/self/renew")
+            try DeviceCommand.write(answer, to: dir)
+            print("renewed the certificate and credentials of \(identity.deviceID)")
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the device key: the old and the new key both sign; the device id stays, the old certificate is revoked as superseded.",
+            discussion: "Prints the new DID as its last line."
+        )
+
+        @Option(help: "The device directory written by vouch device enroll.") var dir: String
+        @Option(help: "The Vouch server (default: the one the device enrolled with).") var server: String?
+        @Option(name: .customLong("key-type"), help: "ed25519 or p256 (default: the current key's type).") var keyType: String?
+
+        func run() async throws {
+            let identity = try Identity(dir: dir, server: server)
+            let type = try keyType.map {
+                guard let type = SigningKey.KeyType(rawValue: $0) else { throw ValidationError("--key-type must be ed25519 or p256") }
+                return type
+            } ?? identity.key.type
+            let newKey = SigningKey.generate(type)
+            // The new key is on disk before the server hears of it, so that an interrupted rotation
+            // never leaves the device with a certificate for a key it lost.
+            let pending = dir + "/key.jwk.new"
+            try? FileManager.default.removeItem(atPath: pending)
+            try newKey.write(toFile: pending, overwrite: false)
+            let nonce = try await identity.challenge()
+            let payload = DeviceProof(nonce: nonce, deviceId: identity.deviceID, purpose: .rotate, newKeyThumbprint: newKey.publicKey.thumbprint)
+            let body: JSONValue = [
+                "nonce": .string(nonce),
+                "csr": .string(try newKey.certificateSigningRequest(commonName: DID(key: newKey.publicKey).description).serializeAsPEM().pemString),
+                "proof": .string(try await payload.sign(with: newKey)),
+                "previousKeyProof": .string(try await payload.sign(with: identity.key)),
+            ]
+            let answer: JSONValue
+            do {
+                answer = try await identity.client.json("POST", "/v1/devices/self/rotate", body: body)
+            } catch {
+                try? FileManager.default.removeItem(atPath: pending)
+                throw error
+            }
+            guard rename(pending, dir + "/key.jwk") == 0 else {
+                CLIOutput.error("Error: the server rotated the key, but \(pending) could not replace key.jwk; move it there by hand")
+                throw ExitCode(1)
+            }
+            try AtomicFile.write(Data(try newKey.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: true)
+            try DeviceCommand.write(answer, to: dir)
+            print("rotated the key of \(identity.deviceID); the old certificate is revoked as superseded")
+            print(answer["did"]?.stringValue ?? "")
+        }
+    }
+
+    struct Present: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a vp+jwt presenting the device's credentials to a verifier, bound to its nonce and audience."
+        )
+
+        @Option(help: "The device directory written by vouch device enroll.") var dir: String
+        @Option(help: "The verifier's nonce.") var nonce: String
+        @Option(help: "The verifier (its DID or URL).") var audience: String
+        @Option(help: "How long the presentation is valid, such as 5m.") var validFor: String = "5m"
+        @Flag(name: .customLong("identity-only"), help: "Present the identity credential without the role credentials.") var identityOnly = false
+
+        func run() async throws {
+            guard !nonce.isEmpty, !audience.isEmpty else { throw ValidationError("--nonce and --audience must not be empty") }
+            let key = try CLIInput.signingKey(dir + "/key.jwk")
+            guard let identity = try? String(contentsOfFile: dir + "/identity.vc.jwt", encoding: .utf8) else {
+                throw ValidationError("\(dir)/identity.vc.jwt is missing: the device has no identity credential yet")
+            }
+            var credentials = [identity.trimmingCharacters(in: .whitespacesAndNewlines)]
+            if !identityOnly {
+                let roles = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasPrefix("role-") && $0.hasSuffix(".vc.jwt") }.sorted() ?? []
+                for role in roles {
+                    credentials.append(try String(contentsOfFile: dir + "/" + role, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+            }
+            let lifetime = try CLIInput.duration(validFor)
+            guard lifetime <= 86_400 else { throw ValidationError("--valid-for may be at most 24h for a presentation") }
+            print(try await Presentation.create(credentials: credentials, holderKey: key, nonce: nonce, audience: audience, validFor: lifetime))
         }
     }
 
@@ -72,6 +227,9 @@ struct DeviceCommand: AsyncParsableCommand {
         try save(answer["certificate"]?.stringValue, "cert.pem")
         try save(answer["chain"]?.stringValue, "chain.pem")
         try save(answer["identityCredential"]?.stringValue, "identity.vc.jwt")
+        for stale in (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter({ $0.hasPrefix("role-") && $0.hasSuffix(".vc.jwt") }) ?? [] {
+            try? FileManager.default.removeItem(atPath: dir + "/" + stale)
+        }
         for (index, role) in (answer["roleCredentials"]?.arrayValue ?? []).enumerated() {
             try save(role.stringValue, "role-\(index + 1).vc.jwt")
         }

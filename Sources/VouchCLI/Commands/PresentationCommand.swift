@@ -56,16 +56,23 @@ struct PresentationCommand: AsyncParsableCommand {
         @Option(help: "A status list file or status list credential (repeatable).")
         var statusList: [String] = []
 
+        @Option(name: .customLong("trust-bundle"), help: "A trust bundle (trust-bundle.json from `vouch device enroll`): its issuers are trusted, its keys used and, without --status-list, its cached status lists checked.")
+        var trustBundle: String?
+
         @Flag(help: "Print the result as JSON.")
         var json = false
 
         func run() async throws {
             let presentation = try CLIInput.tokenOrFile(token)
-            let trusted = Set(trust)
-            let lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
+            var trusted = Set(trust)
+            var bundle: TrustBundle?
+            if let trustBundle { bundle = try await CLIInput.trustBundle(trustBundle) }
+            if let bundle { trusted.formUnion(bundle.trustedIssuers.map(\.id)) }
+            var lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
+            if lists.isEmpty, let bundle { lists = bundle.statusLists }
             let resolver = MultiMethodResolver()
-            let credentials = CredentialVerifier.standard(resolver: resolver, trustedIssuers: trusted, statusLists: lists)
-            let verifier = PresentationVerifier.standard(nonce: nonce, audience: audience, resolver: resolver, credentialVerifier: credentials)
+            let credentials = CredentialVerifier.standard(trust: bundle, resolver: resolver, trustedIssuers: trusted, statusLists: lists)
+            let verifier = PresentationVerifier.standard(nonce: nonce, audience: audience, trust: bundle, resolver: resolver, credentialVerifier: credentials)
             switch await verifier.verify(presentation) {
             case .valid(let verified):
                 if json {

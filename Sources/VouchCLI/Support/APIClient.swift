@@ -11,6 +11,8 @@ import FoundationNetworking
 struct APIClient {
     let server: String
     var apiKey: String?
+    /// A device access token, sent as the bearer instead of an API key.
+    var bearer: String?
 
     init(server: String, apiKey: String? = nil) throws {
         var url = server
@@ -27,7 +29,7 @@ struct APIClient {
         var request = URLRequest(url: URL(string: server + path)!)
         request.httpMethod = method
         request.timeoutInterval = 30
-        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        if let token = bearer ?? apiKey { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             let encoder = JSONEncoder()

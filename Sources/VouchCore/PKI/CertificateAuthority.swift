@@ -214,6 +214,38 @@ public struct CertificateAuthority: Sendable {
         )
     }
 
+    /// A TLS server certificate for the authority's own mTLS listener: EKU serverAuth, SAN DNS names
+    /// and IP addresses (4 or 16 bytes each), issued by the intermediate.
+    public func issueServerCertificate(
+        dnsNames: [String], ipAddresses: [[UInt8]], publicKey: Certificate.PublicKey, notBefore: Date, notAfter: Date
+    ) throws -> Certificate {
+        var names = dnsNames.map(GeneralName.dnsName)
+        names += ipAddresses.map { .ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) }
+        guard !names.isEmpty else { throw VouchCoreError.inconsistentAuthority("a server certificate needs at least one name") }
+        return try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: publicKey,
+            notValidBefore: notBefore,
+            notValidAfter: notAfter,
+            issuer: intermediate.subject,
+            subject: try DistinguishedName {
+                OrganizationName("Vouch")
+                CommonName(dnsNames.first ?? "Vouch mTLS listener")
+            },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames(names)
+                SubjectKeyIdentifier(hash: publicKey)
+                AuthorityKeyIdentifier(keyIdentifier: ArraySlice(intermediateKeyIdentifier))
+            },
+            issuerPrivateKey: Certificate.PrivateKey(intermediateKey)
+        )
+    }
+
     /// The intermediate's key identifier (SHA-1 of its public key bits, RFC 5280 §4.2.1.2 method 1).
     public var intermediateKeyIdentifier: [UInt8] { Self.keyIdentifier(intermediateKey.publicKey) }
 

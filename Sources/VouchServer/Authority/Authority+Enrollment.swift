@@ -54,34 +54,44 @@ extension Authority {
 
     /// Verifies a proof of possession and returns the key it proves and its payload.
     func verifyPossession(_ token: String, expectedNonce: String) throws -> (PublicKey, DID, PossessionProof) {
+        let (key, did, proof) = try verifySelfSigned(
+            token, as: PossessionProof.self, mediaType: PossessionProof.mediaType, name: "proof of possession",
+            shape: "{\"nonce\": …, \"group\": …}"
+        )
+        guard ConstantTime.equals(proof.nonce, expectedNonce) else {
+            throw APIError.unauthorized("the proof of possession signs another nonce")
+        }
+        return (key, did, proof)
+    }
+
+    /// Verifies a JWS of type `mediaType` signed by the key its `kid` names (a did:key verification
+    /// method) and decodes its payload. `name` and `shape` word the errors.
+    func verifySelfSigned<Payload: Decodable>(
+        _ token: String, as: Payload.Type, mediaType: String, name: String, shape: String
+    ) throws -> (PublicKey, DID, Payload) {
         let jws: CompactJWS
         do {
             jws = try CompactJWS(parsing: token)
         } catch {
-            throw APIError.badRequest("the proof of possession is not a compact JWS: \(error)")
+            throw APIError.badRequest("the \(name) is not a compact JWS: \(error)")
         }
-        guard jws.header.typ == PossessionProof.mediaType else {
-            throw APIError.badRequest("the proof of possession must have typ \(PossessionProof.mediaType)")
+        guard jws.header.typ == mediaType else {
+            throw APIError.badRequest("the \(name) must have typ \(mediaType)")
         }
-        guard jws.header.crit == nil else { throw APIError.badRequest("the proof of possession must not carry crit") }
+        guard jws.header.crit == nil else { throw APIError.badRequest("the \(name) must not carry crit") }
         guard let kid = jws.header.kid, let url = try? DIDURL(kid), url.did.method == "key",
             let key = try? url.did.didKeyPublicKey()
         else {
-            throw APIError.badRequest("the proof's kid must be the device key's did:key verification method")
+            throw APIError.badRequest("the \(name)'s kid must be the signing key's did:key verification method")
         }
         guard JWS.verify(jws, key: key) else {
-            throw APIError.unauthorized("the proof of possession's signature does not verify with the key its kid names")
+            throw APIError.unauthorized("the \(name)'s signature does not verify with the key its kid names")
         }
-        let proof: PossessionProof
         do {
-            proof = try jws.decodePayload(as: PossessionProof.self)
+            return (key, url.did, try jws.decodePayload(as: Payload.self))
         } catch {
-            throw APIError.badRequest("the proof's payload must be {\"nonce\": …, \"group\": …}")
+            throw APIError.badRequest("the \(name)'s payload must be \(shape)")
         }
-        guard ConstantTime.equals(proof.nonce, expectedNonce) else {
-            throw APIError.unauthorized("the proof of possession signs another nonce")
-        }
-        return (key, url.did, proof)
     }
 
     /// Parses and checks a CSR: PEM, signature, key type.
@@ -217,6 +227,11 @@ extension Authority {
             "deviceId": .string(device.id), "group": .string(groupName), "zone": .string(device.zone),
             "keyThumbprint": .string(device.keyThumbprint),
         ]
+        let previousDIDs = try Self.decode([String].self, from: device.previousDids)
+        if !previousDIDs.isEmpty {
+            // A rotated device's earlier DIDs, so that a verifier can link the new identity to the old.
+            claims["previousDids"] = .array(previousDIDs.map(JSONValue.string))
+        }
         for (name, value) in attributes where claims[name] == nil {
             claims[name] = .string(value)
         }

@@ -6,6 +6,9 @@ final class ServerMetrics: Sendable {
         var responses: [Int: Int] = [:]
         var enrollments = 0
         var revocations = 0
+        var accessTokens = 0
+        var renewals = 0
+        var rotations = 0
     }
 
     private let counts = Mutex(Counts())
@@ -13,6 +16,9 @@ final class ServerMetrics: Sendable {
     func count(status: Int) { counts.withLock { $0.responses[status, default: 0] += 1 } }
     func enrolled() { counts.withLock { $0.enrollments += 1 } }
     func revoked() { counts.withLock { $0.revocations += 1 } }
+    func tokenIssued() { counts.withLock { $0.accessTokens += 1 } }
+    func renewed() { counts.withLock { $0.renewals += 1 } }
+    func rotated() { counts.withLock { $0.rotations += 1 } }
 
     /// The exposition, with device counts by state read by the caller.
     func render(devicesByState: [String: Int], lastEvent: Int) -> String {
@@ -25,6 +31,12 @@ final class ServerMetrics: Sendable {
         out += "vouch_enrollments_total \(snapshot.enrollments)\n"
         out += "# HELP vouch_revocations_total Devices revoked or decommissioned by this process.\n# TYPE vouch_revocations_total counter\n"
         out += "vouch_revocations_total \(snapshot.revocations)\n"
+        out += "# HELP vouch_access_tokens_total Device access tokens issued by this process.\n# TYPE vouch_access_tokens_total counter\n"
+        out += "vouch_access_tokens_total \(snapshot.accessTokens)\n"
+        out += "# HELP vouch_renewals_total Certificate renewals by this process.\n# TYPE vouch_renewals_total counter\n"
+        out += "vouch_renewals_total \(snapshot.renewals)\n"
+        out += "# HELP vouch_rotations_total Key rotations by this process.\n# TYPE vouch_rotations_total counter\n"
+        out += "vouch_rotations_total \(snapshot.rotations)\n"
         out += "# HELP vouch_devices Devices by lifecycle state.\n# TYPE vouch_devices gauge\n"
         for (state, count) in devicesByState.sorted(by: { $0.key < $1.key }) {
             out += "vouch_devices{state=\"\(state)\"} \(count)\n"

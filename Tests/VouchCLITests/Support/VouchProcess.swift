@@ -252,3 +252,49 @@ extension VouchProcess {
         }
     }
 }
+
+// MARK: - A running server
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+extension VouchProcess {
+    /// Starts `vouch serve` on a free port with its data in `data/`, runs `body` with the server's URL
+    /// and the admin API key, then stops the server with SIGTERM and waits for it to exit.
+    func withServer<Value>(extraArguments: [String] = [], _ body: (_ url: String, _ adminKey: String) async throws -> Value) async throws -> Value {
+        let port = Int.random(in: 20_000...45_000)
+        let logURL = url("serve.log")
+        try Data().write(to: logURL)
+        let log = try FileHandle(forWritingTo: logURL)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--port", String(port), "--data-dir", "data"] + extraArguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        defer {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            try? log.close()
+        }
+        let server = "http://127.0.0.1:\(port)"
+        var ready = false
+        for _ in 0..<200 where process.isRunning {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: server + "/readyz")!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                ready = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let serveLog = (try? text("serve.log")) ?? ""
+        try #require(ready, "vouch serve did not become ready: \(serveLog)")
+        let adminKey = try text("data/admin-api-key").trimmingCharacters(in: .whitespacesAndNewlines)
+        return try await body(server, adminKey)
+    }
+}

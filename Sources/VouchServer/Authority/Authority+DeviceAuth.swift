@@ -1,0 +1,249 @@
+import Foundation
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+/// The claims of a device access token: an RFC 9068 `at+jwt` signed by the server's issuer key,
+/// bound to the device and to its key by the RFC 7800 confirmation `cnf.jkt` (the key's RFC 7638
+/// thumbprint). A token stops working when the device leaves the states that may act, or when its
+/// key is rotated.
+struct DeviceAccessToken: Codable, Sendable {
+    struct Confirmation: Codable, Sendable {
+        var jkt: String
+    }
+    static let mediaType = "at+jwt"
+
+    var iss: String
+    var sub: String
+    var aud: String
+    var iat: Int
+    var exp: Int
+    var jti: String
+    var cnf: Confirmation
+}
+
+/// `POST /v1/auth/token`.
+struct TokenRequest: Codable, Sendable {
+    var nonce: String
+    /// A `vouch-device+jwt` by the device key, purpose `authenticate`.
+    var proof: String
+}
+
+/// `POST /v1/auth/token`'s answer (RFC 6749 §5.1 names).
+struct TokenResponse: Codable, Sendable {
+    var access_token: String
+    var token_type: String
+    var expires_in: Int
+    var device_id: String
+}
+
+/// `POST /v1/devices/self/rotate`.
+struct RotationRequest: Codable, Sendable {
+    var nonce: String
+    /// PKCS#10 CSR of the new key, PEM.
+    var csr: String
+    /// A `vouch-device+jwt` (purpose `rotate`) signed by the new key.
+    var proof: String
+    /// The same payload signed by the current key.
+    var previousKeyProof: String
+}
+
+/// How a request proved which device it comes from.
+enum DeviceCredentialSource: Sendable {
+    case accessToken(String)
+    case clientCertificate(Certificate)
+}
+
+extension Authority {
+    /// Device states whose identity may act: an active device, and a quarantined one (which policy
+    /// confines to remediation).
+    static let actingStates: Set<DeviceState> = [.active, .quarantined]
+
+    /// Exchanges a signed nonce for a 10-minute access token bound to the device and its key.
+    func issueAccessToken(_ request: TokenRequest) async throws -> TokenResponse {
+        let (key, _, proof) = try verifyDeviceProof(request.proof, nonce: request.nonce, purpose: .authenticate)
+        let device = try await device(proof.deviceId)
+        try Self.requireActing(device)
+        guard ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
+            throw APIError.unauthorized("the proof is signed by a key that is not device \(device.id)'s current key")
+        }
+        try await consumeDeviceNonce(request.nonce)
+        let issuedAt = nowSeconds
+        let claims = DeviceAccessToken(
+            iss: did.description, sub: device.id, aud: publicURL, iat: issuedAt, exp: issuedAt + Self.accessTokenLifetime,
+            jti: Base64URL.encode(Secrets.randomBytes(16)), cnf: .init(jkt: device.keyThumbprint)
+        )
+        let token = try await JWS.sign(claims, type: DeviceAccessToken.mediaType, kid: issuer.keyID, key: issuerKey)
+        return TokenResponse(access_token: token, token_type: "Bearer", expires_in: Self.accessTokenLifetime, device_id: device.id)
+    }
+
+    /// The device a request acts for, from its access token or its client certificate. Checked on
+    /// every request: a device revoked, suspended or rotated since is refused at once.
+    func authenticatedDevice(_ source: DeviceCredentialSource) async throws -> DeviceRow {
+        switch source {
+        case .accessToken(let token):
+            let claims = try verifyAccessToken(token)
+            let device = try await store.read { try await $0.device(id: claims.sub) }
+            guard let device else { throw APIError.unauthorized("the access token names a device that does not exist") }
+            try Self.requireActing(device)
+            guard ConstantTime.equals(claims.cnf.jkt, device.keyThumbprint) else {
+                throw APIError.unauthorized("the access token is bound to a key device \(device.id) no longer holds; get a new token")
+            }
+            return device
+        case .clientCertificate(let certificate):
+            return try await deviceForClientCertificate(certificate)
+        }
+    }
+
+    /// Checks a client certificate against the records: issued here, not revoked or on hold, not
+    /// expired, and its device in a state that may act with the key the certificate holds.
+    func deviceForClientCertificate(_ certificate: Certificate) async throws -> DeviceRow {
+        let serial = Hex.encode(certificate.serialNumber.bytes)
+        let now = nowSeconds
+        let (row, device) = try await store.read { session -> (CertificateRow?, DeviceRow?) in
+            guard let row = try await session.certificate(serial: serial) else { return (nil, nil) }
+            return (row, try await session.device(id: row.deviceId))
+        }
+        guard let row, let device else {
+            throw APIError.unauthorized("the client certificate was not issued by this authority")
+        }
+        guard row.revokedAt == nil else { throw APIError.unauthorized("the client certificate is revoked or on hold") }
+        guard row.notBefore <= now, now < row.notAfter else { throw APIError.unauthorized("the client certificate is not valid now") }
+        try Self.requireActing(device)
+        guard let key = try? PublicKey(certificateKey: certificate.publicKey), ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
+            throw APIError.unauthorized("the client certificate holds a key device \(device.id) no longer holds")
+        }
+        return device
+    }
+
+    /// Renews an acting device's certificate and credentials for the key it already holds.
+    func renew(_ device: DeviceRow) async throws -> EnrollmentBundle {
+        let bundle = try await store.transaction { session in
+            guard let row = try await session.device(id: device.id), row.keyThumbprint == device.keyThumbprint else {
+                throw APIError.conflict("device \(device.id) changed while renewing; try again")
+            }
+            guard DeviceState(rawValue: row.state) == .active else {
+                throw APIError.conflict("device \(row.id) is \(row.state); only an active device renews")
+            }
+            let (group, rules) = try await Self.groupRules(session, for: row)
+            let key = try PublicKey(jwk: try Self.decode(JWK.self, from: row.publicKey))
+            let actor = "device:\(row.id)"
+            try await self.record(session, kind: "device.renewed", subject: row.id, actor: actor, data: ["keyThumbprint": .string(row.keyThumbprint)])
+            return try await self.issueIdentity(session, device: row, key: key, rules: rules, groupName: group.name, actor: actor)
+        }
+        return try await withTrustBundle(bundle)
+    }
+
+    /// Replaces a device's key. Both keys sign the same proof over a fresh nonce; the device id is
+    /// kept, the old certificates are revoked as superseded and the old credentials' revocation bits
+    /// set, the new DID is linked to the old, and a new certificate and credentials are issued — one
+    /// transaction with its events.
+    func rotate(_ request: RotationRequest) async throws -> EnrollmentBundle {
+        let (newKey, newDID, proof) = try verifyDeviceProof(request.proof, nonce: request.nonce, purpose: .rotate)
+        let (oldKey, _, previous) = try verifyDeviceProof(request.previousKeyProof, nonce: request.nonce, purpose: .rotate)
+        guard previous == proof else {
+            throw APIError.badRequest("proof and previousKeyProof must sign the same payload")
+        }
+        guard let named = proof.newKeyThumbprint, ConstantTime.equals(named, newKey.thumbprint) else {
+            throw APIError.badRequest("the proofs must name the new key's thumbprint in newKeyThumbprint")
+        }
+        guard newKey != oldKey else { throw APIError.badRequest("the new key must differ from the current key") }
+        let device = try await device(proof.deviceId)
+        guard ConstantTime.equals(oldKey.thumbprint, device.keyThumbprint) else {
+            throw APIError.unauthorized("previousKeyProof is not signed by device \(device.id)'s current key")
+        }
+        guard DeviceState(rawValue: device.state) == .active else {
+            throw APIError.conflict("device \(device.id) is \(device.state); only an active device rotates its key")
+        }
+        let (_, rules) = try await store.read { try await Self.groupRules($0, for: device) }
+        let csrKey = try checkCSR(request.csr, allowed: rules.allowedKeyTypes)
+        guard csrKey == newKey else { throw APIError.badRequest("the CSR's key differs from the key that signed proof") }
+
+        let nonceDigest = Secrets.digest(request.nonce)
+        let bundle = try await store.transaction { session in
+            guard try await session.consumeNonce(digest: nonceDigest, purpose: "device", now: self.nowSeconds) else {
+                throw Self.staleNonce
+            }
+            guard var row = try await session.device(id: device.id), row.keyThumbprint == device.keyThumbprint, row.state == device.state else {
+                throw APIError.conflict("device \(device.id) changed while rotating; try again")
+            }
+            if let holder = try await session.device(keyThumbprint: newKey.thumbprint) {
+                throw APIError.conflict("the new key is already enrolled as device \(holder.id)")
+            }
+            let (group, rules) = try await Self.groupRules(session, for: row)
+            let stamp = self.nowSeconds
+            let oldIndexes = try await session.statusIndexes(deviceID: row.id)
+            let superseded = try await session.revokeCertificates(deviceID: row.id, at: stamp, reason: RevocationReason.superseded.rawValue)
+            try await session.setStatusBits(purpose: StatusPurpose.revocation.rawValue, indexes: oldIndexes, at: stamp)
+            let oldDID = row.did
+            var previousDIDs = try Self.decode([String].self, from: row.previousDids)
+            previousDIDs.append(oldDID)
+            row.did = newDID.description
+            row.keyThumbprint = newKey.thumbprint
+            row.publicKey = try Self.json(newKey.jwk)
+            row.previousDids = try Self.json(previousDIDs)
+            row.updatedAt = stamp
+            try await session.update(row)
+            let actor = "device:\(row.id)"
+            try await self.record(session, kind: "device.rotated", subject: row.id, actor: actor, data: [
+                "previousDid": .string(oldDID), "did": .string(row.did), "keyThumbprint": .string(row.keyThumbprint),
+                "supersededSerials": .array(superseded.map(JSONValue.string)),
+            ])
+            return try await self.issueIdentity(session, device: row, key: newKey, rules: rules, groupName: group.name, actor: actor)
+        }
+        return try await withTrustBundle(bundle)
+    }
+
+    // MARK: Helpers
+
+    static let staleNonce = APIError.unauthorized(
+        "the nonce is unknown, already used or expired; request a new one from POST /v1/auth/challenge"
+    )
+
+    /// Verifies a device proof for `purpose` over `nonce`.
+    func verifyDeviceProof(_ token: String, nonce: String, purpose: DeviceProof.Purpose) throws -> (PublicKey, DID, DeviceProof) {
+        let (key, did, proof) = try verifySelfSigned(
+            token, as: DeviceProof.self, mediaType: DeviceProof.mediaType, name: "device proof",
+            shape: "{\"nonce\": …, \"deviceId\": …, \"purpose\": \"authenticate\" or \"rotate\"}"
+        )
+        guard proof.purpose == purpose else {
+            throw APIError.unauthorized("the device proof is for \(proof.purpose.rawValue), not \(purpose.rawValue)")
+        }
+        guard ConstantTime.equals(proof.nonce, nonce) else { throw APIError.unauthorized("the device proof signs another nonce") }
+        return (key, did, proof)
+    }
+
+    /// Takes a challenge nonce in its own transaction (token requests write nothing else).
+    private func consumeDeviceNonce(_ nonce: String) async throws {
+        let digest = Secrets.digest(nonce)
+        let taken = try await store.transaction { try await $0.consumeNonce(digest: digest, purpose: "device", now: self.nowSeconds) }
+        guard taken else { throw Self.staleNonce }
+    }
+
+    private func verifyAccessToken(_ token: String) throws -> DeviceAccessToken {
+        guard let jws = try? CompactJWS(parsing: token), jws.header.typ == DeviceAccessToken.mediaType, jws.header.kid == issuer.keyID,
+            JWS.verify(jws, key: issuerKey.publicKey)
+        else {
+            throw APIError.unauthorized("the bearer token is not an access token of this server; get one from POST /v1/auth/token")
+        }
+        guard let claims = try? jws.decodePayload(as: DeviceAccessToken.self), claims.iss == did.description, claims.aud == publicURL else {
+            throw APIError.unauthorized("the access token was not issued for this server")
+        }
+        let now = nowSeconds
+        guard claims.exp > now else { throw APIError.unauthorized("the access token expired; get a new one from POST /v1/auth/token") }
+        guard claims.iat <= now + 60 else { throw APIError.unauthorized("the access token is not valid yet") }
+        return claims
+    }
+
+    static func requireActing(_ device: DeviceRow) throws {
+        guard let state = DeviceState(rawValue: device.state), actingStates.contains(state) else {
+            throw APIError.forbidden("device \(device.id) is \(device.state) and cannot act")
+        }
+    }
+
+    static func groupRules(_ session: StoreSession, for device: DeviceRow) async throws -> (GroupRow, EnrollmentRules) {
+        guard let group = try await session.group(id: device.groupId) else { throw StoreError.corrupt("device \(device.id) has no group") }
+        return (group, try decode(EnrollmentRules.self, from: group.settings))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import NIOSSL
+import SwiftASN1
+import VouchCore
+import VouchKit
+import X509
+
+/// The API of enrolled devices: challenge and access token, the device's own record, renewal and
+/// key rotation. A device authenticates with `Authorization: Bearer <access token>` or, on the mTLS
+/// listener, with its client certificate.
+struct DeviceController {
+    let authority: Authority
+    let limiter: RateLimiter
+    let metrics: ServerMetrics
+
+    func addRoutes(to router: Router<VouchRequestContext>) {
+        router.post("/v1/auth/challenge") { _, context in
+            try limiter.take(context.sourceKey)
+            let (nonce, expiresAt) = try await authority.issueNonce(purpose: "device")
+            return try Responses.json(EnrollmentController.NonceResponse(nonce: nonce, expiresAt: expiresAt), status: .created)
+        }
+        router.post("/v1/auth/token") { request, context in
+            try limiter.take(context.sourceKey)
+            let body = try await request.decodeJSON(TokenRequest.self, context: context)
+            let token = try await authority.issueAccessToken(body)
+            metrics.tokenIssued()
+            return try Responses.json(token)
+        }
+        router.get("/v1/devices/self") { request, context in
+            let device = try await authority.authenticatedDevice(try await credential(request, context))
+            return try Responses.json(try DeviceView(device))
+        }
+        router.post("/v1/devices/self/renew") { request, context in
+            let device = try await authority.authenticatedDevice(try await credential(request, context))
+            let bundle = try await authority.renew(device)
+            metrics.renewed()
+            return try Responses.json(bundle, status: .created)
+        }
+        router.post("/v1/devices/self/rotate") { request, context in
+            try limiter.take(context.sourceKey)
+            let body = try await request.decodeJSON(RotationRequest.self, context: context)
+            let bundle = try await authority.rotate(body)
+            metrics.rotated()
+            return try Responses.json(bundle, status: .created)
+        }
+    }
+
+    /// The device's proof of identity on this request: a bearer access token, or the client
+    /// certificate of the TLS connection (mTLS listener).
+    private func credential(_ request: Request, _ context: VouchRequestContext) async throws -> DeviceCredentialSource {
+        if let header = request.headers[.authorization] {
+            guard header.hasPrefix("Bearer "), header.count > 7 else {
+                throw APIError.unauthorized("send the access token as Authorization: Bearer <token>")
+            }
+            return .accessToken(String(header.dropFirst(7)))
+        }
+        if let peer = try? await context.channel.nioSSL_peerCertificate().get() {
+            do {
+                return .clientCertificate(try Certificate(derEncoded: try peer.toDERBytes()))
+            } catch {
+                throw APIError.unauthorized("the client certificate cannot be read as X.509")
+            }
+        }
+        throw APIError.unauthorized(
+            "authenticate as the device: Authorization: Bearer <token from POST /v1/auth/token>, or a client certificate on the mTLS port"
+        )
+    }
+}

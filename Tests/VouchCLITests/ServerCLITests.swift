@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import VouchKit
+
+/// The README's quickstart with the real executables: `vouch serve` in its own process, then the
+/// admin and device commands against it.
+@Suite("vouch serve and the device agent", .timeLimit(.minutes(3)))
+struct ServerCLITests {
+    @Test func enrollAuthenticateRenewPresentRotateAndRevoke() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            try await vouch.withServer { server, admin in
+                // Refused input says why and exits non-zero.
+                try await vouch.run("admin", "group", "list", "--server", server, "--api-key", "vk_wrong").expectVerificationFailure(mentioning: "API key")
+                try await vouch.run("device", "token", "--dir", "nowhere").expectUsageError(mentioning: "no device identity")
+
+                let group = try await vouch.run(
+                    "admin", "group", "create", "--server", server, "--api-key", admin, "--name", "line-3", "--require-attribute", "model")
+                group.expectExit(0)
+                let token = try #require(group.lastOutputLine)
+                #expect(token.hasPrefix("ct_"), "\(group)")
+
+                let missing = try await vouch.run("device", "enroll", "--server", server, "--group", "line-3", "--token", token, "--dir", "refused")
+                missing.expectVerificationFailure(mentioning: "model")
+
+                let enrolled = try await vouch.run(
+                    "device", "enroll", "--server", server, "--group", "line-3", "--token", token, "--attribute", "model=X1", "--dir", "dev")
+                enrolled.expectExit(0)
+                let id = try #require(enrolled.lastOutputLine)
+                #expect(id.hasPrefix("dev_"), "\(enrolled)")
+                #expect(try vouch.permissions("dev/key.pem") == 0o600)
+                #expect(try vouch.permissions("dev/key.jwk") == 0o600)
+                for file in ["cert.pem", "chain.pem", "identity.vc.jwt", "trust-bundle.json", "device-id", "server-url"] {
+                    #expect(vouch.exists("dev/" + file), "dev/\(file) is missing")
+                }
+
+                let accessToken = try await vouch.run("device", "token", "--dir", "dev")
+                accessToken.expectExit(0)
+                let claims = try JSONValue(parsing: try CompactJWS(parsing: try #require(accessToken.lastOutputLine)).payload)
+                #expect(claims["sub"]?.stringValue == id)
+
+                let firstCertificate = try vouch.text("dev/cert.pem")
+                try await vouch.run("device", "renew", "--dir", "dev").expectExit(0)
+                #expect(try vouch.text("dev/cert.pem") != firstCertificate)
+
+                // A peer verifies the device's presentation offline with the trust bundle.
+                let presented = try await vouch.run("device", "present", "--dir", "dev", "--nonce", "n-1", "--audience", "did:web:gateway.example")
+                presented.expectExit(0)
+                let presentation = try #require(presented.lastOutputLine)
+                let verified = try await vouch.run(
+                    "presentation", "verify", presentation, "--nonce", "n-1", "--audience", "did:web:gateway.example", "--trust-bundle", "dev/trust-bundle.json")
+                verified.expectExit(0)
+                try await vouch.run(
+                    "presentation", "verify", presentation, "--nonce", "n-2", "--audience", "did:web:gateway.example", "--trust-bundle", "dev/trust-bundle.json"
+                ).expectVerificationFailure(mentioning: "nonce")
+
+                let before = try await vouch.run("admin", "device", "show", id, "--server", server, "--api-key", admin, "--json").jsonObject()
+                let oldDID = try #require((before["device"] as? [String: Any])?["did"] as? String)
+                let rotated = try await vouch.run("device", "rotate", "--dir", "dev")
+                rotated.expectExit(0)
+                let newDID = try #require(rotated.lastOutputLine)
+                #expect(newDID.hasPrefix("did:key:") && newDID != oldDID)
+                #expect(!vouch.exists("dev/key.jwk.new"))
+                #expect(try vouch.permissions("dev/key.pem") == 0o600)
+                let shown = try await vouch.run("admin", "device", "show", id, "--server", server, "--api-key", admin, "--json").jsonObject()
+                let device = try #require(shown["device"] as? [String: Any])
+                #expect(device["did"] as? String == newDID)
+                #expect(device["previousDids"] as? [String] == [oldDID])
+                // The rotated key authenticates; the credentials on disk are the new ones.
+                try await vouch.run("device", "token", "--dir", "dev").expectExit(0)
+                try await vouch.run("credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json", "--fetch-status").expectExit(0)
+
+                try await vouch.run("admin", "device", "revoke", id, "--reason", "key-compromise", "--server", server, "--api-key", admin).expectExit(0)
+                try await vouch.run("credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json", "--fetch-status")
+                    .expectVerificationFailure(mentioning: "revoked")
+                try await vouch.run("device", "token", "--dir", "dev").expectVerificationFailure(mentioning: "revoked")
+                let listed = try await vouch.run("admin", "device", "list", "--state", "revoked", "--server", server, "--api-key", admin)
+                listed.expectExit(0)
+                #expect(listed.standardOutput.contains(id), "\(listed)")
+            }
+        }
+    }
+}
