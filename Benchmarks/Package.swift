@@ -29,6 +29,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // Only to split jwt-kit's share of `JWS.verify`; the same version VouchKit pins.
         .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
+        // The server benchmarks drive `vouch serve` over real sockets with Hummingbird's HTTP/1.1
+        // test client, the version VouchServer pins.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .executableTarget(
@@ -42,6 +47,22 @@ let package = Package(
             path: "Benchmarks/VouchKitBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "VouchServerBenchmarks",
+            dependencies: [
+                .product(name: "VouchServer", package: vouch),
+                .product(name: "VouchCore", package: vouch),
+                .product(name: "VouchKit", package: vouch),
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/VouchServerBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -166,9 +166,13 @@ package struct StoreSession: Sendable {
             .where("id", .equal, device.id).run()
     }
 
-    package func device(id: String) async throws -> DeviceRow? {
-        try await sql.select().column("*").from("devices").where("id", .equal, id)
-            .first(decoding: DeviceRow.self, with: Self.decoder)
+    /// The device `id`. With `forUpdate`, its row stays locked until the transaction ends, so that
+    /// read-modify-write changes (lifecycle, renewal, rotation) of one device run one after another
+    /// on PostgreSQL; SQLite's dialect has no row locks and serialises writers anyway.
+    package func device(id: String, forUpdate: Bool = false) async throws -> DeviceRow? {
+        let query = sql.select().column("*").from("devices").where("id", .equal, id)
+        if forUpdate { query.for(.update) }
+        return try await query.first(decoding: DeviceRow.self, with: Self.decoder)
     }
 
     package func device(keyThumbprint: String) async throws -> DeviceRow? {

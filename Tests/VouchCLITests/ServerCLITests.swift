@@ -55,6 +55,7 @@ struct ServerCLITests {
 
                 let before = try await vouch.run("admin", "device", "show", id, "--server", server, "--api-key", admin, "--json").jsonObject()
                 let oldDID = try #require((before["device"] as? [String: Any])?["did"] as? String)
+                try vouch.write(try vouch.data("dev/key.jwk"), to: "old-key.jwk")
                 let rotated = try await vouch.run("device", "rotate", "--dir", "dev")
                 rotated.expectExit(0)
                 let newDID = try #require(rotated.lastOutputLine)
@@ -65,6 +66,21 @@ struct ServerCLITests {
                 let device = try #require(shown["device"] as? [String: Any])
                 #expect(device["did"] as? String == newDID)
                 #expect(device["previousDids"] as? [String] == [oldDID])
+                // A rotation whose answer was lost (the new key still pending, the old one in place)
+                // is finished by the next run; a pending key the server never took is abandoned.
+                let newKey = try vouch.data("dev/key.jwk")
+                try FileManager.default.moveItem(at: vouch.url("dev/key.jwk"), to: vouch.url("dev/key.jwk.new"))
+                try vouch.write(try vouch.data("old-key.jwk"), to: "dev/key.jwk")
+                let resumed = try await vouch.run("device", "rotate", "--dir", "dev")
+                resumed.expectExit(0)
+                #expect(resumed.standardOutput.contains("finished an interrupted rotation"), "\(resumed)")
+                #expect(try vouch.data("dev/key.jwk") == newKey)
+                #expect(!vouch.exists("dev/key.jwk.new"))
+                try vouch.write(try vouch.data("old-key.jwk"), to: "dev/key.jwk.new")
+                try await vouch.run("device", "rotate", "--dir", "dev").expectVerificationFailure(mentioning: "abandoned")
+                #expect(!vouch.exists("dev/key.jwk.new"))
+                #expect(try vouch.data("dev/key.jwk") == newKey)
+
                 // The rotated key authenticates; the credentials on disk are the new ones.
                 try await vouch.run("device", "token", "--dir", "dev").expectExit(0)
                 try await vouch.run("credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json", "--fetch-status").expectExit(0)

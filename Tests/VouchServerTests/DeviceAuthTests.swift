@@ -60,7 +60,7 @@ struct DeviceAuthTests {
                 let forged = try await stranger.proof(client, deviceID: id)
                 expectProblem(
                     try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(forged.nonce), "proof": .string(forged.proof)]), 401,
-                    "not device \(id)'s current key")
+                    "not signed by the current key of a device")
                 // A proof made for rotation does not authenticate.
                 let wrongPurpose = try await device.proof(client, deviceID: id, purpose: .rotate)
                 expectProblem(
@@ -142,7 +142,7 @@ struct DeviceAuthTests {
                 // over different payloads, a CSR for yet another key.
                 expectProblem(
                     try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(newKey: replacement.key, oldKey: TestDevice().key)),
-                    401, "not signed by device \(id)'s current key")
+                    401, "previousKeyProof is not signed by the current key")
                 expectProblem(
                     try await client.call(
                         .post, "/v1/devices/self/rotate",
@@ -179,7 +179,7 @@ struct DeviceAuthTests {
                 let stale = try await device.proof(client, deviceID: id)
                 expectProblem(
                     try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(stale.nonce), "proof": .string(stale.proof)]), 401,
-                    "not device \(id)'s current key")
+                    "not signed by the current key of a device")
                 let newToken = try await replacement.accessToken(client, deviceID: id)
                 #expect(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(newToken)"]).json["id"]?.stringValue == id)
             }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import SwiftASN1
 import Testing
+import VouchCore
 import VouchKit
 import X509
 
@@ -64,6 +65,21 @@ struct RevocationTests {
                 #expect(crl.headers[.contentType] == "application/pkix-crl")
                 let serial = Array(certificate.serialNumber.bytes)
                 #expect(Array(crl.body).firstRange(of: serial) != nil)
+
+                // OCSP: the responder answers revoked, with the reason.
+                let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
+                let ocsp = try await client.call(
+                    .post, "/v1/pki/ocsp", headers: [.contentType: "application/ocsp-request"],
+                    body: try OCSPClient.request(serial: certificate.serialNumber, issuer: intermediate, nonce: [1, 2, 3, 4, 5, 6, 7, 8]))
+                #expect(ocsp.headers[.contentType] == "application/ocsp-response")
+                let statuses = try OCSPClient.unverifiedStatuses(in: Array(ocsp.body))
+                #expect(statuses.count == 1)
+                #expect(statuses.first?.serial == certificate.serialNumber)
+                guard case .revoked(_, let reason) = statuses.first?.status else {
+                    Issue.record("OCSP did not answer revoked: \(String(describing: statuses.first?.status))")
+                    return
+                }
+                #expect(reason == .keyCompromise)
 
                 // Events: every change is there, in a gap-free sequence.
                 let events = try await client.call(.get, "/v1/events?after=0", apiKey: admin).json["events"]?.arrayValue ?? []

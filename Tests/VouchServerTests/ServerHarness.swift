@@ -20,9 +20,11 @@ func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T 
 /// Runs `test` against the real application on `dataDirectory` (in process, or on a socket with `.live`).
 func withServer<T: Sendable>(
     dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test", rateLimitPerMinute: Int = 600,
-    _ test: @escaping @Sendable (any TestClientProtocol, String) async throws -> T
+    databaseURL: String? = nil, _ test: @escaping @Sendable (any TestClientProtocol, String) async throws -> T
 ) async throws -> T {
-    try await withServer(dataDirectory: dataDirectory, setup: setup, port: port, publicURL: publicURL, rateLimitPerMinute: rateLimitPerMinute) {
+    try await withServer(
+        dataDirectory: dataDirectory, setup: setup, port: port, publicURL: publicURL, rateLimitPerMinute: rateLimitPerMinute, databaseURL: databaseURL
+    ) {
         client, admin, _ in try await test(client, admin)
     }
 }
@@ -30,11 +32,12 @@ func withServer<T: Sendable>(
 /// The same, also handing `test` the server's route list.
 func withServer<T: Sendable>(
     dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test", rateLimitPerMinute: Int = 600,
-    _ test: @escaping @Sendable (any TestClientProtocol, String, [String]) async throws -> T
+    databaseURL: String? = nil, _ test: @escaping @Sendable (any TestClientProtocol, String, [String]) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "vouch-test")
     logger.logLevel = .warning
-    let configuration = ServerConfiguration(port: port, dataDirectory: dataDirectory, publicURL: publicURL, rateLimitPerMinute: rateLimitPerMinute)
+    let configuration = ServerConfiguration(
+        port: port, dataDirectory: dataDirectory, databaseURL: databaseURL, publicURL: publicURL, rateLimitPerMinute: rateLimitPerMinute)
     let server = try await buildApplication(configuration: configuration, logger: logger)
     let adminKey = try String(contentsOfFile: dataDirectory + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     let routes = server.routes

@@ -97,14 +97,29 @@ struct DeviceCommand: AsyncParsableCommand {
 
         /// A 10-minute access token for this device.
         func accessToken() async throws -> String {
-            let nonce = try await challenge()
-            let proof = try await DeviceProof(nonce: nonce, deviceId: deviceID, purpose: .authenticate).sign(with: key)
-            let answer = try await client.json("POST", "/v1/auth/token", body: ["nonce": .string(nonce), "proof": .string(proof)])
-            guard let token = answer["access_token"]?.stringValue else {
-                CLIOutput.error("Error: the server's answer had no access_token")
+            switch try await accessToken(signedWith: key) {
+            case .success(let token): return token
+            case .failure(let refusal):
+                CLIOutput.error("Error: \(refusal.detail) (HTTP \(refusal.status))")
                 throw ExitCode(1)
             }
-            return token
+        }
+
+        struct Refusal: Error {
+            let status: Int
+            let detail: String
+        }
+
+        /// Asks for a token with `key`; a refusal is returned, not printed.
+        func accessToken(signedWith key: SigningKey) async throws -> Result<String, Refusal> {
+            let nonce = try await challenge()
+            let proof = try await DeviceProof(nonce: nonce, deviceId: deviceID, purpose: .authenticate).sign(with: key)
+            let (status, data) = try await client.exchange("POST", "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)])
+            let answer = try? JSONValue(parsing: data)
+            guard status == 200, let token = answer?["access_token"]?.stringValue else {
+                return .failure(Refusal(status: status, detail: answer?["detail"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)))
+            }
+            return .success(token)
         }
     }
 
@@ -143,7 +158,12 @@ struct DeviceCommand: AsyncParsableCommand {
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the device key: the old and the new key both sign; the device id stays, the old certificate is revoked as superseded.",
-            discussion: "Prints the new DID as its last line."
+            discussion: """
+                The new key is written to DIR/key.jwk.new before the server hears of it. When the server's answer \
+                does not arrive, the file stays, and the next run asks the server which key it holds and finishes \
+                or abandons the rotation, so that an interrupted rotation never loses the device's key. \
+                Prints the new DID as its last line.
+                """
         )
 
         @Option(help: "The device directory written by vouch device enroll.") var dir: String
@@ -152,15 +172,16 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let identity = try Identity(dir: dir, server: server)
+            let pending = dir + "/key.jwk.new"
+            if FileManager.default.fileExists(atPath: pending) {
+                try await resume(identity, pending: pending)
+                return
+            }
             let type = try keyType.map {
                 guard let type = SigningKey.KeyType(rawValue: $0) else { throw ValidationError("--key-type must be ed25519 or p256") }
                 return type
             } ?? identity.key.type
             let newKey = SigningKey.generate(type)
-            // The new key is on disk before the server hears of it, so that an interrupted rotation
-            // never leaves the device with a certificate for a key it lost.
-            let pending = dir + "/key.jwk.new"
-            try? FileManager.default.removeItem(atPath: pending)
             try newKey.write(toFile: pending, overwrite: false)
             let nonce = try await identity.challenge()
             let payload = DeviceProof(nonce: nonce, deviceId: identity.deviceID, purpose: .rotate, newKeyThumbprint: newKey.publicKey.thumbprint)
@@ -170,21 +191,56 @@ struct DeviceCommand: AsyncParsableCommand {
                 "proof": .string(try await payload.sign(with: newKey)),
                 "previousKeyProof": .string(try await payload.sign(with: identity.key)),
             ]
-            let answer: JSONValue
-            do {
-                answer = try await identity.client.json("POST", "/v1/devices/self/rotate", body: body)
-            } catch {
-                try? FileManager.default.removeItem(atPath: pending)
-                throw error
-            }
-            guard rename(pending, dir + "/key.jwk") == 0 else {
-                CLIOutput.error("Error: the server rotated the key, but \(pending) could not replace key.jwk; move it there by hand")
+            let (status, data) = try await identity.client.exchange("POST", "/v1/devices/self/rotate", json: body)
+            let answer = try? JSONValue(parsing: data)
+            guard status == 201, let answer, answer["certificate"]?.stringValue != nil else {
+                let detail = answer?["detail"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)
+                if (400..<500).contains(status) {
+                    // Refused: the server changed nothing; the current key stays.
+                    try? FileManager.default.removeItem(atPath: pending)
+                    CLIOutput.error("Error: \(detail) (HTTP \(status))")
+                    throw ExitCode(1)
+                }
+                CLIOutput.error("Error: the rotation's outcome is unknown (HTTP \(status): \(detail)); run vouch device rotate --dir \(dir) again to finish or undo it")
                 throw ExitCode(1)
             }
-            try AtomicFile.write(Data(try newKey.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: true)
+            try install(newKey, pending: pending)
             try DeviceCommand.write(answer, to: dir)
             print("rotated the key of \(identity.deviceID); the old certificate is revoked as superseded")
             print(answer["did"]?.stringValue ?? "")
+        }
+
+        /// Makes the pending key the device key: key.pem first (derived), then key.jwk by rename.
+        private func install(_ key: SigningKey, pending: String) throws {
+            try AtomicFile.write(Data(try key.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: true)
+            guard rename(pending, dir + "/key.jwk") == 0 else {
+                CLIOutput.error("Error: \(pending) could not replace key.jwk; move it there by hand")
+                throw ExitCode(1)
+            }
+        }
+
+        /// Settles a rotation whose answer never arrived: whichever key the server now holds wins.
+        private func resume(_ identity: Identity, pending: String) async throws {
+            let pendingKey = try CLIInput.signingKey(pending)
+            switch try await identity.accessToken(signedWith: pendingKey) {
+            case .success(let token):
+                // The server took the rotation; install the key and fetch its certificate and credentials.
+                try install(pendingKey, pending: pending)
+                var client = identity.client
+                client.bearer = token
+                let answer = try await client.json("POST", "/v1/devices/self/renew")
+                try DeviceCommand.write(answer, to: dir)
+                print("finished an interrupted rotation of \(identity.deviceID)")
+                print(answer["did"]?.stringValue ?? "")
+            case .failure:
+                guard case .success = try await identity.accessToken(signedWith: identity.key) else {
+                    CLIOutput.error("Error: the server accepts neither key.jwk nor key.jwk.new for \(identity.deviceID); both are kept")
+                    throw ExitCode(1)
+                }
+                try FileManager.default.removeItem(atPath: pending)
+                CLIOutput.error("an interrupted rotation did not reach the server; it was abandoned. Run the command again to rotate.")
+                throw ExitCode(1)
+            }
         }
     }
 
@@ -222,16 +278,20 @@ struct DeviceCommand: AsyncParsableCommand {
     static func write(_ answer: JSONValue, to dir: String) throws {
         func save(_ text: String?, _ name: String) throws {
             guard let text else { return }
-            try Data((text.hasSuffix("\n") ? text : text + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/" + name))
+            try AtomicFile.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8), to: dir + "/" + name, replacingExisting: true)
         }
         try save(answer["certificate"]?.stringValue, "cert.pem")
         try save(answer["chain"]?.stringValue, "chain.pem")
         try save(answer["identityCredential"]?.stringValue, "identity.vc.jwt")
-        for stale in (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter({ $0.hasPrefix("role-") && $0.hasSuffix(".vc.jwt") }) ?? [] {
-            try? FileManager.default.removeItem(atPath: dir + "/" + stale)
-        }
-        for (index, role) in (answer["roleCredentials"]?.arrayValue ?? []).enumerated() {
+        let roles = answer["roleCredentials"]?.arrayValue ?? []
+        let current = Set(roles.indices.map { "role-\($0 + 1).vc.jwt" })
+        for (index, role) in roles.enumerated() {
             try save(role.stringValue, "role-\(index + 1).vc.jwt")
+        }
+        // Then drop role credentials the new answer no longer has.
+        for stale in (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter({ $0.hasPrefix("role-") && $0.hasSuffix(".vc.jwt") }) ?? []
+        where !current.contains(stale) {
+            try? FileManager.default.removeItem(atPath: dir + "/" + stale)
         }
         if let bundle = answer["trustBundle"]?.stringValue {
             let encoder = JSONEncoder()

@@ -26,6 +26,20 @@ struct APIClient {
 
     @discardableResult
     func send(_ method: String, _ path: String, json body: JSONValue? = nil) async throws -> (status: Int, body: Data) {
+        let (status, data) = try await exchange(method, path, json: body)
+        guard (200..<300).contains(status) else {
+            let problem = try? JSONValue(parsing: data)
+            let detail = problem?["detail"]?.stringValue ?? String(decoding: data.prefix(500), as: UTF8.self)
+            CLIOutput.error("Error: \(detail) (HTTP \(status))")
+            if let legal = problem?["legalActions"]?.stringValue { CLIOutput.error("legal actions: \(legal)") }
+            throw ExitCode(1)
+        }
+        return (status, data)
+    }
+
+    /// The request and whatever status it gets, refusals included; only an unreachable server
+    /// (no answer at all) exits, with status 2.
+    func exchange(_ method: String, _ path: String, json body: JSONValue? = nil) async throws -> (status: Int, body: Data) {
         var request = URLRequest(url: URL(string: server + path)!)
         request.httpMethod = method
         request.timeoutInterval = 30
@@ -44,15 +58,7 @@ struct APIClient {
             CLIOutput.error("Error: cannot reach \(server): \(error.localizedDescription)")
             throw ExitCode(2)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            let problem = try? JSONValue(parsing: data)
-            let detail = problem?["detail"]?.stringValue ?? String(decoding: data.prefix(500), as: UTF8.self)
-            CLIOutput.error("Error: \(detail) (HTTP \(status))")
-            if let legal = problem?["legalActions"]?.stringValue { CLIOutput.error("legal actions: \(legal)") }
-            throw ExitCode(1)
-        }
-        return (status, data)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
     func json(_ method: String, _ path: String, body: JSONValue? = nil) async throws -> JSONValue {

@@ -63,11 +63,10 @@ extension Authority {
     /// Exchanges a signed nonce for a 10-minute access token bound to the device and its key.
     func issueAccessToken(_ request: TokenRequest) async throws -> TokenResponse {
         let (key, _, proof) = try verifyDeviceProof(request.proof, nonce: request.nonce, purpose: .authenticate)
-        let device = try await device(proof.deviceId)
+        // The key is checked before anything about the device is told: whoever does not hold the
+        // device's key learns neither whether it exists nor its state.
+        let device = try await deviceHolding(key, id: proof.deviceId)
         try Self.requireActing(device)
-        guard ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
-            throw APIError.unauthorized("the proof is signed by a key that is not device \(device.id)'s current key")
-        }
         try await consumeDeviceNonce(request.nonce)
         let issuedAt = nowSeconds
         let claims = DeviceAccessToken(
@@ -120,7 +119,7 @@ extension Authority {
     /// Renews an acting device's certificate and credentials for the key it already holds.
     func renew(_ device: DeviceRow) async throws -> EnrollmentBundle {
         let bundle = try await store.transaction { session in
-            guard let row = try await session.device(id: device.id), row.keyThumbprint == device.keyThumbprint else {
+            guard let row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint else {
                 throw APIError.conflict("device \(device.id) changed while renewing; try again")
             }
             guard DeviceState(rawValue: row.state) == .active else {
@@ -132,7 +131,7 @@ extension Authority {
             try await self.record(session, kind: "device.renewed", subject: row.id, actor: actor, data: ["keyThumbprint": .string(row.keyThumbprint)])
             return try await self.issueIdentity(session, device: row, key: key, rules: rules, groupName: group.name, actor: actor)
         }
-        return try await withTrustBundle(bundle)
+        return await withTrustBundle(bundle)
     }
 
     /// Replaces a device's key. Both keys sign the same proof over a fresh nonce; the device id is
@@ -149,10 +148,7 @@ extension Authority {
             throw APIError.badRequest("the proofs must name the new key's thumbprint in newKeyThumbprint")
         }
         guard newKey != oldKey else { throw APIError.badRequest("the new key must differ from the current key") }
-        let device = try await device(proof.deviceId)
-        guard ConstantTime.equals(oldKey.thumbprint, device.keyThumbprint) else {
-            throw APIError.unauthorized("previousKeyProof is not signed by device \(device.id)'s current key")
-        }
+        let device = try await deviceHolding(oldKey, id: proof.deviceId, proofName: "previousKeyProof")
         guard DeviceState(rawValue: device.state) == .active else {
             throw APIError.conflict("device \(device.id) is \(device.state); only an active device rotates its key")
         }
@@ -165,7 +161,9 @@ extension Authority {
             guard try await session.consumeNonce(digest: nonceDigest, purpose: "device", now: self.nowSeconds) else {
                 throw Self.staleNonce
             }
-            guard var row = try await session.device(id: device.id), row.keyThumbprint == device.keyThumbprint, row.state == device.state else {
+            guard var row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint,
+                row.state == device.state
+            else {
                 throw APIError.conflict("device \(device.id) changed while rotating; try again")
             }
             if let holder = try await session.device(keyThumbprint: newKey.thumbprint) {
@@ -192,7 +190,7 @@ extension Authority {
             ])
             return try await self.issueIdentity(session, device: row, key: newKey, rules: rules, groupName: group.name, actor: actor)
         }
-        return try await withTrustBundle(bundle)
+        return await withTrustBundle(bundle)
     }
 
     // MARK: Helpers
@@ -212,6 +210,15 @@ extension Authority {
         }
         guard ConstantTime.equals(proof.nonce, nonce) else { throw APIError.unauthorized("the device proof signs another nonce") }
         return (key, did, proof)
+    }
+
+    /// The device `id` if `key` is its current key; one answer for an unknown device and a wrong key.
+    private func deviceHolding(_ key: PublicKey, id: String, proofName: String = "the proof") async throws -> DeviceRow {
+        let device = try await store.read { try await $0.device(id: id) }
+        guard let device, ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
+            throw APIError.unauthorized("\(proofName) is not signed by the current key of a device \(id.prefix(64))")
+        }
+        return device
     }
 
     /// Takes a challenge nonce in its own transaction (token requests write nothing else).

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import SwiftASN1
 import VouchCore
 import VouchKit
@@ -192,7 +193,7 @@ extension Authority {
             }
             return try await self.issueIdentity(session, device: device, key: csrKey, rules: rules, groupName: groupRow.name, actor: "device:\(deviceID)")
         }
-        return (try await withTrustBundle(bundle), !pending)
+        return (await withTrustBundle(bundle), !pending)
     }
 
     /// Issues certificate, identity credential and role credentials for an active device, inside `session`.
@@ -273,10 +274,17 @@ extension Authority {
         )
     }
 
-    func withTrustBundle(_ bundle: EnrollmentBundle) async throws -> EnrollmentBundle {
+    /// Adds the signed trust bundle to an answer whose change is already committed. Failing to sign
+    /// it must not turn a done change into an error the device would retry (a rotation, above all):
+    /// the answer then goes without it, and the device fetches `GET /v1/trust-bundle`.
+    func withTrustBundle(_ bundle: EnrollmentBundle) async -> EnrollmentBundle {
         guard bundle.certificate != nil else { return bundle }
         var bundle = bundle
-        bundle.trustBundle = try await trustBundle()
+        do {
+            bundle.trustBundle = try await trustBundle()
+        } catch {
+            logger.error("signing the trust bundle for device \(bundle.deviceId) failed: \(error)")
+        }
         return bundle
     }
 

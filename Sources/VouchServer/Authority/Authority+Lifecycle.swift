@@ -107,7 +107,7 @@ extension Authority {
         _ action: LifecycleAction, to id: String, reason: RevocationReason?, actor: String
     ) async throws -> (DeviceView, EnrollmentBundle?) {
         let (row, bundle) = try await store.transaction { session -> (DeviceRow, EnrollmentBundle?) in
-            guard var row = try await session.device(id: id) else {
+            guard var row = try await session.device(id: id, forUpdate: true) else {
                 throw APIError.notFound("no device with id \(id.prefix(64))")
             }
             guard let state = DeviceState(rawValue: row.state) else { throw StoreError.corrupt("device \(id) has state \(row.state)") }
@@ -155,7 +155,7 @@ extension Authority {
             return (row, bundle)
         }
         var issued: EnrollmentBundle?
-        if let bundle { issued = try await withTrustBundle(bundle) }
+        if let bundle { issued = await withTrustBundle(bundle) }
         return (try DeviceView(row), issued)
     }
 

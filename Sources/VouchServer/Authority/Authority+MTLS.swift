@@ -81,6 +81,15 @@ extension Authority {
         do {
             let certificates = try chain.map { try Certificate(derEncoded: try $0.toDERBytes()) }
             guard let leaf = certificates.first else { return .failed }
+            // A device certificate, not the responder's, the listener's or a CA's (the records below
+            // would refuse those too; this does not depend on them).
+            guard (try? leaf.extensions.extendedKeyUsage)??.contains(.clientAuth) == true,
+                (try? leaf.extensions.basicConstraints) != .isCertificateAuthority(maxPathLength: nil),
+                leaf.issuer == ca.intermediate.subject
+            else {
+                logger.info("mTLS handshake refused: the client certificate is not a device certificate of this authority")
+                return .failed
+            }
             var verifier = Verifier(rootCertificates: CertificateStore([ca.root])) {
                 RFC5280Policy()
             }

@@ -32,6 +32,7 @@ struct DeviceController {
             return try Responses.json(try DeviceView(device))
         }
         router.post("/v1/devices/self/renew") { request, context in
+            try limiter.take(context.sourceKey)
             let device = try await authority.authenticatedDevice(try await credential(request, context))
             let bundle = try await authority.renew(device)
             metrics.renewed()

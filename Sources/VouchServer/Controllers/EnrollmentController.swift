@@ -41,7 +41,7 @@ struct EnrollmentController {
                 chain: current == nil ? nil : try authority.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
                 roleCredentials: current == nil ? [] : roles
             )
-            return try Responses.json(try await authority.withTrustBundle(bundle))
+            return try Responses.json(await authority.withTrustBundle(bundle))
         }
     }
 }

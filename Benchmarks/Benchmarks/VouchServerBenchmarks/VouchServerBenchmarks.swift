@@ -1,0 +1,164 @@
+import Benchmark
+import Foundation
+import HTTPTypes
+import SwiftASN1
+import Synchronization
+import VouchCore
+import VouchKit
+import X509
+
+/// The server's figures, each beside its in-process baseline from the same run (`server-ratios.sh`
+/// prints them):
+///
+/// - enrollments per second through the HTTP API on SQLite (nonce, proof of possession, enrollment;
+///   16 keep-alive connections; device key generation left out), beside the in-process cost of what
+///   an enrollment must compute: CSR check, certificate issue, credential issue;
+/// - revocation to visible: from the admin's revoke request to the CRL, OCSP and the status list all
+///   showing it, one after the other, as a relying party would look.
+///
+/// Server and clients share this machine's two cores, so the HTTP figure is what one box does for
+/// both sides; a server with its own cores does better.
+func benchmarks() {
+    let enrollmentBatch = BenchmarkScalingFactor.kilo
+    let httpIterations = 6
+
+    Benchmark(
+        "enrollment in process (baseline): CSR check + certificate + credential",
+        configuration: configuration(operations: enrollmentBatch, maxIterations: 20)
+    ) { (benchmark: Benchmark, issuer: InProcessIssuer) in
+        for index in benchmark.scaledIterations {
+            try await issuer.enroll(index)
+        }
+    } setup: {
+        try await InProcessIssuer()
+    }
+
+    Benchmark(
+        "enrollment over HTTP, SQLite, 16 connections",
+        configuration: configuration(operations: enrollmentBatch, maxIterations: httpIterations)
+    ) { (benchmark: Benchmark, fixture: ServerFixture) in
+        let perConnection = benchmark.scaledIterations.count / fixture.connections.count
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for connection in fixture.connections {
+                group.addTask {
+                    for _ in 0..<perConnection { _ = try await fixture.enroll(on: connection) }
+                }
+            }
+            try await group.waitForAll()
+        }
+    } setup: {
+        try await running(ServerFixture(devices: (httpIterations + 1) * enrollmentBatch.rawValue, connections: 16))
+    } teardown: {
+        await stopServers()
+    }
+
+    let revocations = 200
+    Benchmark(
+        "revocation to visible in CRL, OCSP and status list",
+        configuration: Benchmark.Configuration(
+            metrics: [.wallClock], warmupIterations: 2, scalingFactor: .one, maxDuration: .seconds(20), maxIterations: revocations)
+    ) { (benchmark: Benchmark, fixture: ServerFixture) in
+        let connection = fixture.connections[0]
+        let device = try await fixture.enroll(on: connection)
+        let certificate = try Certificate(pemEncoded: device.certificatePEM)
+        let serial = Array(certificate.serialNumber.bytes)
+        let ocspRequest = try OCSPClient.request(serial: certificate.serialNumber, issuer: try await fixture.intermediate())
+        let listPath = "/v1/status-lists/revocation-\(device.statusIndex / BitstringStatusList.minimumSize)"
+
+        benchmark.startMeasurement()
+        let revoked = try await ServerFixture.call(
+            connection, .post, "/v1/admin/devices/\(device.id)/revoke", json: ["reason": "key-compromise"], bearer: fixture.adminKey)
+        require(revoked.status == .ok, "the revocation failed: \(revoked.text)")
+        let crl = try await ServerFixture.call(connection, .get, "/v1/pki/crl")
+        require(crl.body.firstRange(of: serial) != nil, "the CRL does not list the revoked serial")
+        let ocsp = try await ServerFixture.call(connection, .post, "/v1/pki/ocsp", body: ocspRequest, contentType: "application/ocsp-request")
+        let statuses = try OCSPClient.unverifiedStatuses(in: ocsp.body)
+        guard case .revoked = statuses.first?.status else { fatalError("OCSP does not answer revoked: \(statuses)") }
+        let list = try await ServerFixture.call(connection, .get, listPath)
+        let subject = try JSONValue(parsing: try CompactJWS(parsing: list.text).payload)["credentialSubject"]
+        let bits = try BitstringStatusList(encodedList: subject?["encodedList"]?.stringValue ?? "")
+        require(try bits.isSet(device.statusIndex % BitstringStatusList.minimumSize), "the status list does not show the revocation")
+        benchmark.stopMeasurement()
+    } setup: {
+        try await running(ServerFixture(devices: revocations + 10, connections: 1))
+    } teardown: {
+        await stopServers()
+    }
+}
+
+func configuration(operations: BenchmarkScalingFactor, maxIterations: Int) -> Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        tags: ["ops": String(operations.rawValue)],
+        warmupIterations: 1,
+        scalingFactor: operations,
+        maxDuration: .seconds(30),
+        maxIterations: maxIterations
+    )
+}
+
+/// Servers started by setups, stopped by teardowns (which receive no state).
+let runningServers = Mutex<[ServerFixture]>([])
+
+func running(_ fixture: ServerFixture) -> ServerFixture {
+    runningServers.withLock { $0.append(fixture) }
+    return fixture
+}
+
+func stopServers() async {
+    let fixtures = runningServers.withLock { fixtures in
+        defer { fixtures = [] }
+        return fixtures
+    }
+    for fixture in fixtures { await fixture.stop() }
+}
+
+extension ServerFixture {
+    func intermediate() async throws -> Certificate {
+        try Certificate(pemEncoded: try await Self.call(connections[0], .get, "/v1/pki/intermediate.pem").text)
+    }
+}
+
+/// What an enrollment computes, without HTTP or a database: parse and check the CSR, issue the
+/// certificate, issue the identity credential with its two status entries.
+struct InProcessIssuer: Sendable {
+    let ca: CertificateAuthority
+    let issuer: CredentialIssuer
+    let csrs: [String]
+
+    init() async throws {
+        ca = try CertificateAuthority.bootstrap(name: "bench").0
+        issuer = CredentialIssuer(key: SigningKey.generate(.ed25519))
+        csrs = try (0..<256).map { _ in
+            try SigningKey.generate(.ed25519).certificateSigningRequest(commonName: "bench").serializeAsPEM().pemString
+        }
+    }
+
+    func enroll(_ index: Int) async throws {
+        let csr = try CertificateSigningRequest(pemEncoded: csrs[index & 255])
+        require(csr.publicKey.isValidSignature(csr.signature, for: csr), "the CSR's signature does not verify")
+        let key = try PublicKey(certificateKey: csr.publicKey)
+        let did = DID(key: key).description
+        let id = "dev_\(index)"
+        let now = Date()
+        let certificate = try ca.issueDeviceCertificate(
+            CertificateAuthority.DeviceProfile(
+                deviceID: id, did: did, spiffeID: "spiffe://bench.example/device/\(id)", publicKey: csr.publicKey,
+                notBefore: now, notAfter: now.addingTimeInterval(90 * 86_400), crlURL: "http://bench.example/v1/pki/crl",
+                ocspURL: "http://bench.example/v1/pki/ocsp", issuerURL: "http://bench.example/v1/pki/intermediate.pem"
+            )
+        )
+        blackHole(try certificate.serializeAsPEM().pemString)
+        let status = [
+            CredentialStatusEntry(listURL: "http://bench.example/v1/status-lists/revocation-0", index: index & 0xFFFF, purpose: .revocation),
+            CredentialStatusEntry(listURL: "http://bench.example/v1/status-lists/suspension-0", index: index & 0xFFFF, purpose: .suspension),
+        ]
+        blackHole(
+            try await issuer.issue(
+                types: ["DeviceIdentityCredential"], subject: did,
+                claims: ["deviceId": .string(id), "group": "bench", "zone": "default", "keyThumbprint": .string(key.thumbprint)],
+                validFrom: now, validFor: 365 * 86_400, status: status
+            )
+        )
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import SwiftASN1
+import Testing
+import VouchCore
+import VouchKit
+import X509
+
+/// The authority on a real PostgreSQL server (started by the test) and on SQLite, through the same
+/// queries: enrollment, concurrent writers on counters and token uses, revocation seen at once,
+/// rotation, a gap-free event sequence, and a restart that keeps everything.
+@Suite(
+    "database engines",
+    .enabled(if: postgresBinaries != nil || ProcessInfo.processInfo.environment["CI"] != nil, "needs PostgreSQL (CI installs it)")
+)
+struct DatabaseEngineTests {
+    enum Engine: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite, postgresql
+        var testDescription: String { rawValue }
+    }
+
+    /// Runs `body` with the database URL of `engine` (nil for SQLite in the data directory).
+    func withEngine<T>(_ engine: Engine, _ body: (String?) async throws -> T) async throws -> T {
+        switch engine {
+        case .sqlite: try await body(nil)
+        case .postgresql: try await withPostgres { try await body($0) }
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func theAuthorityBehavesTheSameOn(_ engine: Engine) async throws {
+        try await withEngine(engine) { databaseURL in
+            try await withDataDirectory { dir in
+                let (revokedID, rotatedID) = try await withServer(dataDirectory: dir, databaseURL: databaseURL) { client, admin in
+                    // Concurrent enrollments against a group with 10 token uses: exactly 10 win, the
+                    // others are told the token is used up, and no counter skips or repeats.
+                    let token = try #require(try await client.createGroup("limited", apiKey: admin, extra: ["tokenUses": 10]))
+                    let outcomes = try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
+                        for _ in 0..<16 {
+                            group.addTask {
+                                let device = TestDevice()
+                                let body = try await device.enrollmentBody(nonce: try await client.nonce(), group: "limited", token: token)
+                                let result = try await client.call(.post, "/v1/enrollments", json: body)
+                                return (result.status, result.json)
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                    #expect(outcomes.filter { $0.0 == 201 }.count == 10, "\(outcomes.map(\.0))")
+                    #expect(outcomes.filter { $0.0 == 401 }.allSatisfy { $0.1["detail"]?.stringValue?.contains("no uses left") == true })
+                    let indexes = try outcomes.filter { $0.0 == 201 }.map { outcome in
+                        let identity = try CompactJWS(parsing: outcome.1["identityCredential"]?.stringValue ?? "")
+                        return try JSONValue(parsing: identity.payload)["credentialStatus"]?.arrayValue.first?["statusListIndex"]?.stringValue ?? ""
+                    }
+                    #expect(Set(indexes).count == 10)
+
+                    // Revocation is visible at once in CRL, OCSP and the status list.
+                    let (revokedID, answer) = try await RevocationTests.enroll(client, admin: admin)
+                    let certificate = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
+                    #expect(try await client.call(.post, "/v1/admin/devices/\(revokedID)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
+                    #expect(Array(try await client.call(.get, "/v1/pki/crl").body).firstRange(of: Array(certificate.serialNumber.bytes)) != nil)
+                    let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
+                    let ocsp = try await client.call(
+                        .post, "/v1/pki/ocsp", headers: [.contentType: "application/ocsp-request"],
+                        body: try OCSPClient.request(serial: certificate.serialNumber, issuer: intermediate))
+                    guard case .revoked = try OCSPClient.unverifiedStatuses(in: Array(ocsp.body)).first?.status else {
+                        Issue.record("OCSP does not answer revoked on \(engine)")
+                        return (revokedID, "")
+                    }
+
+                    // Rotation: one transaction over device, certificates, status bits and events.
+                    let device = TestDevice()
+                    let (rotatedID, _) = try await RevocationTests.enroll(client, admin: admin, group: "rotating", device: device)
+                    let replacement = TestDevice()
+                    let nonce = try #require(try await client.call(.post, "/v1/auth/challenge").json["nonce"]?.stringValue)
+                    let payload = DeviceProof(nonce: nonce, deviceId: rotatedID, purpose: .rotate, newKeyThumbprint: replacement.key.publicKey.thumbprint)
+                    let rotated = try await client.call(.post, "/v1/devices/self/rotate", json: [
+                        "nonce": .string(nonce),
+                        "csr": .string(try replacement.key.certificateSigningRequest(commonName: "r").serializeAsPEM().pemString),
+                        "proof": .string(try await payload.sign(with: replacement.key)),
+                        "previousKeyProof": .string(try await payload.sign(with: device.key)),
+                    ])
+                    #expect(rotated.status == 201, "\(rotated.text)")
+                    return (revokedID, rotatedID)
+                }
+
+                // A restart on the same database and data directory keeps every record.
+                try await withServer(dataDirectory: dir, databaseURL: databaseURL) { client, admin in
+                    #expect(try await client.call(.get, "/v1/admin/devices/\(revokedID)", apiKey: admin).json["device"]?["state"]?.stringValue == "revoked")
+                    let rotated = try await client.call(.get, "/v1/admin/devices/\(rotatedID)", apiKey: admin).json
+                    #expect(rotated["device"]?["previousDids"]?.arrayValue.count == 1)
+                    #expect(rotated["certificates"]?.arrayValue.compactMap { $0["reason"]?.stringValue } == ["superseded"])
+                    let devices = try await client.call(.get, "/v1/admin/devices?limit=100", apiKey: admin).json["devices"]?.arrayValue ?? []
+                    #expect(devices.count == 12)
+                    let events = try await client.call(.get, "/v1/events?after=0&limit=1000", apiKey: admin).json["events"]?.arrayValue ?? []
+                    let sequence = events.compactMap { $0["seq"]?.numberValue.map { Int($0) } }
+                    #expect(!sequence.isEmpty && sequence == Array(1...sequence.count))
+                }
+            }
+        }
+    }
+}
