@@ -174,6 +174,7 @@ extension Authority {
             let oldIndexes = try await session.statusIndexes(deviceID: row.id)
             let superseded = try await session.revokeCertificates(deviceID: row.id, at: stamp, reason: RevocationReason.superseded.rawValue)
             try await session.setStatusBits(purpose: StatusPurpose.revocation.rawValue, indexes: oldIndexes, at: stamp)
+            _ = try await session.next("revocations")
             let oldDID = row.did
             var previousDIDs = try Self.decode([String].self, from: row.previousDids)
             previousDIDs.append(oldDID)

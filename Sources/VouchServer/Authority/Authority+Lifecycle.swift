@@ -148,6 +148,10 @@ extension Authority {
                 try await session.clearStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes)
                 try await session.setStatusBits(purpose: StatusPurpose.revocation.rawValue, indexes: indexes, at: stamp)
             }
+            if [.suspend, .reinstate, .quarantine, .revoke, .decommission].contains(action) {
+                // Certificates or status bits changed: CRL and status lists must be rebuilt.
+                _ = try await session.next("revocations")
+            }
             if let reason, action != .revoke, action != .decommission {
                 data["reason"] = .string(reason.name)
             }

@@ -8,10 +8,13 @@ import X509
 
 extension Authority {
     /// The current CRL (DER). Regenerated whenever an event has been recorded since the last one, so
-    /// a revocation is visible to the next request on every node; the CRL number is that event's sequence.
+    /// a revocation is visible to the next request on every node, and at least hourly, so that its
+    /// nextUpdate (a day ahead) never passes. The CRL number is the last event's sequence times 100,000
+    /// plus the hour of issue modulo 100,000: it grows with every new CRL and is the same on every node.
     func certificateRevocationList() async throws -> [UInt8] {
         let seq = try await store.read { try await $0.current("events") }
-        if let cached = revocationCache.withLock({ $0.crl }), cached.seq == seq {
+        let hour = nowSeconds / 3600
+        if let cached = revocationCache.withLock({ $0.crl }), cached.seq == seq, cached.hour == hour {
             return cached.der
         }
         let stamp = nowSeconds
@@ -26,9 +29,10 @@ extension Authority {
                 reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified
             )
         }
-        let der = try ca.certificateRevocationList(revoked: entries, number: at, now: now, validity: 86_400)
+        let der = try ca.certificateRevocationList(revoked: entries, number: at * 100_000 + hour % 100_000, now: now, validity: 86_400)
         revocationCache.withLock { cache in
-            if (cache.crl?.seq ?? -1) <= at { cache.crl = (at, der) }
+            if let cached = cache.crl, (cached.seq, cached.hour) > (at, hour) { return }
+            cache.crl = (at, hour, der)
         }
         return der
     }
@@ -71,13 +75,16 @@ extension Authority {
         else {
             throw APIError.notFound("no status list \(id.prefix(64)); lists are named revocation-N or suspension-N")
         }
-        let seq = try await store.read { try await $0.current("events") }
-        if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.seq == seq {
+        // Rebuilt when the revocation generation moved (any change to status bits moves it, in the
+        // same transaction) or hourly, so that a list is never served near the end of its day.
+        let generation = try await store.read { try await $0.current("revocations") }
+        let hour = nowSeconds / 3600
+        if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
             return cached.token
         }
         let range = (number * Self.statusListSize)..<((number + 1) * Self.statusListSize)
         let (bits, at) = try await store.read { session in
-            (try await session.statusBits(purpose: purpose.rawValue, range: range), try await session.current("events"))
+            (try await session.statusBits(purpose: purpose.rawValue, range: range), try await session.current("revocations"))
         }
         var list = try BitstringStatusList(size: Self.statusListSize)
         for bit in bits {
@@ -87,7 +94,8 @@ extension Authority {
             list, purpose: purpose, url: "\(publicURL)/v1/status-lists/\(id)", issuer: issuer, validFrom: now, validFor: 86_400
         )
         revocationCache.withLock { cache in
-            if (cache.statusLists[id]?.seq ?? -1) <= at { cache.statusLists[id] = (at, token) }
+            if let cached = cache.statusLists[id], (cached.generation, cached.hour) > (at, hour) { return }
+            cache.statusLists[id] = (at, hour, token)
         }
         return token
     }

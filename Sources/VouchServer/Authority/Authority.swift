@@ -89,8 +89,9 @@ public final class Authority: Sendable {
     }
 }
 
-/// Generated revocation artefacts, valid while no event has been recorded since.
+/// Generated revocation artefacts: the CRL valid while no event has been recorded since, status
+/// lists while the revocation generation stands; both for the hour they were made in.
 struct RevocationCache: Sendable {
-    var crl: (seq: Int, der: [UInt8])?
-    var statusLists: [String: (seq: Int, token: String)] = [:]
+    var crl: (seq: Int, hour: Int, der: [UInt8])?
+    var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
 }

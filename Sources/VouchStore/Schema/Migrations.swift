@@ -93,6 +93,11 @@ package enum Migrations {
                 .run()
             try await db.create(index: "events_by_subject").on("events").column("subject").column("seq").run()
         },
+        // The revocation generation: moves with every change to certificate revocation or status
+        // bits, so that CRLs and status lists are rebuilt only when what they say has changed.
+        Migration(name: "0002_revocation_generation") { db in
+            try await db.insert(into: "counters").columns("name", "value").values(SQLBind("revocations"), SQLBind(0)).run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order.

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs the server benchmarks once and prints each figure beside its baseline from the same run:
+#   enrollments per second through the HTTP API on SQLite, beside the in-process cost of CSR check +
+#   certificate issue + credential issue (target: >= 2,000 enrollments/s on this 2-core machine);
+#   revocation to visible in CRL, OCSP and the status list (target: p99 < 50 ms).
+#
+# Usage: ./server-ratios.sh [--check] [--keep DIR] [other options for `swift package benchmark`]
+#   --check     exit 1 when a target is missed
+#   --keep DIR  keep the JMH export in DIR instead of a temporary folder
+set -euo pipefail
+cd "$(dirname "$0")"
+
+check=0
+keep=""
+passthrough=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --check) check=1 ;;
+        --keep) keep="$2"; shift ;;
+        *) passthrough+=("$1") ;;
+    esac
+    shift
+done
+
+if [ -n "$keep" ]; then
+    mkdir -p "$keep"
+    out="$(cd "$keep" && pwd)"
+else
+    out="$(mktemp -d)"
+    trap 'rm -rf "$out"' EXIT
+fi
+
+swift package --disable-sandbox benchmark --target VouchServerBenchmarks --format histogramPercentiles --path "$out" --no-progress \
+    ${passthrough[@]+"${passthrough[@]}"}
+
+python3 - "$out" "$check" <<'PY'
+import glob, os, sys
+
+folder, check = sys.argv[1], sys.argv[2] == "1"
+UNITS = {"ns": 1e-3, "μs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}
+
+def percentiles(fragment):
+    """Wall-clock percentiles (µs per operation) of the benchmark whose file name holds `fragment`."""
+    files = [f for f in glob.glob(f"{folder}/*.tsv") if fragment in os.path.basename(f) and "wall" in os.path.basename(f).lower()]
+    if len(files) != 1:
+        return None
+    lines = open(files[0]).read().splitlines()
+    # Header: "Percentile<TAB>Time (wall clock) (μs) *"; per-operation values when the metric is scaled.
+    header = lines[0].split("\t")[1]
+    unit = next((u for u in UNITS if f"({u})" in header), "μs")
+    values = {}
+    for line in lines[1:]:
+        p, v = line.split("\t")
+        values[int(p)] = float(v) * UNITS[unit]
+    return values
+
+base = percentiles("enrollment_in_process")
+http = percentiles("enrollment_over_HTTP")
+revoke = percentiles("revocation_to_visible")
+missed = []
+print()
+if base and http:
+    rate = 1e6 / http[50]
+    ok = rate >= 2000
+    if not ok:
+        missed.append("enrollments/s")
+    print(f"{'enrollment in process (baseline)':<44} {base[50]:>9.1f} µs/op  {1e6 / base[50]:>8,.0f} /s")
+    print(f"{'enrollment over HTTP, SQLite, 16 connections':<44} {http[50]:>9.1f} µs/op  {rate:>8,.0f} /s   target >= 2,000/s {'met' if ok else 'MISSED'}")
+    print(f"{'HTTP throughput / in-process throughput':<44} {base[50] / http[50]:>9.3f}")
+if revoke:
+    p99 = revoke[99] / 1000
+    ok = p99 < 50
+    if not ok:
+        missed.append("revocation p99")
+    print(f"{'revocation to visible (CRL, OCSP, status)':<44} p50 {revoke[50] / 1000:.2f} ms  p90 {revoke[90] / 1000:.2f} ms  "
+          f"p99 {p99:.2f} ms   target p99 < 50 ms {'met' if ok else 'MISSED'}")
+if not (base and http and revoke):
+    print(f"\nnot every benchmark ran; the export in {folder} has: {sorted(os.listdir(folder))}")
+if missed:
+    print(f"\ntargets missed: {', '.join(missed)}")
+sys.exit(1 if check and missed else 0)
+PY
