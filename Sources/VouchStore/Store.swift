@@ -48,12 +48,37 @@ package struct StoreSession: Sendable {
             .first(decodingColumn: "value", as: Int.self) ?? 0
     }
 
+    /// Advances a gap-free counter by `count` and returns its new value (the last one taken).
+    package func advance(_ counter: String, by count: Int) async throws -> Int {
+        let row = try await sql.update("counters")
+            .set("value", to: SQLBinaryExpression(SQLColumn("value"), .add, SQLLiteral.numeric(String(count))))
+            .where("name", .equal, counter)
+            .returning("value")
+            .first()
+        guard let row else { throw StoreError.corrupt("counter \(counter) is missing") }
+        return try row.decode(column: "value", as: Int.self)
+    }
+
     /// Appends an event with the next sequence number and returns it.
     @discardableResult
     package func appendEvent(kind: String, subject: String, actor: String, data: String, at: Int) async throws -> EventRow {
-        let event = EventRow(seq: try await next("events"), at: at, kind: kind, subject: subject, actor: actor, data: data)
-        try await sql.insert(into: "events").model(event, keyEncodingStrategy: .convertToSnakeCase).run()
-        return event
+        try await appendEvents([(kind, subject, actor, data)], at: at)[0]
+    }
+
+    /// Appends events with consecutive sequence numbers in two statements (one counter update, one
+    /// multi-row insert), in the order given.
+    @discardableResult
+    package func appendEvents(
+        _ drafts: [(kind: String, subject: String, actor: String, data: String)], at: Int
+    ) async throws -> [EventRow] {
+        guard !drafts.isEmpty else { return [] }
+        let last = try await advance("events", by: drafts.count)
+        let first = last - drafts.count + 1
+        let events = drafts.enumerated().map { offset, draft in
+            EventRow(seq: first + offset, at: at, kind: draft.kind, subject: draft.subject, actor: draft.actor, data: draft.data)
+        }
+        try await sql.insert(into: "events").models(events, keyEncodingStrategy: .convertToSnakeCase).run()
+        return events
     }
 
     /// Events with a sequence number above `after`, oldest first.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import SwiftASN1
+import Synchronization
 import VouchCore
 import VouchKit
 import VouchStore
@@ -46,8 +47,16 @@ extension Authority {
     func issueNonce(purpose: String) async throws -> (nonce: String, expiresAt: Int) {
         let nonce = Base64URL.encode(Secrets.randomBytes(32))
         let expiresAt = nowSeconds + Self.nonceLifetime
+        let stamp = nowSeconds
+        let purge = lastNoncePurge.withLock { last in
+            guard stamp - last >= 60 else { return false }
+            last = stamp
+            return true
+        }
         try await store.transaction { session in
-            try await session.purgeNonces(before: self.nowSeconds)
+            // Expired nonces are refused when consumed whether or not they are purged; purging keeps
+            // the table small and runs at most once a minute.
+            if purge { try await session.purgeNonces(before: stamp) }
             try await session.insertNonce(digest: Secrets.digest(nonce), purpose: purpose, expiresAt: expiresAt)
         }
         return (nonce, expiresAt)
@@ -261,12 +270,14 @@ extension Authority {
             )
             roleCredentials.append(credential)
         }
-        try await record(session, kind: "certificate.issued", subject: device.id, actor: actor, data: [
-            "serial": .string(serial), "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
-        ])
-        try await record(session, kind: "credential.issued", subject: device.id, actor: actor, data: [
-            "types": .array((["DeviceIdentityCredential"] + roles.map { _ in "DeviceRoleCredential" }).map(JSONValue.string)),
-            "statusIndex": .number(Double(index)),
+        try await record(session, actor: actor, events: [
+            (kind: "certificate.issued", subject: device.id, data: [
+                "serial": .string(serial), "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
+            ]),
+            (kind: "credential.issued", subject: device.id, data: [
+                "types": .array((["DeviceIdentityCredential"] + roles.map { _ in "DeviceRoleCredential" }).map(JSONValue.string)),
+                "statusIndex": .number(Double(index)),
+            ]),
         ])
         return EnrollmentBundle(
             deviceId: device.id, did: device.did, state: device.state, certificate: pem, chain: try ca.chainPEM,

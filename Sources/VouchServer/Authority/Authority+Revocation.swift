@@ -101,7 +101,22 @@ extension Authority {
     }
 
     /// A signed trust bundle: the issuer and its key, the CA certificates and the current status lists.
+    /// Signed once per revocation generation and hour (it embeds the first status lists).
     func trustBundle() async throws -> String {
+        let generation = try await store.read { try await $0.current("revocations") }
+        let hour = nowSeconds / 3600
+        if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generation == generation, cached.hour == hour {
+            return cached.token
+        }
+        let token = try await signTrustBundle()
+        revocationCache.withLock { cache in
+            if let cached = cache.trustBundle, (cached.generation, cached.hour) > (generation, hour) { return }
+            cache.trustBundle = (generation, hour, token)
+        }
+        return token
+    }
+
+    private func signTrustBundle() async throws -> String {
         let issued = now
         let contents = TrustBundle.Contents(
             authority: DID(key: issuerKey.publicKey).description,

@@ -22,6 +22,8 @@ public final class Authority: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Date
     let revocationCache = Mutex(RevocationCache())
+    /// When expired nonces were last purged (seconds); purging runs at most once a minute.
+    let lastNoncePurge = Mutex(0)
 
     /// Status list capacity (the Bitstring Status List minimum, 16 KiB).
     static let statusListSize = BitstringStatusList.minimumSize
@@ -78,6 +80,14 @@ public final class Authority: Sendable {
         try await session.appendEvent(kind: kind, subject: subject, actor: actor, data: Self.json(JSONValue.object(data)), at: nowSeconds)
     }
 
+    /// Records several events inside the caller's transaction, with consecutive sequence numbers.
+    func record(
+        _ session: StoreSession, actor: String, events: [(kind: String, subject: String, data: [String: JSONValue])]
+    ) async throws {
+        let drafts = try events.map { (kind: $0.kind, subject: $0.subject, actor: actor, data: try Self.json(JSONValue.object($0.data))) }
+        try await session.appendEvents(drafts, at: nowSeconds)
+    }
+
     static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -94,4 +104,6 @@ public final class Authority: Sendable {
 struct RevocationCache: Sendable {
     var crl: (seq: Int, hour: Int, der: [UInt8])?
     var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
+    /// The signed trust bundle, which embeds the first status lists.
+    var trustBundle: (generation: Int, hour: Int, token: String)?
 }
