@@ -180,6 +180,12 @@ extension Authority {
             attributes: try Self.json(attributes), roles: try Self.json(rules.defaultRoles), previousDids: "[]",
             createdAt: stamp, updatedAt: stamp
         )
+        // Sign before the transaction, so that the database is held only for the writes.
+        let prepared: PreparedIdentity? =
+            pending
+            ? nil
+            : try await prepareIdentity(
+                device: device, key: csrKey, rules: rules, groupName: groupRow.name, statusIndex: try await reserveStatusIndex())
         let bundle = try await store.transaction { session in
             guard try await session.consumeNonce(digest: nonceDigest, purpose: "enrollment", now: self.nowSeconds) else {
                 throw APIError.unauthorized("the nonce is unknown, already used or expired; request a new one from POST /v1/enrollments/nonce")
@@ -197,18 +203,38 @@ extension Authority {
                 "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
                 "attestation": .string(rules.attestation.rawValue),
             ])
-            if pending {
+            guard let prepared else {
                 return EnrollmentBundle(deviceId: deviceID, did: device.did, state: device.state, roleCredentials: [])
             }
-            return try await self.issueIdentity(session, device: device, key: csrKey, rules: rules, groupName: groupRow.name, actor: "device:\(deviceID)")
+            return try await self.commit(prepared, in: session, actor: "device:\(deviceID)")
         }
         return (await withTrustBundle(bundle), !pending)
     }
 
-    /// Issues certificate, identity credential and role credentials for an active device, inside `session`.
+    /// What issuing an identity produces before anything is written: the signed certificate and
+    /// credentials, their rows and events. Signing happens here, outside any transaction, so that the
+    /// database (one connection on SQLite) is held only for the writes.
+    struct PreparedIdentity: Sendable {
+        var certificate: CertificateRow
+        var credentials: [CredentialRow]
+        var bundle: EnrollmentBundle
+        var events: [(kind: String, subject: String, data: [String: JSONValue])]
+    }
+
+    /// Issues certificate, identity credential and role credentials for an active device, inside
+    /// `session` (lifecycle approval, renewal, rotation: the device row is read in the same transaction).
     func issueIdentity(
         _ session: StoreSession, device: DeviceRow, key: PublicKey, rules: EnrollmentRules, groupName: String, actor: String
     ) async throws -> EnrollmentBundle {
+        let index = try await session.next("status_index") - 1
+        let prepared = try await prepareIdentity(device: device, key: key, rules: rules, groupName: groupName, statusIndex: index)
+        return try await commit(prepared, in: session, actor: actor)
+    }
+
+    /// Signs the certificate and credentials of `device`, with status entries at `statusIndex`.
+    func prepareIdentity(
+        device: DeviceRow, key: PublicKey, rules: EnrollmentRules, groupName: String, statusIndex index: Int
+    ) async throws -> PreparedIdentity {
         let issuedAt = now
         let certificate = try ca.issueDeviceCertificate(
             CertificateAuthority.DeviceProfile(
@@ -220,13 +246,10 @@ extension Authority {
         )
         let pem = try certificate.serializeAsPEM().pemString + "\n"
         let serial = Hex.encode(certificate.serialNumber.bytes)
-        try await session.insert(
-            CertificateRow(
-                serial: serial, deviceId: device.id, pem: pem, notBefore: Int(certificate.notValidBefore.timeIntervalSince1970),
-                notAfter: Int(certificate.notValidAfter.timeIntervalSince1970)
-            )
+        let certificateRow = CertificateRow(
+            serial: serial, deviceId: device.id, pem: pem, notBefore: Int(certificate.notValidBefore.timeIntervalSince1970),
+            notAfter: Int(certificate.notValidAfter.timeIntervalSince1970)
         )
-        let index = try await session.next("status_index") - 1
         let status = [
             CredentialStatusEntry(listURL: statusListURL(.revocation, index: index), index: index % Self.statusListSize, purpose: .revocation),
             CredentialStatusEntry(listURL: statusListURL(.suspension, index: index), index: index % Self.statusListSize, purpose: .suspension),
@@ -249,12 +272,13 @@ extension Authority {
         let identity = try await issuer.issue(
             types: ["DeviceIdentityCredential"], subject: device.did, claims: claims, validFrom: issuedAt, validFor: validity, status: status
         )
-        try await session.insert(
+        func row(_ type: String, _ token: String) -> CredentialRow {
             CredentialRow(
-                id: Secrets.identifier("vc", now: issuedAt), deviceId: device.id, type: "DeviceIdentityCredential", token: identity,
+                id: Secrets.identifier("vc", now: issuedAt), deviceId: device.id, type: type, token: token,
                 statusIndex: index, issuedAt: Int(issuedAt.timeIntervalSince1970), expiresAt: Int(issuedAt.timeIntervalSince1970 + validity)
             )
-        )
+        }
+        var credentialRows = [row("DeviceIdentityCredential", identity)]
         var roleCredentials: [String] = []
         for role in roles {
             let credential = try await issuer.issue(
@@ -262,27 +286,47 @@ extension Authority {
                 claims: ["deviceId": .string(device.id), "role": .string(role), "zone": .string(device.zone)],
                 validFrom: issuedAt, validFor: validity, status: status
             )
-            try await session.insert(
-                CredentialRow(
-                    id: Secrets.identifier("vc", now: issuedAt), deviceId: device.id, type: "DeviceRoleCredential", token: credential,
-                    statusIndex: index, issuedAt: Int(issuedAt.timeIntervalSince1970), expiresAt: Int(issuedAt.timeIntervalSince1970 + validity)
-                )
-            )
+            credentialRows.append(row("DeviceRoleCredential", credential))
             roleCredentials.append(credential)
         }
-        try await record(session, actor: actor, events: [
-            (kind: "certificate.issued", subject: device.id, data: [
-                "serial": .string(serial), "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
-            ]),
-            (kind: "credential.issued", subject: device.id, data: [
-                "types": .array((["DeviceIdentityCredential"] + roles.map { _ in "DeviceRoleCredential" }).map(JSONValue.string)),
-                "statusIndex": .number(Double(index)),
-            ]),
-        ])
-        return EnrollmentBundle(
-            deviceId: device.id, did: device.did, state: device.state, certificate: pem, chain: try ca.chainPEM,
-            identityCredential: identity, roleCredentials: roleCredentials
+        return PreparedIdentity(
+            certificate: certificateRow, credentials: credentialRows,
+            bundle: EnrollmentBundle(
+                deviceId: device.id, did: device.did, state: device.state, certificate: pem, chain: try ca.chainPEM,
+                identityCredential: identity, roleCredentials: roleCredentials
+            ),
+            events: [
+                (kind: "certificate.issued", subject: device.id, data: [
+                    "serial": .string(serial), "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
+                ]),
+                (kind: "credential.issued", subject: device.id, data: [
+                    "types": .array((["DeviceIdentityCredential"] + roles.map { _ in "DeviceRoleCredential" }).map(JSONValue.string)),
+                    "statusIndex": .number(Double(index)),
+                ]),
+            ]
         )
+    }
+
+    /// Writes a prepared identity and its events inside `session`.
+    func commit(_ prepared: PreparedIdentity, in session: StoreSession, actor: String) async throws -> EnrollmentBundle {
+        try await session.insert(prepared.certificate)
+        for credential in prepared.credentials {
+            try await session.insert(credential)
+        }
+        try await record(session, actor: actor, events: prepared.events)
+        return prepared.bundle
+    }
+
+    /// A status-list index for an enrollment, from a block reserved in advance: one counter update per
+    /// 64 enrollments instead of one each. Indexes of a block unused when the process stops stay
+    /// unused, which costs nothing but a bit that is never set.
+    func reserveStatusIndex() async throws -> Int {
+        if let index = statusIndexPool.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return index }
+        let block = Self.statusIndexBlock
+        let last = try await store.transaction { try await $0.advance("status_index", by: block) }
+        let reserved = (last - block)..<last
+        statusIndexPool.withLock { $0.append(contentsOf: reserved.dropFirst()) }
+        return reserved.lowerBound
     }
 
     /// Adds the signed trust bundle to an answer whose change is already committed. Failing to sign

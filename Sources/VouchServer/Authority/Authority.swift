@@ -24,6 +24,9 @@ public final class Authority: Sendable {
     let revocationCache = Mutex(RevocationCache())
     /// When expired nonces were last purged (seconds); purging runs at most once a minute.
     let lastNoncePurge = Mutex(0)
+    /// Status-list indexes reserved for enrollments and not yet used.
+    let statusIndexPool = Mutex<[Int]>([])
+    static let statusIndexBlock = 64
 
     /// Status list capacity (the Bitstring Status List minimum, 16 KiB).
     static let statusListSize = BitstringStatusList.minimumSize
