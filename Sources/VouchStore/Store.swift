@@ -16,7 +16,12 @@ package struct Store: Sendable {
         try await database.transaction { try await body(StoreSession(sql: $0)) }
     }
 
-    /// Runs read-only `body`.
+    /// Runs one statement that needs no transaction around it (it commits by itself).
+    package func write<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
+        try await database.write { try await body(StoreSession(sql: $0)) }
+    }
+
+    /// Runs read-only `body`. Its statements are not one snapshot (see `VouchDatabase.read`).
     package func read<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
         try await database.read { try await body(StoreSession(sql: $0)) }
     }

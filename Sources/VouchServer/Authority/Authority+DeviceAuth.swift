@@ -222,10 +222,10 @@ extension Authority {
         return device
     }
 
-    /// Takes a challenge nonce in its own transaction (token requests write nothing else).
+    /// Takes a challenge nonce: one `DELETE … RETURNING`, committed by itself (token requests write nothing else).
     private func consumeDeviceNonce(_ nonce: String) async throws {
         let digest = Secrets.digest(nonce)
-        let taken = try await store.transaction { try await $0.consumeNonce(digest: digest, purpose: "device", now: self.nowSeconds) }
+        let taken = try await store.write { try await $0.consumeNonce(digest: digest, purpose: "device", now: self.nowSeconds) }
         guard taken else { throw Self.staleNonce }
     }
 

@@ -53,12 +53,10 @@ extension Authority {
             last = stamp
             return true
         }
-        try await store.transaction { session in
-            // Expired nonces are refused when consumed whether or not they are purged; purging keeps
-            // the table small and runs at most once a minute.
-            if purge { try await session.purgeNonces(before: stamp) }
-            try await session.insertNonce(digest: Secrets.digest(nonce), purpose: purpose, expiresAt: expiresAt)
-        }
+        // Expired nonces are refused when consumed whether or not they are purged; purging keeps the
+        // table small and runs at most once a minute. The insert is one statement and commits alone.
+        if purge { try await store.write { try await $0.purgeNonces(before: stamp) } }
+        try await store.write { try await $0.insertNonce(digest: Secrets.digest(nonce), purpose: purpose, expiresAt: expiresAt) }
         return (nonce, expiresAt)
     }
 
@@ -199,13 +197,18 @@ extension Authority {
                 }
             }
             try await session.insert(device)
-            try await self.record(session, kind: pending ? "device.pending" : "device.enrolled", subject: deviceID, actor: "device:\(deviceID)", data: [
-                "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
-                "attestation": .string(rules.attestation.rawValue),
-            ])
-            guard let prepared else {
+            let enrolled: (kind: String, subject: String, data: [String: JSONValue]) = (
+                kind: pending ? "device.pending" : "device.enrolled", subject: deviceID,
+                data: [
+                    "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
+                    "attestation": .string(rules.attestation.rawValue),
+                ]
+            )
+            guard var prepared else {
+                try await self.record(session, actor: "device:\(deviceID)", events: [enrolled])
                 return EnrollmentBundle(deviceId: deviceID, did: device.did, state: device.state, roleCredentials: [])
             }
+            prepared.events.insert(enrolled, at: 0)
             return try await self.commit(prepared, in: session, actor: "device:\(deviceID)")
         }
         return (await withTrustBundle(bundle), !pending)

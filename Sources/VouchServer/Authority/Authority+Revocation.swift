@@ -18,8 +18,11 @@ extension Authority {
             return cached.der
         }
         let stamp = nowSeconds
-        let (rows, at) = try await store.read { session in
-            (try await session.revokedCertificates(unexpiredAt: stamp), try await session.current("events"))
+        // The sequence first: the CRL then holds at least what that sequence says, and a later change
+        // moves the sequence past what is cached.
+        let (at, rows) = try await store.read { session in
+            let at = try await session.current("events")
+            return (at, try await session.revokedCertificates(unexpiredAt: stamp))
         }
         let entries = rows.compactMap { row -> RevokedCertificate? in
             guard let revokedAt = row.revokedAt, let serial = Hex.decode(row.serial), !serial.isEmpty else { return nil }
@@ -67,7 +70,8 @@ extension Authority {
     }
 
     /// The signed BitstringStatusListCredential with id `revocation-N` or `suspension-N`.
-    func statusListCredential(id: String) async throws -> String {
+    /// `generation`, when the caller has just read it, saves reading it again.
+    func statusListCredential(id: String, generation known: Int? = nil) async throws -> String {
         let parts = id.split(separator: "-", maxSplits: 1)
         guard parts.count == 2, let purpose = StatusPurpose(rawValue: String(parts[0])),
             purpose == .revocation || purpose == .suspension, let number = Int(parts[1]), number >= 0, number < 1_000_000,
@@ -77,14 +81,20 @@ extension Authority {
         }
         // Rebuilt when the revocation generation moved (any change to status bits moves it, in the
         // same transaction) or hourly, so that a list is never served near the end of its day.
-        let generation = try await store.read { try await $0.current("revocations") }
+        let generation: Int
+        if let known {
+            generation = known
+        } else {
+            generation = try await store.read { try await $0.current("revocations") }
+        }
         let hour = nowSeconds / 3600
         if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
             return cached.token
         }
         let range = (number * Self.statusListSize)..<((number + 1) * Self.statusListSize)
-        let (bits, at) = try await store.read { session in
-            (try await session.statusBits(purpose: purpose.rawValue, range: range), try await session.current("revocations"))
+        let (at, bits) = try await store.read { session in
+            let at = try await session.current("revocations")
+            return (at, try await session.statusBits(purpose: purpose.rawValue, range: range))
         }
         var list = try BitstringStatusList(size: Self.statusListSize)
         for bit in bits {
@@ -108,7 +118,7 @@ extension Authority {
         if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generation == generation, cached.hour == hour {
             return cached.token
         }
-        let token = try await signTrustBundle()
+        let token = try await signTrustBundle(generation: generation)
         revocationCache.withLock { cache in
             if let cached = cache.trustBundle, (cached.generation, cached.hour) > (generation, hour) { return }
             cache.trustBundle = (generation, hour, token)
@@ -116,7 +126,7 @@ extension Authority {
         return token
     }
 
-    private func signTrustBundle() async throws -> String {
+    private func signTrustBundle(generation: Int) async throws -> String {
         let issued = now
         let contents = TrustBundle.Contents(
             authority: DID(key: issuerKey.publicKey).description,
@@ -125,7 +135,8 @@ extension Authority {
             trustedIssuers: [TrustedIssuer(id: did.description, keys: [Self.keyWithID(issuerKey.publicKey.jwk, issuer.keyID)])],
             caCertificates: [try ca.root.serializeAsPEM().pemString, try ca.intermediate.serializeAsPEM().pemString],
             statusListCredentials: [
-                try await statusListCredential(id: "revocation-0"), try await statusListCredential(id: "suspension-0"),
+                try await statusListCredential(id: "revocation-0", generation: generation),
+                try await statusListCredential(id: "suspension-0", generation: generation),
             ],
             statusListURLs: ["\(publicURL)/v1/status-lists/revocation-0", "\(publicURL)/v1/status-lists/suspension-0"]
         )

@@ -10,8 +10,9 @@ import SQLiteKit
 /// The authority's database: SQLite in the data directory (the default) or PostgreSQL, reached
 /// through SQLKit only, so that every query runs unchanged on both.
 ///
-/// SQLite is used through one connection: transactions and reads take turns behind a lock, which
-/// keeps SQLite free of `SQLITE_BUSY` and makes every transaction serializable. PostgreSQL uses a
+/// SQLite is used through two connections in WAL mode: one writer, whose transactions take turns
+/// behind a lock (free of `SQLITE_BUSY`, every transaction serializable), and one reader, which WAL
+/// lets read the last committed state while the writer works. PostgreSQL uses a
 /// connection pool; rows that must change one writer at a time (counters, token uses) are updated
 /// in place so that the row lock serializes concurrent writers, also across server nodes.
 package final class VouchDatabase: Sendable {
@@ -24,18 +25,21 @@ package final class VouchDatabase: Sendable {
     /// Where the data lives, without credentials: a path for SQLite, host/port/database for PostgreSQL.
     package let location: String
     private let sqlite: SQLiteConnection?
+    private let sqliteReader: SQLiteConnection?
     private let postgresBox: PostgresPool?
     private var postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>? { postgresBox?.pool }
     private let lock = AsyncLock()
+    private let readerLock = AsyncLock()
     private let logger: Logger
 
     private init(
-        engine: Engine, location: String, sqlite: SQLiteConnection?,
+        engine: Engine, location: String, sqlite: SQLiteConnection?, sqliteReader: SQLiteConnection? = nil,
         postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>?, logger: Logger
     ) {
         self.engine = engine
         self.location = location
         self.sqlite = sqlite
+        self.sqliteReader = sqliteReader
         self.postgresBox = postgres.map(PostgresPool.init)
         self.logger = logger
     }
@@ -48,12 +52,22 @@ package final class VouchDatabase: Sendable {
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }
-        let database = VouchDatabase(engine: .sqlite, location: path, sqlite: connection, postgres: nil, logger: logger)
         let sql = connection.sql(queryLogLevel: nil)
         for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
             try await sql.raw(SQLQueryString(pragma)).run()
         }
-        return database
+        // The reader opens once WAL is on; it only reads (query_only), so it never takes the write lock.
+        let reader: SQLiteConnection
+        do {
+            reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] {
+                try await reader.sql(queryLogLevel: nil).raw(SQLQueryString(pragma)).run()
+            }
+        } catch {
+            try? await connection.close()
+            throw StoreError.unavailable("cannot open a reader on the SQLite database at \(path): \(error)")
+        }
+        return VouchDatabase(engine: .sqlite, location: path, sqlite: connection, sqliteReader: reader, postgres: nil, logger: logger)
     }
 
     /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/database`).
@@ -122,12 +136,26 @@ package final class VouchDatabase: Sendable {
         }
     }
 
-    /// Runs read-only `body`.
-    package func read<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+    /// Runs one statement that needs no transaction of its own (SQLite commits it by itself; PostgreSQL
+    /// too). Saves the BEGIN and COMMIT round trips on the hottest single writes.
+    package func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch engine {
         case .sqlite:
             let sql = sqlite!.sql(queryLogLevel: nil)
             return try await lock.withLock { try await body(sql) }
+        case .postgres:
+            return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
+        }
+    }
+
+    /// Runs read-only `body`: on SQLite through the reader connection, on PostgreSQL through any
+    /// pooled connection. Each statement sees the last committed state, but several statements are not
+    /// one snapshot: read a version counter before the data it versions, never after.
+    package func read<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch engine {
+        case .sqlite:
+            let sql = sqliteReader!.sql(queryLogLevel: nil)
+            return try await readerLock.withLock { try await body(sql) }
         case .postgres:
             return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
         }
@@ -149,6 +177,9 @@ package final class VouchDatabase: Sendable {
 
     /// Closes connections.
     package func close() async {
+        if let sqliteReader {
+            try? await sqliteReader.close()
+        }
         if let sqlite {
             try? await sqlite.close()
         }
