@@ -108,6 +108,28 @@ package struct StoreSession: Sendable {
         return storedPurpose == purpose && expiresAt > now
     }
 
+    /// Inserts several nonces in one statement.
+    package func insertNonces(_ nonces: [(digest: String, purpose: String, expiresAt: Int)]) async throws {
+        guard !nonces.isEmpty else { return }
+        let query = sql.insert(into: "nonces").columns("digest", "purpose", "expires_at")
+        for nonce in nonces {
+            query.values(SQLBind(nonce.digest), SQLBind(nonce.purpose), SQLBind(nonce.expiresAt))
+        }
+        try await query.run()
+    }
+
+    /// Removes the nonces among `digests` and returns those that existed, were for `purpose` and had
+    /// not expired: one statement for a batch.
+    package func consumeNonces(digests: [String], purpose: String, now: Int) async throws -> Set<String> {
+        guard !digests.isEmpty else { return [] }
+        let rows = try await sql.delete(from: "nonces").where("digest", .in, digests).returning("digest", "purpose", "expires_at").all()
+        var valid: Set<String> = []
+        for row in rows where try row.decode(column: "purpose", as: String.self) == purpose && row.decode(column: "expires_at", as: Int.self) > now {
+            valid.insert(try row.decode(column: "digest", as: String.self))
+        }
+        return valid
+    }
+
     package func purgeNonces(before: Int) async throws {
         try await sql.delete(from: "nonces").where("expires_at", .lessThanOrEqual, before).run()
     }
@@ -182,6 +204,24 @@ package struct StoreSession: Sendable {
         try await sql.insert(into: "devices").model(device, keyEncodingStrategy: .convertToSnakeCase).run()
     }
 
+    /// Inserts several devices in one statement.
+    package func insert(devices: [DeviceRow]) async throws {
+        guard !devices.isEmpty else { return }
+        try await sql.insert(into: "devices").models(devices, keyEncodingStrategy: .convertToSnakeCase).run()
+    }
+
+    /// The ids of devices holding any of `keyThumbprints`, by thumbprint.
+    package func deviceIDs(keyThumbprints: [String]) async throws -> [String: String] {
+        guard !keyThumbprints.isEmpty else { return [:] }
+        let rows = try await sql.select().column("id").column("key_thumbprint").from("devices")
+            .where("key_thumbprint", .in, keyThumbprints).all()
+        var ids: [String: String] = [:]
+        for row in rows {
+            ids[try row.decode(column: "key_thumbprint", as: String.self)] = try row.decode(column: "id", as: String.self)
+        }
+        return ids
+    }
+
     package func update(_ device: DeviceRow) async throws {
         try await sql.update("devices")
             .set("zone", to: device.zone)
@@ -224,6 +264,12 @@ package struct StoreSession: Sendable {
 
     package func insert(_ certificate: CertificateRow) async throws {
         try await sql.insert(into: "certificates").model(certificate, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+    }
+
+    /// Inserts several certificates in one statement.
+    package func insert(certificates: [CertificateRow]) async throws {
+        guard !certificates.isEmpty else { return }
+        try await sql.insert(into: "certificates").models(certificates, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
     }
 
     package func certificate(serial: String) async throws -> CertificateRow? {
@@ -272,6 +318,12 @@ package struct StoreSession: Sendable {
 
     package func insert(_ credential: CredentialRow) async throws {
         try await sql.insert(into: "credentials").model(credential, keyEncodingStrategy: .convertToSnakeCase).run()
+    }
+
+    /// Inserts several credentials in one statement.
+    package func insert(credentials: [CredentialRow]) async throws {
+        guard !credentials.isEmpty else { return }
+        try await sql.insert(into: "credentials").models(credentials, keyEncodingStrategy: .convertToSnakeCase).run()
     }
 
     package func credentials(deviceID: String) async throws -> [CredentialRow] {

@@ -123,4 +123,38 @@ struct EnrollmentTests {
             }
         }
     }
+
+    /// Enrollments that arrive together are written together (group commit), yet each is answered on
+    /// its own: of a burst enrolling one key, one wins and the rest are told why; a bad nonce among
+    /// them refuses only its own request.
+    @Test func aBurstOfEnrollmentsIsAnsweredOneByOne() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let token = try #require(try await client.createGroup("burst", apiKey: admin, extra: ["unlimitedTokenUses": true]))
+                let shared = TestDevice()
+                let statuses = try await withThrowingTaskGroup(of: (String, Int, String).self) { group in
+                    for index in 0..<12 {
+                        group.addTask {
+                            let kind = index < 6 ? "same-key" : (index == 6 ? "bad-nonce" : "distinct")
+                            let device = kind == "same-key" ? shared : TestDevice()
+                            let nonce = kind == "bad-nonce" ? "not-a-nonce" : try await client.nonce()
+                            let body = try await device.enrollmentBody(nonce: nonce, group: "burst", token: token)
+                            let result = try await client.call(.post, "/v1/enrollments", json: body)
+                            return (kind, result.status, result.json["detail"]?.stringValue ?? "")
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                let sameKey = statuses.filter { $0.0 == "same-key" }
+                #expect(sameKey.filter { $0.1 == 201 }.count == 1, "\(sameKey)")
+                #expect(sameKey.filter { $0.1 == 409 }.count == 5, "\(sameKey)")
+                #expect(statuses.filter { $0.0 == "distinct" }.allSatisfy { $0.1 == 201 }, "\(statuses)")
+                #expect(statuses.first { $0.0 == "bad-nonce" }?.1 == 401)
+                let events = try await client.call(.get, "/v1/events?after=0&limit=1000", apiKey: admin).json["events"]?.arrayValue ?? []
+                let sequence = events.compactMap { $0["seq"]?.numberValue.map { Int($0) } }
+                #expect(sequence == Array(1...sequence.count))
+                #expect(events.filter { $0["kind"]?.stringValue == "device.enrolled" }.count == 6)
+            }
+        }
+    }
 }

@@ -56,7 +56,15 @@ extension Authority {
         // Expired nonces are refused when consumed whether or not they are purged; purging keeps the
         // table small and runs at most once a minute. The insert is one statement and commits alone.
         if purge { try await store.write { try await $0.purgeNonces(before: stamp) } }
-        try await store.write { try await $0.insertNonce(digest: Secrets.digest(nonce), purpose: purpose, expiresAt: expiresAt) }
+        let draft = (digest: Secrets.digest(nonce), purpose: purpose, expiresAt: expiresAt)
+        try await nonceBatcher.submit(draft) { drafts in
+            do {
+                try await self.store.write { try await $0.insertNonces(drafts) }
+                return drafts.map { _ in .success(()) }
+            } catch {
+                return drafts.map { _ in .failure(error) }
+            }
+        }
         return (nonce, expiresAt)
     }
 
@@ -184,34 +192,85 @@ extension Authority {
             ? nil
             : try await prepareIdentity(
                 device: device, key: csrKey, rules: rules, groupName: groupRow.name, statusIndex: try await reserveStatusIndex())
-        let bundle = try await store.transaction { session in
-            guard try await session.consumeNonce(digest: nonceDigest, purpose: "enrollment", now: self.nowSeconds) else {
-                throw APIError.unauthorized("the nonce is unknown, already used or expired; request a new one from POST /v1/enrollments/nonce")
-            }
-            if let existing = try await session.device(keyThumbprint: thumbprint) {
-                throw APIError.conflict("this key is already enrolled as device \(existing.id)")
-            }
-            if takesTokenUse {
-                guard try await session.takeTokenUse(groupID: groupRow.id) else {
-                    throw APIError.unauthorized("the claim token of group \(groupRow.name) has no uses left")
-                }
-            }
-            try await session.insert(device)
-            let enrolled: (kind: String, subject: String, data: [String: JSONValue]) = (
-                kind: pending ? "device.pending" : "device.enrolled", subject: deviceID,
-                data: [
-                    "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
-                    "attestation": .string(rules.attestation.rawValue),
-                ]
-            )
-            guard var prepared else {
-                try await self.record(session, actor: "device:\(deviceID)", events: [enrolled])
-                return EnrollmentBundle(deviceId: deviceID, did: device.did, state: device.state, roleCredentials: [])
-            }
-            prepared.events.insert(enrolled, at: 0)
-            return try await self.commit(prepared, in: session, actor: "device:\(deviceID)")
-        }
+        let enrolled: (kind: String, subject: String, data: [String: JSONValue]) = (
+            kind: pending ? "device.pending" : "device.enrolled", subject: deviceID,
+            data: [
+                "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
+                "attestation": .string(rules.attestation.rawValue),
+            ]
+        )
+        let write = EnrollmentWrite(
+            nonceDigest: nonceDigest, device: device, groupID: groupRow.id, groupName: groupRow.name, takesTokenUse: takesTokenUse,
+            prepared: prepared, enrolledEvent: enrolled
+        )
+        let bundle = try await enrollmentBatcher.submit(write) { writes in await self.writeEnrollments(writes) }
         return (await withTrustBundle(bundle), !pending)
+    }
+
+    /// One checked and signed enrollment, waiting to be written with others in one transaction.
+    struct EnrollmentWrite: Sendable {
+        var nonceDigest: String
+        var device: DeviceRow
+        var groupID: String
+        var groupName: String
+        var takesTokenUse: Bool
+        /// Nil for a pending (manual-approval) enrollment.
+        var prepared: PreparedIdentity?
+        var enrolledEvent: (kind: String, subject: String, data: [String: JSONValue])
+    }
+
+    /// Writes a batch of enrollments in one transaction. Each is answered on its own: one whose nonce
+    /// is spent, whose key is enrolled (also by another in the batch) or whose token has no use left
+    /// is refused, and only the others are written. Statements are per batch, not per enrollment.
+    func writeEnrollments(_ writes: [EnrollmentWrite]) async -> [Result<EnrollmentBundle, any Error>] {
+        do {
+            return try await store.transaction { session in
+                var results = [Result<EnrollmentBundle, any Error>?](repeating: nil, count: writes.count)
+                let validNonces = try await session.consumeNonces(digests: writes.map(\.nonceDigest), purpose: "enrollment", now: self.nowSeconds)
+                let enrolledKeys = try await session.deviceIDs(keyThumbprints: writes.map(\.device.keyThumbprint))
+                var claimed: Set<String> = []
+                var accepted: [Int] = []
+                for (index, write) in writes.enumerated() {
+                    guard validNonces.contains(write.nonceDigest) else {
+                        results[index] = .failure(APIError.unauthorized(
+                            "the nonce is unknown, already used or expired; request a new one from POST /v1/enrollments/nonce"))
+                        continue
+                    }
+                    if let existing = enrolledKeys[write.device.keyThumbprint] {
+                        results[index] = .failure(APIError.conflict("this key is already enrolled as device \(existing)"))
+                        continue
+                    }
+                    guard claimed.insert(write.device.keyThumbprint).inserted else {
+                        results[index] = .failure(APIError.conflict("this key is being enrolled by another request"))
+                        continue
+                    }
+                    if write.takesTokenUse, try await !session.takeTokenUse(groupID: write.groupID) {
+                        results[index] = .failure(APIError.unauthorized("the claim token of group \(write.groupName) has no uses left"))
+                        continue
+                    }
+                    accepted.append(index)
+                }
+                let written = accepted.map { writes[$0] }
+                try await session.insert(devices: written.map(\.device))
+                try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
+                try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
+                let stamp = self.nowSeconds
+                let drafts = try written.flatMap { write in
+                    try ([write.enrolledEvent] + (write.prepared?.events ?? [])).map { event in
+                        (kind: event.kind, subject: event.subject, actor: "device:\(write.device.id)", data: try Self.json(JSONValue.object(event.data)))
+                    }
+                }
+                try await session.appendEvents(drafts, at: stamp)
+                for (index, write) in zip(accepted, written) {
+                    results[index] = .success(
+                        write.prepared?.bundle
+                            ?? EnrollmentBundle(deviceId: write.device.id, did: write.device.did, state: write.device.state, roleCredentials: []))
+                }
+                return results.map { $0 ?? .failure(BatcherError.noAnswer) }
+            }
+        } catch {
+            return writes.map { _ in .failure(error) }
+        }
     }
 
     /// What issuing an identity produces before anything is written: the signed certificate and

@@ -24,6 +24,9 @@ public final class Authority: Sendable {
     let revocationCache = Mutex(RevocationCache())
     /// When expired nonces were last purged (seconds); purging runs at most once a minute.
     let lastNoncePurge = Mutex(0)
+    /// Group commit of nonces and enrollments (see `Batcher`).
+    let nonceBatcher = Batcher<(digest: String, purpose: String, expiresAt: Int), Void>()
+    let enrollmentBatcher = Batcher<EnrollmentWrite, EnrollmentBundle>()
     /// Status-list indexes reserved for enrollments and not yet used.
     let statusIndexPool = Mutex<[Int]>([])
     static let statusIndexBlock = 64
