@@ -118,16 +118,21 @@ package struct StoreSession: Sendable {
         try await query.run()
     }
 
-    /// Removes the nonces among `digests` and returns those that existed, were for `purpose` and had
-    /// not expired: one statement for a batch.
-    package func consumeNonces(digests: [String], purpose: String, now: Int) async throws -> Set<String> {
+    /// The nonces among `digests` that exist, are for `purpose` and have not expired. With
+    /// `forUpdate`, their rows stay locked until the transaction ends (PostgreSQL), so that a
+    /// concurrent transaction cannot take them too.
+    package func validNonces(digests: [String], purpose: String, now: Int, forUpdate: Bool = false) async throws -> Set<String> {
         guard !digests.isEmpty else { return [] }
-        let rows = try await sql.delete(from: "nonces").where("digest", .in, digests).returning("digest", "purpose", "expires_at").all()
-        var valid: Set<String> = []
-        for row in rows where try row.decode(column: "purpose", as: String.self) == purpose && row.decode(column: "expires_at", as: Int.self) > now {
-            valid.insert(try row.decode(column: "digest", as: String.self))
-        }
-        return valid
+        let query = sql.select().column("digest").from("nonces").where("digest", .in, digests)
+            .where("purpose", .equal, purpose).where("expires_at", .greaterThan, now)
+        if forUpdate { query.for(.update) }
+        return Set(try await query.all(decodingColumn: "digest", as: String.self))
+    }
+
+    /// Deletes the nonces `digests` (spent by the enrollments that were written).
+    package func deleteNonces(digests: [String]) async throws {
+        guard !digests.isEmpty else { return }
+        try await sql.delete(from: "nonces").where("digest", .in, digests).run()
     }
 
     package func purgeNonces(before: Int) async throws {

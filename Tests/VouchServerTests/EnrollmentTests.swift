@@ -132,12 +132,18 @@ struct EnrollmentTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let token = try #require(try await client.createGroup("burst", apiKey: admin, extra: ["unlimitedTokenUses": true]))
                 let shared = TestDevice()
+                let sharedNonce = try await client.nonce()
                 let statuses = try await withThrowingTaskGroup(of: (String, Int, String).self) { group in
-                    for index in 0..<12 {
+                    for index in 0..<14 {
                         group.addTask {
-                            let kind = index < 6 ? "same-key" : (index == 6 ? "bad-nonce" : "distinct")
+                            let kind = index < 6 ? "same-key" : (index == 6 ? "bad-nonce" : (index < 12 ? "distinct" : "same-nonce"))
                             let device = kind == "same-key" ? shared : TestDevice()
-                            let nonce = kind == "bad-nonce" ? "not-a-nonce" : try await client.nonce()
+                            let nonce =
+                                switch kind {
+                                case "bad-nonce": "not-a-nonce"
+                                case "same-nonce": sharedNonce
+                                default: try await client.nonce()
+                                }
                             let body = try await device.enrollmentBody(nonce: nonce, group: "burst", token: token)
                             let result = try await client.call(.post, "/v1/enrollments", json: body)
                             return (kind, result.status, result.json["detail"]?.stringValue ?? "")
@@ -150,10 +156,16 @@ struct EnrollmentTests {
                 #expect(sameKey.filter { $0.1 == 409 }.count == 5, "\(sameKey)")
                 #expect(statuses.filter { $0.0 == "distinct" }.allSatisfy { $0.1 == 201 }, "\(statuses)")
                 #expect(statuses.first { $0.0 == "bad-nonce" }?.1 == 401)
+                // Two keys racing with one nonce: it serves one of them.
+                var nonceRace: [Int] = []
+                for (kind, status, _) in statuses where kind == "same-nonce" {
+                    nonceRace.append(status)
+                }
+                #expect(nonceRace.sorted() == [201, 401], "\(statuses)")
                 let events = try await client.call(.get, "/v1/events?after=0&limit=1000", apiKey: admin).json["events"]?.arrayValue ?? []
                 let sequence = events.compactMap { $0["seq"]?.numberValue.map { Int($0) } }
                 #expect(sequence == Array(1...sequence.count))
-                #expect(events.filter { $0["kind"]?.stringValue == "device.enrolled" }.count == 6)
+                #expect(events.filter { $0["kind"]?.stringValue == "device.enrolled" }.count == 7)
             }
         }
     }

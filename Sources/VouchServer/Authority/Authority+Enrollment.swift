@@ -186,7 +186,11 @@ extension Authority {
             attributes: try Self.json(attributes), roles: try Self.json(rules.defaultRoles), previousDids: "[]",
             createdAt: stamp, updatedAt: stamp
         )
-        // Sign before the transaction, so that the database is held only for the writes.
+        // Sign before the transaction, so that the database is held only for the writes; but only
+        // for a nonce that is there to be spent (the batch takes it for good).
+        guard try await store.read({ try await $0.validNonces(digests: [nonceDigest], purpose: "enrollment", now: stamp) }).isEmpty == false else {
+            throw Self.staleEnrollmentNonce
+        }
         let prepared: PreparedIdentity? =
             pending
             ? nil
@@ -220,58 +224,76 @@ extension Authority {
     }
 
     /// Writes a batch of enrollments in one transaction. Each is answered on its own: one whose nonce
-    /// is spent, whose key is enrolled (also by another in the batch) or whose token has no use left
-    /// is refused, and only the others are written. Statements are per batch, not per enrollment.
+    /// is spent (also by another in the batch), whose key is enrolled (also by another in the batch)
+    /// or whose token has no use left is refused and leaves no trace, not even a spent nonce; only the
+    /// others are written. Statements are per batch, not per enrollment. When the batch fails as a
+    /// whole (such as a unique key committed meanwhile by another node), each enrollment is tried
+    /// again alone, so that one request's problem is not the others'.
     func writeEnrollments(_ writes: [EnrollmentWrite]) async -> [Result<EnrollmentBundle, any Error>] {
         do {
-            return try await store.transaction { session in
-                var results = [Result<EnrollmentBundle, any Error>?](repeating: nil, count: writes.count)
-                let validNonces = try await session.consumeNonces(digests: writes.map(\.nonceDigest), purpose: "enrollment", now: self.nowSeconds)
-                let enrolledKeys = try await session.deviceIDs(keyThumbprints: writes.map(\.device.keyThumbprint))
-                var claimed: Set<String> = []
-                var accepted: [Int] = []
-                for (index, write) in writes.enumerated() {
-                    guard validNonces.contains(write.nonceDigest) else {
-                        results[index] = .failure(APIError.unauthorized(
-                            "the nonce is unknown, already used or expired; request a new one from POST /v1/enrollments/nonce"))
-                        continue
-                    }
-                    if let existing = enrolledKeys[write.device.keyThumbprint] {
-                        results[index] = .failure(APIError.conflict("this key is already enrolled as device \(existing)"))
-                        continue
-                    }
-                    guard claimed.insert(write.device.keyThumbprint).inserted else {
-                        results[index] = .failure(APIError.conflict("this key is being enrolled by another request"))
-                        continue
-                    }
-                    if write.takesTokenUse, try await !session.takeTokenUse(groupID: write.groupID) {
-                        results[index] = .failure(APIError.unauthorized("the claim token of group \(write.groupName) has no uses left"))
-                        continue
-                    }
-                    accepted.append(index)
-                }
-                let written = accepted.map { writes[$0] }
-                try await session.insert(devices: written.map(\.device))
-                try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
-                try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
-                let stamp = self.nowSeconds
-                let drafts = try written.flatMap { write in
-                    try ([write.enrolledEvent] + (write.prepared?.events ?? [])).map { event in
-                        (kind: event.kind, subject: event.subject, actor: "device:\(write.device.id)", data: try Self.json(JSONValue.object(event.data)))
-                    }
-                }
-                try await session.appendEvents(drafts, at: stamp)
-                for (index, write) in zip(accepted, written) {
-                    results[index] = .success(
-                        write.prepared?.bundle
-                            ?? EnrollmentBundle(deviceId: write.device.id, did: write.device.did, state: write.device.state, roleCredentials: []))
-                }
-                return results.map { $0 ?? .failure(BatcherError.noAnswer) }
-            }
+            return try await store.transaction { try await self.writeEnrollments(writes, in: $0) }
         } catch {
-            return writes.map { _ in .failure(error) }
+            guard writes.count > 1 else { return [.failure(error)] }
+            var results: [Result<EnrollmentBundle, any Error>] = []
+            for write in writes {
+                results.append(contentsOf: await writeEnrollments([write]))
+            }
+            return results
         }
     }
+
+    private func writeEnrollments(_ writes: [EnrollmentWrite], in session: StoreSession) async throws -> [Result<EnrollmentBundle, any Error>] {
+        var results = [Result<EnrollmentBundle, any Error>?](repeating: nil, count: writes.count)
+        let validNonces = try await session.validNonces(
+            digests: writes.map(\.nonceDigest), purpose: "enrollment", now: nowSeconds, forUpdate: true)
+        let enrolledKeys = try await session.deviceIDs(keyThumbprints: writes.map(\.device.keyThumbprint))
+        var spent: Set<String> = []
+        var claimed: Set<String> = []
+        var accepted: [Int] = []
+        for (index, write) in writes.enumerated() {
+            let key = write.device.keyThumbprint
+            // A nonce serves one request, even when two in one batch carry it.
+            guard validNonces.contains(write.nonceDigest), spent.insert(write.nonceDigest).inserted else {
+                results[index] = .failure(Self.staleEnrollmentNonce)
+                continue
+            }
+            if let existing = enrolledKeys[key] {
+                results[index] = .failure(APIError.conflict("this key is already enrolled as device \(existing)"))
+                continue
+            }
+            guard !claimed.contains(key) else {
+                results[index] = .failure(APIError.conflict("this key is being enrolled by another request"))
+                continue
+            }
+            if write.takesTokenUse, try await !session.takeTokenUse(groupID: write.groupID) {
+                results[index] = .failure(APIError.unauthorized("the claim token of group \(write.groupName) has no uses left"))
+                continue
+            }
+            claimed.insert(key)
+            accepted.append(index)
+        }
+        let written = accepted.map { writes[$0] }
+        try await session.deleteNonces(digests: written.map(\.nonceDigest))
+        try await session.insert(devices: written.map(\.device))
+        try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
+        try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
+        let drafts = try written.flatMap { write in
+            try ([write.enrolledEvent] + (write.prepared?.events ?? [])).map { event in
+                (kind: event.kind, subject: event.subject, actor: "device:\(write.device.id)", data: try Self.json(JSONValue.object(event.data)))
+            }
+        }
+        try await session.appendEvents(drafts, at: nowSeconds)
+        for (index, write) in zip(accepted, written) {
+            results[index] = .success(
+                write.prepared?.bundle
+                    ?? EnrollmentBundle(deviceId: write.device.id, did: write.device.did, state: write.device.state, roleCredentials: []))
+        }
+        return results.map { $0 ?? .failure(BatcherError.noAnswer) }
+    }
+
+    static let staleEnrollmentNonce = APIError.unauthorized(
+        "the nonce is unknown, already used or expired; request a new one from POST /v1/enrollments/nonce"
+    )
 
     /// What issuing an identity produces before anything is written: the signed certificate and
     /// credentials, their rows and events. Signing happens here, outside any transaction, so that the
