@@ -34,6 +34,16 @@ struct DatabaseEngineTests {
         try await withEngine(engine) { databaseURL in
             try await withDataDirectory { dir in
                 let (revokedID, rotatedID) = try await withServer(dataDirectory: dir, databaseURL: databaseURL) { client, admin in
+                    // Racing creations of one group name: one wins, the others get 409, never a 5xx
+                    // (whether the check or the database's unique index catches them).
+                    let creations = try await withThrowingTaskGroup(of: Int.self) { group in
+                        for _ in 0..<8 {
+                            group.addTask { try await client.call(.post, "/v1/admin/groups", json: ["name": "raced"], apiKey: admin).status }
+                        }
+                        return try await group.reduce(into: [Int]()) { $0.append($1) }
+                    }
+                    #expect(creations.sorted() == [201] + Array(repeating: 409, count: 7), "\(creations)")
+
                     // Concurrent enrollments against a group with 10 token uses: exactly 10 win, the
                     // others are told the token is used up, and no counter skips or repeats.
                     let token = try #require(try await client.createGroup("limited", apiKey: admin, extra: ["tokenUses": 10]))

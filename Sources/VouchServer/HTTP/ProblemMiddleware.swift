@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Synchronization
+import VouchStore
 
 /// Turns every error into an RFC 9457 problem: API errors as they are, Hummingbird's own HTTP
 /// errors with their status, and anything else as a 500 whose details stay in the log.
@@ -20,6 +21,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 default: error.body ?? error.status.reasonPhrase
                 }
             return try APIError(error.status, detail).response(from: request, context: context)
+        } catch where StoreError.isUniqueViolation(error) {
+            // Two requests raced for the same record (a key, a name) and the database kept one.
+            context.logger.info("unique constraint refused a write", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
+            return try APIError(.conflict, "another request created the same record at the same moment; read the current state and retry")
+                .response(from: request, context: context)
         } catch {
             context.logger.error("internal error", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
             return try APIError(.internalServerError, "the server failed to handle this request; the log has the details")
