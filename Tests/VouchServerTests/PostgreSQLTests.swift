@@ -6,6 +6,8 @@ import SwiftASN1
 import Testing
 import VouchCore
 import VouchKit
+import VouchStore
+import Logging
 import X509
 
 /// The authority on a real PostgreSQL server (started by the test) and on SQLite, through the same
@@ -109,6 +111,31 @@ struct DatabaseEngineTests {
                     #expect(!sequence.isEmpty && sequence == Array(1...sequence.count))
                 }
             }
+        }
+    }
+
+    /// Several nodes starting at once on one empty PostgreSQL database: each migration is applied
+    /// once, and every node starts.
+    @Test func concurrentStartsMigrateOnce() async throws {
+        try await withPostgres { url in
+            let logger = Logger(label: "vouch-test")
+            let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let database = try await VouchDatabase.open(url: url, dataDirectory: "/nonexistent", logger: logger)
+                        do {
+                            let applied = try await Migrations.run(on: database, now: 0)
+                            await database.close()
+                            return applied
+                        } catch {
+                            await database.close()
+                            throw error
+                        }
+                    }
+                }
+                return try await group.reduce(into: [[String]]()) { $0.append($1) }
+            }
+            #expect(applied.flatMap { $0 }.sorted() == ["0001_authority", "0002_revocation_generation"], "\(applied)")
         }
     }
 }

@@ -8,6 +8,9 @@ package enum Migrations {
         let apply: @Sendable (any SQLDatabase) async throws -> Void
     }
 
+    /// The advisory lock key of Vouch's migrations ("vouch" in ASCII).
+    static let advisoryLockKey = 0x766F_7563_68
+
     static let all: [Migration] = [
         Migration(name: "0001_authority") { db in
             try await db.create(table: "counters")
@@ -100,9 +103,19 @@ package enum Migrations {
         },
     ]
 
-    /// Applies every migration not yet applied, each in its own transaction, in order.
+    /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL
+    /// each transaction first takes a transaction-scoped advisory lock, so that several nodes starting
+    /// at once on one database apply each migration once, one after another (SQLite's writer lock
+    /// already does that).
     package static func run(on database: VouchDatabase, now: Int) async throws -> [String] {
+        let engine = database.engine
+        @Sendable func serialize(_ db: any SQLDatabase) async throws {
+            if engine == .postgres {
+                try await db.raw("SELECT pg_advisory_xact_lock(\(literal: Self.advisoryLockKey))").run()
+            }
+        }
         try await database.transaction { db in
+            try await serialize(db)
             try await db.create(table: "vouch_migrations")
                 .ifNotExists()
                 .column("name", type: .text, .primaryKey(autoIncrement: false))
@@ -112,6 +125,7 @@ package enum Migrations {
         var applied: [String] = []
         for migration in all {
             let done = try await database.transaction { db in
+                try await serialize(db)
                 if try await db.select().column("name").from("vouch_migrations").where("name", .equal, migration.name).first() != nil {
                     return false
                 }
