@@ -13,25 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-check=0
-keep=""
-passthrough=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --check) check=1 ;;
-        --keep) keep="$2"; shift ;;
-        *) passthrough+=("$1") ;;
-    esac
-    shift
-done
-
-if [ -n "$keep" ]; then
-    mkdir -p "$keep"
-    out="$(cd "$keep" && pwd)"
-else
-    out="$(mktemp -d)"
-    trap 'rm -rf "$out"' EXIT
-fi
+source ./options.sh
 
 swift package --disable-sandbox benchmark --format jmh --path "$out" --no-progress ${passthrough[@]+"${passthrough[@]}"}
 

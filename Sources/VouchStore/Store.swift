@@ -38,13 +38,7 @@ package struct StoreSession: Sendable {
     /// The next value of a gap-free counter. The update locks the counter's row until the transaction
     /// ends, so concurrent transactions take consecutive values and a rolled-back one leaves no gap.
     package func next(_ counter: String) async throws -> Int {
-        let row = try await sql.update("counters")
-            .set("value", to: SQLBinaryExpression(SQLColumn("value"), .add, SQLLiteral.numeric("1")))
-            .where("name", .equal, counter)
-            .returning("value")
-            .first()
-        guard let row else { throw StoreError.corrupt("counter \(counter) is missing") }
-        return try row.decode(column: "value", as: Int.self)
+        try await advance(counter, by: 1)
     }
 
     /// The current value of a counter.
@@ -62,12 +56,6 @@ package struct StoreSession: Sendable {
             .first()
         guard let row else { throw StoreError.corrupt("counter \(counter) is missing") }
         return try row.decode(column: "value", as: Int.self)
-    }
-
-    /// Appends an event with the next sequence number and returns it.
-    @discardableResult
-    package func appendEvent(kind: String, subject: String, actor: String, data: String, at: Int) async throws -> EventRow {
-        try await appendEvents([(kind, subject, actor, data)], at: at)[0]
     }
 
     /// Appends events with consecutive sequence numbers in two statements (one counter update, one
@@ -93,11 +81,6 @@ package struct StoreSession: Sendable {
     }
 
     // MARK: Nonces
-
-    package func insertNonce(digest: String, purpose: String, expiresAt: Int) async throws {
-        try await sql.insert(into: "nonces").columns("digest", "purpose", "expires_at")
-            .values(SQLBind(digest), SQLBind(purpose), SQLBind(expiresAt)).run()
-    }
 
     /// Removes the nonce and says whether it existed, was for `purpose` and had not expired.
     package func consumeNonce(digest: String, purpose: String, now: Int) async throws -> Bool {
@@ -205,10 +188,6 @@ package struct StoreSession: Sendable {
 
     // MARK: Devices
 
-    package func insert(_ device: DeviceRow) async throws {
-        try await sql.insert(into: "devices").model(device, keyEncodingStrategy: .convertToSnakeCase).run()
-    }
-
     /// Inserts several devices in one statement.
     package func insert(devices: [DeviceRow]) async throws {
         guard !devices.isEmpty else { return }
@@ -267,10 +246,6 @@ package struct StoreSession: Sendable {
 
     // MARK: Certificates
 
-    package func insert(_ certificate: CertificateRow) async throws {
-        try await sql.insert(into: "certificates").model(certificate, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-    }
-
     /// Inserts several certificates in one statement.
     package func insert(certificates: [CertificateRow]) async throws {
         guard !certificates.isEmpty else { return }
@@ -320,10 +295,6 @@ package struct StoreSession: Sendable {
     }
 
     // MARK: Credentials and status bits
-
-    package func insert(_ credential: CredentialRow) async throws {
-        try await sql.insert(into: "credentials").model(credential, keyEncodingStrategy: .convertToSnakeCase).run()
-    }
 
     /// Inserts several credentials in one statement.
     package func insert(credentials: [CredentialRow]) async throws {

@@ -148,60 +148,57 @@ struct AdminCommand: AsyncParsableCommand {
             print("device \(id) is \(answer["device"]?["state"]?.stringValue ?? "")")
         }
 
-        struct Approve: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a device.")
+        /// What every lifecycle subcommand takes: the server, the device, and a reason.
+        struct LifecycleArguments: ParsableArguments {
             @OptionGroup var connection: AdminConnection
             @Argument(help: "The device id.") var id: String
             @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
-            func run() async throws { try await Device.apply("approve", id: id, reason: reason, connection: connection) }
+
+            func apply(_ action: String) async throws {
+                try await Device.apply(action, id: id, reason: reason, connection: connection)
+            }
+        }
+
+        struct Approve: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a device.")
+            @OptionGroup var arguments: LifecycleArguments
+            func run() async throws { try await arguments.apply("approve") }
         }
 
         struct Suspend: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "suspend", abstract: "Suspend a device.")
-            @OptionGroup var connection: AdminConnection
-            @Argument(help: "The device id.") var id: String
-            @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
-            func run() async throws { try await Device.apply("suspend", id: id, reason: reason, connection: connection) }
+            @OptionGroup var arguments: LifecycleArguments
+            func run() async throws { try await arguments.apply("suspend") }
         }
 
         struct Reinstate: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "reinstate", abstract: "Reinstate a device.")
-            @OptionGroup var connection: AdminConnection
-            @Argument(help: "The device id.") var id: String
-            @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
-            func run() async throws { try await Device.apply("reinstate", id: id, reason: reason, connection: connection) }
+            @OptionGroup var arguments: LifecycleArguments
+            func run() async throws { try await arguments.apply("reinstate") }
         }
 
         struct Quarantine: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "quarantine", abstract: "Quarantine a device.")
-            @OptionGroup var connection: AdminConnection
-            @Argument(help: "The device id.") var id: String
-            @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
-            func run() async throws { try await Device.apply("quarantine", id: id, reason: reason, connection: connection) }
+            @OptionGroup var arguments: LifecycleArguments
+            func run() async throws { try await arguments.apply("quarantine") }
         }
 
         struct Release: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a device.")
-            @OptionGroup var connection: AdminConnection
-            @Argument(help: "The device id.") var id: String
-            @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
-            func run() async throws { try await Device.apply("release", id: id, reason: reason, connection: connection) }
+            @OptionGroup var arguments: LifecycleArguments
+            func run() async throws { try await arguments.apply("release") }
         }
 
         struct Revoke: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a device.")
-            @OptionGroup var connection: AdminConnection
-            @Argument(help: "The device id.") var id: String
-            @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
-            func run() async throws { try await Device.apply("revoke", id: id, reason: reason, connection: connection) }
+            @OptionGroup var arguments: LifecycleArguments
+            func run() async throws { try await arguments.apply("revoke") }
         }
 
         struct Decommission: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "decommission", abstract: "Decommission a device.")
-            @OptionGroup var connection: AdminConnection
-            @Argument(help: "The device id.") var id: String
-            @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
-            func run() async throws { try await Device.apply("decommission", id: id, reason: reason, connection: connection) }
+            @OptionGroup var arguments: LifecycleArguments
+            func run() async throws { try await arguments.apply("decommission") }
         }
     }
 }

@@ -8,12 +8,11 @@ public enum OCSPClient {
     /// A DER `OCSPRequest` for the certificate `serial` issued by `issuer` (a P-256 issuing CA), with a SHA-1 CertID (what
     /// openssl and browsers send) and, when given, an RFC 8954 nonce.
     public static func request(serial: Certificate.SerialNumber, issuer: Certificate, nonce: [UInt8]? = nil) throws -> [UInt8] {
-        var name = DER.Serializer()
-        try name.serialize(issuer.subject)
-        guard let issuerKey = P256.Signing.PublicKey(issuer.publicKey) else {
+        guard let issuerKey = P256.Signing.PublicKey(issuer.publicKey),
+            let hashes = try IssuerHashes.of(name: issuer.subject, key: issuerKey)[DERSupport.sha1]
+        else {
             throw VouchCoreError.malformedRequest("the issuer's key is not P-256, which Vouch authorities use")
         }
-        let keyBits = DERSupport.publicKeyBits(issuerKey)
         var coder = DER.Serializer()
         try coder.appendConstructedNode(identifier: .sequence) { coder in  // OCSPRequest
             try coder.appendConstructedNode(identifier: .sequence) { coder in  // TBSRequest
@@ -24,8 +23,8 @@ public enum OCSPClient {
                                 try coder.serialize(DERSupport.sha1)
                                 try coder.serialize(ASN1Null())
                             }
-                            try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(Insecure.SHA1.hash(data: name.serializedBytes))))
-                            try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(Insecure.SHA1.hash(data: keyBits))))
+                            try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(hashes.name)))
+                            try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(hashes.key)))
                             try coder.serialize(ArraySlice(serial.bytes))
                         }
                     }

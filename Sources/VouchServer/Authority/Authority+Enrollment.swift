@@ -278,9 +278,7 @@ extension Authority {
         try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
         try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
         let drafts = try written.flatMap { write in
-            try ([write.enrolledEvent] + (write.prepared?.events ?? [])).map { event in
-                (kind: event.kind, subject: event.subject, actor: "device:\(write.device.id)", data: try Self.json(JSONValue.object(event.data)))
-            }
+            try Self.drafts([write.enrolledEvent] + (write.prepared?.events ?? []), actor: "device:\(write.device.id)")
         }
         try await session.appendEvents(drafts, at: nowSeconds)
         for (index, write) in zip(accepted, written) {
@@ -393,10 +391,8 @@ extension Authority {
 
     /// Writes a prepared identity and its events inside `session`.
     func commit(_ prepared: PreparedIdentity, in session: StoreSession, actor: String) async throws -> EnrollmentBundle {
-        try await session.insert(prepared.certificate)
-        for credential in prepared.credentials {
-            try await session.insert(credential)
-        }
+        try await session.insert(certificates: [prepared.certificate])
+        try await session.insert(credentials: prepared.credentials)
         try await record(session, actor: actor, events: prepared.events)
         return prepared.bundle
     }

@@ -52,17 +52,13 @@ extension Authority {
                 "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
             ])
         }
-        var serializer = DER.Serializer()
-        try serializer.serialize(certificate)
-        var intermediate = DER.Serializer()
-        try intermediate.serialize(ca.intermediate)
-        var root = DER.Serializer()
-        try root.serialize(ca.root)
+        func nio(_ certificate: Certificate) throws -> NIOSSLCertificate {
+            var serializer = DER.Serializer()
+            try serializer.serialize(certificate)
+            return try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)
+        }
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [
-                .certificate(try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)),
-                .certificate(try NIOSSLCertificate(bytes: intermediate.serializedBytes, format: .der)),
-            ],
+            certificateChain: [.certificate(try nio(certificate)), .certificate(try nio(ca.intermediate))],
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
         )
         configuration.minimumTLSVersion = .tlsv12
@@ -70,7 +66,7 @@ extension Authority {
         configuration.verifySignatureAlgorithms = [.ed25519, .ecdsaSecp256R1Sha256, .ecdsaSecp384R1Sha384, .rsaPssRsaeSha256, .rsaPkcs1Sha256]
         // Ask for and require a client certificate; `verifyClientChain` decides whether it is good.
         configuration.certificateVerification = .noHostnameVerification
-        configuration.trustRoots = .certificates([try NIOSSLCertificate(bytes: root.serializedBytes, format: .der)])
+        configuration.trustRoots = .certificates([try nio(ca.root)])
         return configuration
     }
 

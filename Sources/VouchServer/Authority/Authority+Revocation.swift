@@ -17,13 +17,10 @@ extension Authority {
         if let cached = revocationCache.withLock({ $0.crl }), cached.seq == seq, cached.hour == hour {
             return cached.der
         }
+        // The sequence was read before the rows: the CRL holds at least what that sequence says, and a
+        // later change moves the sequence past what is cached.
         let stamp = nowSeconds
-        // The sequence first: the CRL then holds at least what that sequence says, and a later change
-        // moves the sequence past what is cached.
-        let (at, rows) = try await store.read { session in
-            let at = try await session.current("events")
-            return (at, try await session.revokedCertificates(unexpiredAt: stamp))
-        }
+        let rows = try await store.read { try await $0.revokedCertificates(unexpiredAt: stamp) }
         let entries = rows.compactMap { row -> RevokedCertificate? in
             guard let revokedAt = row.revokedAt, let serial = Hex.decode(row.serial), !serial.isEmpty else { return nil }
             return RevokedCertificate(
@@ -32,10 +29,10 @@ extension Authority {
                 reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified
             )
         }
-        let der = try ca.certificateRevocationList(revoked: entries, number: at * 100_000 + hour % 100_000, now: now, validity: 86_400)
+        let der = try ca.certificateRevocationList(revoked: entries, number: seq * 100_000 + hour % 100_000, now: now, validity: 86_400)
         revocationCache.withLock { cache in
-            if let cached = cache.crl, (cached.seq, cached.hour) > (at, hour) { return }
-            cache.crl = (at, hour, der)
+            if let cached = cache.crl, (cached.seq, cached.hour) > (seq, hour) { return }
+            cache.crl = (seq, hour, der)
         }
         return der
     }
@@ -91,11 +88,9 @@ extension Authority {
         if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
             return cached.token
         }
+        // The generation was read before the bits, so the list holds at least what it says.
         let range = (number * Self.statusListSize)..<((number + 1) * Self.statusListSize)
-        let (at, bits) = try await store.read { session in
-            let at = try await session.current("revocations")
-            return (at, try await session.statusBits(purpose: purpose.rawValue, range: range))
-        }
+        let bits = try await store.read { try await $0.statusBits(purpose: purpose.rawValue, range: range) }
         var list = try BitstringStatusList(size: Self.statusListSize)
         for bit in bits {
             try list.set(bit - range.lowerBound)
@@ -104,8 +99,8 @@ extension Authority {
             list, purpose: purpose, url: "\(publicURL)/v1/status-lists/\(id)", issuer: issuer, validFrom: now, validFor: 86_400
         )
         revocationCache.withLock { cache in
-            if let cached = cache.statusLists[id], (cached.generation, cached.hour) > (at, hour) { return }
-            cache.statusLists[id] = (at, hour, token)
+            if let cached = cache.statusLists[id], (cached.generation, cached.hour) > (generation, hour) { return }
+            cache.statusLists[id] = (generation, hour, token)
         }
         return token
     }

@@ -79,19 +79,24 @@ public final class Authority: Sendable {
     }
 
     /// Records an event inside the caller's transaction.
-    @discardableResult
     func record(
         _ session: StoreSession, kind: String, subject: String, actor: String, data: [String: JSONValue] = [:]
-    ) async throws -> EventRow {
-        try await session.appendEvent(kind: kind, subject: subject, actor: actor, data: Self.json(JSONValue.object(data)), at: nowSeconds)
+    ) async throws {
+        try await record(session, actor: actor, events: [(kind: kind, subject: subject, data: data)])
     }
 
     /// Records several events inside the caller's transaction, with consecutive sequence numbers.
     func record(
         _ session: StoreSession, actor: String, events: [(kind: String, subject: String, data: [String: JSONValue])]
     ) async throws {
-        let drafts = try events.map { (kind: $0.kind, subject: $0.subject, actor: actor, data: try Self.json(JSONValue.object($0.data))) }
-        try await session.appendEvents(drafts, at: nowSeconds)
+        try await session.appendEvents(try Self.drafts(events, actor: actor), at: nowSeconds)
+    }
+
+    /// Events as the store appends them: data as canonical JSON text, the actor on each.
+    static func drafts(
+        _ events: [(kind: String, subject: String, data: [String: JSONValue])], actor: String
+    ) throws -> [(kind: String, subject: String, actor: String, data: String)] {
+        try events.map { (kind: $0.kind, subject: $0.subject, actor: actor, data: try json(JSONValue.object($0.data))) }
     }
 
     static func json(_ value: some Encodable) throws -> String {
