@@ -39,7 +39,6 @@ let package = Package(
             name: "VouchKit",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -116,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VouchKitTests",
-            dependencies: ["VouchKit", "VouchCore", "VouchTesting"],
+            dependencies: ["VouchKit", "VouchCore", "VouchTesting", .product(name: "JWTKit", package: "jwt-kit")],
             resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),

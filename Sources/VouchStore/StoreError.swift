@@ -23,6 +23,9 @@ extension StoreError {
     /// Whether `error` is the database refusing a duplicate of a unique column (SQLite's UNIQUE or
     /// PRIMARY KEY constraint, PostgreSQL's SQLSTATE 23505): two requests raced for the same record.
     package static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let error = error as? SQLiteFailure {
+            return error.isUniqueViolation
+        }
         if let error = error as? SQLiteError {
             return error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed
                 || (error.reason == .constraint && (error.message.contains("UNIQUE") || error.message.contains("PRIMARY KEY")))

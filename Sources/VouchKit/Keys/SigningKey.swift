@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import JWTKit
 
 /// A private signing key held by a device, an issuer or a verifier: Ed25519 (the default) or
 /// ECDSA P-256. It signs JWS payloads and never leaves the process that made it unless written
@@ -104,20 +103,6 @@ public struct SigningKey: Sendable {
             }
         } catch {
             throw VouchKitError.cryptographicFailure("signing failed: \(error)")
-        }
-    }
-
-    /// Adds this key to a jwt-kit key collection under `kid`.
-    func register(in keys: JWTKeyCollection, kid: String) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .secondsSince1970
-        let serializer = DefaultJWTSerializer(jsonEncoder: encoder)
-        switch backing {
-        case .ed25519(let key):
-            await keys.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: kid), serializer: serializer)
-        case .p256(let key):
-            await keys.add(ecdsa: try ES256PrivateKey(backing: key), kid: JWKIdentifier(string: kid), serializer: serializer)
         }
     }
 }

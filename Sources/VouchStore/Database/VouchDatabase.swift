@@ -6,13 +6,15 @@ import NIOPosix
 import PostgresKit
 import SQLKit
 import SQLiteKit
+import Synchronization
 
 /// The authority's database: SQLite in the data directory (the default) or PostgreSQL, reached
 /// through SQLKit only, so that every query runs unchanged on both.
 ///
-/// SQLite is used through two connections in WAL mode: one writer, whose transactions take turns
-/// behind a lock (free of `SQLITE_BUSY`, every transaction serializable), and one reader, which WAL
-/// lets read the last committed state while the writer works. PostgreSQL uses a
+/// SQLite is used in WAL mode through one writer connection, whose transactions take turns behind
+/// a lock (free of `SQLITE_BUSY`, every transaction serializable), and a few reader connections,
+/// which WAL lets read the last committed state while the writer works. Statements run in place on
+/// the calling thread with prepared statements kept (`SQLiteHandle`). PostgreSQL uses a
 /// connection pool; rows that must change one writer at a time (counters, token uses) are updated
 /// in place so that the row lock serializes concurrent writers, also across server nodes.
 package final class VouchDatabase: Sendable {
@@ -24,50 +26,59 @@ package final class VouchDatabase: Sendable {
     package let engine: Engine
     /// Where the data lives, without credentials: a path for SQLite, host/port/database for PostgreSQL.
     package let location: String
-    private let sqlite: SQLiteConnection?
-    private let sqliteReader: SQLiteConnection?
+    private let sqlite: SQLiteDirectDatabase?
+    private let sqliteReaders: [SQLiteDirectDatabase]
+    private let nextReader = Atomic<Int>(0)
     private let postgresBox: PostgresPool?
     private var postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>? { postgresBox?.pool }
     private let lock = AsyncLock()
-    private let readerLock = AsyncLock()
     private let logger: Logger
 
     private init(
-        engine: Engine, location: String, sqlite: SQLiteConnection?, sqliteReader: SQLiteConnection? = nil,
+        engine: Engine, location: String, sqlite: SQLiteDirectDatabase?, sqliteReaders: [SQLiteDirectDatabase] = [],
         postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>?, logger: Logger
     ) {
         self.engine = engine
         self.location = location
         self.sqlite = sqlite
-        self.sqliteReader = sqliteReader
+        self.sqliteReaders = sqliteReaders
         self.postgresBox = postgres.map(PostgresPool.init)
         self.logger = logger
     }
 
+    /// How many reader connections SQLite gets: reads run in place, so one per core serves them all.
+    private static let sqliteReaderCount = max(2, ProcessInfo.processInfo.activeProcessorCount)
+
     /// Opens the SQLite database at `path`, creating it, in WAL mode.
     package static func sqlite(path: String, logger: Logger) async throws -> VouchDatabase {
-        let connection: SQLiteConnection
+        let writer: SQLiteHandle
         do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            writer = try SQLiteHandle.open(path: path)
+            let sql = SQLiteDirectDatabase(handle: writer, logger: logger)
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+                try await sql.raw(SQLQueryString(pragma)).run()
+            }
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }
-        let sql = connection.sql(queryLogLevel: nil)
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
-            try await sql.raw(SQLQueryString(pragma)).run()
-        }
-        // The reader opens once WAL is on; it only reads (query_only), so it never takes the write lock.
-        let reader: SQLiteConnection
+        // Readers open once WAL is on; they only read (query_only), so they never take the write lock.
+        var readers: [SQLiteDirectDatabase] = []
         do {
-            reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] {
-                try await reader.sql(queryLogLevel: nil).raw(SQLQueryString(pragma)).run()
+            for _ in 0..<sqliteReaderCount {
+                let reader = SQLiteDirectDatabase(handle: try SQLiteHandle.open(path: path), logger: logger)
+                for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] {
+                    try await reader.raw(SQLQueryString(pragma)).run()
+                }
+                readers.append(reader)
             }
         } catch {
-            try? await connection.close()
+            writer.close()
+            for reader in readers { reader.handle.close() }
             throw StoreError.unavailable("cannot open a reader on the SQLite database at \(path): \(error)")
         }
-        return VouchDatabase(engine: .sqlite, location: path, sqlite: connection, sqliteReader: reader, postgres: nil, logger: logger)
+        return VouchDatabase(
+            engine: .sqlite, location: path, sqlite: SQLiteDirectDatabase(handle: writer, logger: logger), sqliteReaders: readers,
+            postgres: nil, logger: logger)
     }
 
     /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/database`).
@@ -125,7 +136,7 @@ package final class VouchDatabase: Sendable {
     package func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch engine {
         case .sqlite:
-            let sql = sqlite!.sql(queryLogLevel: nil)
+            let sql = sqlite!
             return try await lock.withLock {
                 try await Self.inTransaction(sql, body)
             }
@@ -141,21 +152,21 @@ package final class VouchDatabase: Sendable {
     package func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch engine {
         case .sqlite:
-            let sql = sqlite!.sql(queryLogLevel: nil)
+            let sql = sqlite!
             return try await lock.withLock { try await body(sql) }
         case .postgres:
             return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
         }
     }
 
-    /// Runs read-only `body`: on SQLite through the reader connection, on PostgreSQL through any
+    /// Runs read-only `body`: on SQLite through a reader connection, on PostgreSQL through any
     /// pooled connection. Each statement sees the last committed state, but several statements are not
     /// one snapshot: read a version counter before the data it versions, never after.
     package func read<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch engine {
         case .sqlite:
-            let sql = sqliteReader!.sql(queryLogLevel: nil)
-            return try await readerLock.withLock { try await body(sql) }
+            let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
+            return try await body(sqliteReaders[index % sqliteReaders.count])
         case .postgres:
             return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
         }
@@ -177,12 +188,10 @@ package final class VouchDatabase: Sendable {
 
     /// Closes connections.
     package func close() async {
-        if let sqliteReader {
-            try? await sqliteReader.close()
+        for reader in sqliteReaders {
+            reader.handle.close()
         }
-        if let sqlite {
-            try? await sqlite.close()
-        }
+        sqlite?.handle.close()
         if let postgres {
             try? await postgres.shutdownAsync()
         }
