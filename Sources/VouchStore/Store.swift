@@ -82,44 +82,33 @@ package struct StoreSession: Sendable {
 
     // MARK: Nonces
 
-    /// Removes the nonce and says whether it existed, was for `purpose` and had not expired.
-    package func consumeNonce(digest: String, purpose: String, now: Int) async throws -> Bool {
-        let row = try await sql.delete(from: "nonces").where("digest", .equal, digest).returning("purpose", "expires_at").first()
-        guard let row else { return false }
-        let storedPurpose = try row.decode(column: "purpose", as: String.self)
-        let expiresAt = try row.decode(column: "expires_at", as: Int.self)
-        return storedPurpose == purpose && expiresAt > now
+    /// The digests among `digests` of nonces already spent.
+    package func spentNonces(digests: [String]) async throws -> Set<String> {
+        guard !digests.isEmpty else { return [] }
+        return Set(try await sql.select().column("digest").from("spent_nonces").where("digest", .in, digests)
+            .all(decodingColumn: "digest", as: String.self))
     }
 
-    /// Inserts several nonces in one statement.
-    package func insertNonces(_ nonces: [(digest: String, purpose: String, expiresAt: Int)]) async throws {
+    /// Records nonces as spent, in one statement. A nonce spent already makes it fail (primary key).
+    package func spendNonces(_ nonces: [(digest: String, expiresAt: Int)]) async throws {
         guard !nonces.isEmpty else { return }
-        let query = sql.insert(into: "nonces").columns("digest", "purpose", "expires_at")
+        let query = sql.insert(into: "spent_nonces").columns("digest", "expires_at")
         for nonce in nonces {
-            query.values(SQLBind(nonce.digest), SQLBind(nonce.purpose), SQLBind(nonce.expiresAt))
+            query.values(SQLBind(nonce.digest), SQLBind(nonce.expiresAt))
         }
         try await query.run()
     }
 
-    /// The nonces among `digests` that exist, are for `purpose` and have not expired. With
-    /// `forUpdate`, their rows stay locked until the transaction ends (PostgreSQL), so that a
-    /// concurrent transaction cannot take them too.
-    package func validNonces(digests: [String], purpose: String, now: Int, forUpdate: Bool = false) async throws -> Set<String> {
-        guard !digests.isEmpty else { return [] }
-        let query = sql.select().column("digest").from("nonces").where("digest", .in, digests)
-            .where("purpose", .equal, purpose).where("expires_at", .greaterThan, now)
-        if forUpdate { query.for(.update) }
-        return Set(try await query.all(decodingColumn: "digest", as: String.self))
+    /// Records one nonce as spent; false when it was spent already. Never fails on the duplicate, so
+    /// a transaction that spends a nonce stays usable on PostgreSQL too.
+    package func spendNonce(digest: String, expiresAt: Int) async throws -> Bool {
+        try await sql.insert(into: "spent_nonces").columns("digest", "expires_at").values(SQLBind(digest), SQLBind(expiresAt))
+            .ignoringConflicts(with: ["digest"]).returning("digest").first() != nil
     }
 
-    /// Deletes the nonces `digests` (spent by the enrollments that were written).
-    package func deleteNonces(digests: [String]) async throws {
-        guard !digests.isEmpty else { return }
-        try await sql.delete(from: "nonces").where("digest", .in, digests).run()
-    }
-
-    package func purgeNonces(before: Int) async throws {
-        try await sql.delete(from: "nonces").where("expires_at", .lessThanOrEqual, before).run()
+    /// Forgets spent nonces that have expired (they are refused on their expiry alone).
+    package func purgeSpentNonces(before: Int) async throws {
+        try await sql.delete(from: "spent_nonces").where("expires_at", .lessThanOrEqual, before).run()
     }
 
     // MARK: API keys

@@ -156,11 +156,8 @@ extension Authority {
         let csrKey = try checkCSR(request.csr, allowed: rules.allowedKeyTypes)
         guard csrKey == newKey else { throw APIError.badRequest("the CSR's key differs from the key that signed proof") }
 
-        let nonceDigest = Secrets.digest(request.nonce)
         let bundle = try await store.transaction { session in
-            guard try await session.consumeNonce(digest: nonceDigest, purpose: "device", now: self.nowSeconds) else {
-                throw Self.staleNonce
-            }
+            guard try await self.spendDeviceNonce(request.nonce, in: session) else { throw Self.staleNonce }
             guard var row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint,
                 row.state == device.state
             else {
@@ -222,11 +219,17 @@ extension Authority {
         return device
     }
 
-    /// Takes a challenge nonce: one `DELETE … RETURNING`, committed by itself (token requests write nothing else).
+    /// Spends a challenge nonce: one insert, committed by itself (token requests write nothing else).
     private func consumeDeviceNonce(_ nonce: String) async throws {
-        let digest = Secrets.digest(nonce)
-        let taken = try await store.write { try await $0.consumeNonce(digest: digest, purpose: "device", now: self.nowSeconds) }
+        let taken = try await store.write { try await self.spendDeviceNonce(nonce, in: $0) }
         guard taken else { throw Self.staleNonce }
+    }
+
+    /// Spends `nonce`, minted for device authentication, in `session`; false when it is not one of
+    /// ours, has expired or was spent already.
+    func spendDeviceNonce(_ nonce: String, in session: StoreSession) async throws -> Bool {
+        guard let expiresAt = nonces.expiry(of: nonce, purpose: "device", now: nowSeconds) else { return false }
+        return try await session.spendNonce(digest: Secrets.digest(nonce), expiresAt: expiresAt)
     }
 
     private func verifyAccessToken(_ token: String) throws -> DeviceAccessToken {

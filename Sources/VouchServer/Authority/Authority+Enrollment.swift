@@ -43,29 +43,28 @@ struct EnrollmentBundle: Codable, Sendable {
 }
 
 extension Authority {
-    /// A fresh single-use nonce for `purpose` (enrollment, authentication, renewal, rotation).
-    func issueNonce(purpose: String) async throws -> (nonce: String, expiresAt: Int) {
-        let nonce = Base64URL.encode(Secrets.randomBytes(32))
-        let expiresAt = nowSeconds + Self.nonceLifetime
+    /// A fresh single-use nonce for `purpose` (enrollment, or device for authentication, renewal and
+    /// rotation). Nothing is written (see `NonceMinter`).
+    func issueNonce(purpose: String) -> (nonce: String, expiresAt: Int) {
         let stamp = nowSeconds
         let purge = lastNoncePurge.withLock { last in
             guard stamp - last >= 60 else { return false }
             last = stamp
             return true
         }
-        // Expired nonces are refused when consumed whether or not they are purged; purging keeps the
-        // table small and runs at most once a minute. The insert is one statement and commits alone.
-        if purge { try await store.write { try await $0.purgeNonces(before: stamp) } }
-        let draft = (digest: Secrets.digest(nonce), purpose: purpose, expiresAt: expiresAt)
-        try await nonceBatcher.submit(draft) { drafts in
-            do {
-                try await self.store.write { try await $0.insertNonces(drafts) }
-                return drafts.map { _ in .success(()) }
-            } catch {
-                return drafts.map { _ in .failure(error) }
+        if purge {
+            // Spent nonces past their expiry are refused on the expiry alone; forgetting them keeps
+            // the table small. At most once a minute, off the request's path.
+            Task {
+                do {
+                    try await self.store.write { try await $0.purgeSpentNonces(before: stamp) }
+                } catch {
+                    self.logger.warning("purging spent nonces failed: \(error)")
+                }
             }
         }
-        return (nonce, expiresAt)
+        let expiresAt = stamp + Self.nonceLifetime
+        return (nonces.mint(purpose: purpose, expiresAt: expiresAt), expiresAt)
     }
 
     /// Verifies a proof of possession and returns the key it proves and its payload.
@@ -187,8 +186,10 @@ extension Authority {
             createdAt: stamp, updatedAt: stamp
         )
         // Sign before the transaction, so that the database is held only for the writes; but only
-        // for a nonce that is there to be spent (the batch takes it for good).
-        guard try await store.read({ try await $0.validNonces(digests: [nonceDigest], purpose: "enrollment", now: stamp) }).isEmpty == false else {
+        // for a nonce that is there to be spent (the batch spends it for good).
+        guard let nonceExpiresAt = nonces.expiry(of: request.nonce, purpose: "enrollment", now: stamp),
+            try await store.read({ try await $0.spentNonces(digests: [nonceDigest]) }).isEmpty
+        else {
             throw Self.staleEnrollmentNonce
         }
         let prepared: PreparedIdentity? =
@@ -204,7 +205,7 @@ extension Authority {
             ]
         )
         let write = EnrollmentWrite(
-            nonceDigest: nonceDigest, device: device, groupID: groupRow.id, groupName: groupRow.name, takesTokenUse: takesTokenUse,
+            nonceDigest: nonceDigest, nonceExpiresAt: nonceExpiresAt, device: device, groupID: groupRow.id, groupName: groupRow.name, takesTokenUse: takesTokenUse,
             prepared: prepared, enrolledEvent: enrolled
         )
         let bundle = try await enrollmentBatcher.submit(write) { writes in await self.writeEnrollments(writes) }
@@ -214,6 +215,7 @@ extension Authority {
     /// One checked and signed enrollment, waiting to be written with others in one transaction.
     struct EnrollmentWrite: Sendable {
         var nonceDigest: String
+        var nonceExpiresAt: Int
         var device: DeviceRow
         var groupID: String
         var groupName: String
@@ -244,8 +246,7 @@ extension Authority {
 
     private func writeEnrollments(_ writes: [EnrollmentWrite], in session: StoreSession) async throws -> [Result<EnrollmentBundle, any Error>] {
         var results = [Result<EnrollmentBundle, any Error>?](repeating: nil, count: writes.count)
-        let validNonces = try await session.validNonces(
-            digests: writes.map(\.nonceDigest), purpose: "enrollment", now: nowSeconds, forUpdate: true)
+        let spentNonces = try await session.spentNonces(digests: writes.map(\.nonceDigest))
         let enrolledKeys = try await session.deviceIDs(keyThumbprints: writes.map(\.device.keyThumbprint))
         var spent: Set<String> = []
         var claimed: Set<String> = []
@@ -253,7 +254,7 @@ extension Authority {
         for (index, write) in writes.enumerated() {
             let key = write.device.keyThumbprint
             // A nonce serves one request, even when two in one batch carry it.
-            guard validNonces.contains(write.nonceDigest), spent.insert(write.nonceDigest).inserted else {
+            guard !spentNonces.contains(write.nonceDigest), spent.insert(write.nonceDigest).inserted else {
                 results[index] = .failure(Self.staleEnrollmentNonce)
                 continue
             }
@@ -273,7 +274,7 @@ extension Authority {
             accepted.append(index)
         }
         let written = accepted.map { writes[$0] }
-        try await session.deleteNonces(digests: written.map(\.nonceDigest))
+        try await session.spendNonces(written.map { (digest: $0.nonceDigest, expiresAt: $0.nonceExpiresAt) })
         try await session.insert(devices: written.map(\.device))
         try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
         try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })

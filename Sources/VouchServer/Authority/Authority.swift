@@ -22,10 +22,11 @@ public final class Authority: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Date
     let revocationCache = Mutex(RevocationCache())
-    /// When expired nonces were last purged (seconds); purging runs at most once a minute.
+    /// Mints and checks enrollment and authentication nonces.
+    let nonces: NonceMinter
+    /// When expired spent nonces were last purged (seconds); purging runs at most once a minute.
     let lastNoncePurge = Mutex(0)
-    /// Group commit of nonces and enrollments (see `Batcher`).
-    let nonceBatcher = Batcher<(digest: String, purpose: String, expiresAt: Int), Void>()
+    /// Group commit of enrollments (see `Batcher`).
     let enrollmentBatcher = Batcher<EnrollmentWrite, EnrollmentBundle>()
     /// Status-list indexes reserved for enrollments and not yet used.
     let statusIndexPool = Mutex<[Int]>([])
@@ -39,10 +40,11 @@ public final class Authority: Sendable {
     static let accessTokenLifetime = 600
 
     init(
-        store: Store, ca: CertificateAuthority, issuerKey: SigningKey, publicURL: String, logger: Logger,
+        store: Store, ca: CertificateAuthority, issuerKey: SigningKey, nonceKey: SymmetricKey, publicURL: String, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.store = store
+        self.nonces = NonceMinter(key: nonceKey)
         self.ca = ca
         self.issuerKey = issuerKey
         self.publicURL = publicURL

@@ -52,10 +52,12 @@ enum AuthorityLoader {
             try keys.create("intermediate.key", contents: Data(caKeys.intermediate.pemRepresentation.utf8))
             try keys.create("ocsp.key", contents: Data(caKeys.responder.pemRepresentation.utf8))
             try keys.create("issuer.jwk", contents: try JSONEncoder().encode(issuerKey.jwk))
+            let nonceKey = try Self.nonceKey(keys, logger: logger)
             try AtomicFile.write(Data((try ca.root.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/root.pem", mode: 0o644, replacingExisting: false)
             try AtomicFile.write(Data((try ca.intermediate.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/intermediate.pem", mode: 0o644, replacingExisting: false)
             try AtomicFile.write(Data((try ca.responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/ocsp.pem", mode: 0o644, replacingExisting: false)
-            let authority = try Authority(store: store, ca: ca, issuerKey: issuerKey, publicURL: configuration.resolvedPublicURL, logger: logger)
+            let authority = try Authority(
+                store: store, ca: ca, issuerKey: issuerKey, nonceKey: nonceKey, publicURL: configuration.resolvedPublicURL, logger: logger)
             let (_, secret) = try await authority.createAPIKey(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
@@ -97,12 +99,30 @@ enum AuthorityLoader {
                 responder: responder, responderKey: responderKey
             )
             let issuerKey = try SigningKey(jwk: try JSONDecoder().decode(JWK.self, from: Data(try key("issuer.jwk").utf8)))
-            return Loaded(authority: try Authority(store: store, ca: ca, issuerKey: issuerKey, publicURL: configuration.resolvedPublicURL, logger: logger), newAdminKey: nil)
+            let authority = try Authority(
+                store: store, ca: ca, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
+                publicURL: configuration.resolvedPublicURL, logger: logger)
+            return Loaded(authority: authority, newAdminKey: nil)
         } catch let error as ServerStartupError {
             throw error
         } catch {
             throw ServerStartupError("the keys and certificates in \(root) do not load: \(error)")
         }
+    }
+}
+
+extension AuthorityLoader {
+    /// The nonce key, made when the data directory has none (it predates nonce keys, or the key was
+    /// lost: that voids only the nonces outstanding).
+    static func nonceKey(_ keys: some KeyStore, logger: Logger) throws -> SymmetricKey {
+        if let data = try keys.load(NonceMinter.keyName) {
+            guard data.count == 32 else { throw ServerStartupError("keys/\(NonceMinter.keyName) must hold 32 bytes; delete it to get a new one") }
+            return SymmetricKey(data: data)
+        }
+        let key = SymmetricKey(size: .bits256)
+        try keys.create(NonceMinter.keyName, contents: key.withUnsafeBytes { Data($0) })
+        logger.info("made a new nonce key", metadata: ["key": "\(NonceMinter.keyName)"])
+        return key
     }
 }
 

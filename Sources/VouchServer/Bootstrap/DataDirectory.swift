@@ -7,7 +7,8 @@ import VouchStore
 import X509
 
 /// The data directory: `vouch-data.json` (format marker, written last), `keys/` (0700, private keys
-/// 0600), `pki/` (certificates), `admin-api-key` (0600) and `vouch.sqlite` when SQLite is used.
+/// 0600, and `nonce.key`, which is made again when missing), `pki/` (certificates), `admin-api-key`
+/// (0600) and `vouch.sqlite` when SQLite is used.
 enum DataDirectory {
     static let marker = "vouch-data.json"
     static let keyNames = ["root.key", "intermediate.key", "ocsp.key", "issuer.jwk"]

@@ -17,7 +17,7 @@ struct DeviceController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/auth/challenge") { _, context in
             try limiter.take(context.sourceKey)
-            let (nonce, expiresAt) = try await authority.issueNonce(purpose: "device")
+            let (nonce, expiresAt) = authority.issueNonce(purpose: "device")
             return try Responses.json(EnrollmentController.NonceResponse(nonce: nonce, expiresAt: expiresAt), status: .created)
         }
         router.post("/v1/auth/token") { request, context in

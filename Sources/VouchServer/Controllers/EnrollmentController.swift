@@ -18,7 +18,7 @@ struct EnrollmentController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/enrollments/nonce") { _, context in
             try limiter.take(context.sourceKey)
-            let (nonce, expiresAt) = try await authority.issueNonce(purpose: "enrollment")
+            let (nonce, expiresAt) = authority.issueNonce(purpose: "enrollment")
             return try Responses.json(NonceResponse(nonce: nonce, expiresAt: expiresAt), status: .created)
         }
         router.post("/v1/enrollments") { request, context in

@@ -3,15 +3,15 @@ import SQLKit
 /// The schema, as an append-only list of named migrations. A migration that has landed is never edited:
 /// changes come as new entries at the end.
 package enum Migrations {
-    struct Migration: Sendable {
-        let name: String
+    package struct Migration: Sendable {
+        package let name: String
         let apply: @Sendable (any SQLDatabase) async throws -> Void
     }
 
     /// The advisory lock key of Vouch's migrations ("vouch" in ASCII).
     static let advisoryLockKey = 0x766F_7563_68
 
-    static let all: [Migration] = [
+    package static let all: [Migration] = [
         Migration(name: "0001_authority") { db in
             try await db.create(table: "counters")
                 .column("name", type: .text, .primaryKey(autoIncrement: false))
@@ -100,6 +100,16 @@ package enum Migrations {
         // bits, so that CRLs and status lists are rebuilt only when what they say has changed.
         Migration(name: "0002_revocation_generation") { db in
             try await db.insert(into: "counters").columns("name", "value").values(SQLBind("revocations"), SQLBind(0)).run()
+        },
+        // Nonces carry their own expiry under the server's MAC and are stored only once spent (see
+        // `NonceMinter`). Nonces issued before this migration are void; each lived five minutes.
+        Migration(name: "0003_stateless_nonces") { db in
+            try await db.create(table: "spent_nonces")
+                .column("digest", type: .text, .primaryKey(autoIncrement: false))
+                .column("expires_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(index: "spent_nonces_by_expiry").on("spent_nonces").column("expires_at").run()
+            try await db.drop(table: "nonces").run()
         },
     ]
 
