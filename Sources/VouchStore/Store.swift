@@ -33,6 +33,24 @@ package struct StoreSession: Sendable {
 
     static let decoder = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
 
+    /// A multi-row insert with the columns named and each row's values bound in their order. The
+    /// hot inserts say their columns rather than go through SQLKit's `Codable` model encoder, which
+    /// converts every key to snake case on every row.
+    private func insert<Row>(
+        into table: String, columns: [String], rows: [Row], values: (Row) -> [any SQLExpression]
+    ) async throws {
+        let query = sql.insert(into: table).columns(columns)
+        for row in rows {
+            query.values(values(row))
+        }
+        try await query.run()
+    }
+
+    /// A bound value, or SQL NULL.
+    private static func bind(_ value: Int?) -> any SQLExpression {
+        value.map { SQLBind($0) as any SQLExpression } ?? SQLLiteral.null
+    }
+
     // MARK: Counters and events
 
     /// The next value of a gap-free counter. The update locks the counter's row until the transaction
@@ -70,7 +88,9 @@ package struct StoreSession: Sendable {
         let events = drafts.enumerated().map { offset, draft in
             EventRow(seq: first + offset, at: at, kind: draft.kind, subject: draft.subject, actor: draft.actor, data: draft.data)
         }
-        try await sql.insert(into: "events").models(events, keyEncodingStrategy: .convertToSnakeCase).run()
+        try await insert(into: "events", columns: ["seq", "at", "kind", "subject", "actor", "data"], rows: events) {
+            [SQLBind($0.seq), SQLBind($0.at), SQLBind($0.kind), SQLBind($0.subject), SQLBind($0.actor), SQLBind($0.data)]
+        }
         return events
     }
 
@@ -180,7 +200,17 @@ package struct StoreSession: Sendable {
     /// Inserts several devices in one statement.
     package func insert(devices: [DeviceRow]) async throws {
         guard !devices.isEmpty else { return }
-        try await sql.insert(into: "devices").models(devices, keyEncodingStrategy: .convertToSnakeCase).run()
+        let columns = [
+            "id", "group_id", "zone", "state", "did", "key_thumbprint", "public_key", "attributes", "roles", "previous_dids", "created_at",
+            "updated_at",
+        ]
+        try await insert(into: "devices", columns: columns, rows: devices) {
+            [
+                SQLBind($0.id), SQLBind($0.groupId), SQLBind($0.zone), SQLBind($0.state), SQLBind($0.did), SQLBind($0.keyThumbprint),
+                SQLBind($0.publicKey), SQLBind($0.attributes), SQLBind($0.roles), SQLBind($0.previousDids), SQLBind($0.createdAt),
+                SQLBind($0.updatedAt),
+            ]
+        }
     }
 
     /// The ids of devices holding any of `keyThumbprints`, by thumbprint.
@@ -238,7 +268,13 @@ package struct StoreSession: Sendable {
     /// Inserts several certificates in one statement.
     package func insert(certificates: [CertificateRow]) async throws {
         guard !certificates.isEmpty else { return }
-        try await sql.insert(into: "certificates").models(certificates, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        let columns = ["serial", "device_id", "pem", "not_before", "not_after", "revoked_at", "reason"]
+        try await insert(into: "certificates", columns: columns, rows: certificates) {
+            [
+                SQLBind($0.serial), SQLBind($0.deviceId), SQLBind($0.pem), SQLBind($0.notBefore), SQLBind($0.notAfter),
+                Self.bind($0.revokedAt), Self.bind($0.reason),
+            ]
+        }
     }
 
     package func certificate(serial: String) async throws -> CertificateRow? {
@@ -288,7 +324,13 @@ package struct StoreSession: Sendable {
     /// Inserts several credentials in one statement.
     package func insert(credentials: [CredentialRow]) async throws {
         guard !credentials.isEmpty else { return }
-        try await sql.insert(into: "credentials").models(credentials, keyEncodingStrategy: .convertToSnakeCase).run()
+        let columns = ["id", "device_id", "type", "token", "status_index", "issued_at", "expires_at"]
+        try await insert(into: "credentials", columns: columns, rows: credentials) {
+            [
+                SQLBind($0.id), SQLBind($0.deviceId), SQLBind($0.type), SQLBind($0.token), SQLBind($0.statusIndex), SQLBind($0.issuedAt),
+                SQLBind($0.expiresAt),
+            ]
+        }
     }
 
     package func credentials(deviceID: String) async throws -> [CredentialRow] {

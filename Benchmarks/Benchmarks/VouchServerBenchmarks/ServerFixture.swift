@@ -107,7 +107,7 @@ final class ServerFixture: Sendable {
         ])
         require(answer.status == .created, "the enrollment was refused: \(answer.text)")
         guard reading else {
-            require(answer.body.firstRange(of: Array(#""identityCredential":"#.utf8)) != nil, "the answer has no identity credential")
+            require(answer.body.contains(bytes: Self.identityCredentialKey), "the answer has no identity credential")
             return nil
         }
         let body = answer.json
@@ -119,6 +119,8 @@ final class ServerFixture: Sendable {
             statusIndex: Int(status?["statusListIndex"]?.stringValue ?? "") ?? -1
         )
     }
+
+    static let identityCredentialKey = Array(#""identityCredential":"#.utf8)
 
     struct Answer: Sendable {
         let status: HTTPResponse.Status
@@ -145,6 +147,21 @@ final class ServerFixture: Sendable {
         if let bearer { headers[.authorization] = "Bearer \(bearer)" }
         let response = try await connection.execute(TestClient.Request(path, method: method, headers: headers, body: buffer))
         return Answer(status: response.status, body: response.body.map { Array($0.readableBytesView) } ?? [])
+    }
+}
+
+extension [UInt8] {
+    /// Whether `needle` occurs in these bytes: a plain scan, where the generic `firstRange(of:)`
+    /// cost the client a twentieth of each enrollment.
+    func contains(bytes needle: [UInt8]) -> Bool {
+        guard let first = needle.first else { return true }
+        return withUnsafeBufferPointer { haystack in
+            guard haystack.count >= needle.count else { return false }
+            for start in 0...(haystack.count - needle.count) where haystack[start] == first {
+                if haystack[start..<start + needle.count].elementsEqual(needle) { return true }
+            }
+            return false
+        }
     }
 }
 

@@ -52,7 +52,7 @@ public struct CredentialIssuer: Sendable {
             credential["validUntil"] = .string(RFC3339.format(validFrom.addingTimeInterval(validFor)))
         }
         if !status.isEmpty {
-            let entries = try status.map { try JSONValue(parsing: JSONEncoder().encode($0)) }
+            let entries = status.map(\.jsonValue)
             credential["credentialStatus"] = entries.count == 1 ? entries[0] : .array(entries)
         }
         return try await sign(credential: .object(credential))

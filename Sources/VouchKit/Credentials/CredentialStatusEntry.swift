@@ -37,6 +37,16 @@ public struct CredentialStatusEntry: Codable, Sendable, Hashable {
         statusListCredential = try container.decodeIfPresent(String.self, forKey: .statusListCredential) ?? ""
     }
 
+    /// The entry as JSON, as `encode(to:)` writes it.
+    var jsonValue: JSONValue {
+        var members: [String: JSONValue] = [
+            "type": .string(type), "statusPurpose": .string(statusPurpose), "statusListIndex": .string(statusListIndex),
+            "statusListCredential": .string(statusListCredential),
+        ]
+        if let id { members["id"] = .string(id) }
+        return .object(members)
+    }
+
     /// The index as a number, when it is a non-negative decimal.
     public var index: Int? {
         guard !statusListIndex.isEmpty, statusListIndex.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }

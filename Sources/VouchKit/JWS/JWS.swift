@@ -24,7 +24,9 @@ public enum JWS {
         encoder.dateEncodingStrategy = .secondsSince1970
         let signingInput: String
         do {
-            signingInput = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(try encoder.encode(payload))
+            // A JSONValue (every credential) is written directly; other payloads go through JSONEncoder.
+            let payloadJSON = try (payload as? JSONValue)?.compactJSON ?? Array(encoder.encode(payload))
+            signingInput = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(payloadJSON)
         } catch {
             throw VouchKitError.malformedInput("the JWS payload cannot be encoded as JSON: \(error)")
         }
