@@ -64,5 +64,18 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Not a benchmark: the HTTP enrollment run once, with latencies and CPU time per enrollment,
+        // for profiling (see Benchmarks/LoadProbe/main.swift).
+        .executableTarget(
+            name: "LoadProbe",
+            dependencies: [
+                .product(name: "VouchServer", package: vouch),
+                .product(name: "VouchKit", package: vouch),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Benchmarks/LoadProbe",
+            swiftSettings: swiftSettings
+        ),
     ]
 )

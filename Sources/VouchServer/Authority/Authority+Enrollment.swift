@@ -67,6 +67,18 @@ extension Authority {
         return (nonces.mint(purpose: purpose, expiresAt: expiresAt), expiresAt)
     }
 
+    /// A group's rules, decoded from its settings JSON once per distinct text: the text is the key,
+    /// so a changed group is decoded afresh and nothing needs invalidating.
+    func enrollmentRules(_ settings: String) throws -> EnrollmentRules {
+        if let rules = rulesCache.withLock({ $0[settings] }) { return rules }
+        let rules = try Self.decode(EnrollmentRules.self, from: settings)
+        rulesCache.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[settings] = rules
+        }
+        return rules
+    }
+
     /// Verifies a proof of possession and returns the key it proves and its payload.
     func verifyPossession(_ token: String, expectedNonce: String) throws -> (PublicKey, DID, PossessionProof) {
         let (key, did, proof) = try verifySelfSigned(
@@ -145,7 +157,7 @@ extension Authority {
             throw APIError.notFound("no enrollment group named \(request.group.prefix(64))")
         }
         guard groupRow.disabled == 0 else { throw APIError.forbidden("enrollment group \(groupRow.name) is disabled") }
-        let rules = try Self.decode(EnrollmentRules.self, from: groupRow.settings)
+        let rules = try enrollmentRules(groupRow.settings)
 
         let (proofKey, did, proof) = try verifyPossession(request.proof, expectedNonce: request.nonce)
         guard proof.group == request.group else {

@@ -26,6 +26,8 @@ public final class Authority: Sendable {
     let nonces: NonceMinter
     /// When expired spent nonces were last purged (seconds); purging runs at most once a minute.
     let lastNoncePurge = Mutex(0)
+    /// Enrollment groups' decoded rules, by their settings text (see `enrollmentRules(_:)`).
+    let rulesCache = Mutex<[String: EnrollmentRules]>([:])
     /// Group commit of enrollments (see `Batcher`).
     let enrollmentBatcher = Batcher<EnrollmentWrite, EnrollmentBundle>()
     /// Status-list indexes reserved for enrollments and not yet used.
