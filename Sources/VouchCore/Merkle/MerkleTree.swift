@@ -5,7 +5,8 @@ import VouchKit
 ///
 /// It keeps every complete subtree hash, level by level, so a root, an inclusion proof
 /// (RFC 9162 §2.1.3.1) or a consistency proof (RFC 9162 §2.1.4.1) costs O(log n) hash lookups
-/// and at most O(log n) node hashes, for the current size or any earlier one.
+/// and at most O(log n) node hashes, for the current size or any earlier one (`MerkleProofs`,
+/// which the database-backed log uses too).
 public struct MerkleTree: Sendable {
     /// `levels[k][i]` is the hash of the perfect subtree of 2^k leaves starting at leaf i·2^k.
     private var levels: [[MerkleHash]] = [[]]
@@ -53,7 +54,7 @@ public struct MerkleTree: Sendable {
     public func rootHash(size: UInt64? = nil) throws(VouchKitError) -> MerkleHash {
         let size = size ?? self.size
         try checkSize(size, "tree size")
-        return size == 0 ? MerkleHash.emptyTreeRoot : subtreeHash(start: 0, count: Int(size))
+        return MerkleProofs.root(size: size, hash: stored)
     }
 
     /// The inclusion proof of the leaf at `leafIndex` in the tree at `treeSize` leaves (RFC 9162 §2.1.3.1).
@@ -65,9 +66,7 @@ public struct MerkleTree: Sendable {
         guard leafIndex < treeSize else {
             throw .malformedInput("leaf index \(leafIndex) is not below the tree size \(treeSize)")
         }
-        var path: [MerkleHash] = []
-        inclusionPath(index: Int(leafIndex), start: 0, count: Int(treeSize), into: &path)
-        return InclusionProof(leafIndex: leafIndex, treeSize: treeSize, hashes: path)
+        return MerkleProofs.inclusionProof(leafIndex: leafIndex, treeSize: treeSize, hash: stored)
     }
 
     /// The consistency proof from the tree at `oldSize` leaves to the tree at `newSize` leaves
@@ -80,11 +79,7 @@ public struct MerkleTree: Sendable {
         guard oldSize > 0, oldSize <= newSize else {
             throw .malformedInput("a consistency proof needs 0 < old size ≤ new size, not \(oldSize) and \(newSize)")
         }
-        var proof: [MerkleHash] = []
-        if oldSize < newSize {
-            subproof(oldCount: Int(oldSize), start: 0, count: Int(newSize), isWholeOldTree: true, into: &proof)
-        }
-        return ConsistencyProof(oldSize: oldSize, newSize: newSize, hashes: proof)
+        return MerkleProofs.consistencyProof(oldSize: oldSize, newSize: newSize, hash: stored)
     }
 
     private func checkSize(_ size: UInt64, _ what: String) throws(VouchKitError) {
@@ -93,53 +88,8 @@ public struct MerkleTree: Sendable {
         }
     }
 
-    /// MTH(D[start ..< start+count]) for count ≥ 1, from the stored perfect subtrees.
-    ///
-    /// RFC 6962 splits at the largest power of two below the count, so every left part is a
-    /// stored, aligned perfect subtree and only the right edge needs hashing.
-    private func subtreeHash(start: Int, count: Int) -> MerkleHash {
-        if count & (count - 1) == 0 {
-            let level = count.trailingZeroBitCount
-            return levels[level][start >> level]
-        }
-        let split = Self.largestPowerOfTwo(below: count)
-        return MerkleHash.nodeHash(
-            subtreeHash(start: start, count: split),
-            subtreeHash(start: start + split, count: count - split)
-        )
-    }
-
-    /// PATH(m, D[start ..< start+count]), appended bottom-up.
-    private func inclusionPath(index: Int, start: Int, count: Int, into path: inout [MerkleHash]) {
-        guard count > 1 else { return }
-        let split = Self.largestPowerOfTwo(below: count)
-        if index < split {
-            inclusionPath(index: index, start: start, count: split, into: &path)
-            path.append(subtreeHash(start: start + split, count: count - split))
-        } else {
-            inclusionPath(index: index - split, start: start + split, count: count - split, into: &path)
-            path.append(subtreeHash(start: start, count: split))
-        }
-    }
-
-    /// SUBPROOF(m, D[start ..< start+count], b), appended bottom-up.
-    private func subproof(oldCount: Int, start: Int, count: Int, isWholeOldTree: Bool, into proof: inout [MerkleHash]) {
-        if oldCount == count {
-            if !isWholeOldTree { proof.append(subtreeHash(start: start, count: count)) }
-            return
-        }
-        let split = Self.largestPowerOfTwo(below: count)
-        if oldCount <= split {
-            subproof(oldCount: oldCount, start: start, count: split, isWholeOldTree: isWholeOldTree, into: &proof)
-            proof.append(subtreeHash(start: start + split, count: count - split))
-        } else {
-            subproof(oldCount: oldCount - split, start: start + split, count: count - split, isWholeOldTree: false, into: &proof)
-            proof.append(subtreeHash(start: start, count: split))
-        }
-    }
-
-    /// The largest power of two strictly below `count`, for count ≥ 2.
-    private static func largestPowerOfTwo(below count: Int) -> Int {
-        1 << (Int.bitWidth - 1 - (count - 1).leadingZeroBitCount)
+    /// The hash of a stored perfect subtree.
+    private func stored(_ node: MerkleNode) -> MerkleHash {
+        levels[node.level][Int(node.index)]
     }
 }
