@@ -25,7 +25,7 @@ public enum JWS {
         let signingInput: String
         do {
             // A JSONValue (every credential) is written directly; other payloads go through JSONEncoder.
-            let payloadJSON = try (payload as? JSONValue)?.compactJSON ?? Array(encoder.encode(payload))
+            let payloadJSON = try (payload as? JSONValue)?.canonicalJSON ?? Array(encoder.encode(payload))
             signingInput = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(payloadJSON)
         } catch {
             throw VouchKitError.malformedInput("the JWS payload cannot be encoded as JSON: \(error)")

@@ -62,10 +62,12 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue {
-    /// Compact JSON with object keys in UTF-8 byte order, written directly: what `jsonData()` says,
-    /// at a fraction of the cost of `JSONEncoder` (which builds an intermediate tree and boxes every
-    /// value). Whole numbers below 10^15 are written as integers, as `encode(to:)` does.
-    public var compactJSON: [UInt8] {
+    /// The value in the JSON Canonicalization Scheme (RFC 8785): compact, object keys sorted by
+    /// their UTF-16 code units, numbers as ECMAScript writes them, strings with only `"`, `\\` and
+    /// control characters escaped. Written directly, at a fraction of the cost of `JSONEncoder`
+    /// (which builds an intermediate tree and boxes every value); also what the transparency log
+    /// hashes.
+    public var canonicalJSON: [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
         write(into: &output)
@@ -79,13 +81,7 @@ extension JSONValue {
         case .bool(let value):
             output.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let value):
-            if !value.isFinite {
-                output.append(contentsOf: "null".utf8)
-            } else if value.rounded() == value, abs(value) < 1e15 {
-                output.append(contentsOf: String(Int64(value)).utf8)
-            } else {
-                output.append(contentsOf: value.description.utf8)
-            }
+            output.append(contentsOf: Self.ecmaScriptString(value).utf8)
         case .string(let value):
             Self.write(string: value, into: &output)
         case .array(let values):
@@ -97,7 +93,7 @@ extension JSONValue {
             output.append(UInt8(ascii: "]"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            for (index, key) in members.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }).enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
                 Self.write(string: key, into: &output)
                 output.append(UInt8(ascii: ":"))
@@ -105,6 +101,45 @@ extension JSONValue {
             }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// ECMAScript's Number::toString (RFC 8785 §3.2.2.3): the shortest digits that read back to the
+    /// same double, positional from 10^-6 up to 10^21 and exponential outside. Not-finite values,
+    /// which JSON cannot hold, are written as null.
+    static func ecmaScriptString(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        if value == 0 { return "0" }
+        if value < 0 { return "-" + ecmaScriptString(-value) }
+        // Swift's description is the shortest round-trip form too; take its digits and exponent.
+        let text = value.description
+        var mantissa = Substring(text)
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = text[..<e]
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+        }
+        var digits = mantissa.filter { $0 != "." }
+        let pointPosition = mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) } ?? mantissa.count
+        // value = 0.d1d2…dk × 10^n
+        var n = pointPosition + exponent
+        while digits.first == "0" {
+            digits.removeFirst()
+            n -= 1
+        }
+        while digits.last == "0" { digits.removeLast() }
+        let k = digits.count
+        if k <= n && n <= 21 {
+            return digits + String(repeating: "0", count: n - k)
+        }
+        if 0 < n && n <= 21 {
+            return String(digits.prefix(n)) + "." + String(digits.dropFirst(n))
+        }
+        if -6 < n && n <= 0 {
+            return "0." + String(repeating: "0", count: -n) + digits
+        }
+        let sign = n - 1 >= 0 ? "+" : "-"
+        let head = k == 1 ? digits : String(digits.prefix(1)) + "." + String(digits.dropFirst())
+        return head + "e" + sign + String(abs(n - 1))
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped, everything else as UTF-8.

@@ -104,7 +104,7 @@ public final class Authority: Sendable {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        if let value = value as? JSONValue { return String(decoding: value.compactJSON, as: UTF8.self) }
+        if let value = value as? JSONValue { return String(decoding: value.canonicalJSON, as: UTF8.self) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
