@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import SQLKit
+import VouchCore
+import VouchKit
 
 /// The authority's records, over SQLite or PostgreSQL. Reads and writes go through `read` and
 /// `transaction`; the operations on `StoreSession` are the only SQL the server runs.
@@ -98,6 +100,55 @@ package struct StoreSession: Sendable {
     package func events(after: Int, limit: Int) async throws -> [EventRow] {
         try await sql.select().column("*").from("events").where("seq", .greaterThan, after)
             .orderBy("seq").limit(limit).all(decoding: EventRow.self, with: Self.decoder)
+    }
+
+    // MARK: Transparency log
+
+    /// Stores tree nodes, several hundred to a statement.
+    package func insertLogNodes(_ nodes: [(node: MerkleNode, hash: MerkleHash)]) async throws {
+        for start in stride(from: 0, to: nodes.count, by: 500) {
+            let chunk = nodes[start..<min(start + 500, nodes.count)]
+            try await insert(into: "log_nodes", columns: ["level", "idx", "hash"], rows: Array(chunk)) {
+                [SQLBind($0.node.level), SQLBind(Int64(bitPattern: $0.node.index)), SQLBind(Data($0.hash.bytes))]
+            }
+        }
+    }
+
+    /// The hashes of `nodes` that are stored, by node: one statement per tree level asked for.
+    package func logNodes(_ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
+        var found: [MerkleNode: MerkleHash] = [:]
+        for (level, group) in Dictionary(grouping: nodes, by: \.level) {
+            let rows = try await sql.select().column("idx").column("hash").from("log_nodes")
+                .where("level", .equal, level).where("idx", .in, group.map { Int64(bitPattern: $0.index) }).all()
+            for row in rows {
+                let index = UInt64(bitPattern: try row.decode(column: "idx", as: Int64.self))
+                found[MerkleNode(level: level, index: index)] = try MerkleHash(bytes: try row.decode(column: "hash", as: Data.self))
+            }
+        }
+        return found
+    }
+
+    /// The node hashes of tree level `level` from index `first`, `count` of them, in order (a tile).
+    package func logNodes(level: Int, from first: UInt64, count: Int) async throws -> [MerkleHash] {
+        try await sql.select().column("hash").from("log_nodes").where("level", .equal, level)
+            .where("idx", .greaterThanOrEqual, Int64(bitPattern: first)).where("idx", .lessThan, Int64(bitPattern: first + UInt64(count)))
+            .orderBy("idx").all(decodingColumn: "hash", as: Data.self).map { try MerkleHash(bytes: $0) }
+    }
+
+    /// Records a published checkpoint. A second checkpoint of the same size fails (primary key).
+    package func insertCheckpoint(size: UInt64, root: MerkleHash, note: String, at: Int) async throws {
+        try await sql.insert(into: "log_checkpoints").columns("size", "root", "note", "published_at")
+            .values(SQLBind(Int64(bitPattern: size)), SQLBind(Data(root.bytes)), SQLBind(note), SQLBind(at)).run()
+    }
+
+    /// The latest published checkpoint: its size, root and signed note.
+    package func latestCheckpoint() async throws -> (size: UInt64, root: MerkleHash, note: String)? {
+        guard let row = try await sql.select().columns("size", "root", "note").from("log_checkpoints").orderBy("size", .descending).limit(1).first()
+        else { return nil }
+        return (
+            UInt64(bitPattern: try row.decode(column: "size", as: Int64.self)), try MerkleHash(bytes: try row.decode(column: "root", as: Data.self)),
+            try row.decode(column: "note", as: String.self)
+        )
     }
 
     // MARK: Nonces

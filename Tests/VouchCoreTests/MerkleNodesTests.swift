@@ -81,4 +81,25 @@ import VouchKit
         #expect(LogTile.current(level: nil, index: 1, treeSize: 300)?.entryRange == 256..<300)
         #expect(LogTile(level: 1, index: 2, width: 2).nodes == [MerkleNode(level: 8, index: 512), MerkleNode(level: 8, index: 513)])
     }
+
+    @Test("the frontier appends as the tree does, stores what the proofs read, and reloads from the root nodes")
+    func frontier() throws {
+        var tree = MerkleTree()
+        var frontier = MerkleFrontier()
+        var stored: [MerkleNode: MerkleHash] = [:]
+        #expect(frontier.root == MerkleHash.emptyTreeRoot)
+        for index in 0..<300 {
+            let leaf = MerkleHash.leafHash(Array("entry \(index)".utf8))
+            tree.append(leafHash: leaf)
+            let completed = frontier.append(leafHash: leaf)
+            #expect(completed.map(\.node) == MerkleNode.completed(byLeaf: UInt64(index)))
+            for (node, hash) in completed { stored[node] = hash }
+            #expect(frontier.root == (try tree.rootHash()))
+            // A frontier loaded from the stored root nodes is the same frontier.
+            let size = UInt64(index + 1)
+            let reloaded = try MerkleFrontier(size: size, hashes: MerkleProofs.rootNodes(size: size).map { stored[$0]! })
+            #expect(reloaded == frontier)
+        }
+        #expect(throws: VouchKitError.self) { try MerkleFrontier(size: 3, hashes: [MerkleHash.emptyTreeRoot]) }
+    }
 }

@@ -145,3 +145,56 @@ public enum MerkleProofs {
         1 << (UInt64.bitWidth - 1 - (count - 1).leadingZeroBitCount)
     }
 }
+
+/// The right edge of an append-only tree: the hashes of the perfect subtrees its leaves split into
+/// (one per set bit of the size, largest first; the nodes `MerkleProofs.rootNodes(size:)` names).
+/// It is all that appending needs: a log loads it once (O(log n) hashes) and then appends without
+/// reading the tree again.
+public struct MerkleFrontier: Sendable, Equatable {
+    public private(set) var size: UInt64
+    public private(set) var hashes: [MerkleHash]
+
+    /// The frontier of the empty tree.
+    public init() {
+        size = 0
+        hashes = []
+    }
+
+    /// The frontier of the tree at `size`, from the hashes of `MerkleProofs.rootNodes(size:)` in
+    /// that order.
+    public init(size: UInt64, hashes: [MerkleHash]) throws(VouchKitError) {
+        guard hashes.count == size.nonzeroBitCount else {
+            throw .malformedInput("a tree of \(size) leaves has \(size.nonzeroBitCount) frontier hashes, not \(hashes.count)")
+        }
+        self.size = size
+        self.hashes = hashes
+    }
+
+    /// Appends a leaf and returns the nodes it completes with their hashes, bottom-up (the leaf
+    /// first): what a log stores for it.
+    @discardableResult
+    public mutating func append(leafHash: MerkleHash) -> [(node: MerkleNode, hash: MerkleHash)] {
+        var completed = [(node: MerkleNode(level: 0, index: size), hash: leafHash)]
+        var hash = leafHash
+        var level = 0
+        var position = size
+        while position & 1 == 1 {
+            hash = MerkleHash.nodeHash(hashes.removeLast(), hash)
+            level += 1
+            position >>= 1
+            completed.append((node: MerkleNode(level: level, index: position), hash: hash))
+        }
+        hashes.append(hash)
+        size += 1
+        return completed
+    }
+
+    /// The root hash of the tree.
+    public var root: MerkleHash {
+        guard var hash = hashes.last else { return MerkleHash.emptyTreeRoot }
+        for left in hashes.dropLast().reversed() {
+            hash = MerkleHash.nodeHash(left, hash)
+        }
+        return hash
+    }
+}

@@ -111,6 +111,23 @@ package enum Migrations {
             try await db.create(index: "spent_nonces_by_expiry").on("spent_nonces").column("expires_at").run()
             try await db.drop(table: "nonces").run()
         },
+        // The transparency log over the events table: entry i is event seq i+1. Stored are the
+        // nodes of the tree (every perfect subtree's hash, level 0 being the entries' leaf hashes)
+        // and every checkpoint published, each with the tree size it signs.
+        Migration(name: "0004_transparency_log") { db in
+            try await db.create(table: "log_nodes")
+                .column("level", type: .int, .notNull)
+                .column("idx", type: .bigint, .notNull)
+                .column("hash", type: .blob, .notNull)
+                .primaryKey("level", "idx")
+                .run()
+            try await db.create(table: "log_checkpoints")
+                .column("size", type: .bigint, .primaryKey(autoIncrement: false))
+                .column("root", type: .blob, .notNull)
+                .column("note", type: .text, .notNull)
+                .column("published_at", type: .bigint, .notNull)
+                .run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL
