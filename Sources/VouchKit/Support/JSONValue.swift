@@ -52,10 +52,11 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    /// Serialises as compact JSON with sorted keys.
+    /// Serialises as compact JSON with sorted keys (`canonicalJSON`), or indented for people.
     public func jsonData(pretty: Bool = false) -> Data {
+        guard pretty else { return Data(canonicalJSON) }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         // Encoding a JSONValue cannot fail: every case maps to a JSON value.
         return (try? encoder.encode(self)) ?? Data("null".utf8)
     }

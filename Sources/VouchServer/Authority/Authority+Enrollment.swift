@@ -290,8 +290,8 @@ extension Authority {
         try await session.insert(devices: written.map(\.device))
         try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
         try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
-        let drafts = try written.flatMap { write in
-            try Self.drafts([write.enrolledEvent] + (write.prepared?.events ?? []), actor: "device:\(write.device.id)")
+        let drafts = written.flatMap { write in
+            Self.drafts([write.enrolledEvent] + (write.prepared?.events ?? []), actor: "device:\(write.device.id)")
         }
         try await session.appendEvents(drafts, at: nowSeconds)
         for (index, write) in zip(accepted, written) {

@@ -93,18 +93,17 @@ public final class Authority: Sendable {
     func record(
         _ session: StoreSession, actor: String, events: [(kind: String, subject: String, data: [String: JSONValue])]
     ) async throws {
-        try await session.appendEvents(try Self.drafts(events, actor: actor), at: nowSeconds)
+        try await session.appendEvents(Self.drafts(events, actor: actor), at: nowSeconds)
     }
 
     /// Events as the store appends them: data as canonical JSON text, the actor on each.
     static func drafts(
         _ events: [(kind: String, subject: String, data: [String: JSONValue])], actor: String
-    ) throws -> [(kind: String, subject: String, actor: String, data: String)] {
-        try events.map { (kind: $0.kind, subject: $0.subject, actor: actor, data: try json(JSONValue.object($0.data))) }
+    ) -> [(kind: String, subject: String, actor: String, data: String)] {
+        events.map { (kind: $0.kind, subject: $0.subject, actor: actor, data: String(decoding: JSONValue.object($0.data).canonicalJSON, as: UTF8.self)) }
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        if let value = value as? JSONValue { return String(decoding: value.canonicalJSON, as: UTF8.self) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)

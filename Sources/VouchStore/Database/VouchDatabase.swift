@@ -51,12 +51,11 @@ package final class VouchDatabase: Sendable {
 
     /// Opens the SQLite database at `path`, creating it, in WAL mode.
     package static func sqlite(path: String, logger: Logger) async throws -> VouchDatabase {
-        let writer: SQLiteHandle
+        let writer: SQLiteDirectDatabase
         do {
-            writer = try SQLiteHandle.open(path: path)
-            let sql = SQLiteDirectDatabase(handle: writer, logger: logger)
+            writer = SQLiteDirectDatabase(handle: try SQLiteHandle.open(path: path), logger: logger)
             for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
-                try await sql.raw(SQLQueryString(pragma)).run()
+                try await writer.raw(SQLQueryString(pragma)).run()
             }
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
@@ -72,12 +71,12 @@ package final class VouchDatabase: Sendable {
                 readers.append(reader)
             }
         } catch {
-            writer.close()
+            writer.handle.close()
             for reader in readers { reader.handle.close() }
             throw StoreError.unavailable("cannot open a reader on the SQLite database at \(path): \(error)")
         }
         return VouchDatabase(
-            engine: .sqlite, location: path, sqlite: SQLiteDirectDatabase(handle: writer, logger: logger), sqliteReaders: readers,
+            engine: .sqlite, location: path, sqlite: writer, sqliteReaders: readers,
             postgres: nil, logger: logger)
     }
 
