@@ -136,6 +136,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // The Go program the interop tests build and run; not a resource of the test bundle.
+            exclude: ["GoInterop/tlogcheck"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

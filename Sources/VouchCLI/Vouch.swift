@@ -12,7 +12,7 @@ struct Vouch: AsyncParsableCommand {
         discussion: "Exit status: 0 on success, 1 when a verification fails, 2 on a usage or input error.",
         subcommands: [
             KeysCommand.self, DIDCommand.self, CredentialCommand.self, PresentationCommand.self,
-            StatusListCommand.self, LogCommand.self, ServeCommand.self, DeviceCommand.self, AdminCommand.self,
+            StatusListCommand.self, LogCommand.self, WitnessCommand.self, ServeCommand.self, DeviceCommand.self, AdminCommand.self,
         ]
     )
 

@@ -16,6 +16,8 @@ public struct VouchServerInstance<App: ApplicationProtocol> {
     public let newAdminKey: String?
     public let publicURL: String
     public let did: String
+    /// The transparency log's verifier key (C2SP signed-note form), for `vouch log verify --key`.
+    public let logVerifierKey: String
     /// Every route, as `METHOD /path` with `{parameter}` captures (the OpenAPI test reads it).
     public let routes: [String]
     let boundMTLSPort: BoundPort?
@@ -69,6 +71,7 @@ public func buildApplication(
     )
     return VouchServerInstance(
         application: app, newAdminKey: loaded.newAdminKey, publicURL: authority.publicURL, did: authority.did.description,
+        logVerifierKey: authority.log.signer.verifierKey,
         routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort
     )
 }
@@ -110,15 +113,32 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
     EnrollmentController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
     DeviceController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
     AdminController(authority: authority, metrics: metrics).addRoutes(to: router)
+    LogController(log: authority.log).addRoutes(to: router)
     return router
 }
 
-/// Closes the database when the server shuts down.
+/// Runs the transparency log's sequencer until the server shuts down; then appends what was
+/// committed meanwhile and closes the database.
 struct DatabaseService: Service {
     let authority: Authority
 
     func run() async throws {
-        try? await gracefulShutdown()
+        let log = authority.log
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await log.sequence()
+                } catch {
+                    log.logger.error("appending to the transparency log failed: \(error)")
+                }
+                try? await Task.sleep(for: log.configuration.interval)
+            }
+        }
+        do {
+            try await log.sequence()
+        } catch {
+            log.logger.error("appending to the transparency log at shutdown failed: \(error)")
+        }
         await authority.store.database.close()
     }
 }

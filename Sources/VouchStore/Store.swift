@@ -151,6 +151,60 @@ package struct StoreSession: Sendable {
         )
     }
 
+    /// The number of entries the stored tree holds: one past the highest leaf stored.
+    package func logSize() async throws -> UInt64 {
+        let rows = try await sql.select().column("idx").from("log_nodes").where("level", .equal, 0)
+            .orderBy("idx", .descending).limit(1).all(decodingColumn: "idx", as: Int64.self)
+        return rows.first.map { UInt64(bitPattern: $0) + 1 } ?? 0
+    }
+
+    /// Makes the log's writers take turns across nodes: on PostgreSQL a transaction-scoped advisory
+    /// lock; on SQLite the writer lock the transaction already holds.
+    package func lockLog() async throws {
+        if sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: Self.logLockKey))").run()
+        }
+    }
+
+    /// The advisory lock key of the log's sequencer ("vlog" in ASCII).
+    static let logLockKey = 0x766C_6F67
+
+    /// The newest checkpoint signed and waiting for witnesses' cosignatures.
+    package func pendingCheckpoint() async throws -> (size: UInt64, note: String)? {
+        guard let row = try await sql.select().columns("size", "note").from("log_pending").orderBy("size", .descending).limit(1).first()
+        else { return nil }
+        return (UInt64(bitPattern: try row.decode(column: "size", as: Int64.self)), try row.decode(column: "note", as: String.self))
+    }
+
+    /// Keeps a signed checkpoint until enough witnesses cosign it; older ones are dropped.
+    package func insertPendingCheckpoint(size: UInt64, note: String, at: Int) async throws {
+        try await sql.delete(from: "log_pending").where("size", .lessThan, Int64(bitPattern: size)).run()
+        try await sql.delete(from: "log_cosignatures").where("size", .lessThan, Int64(bitPattern: size)).run()
+        try await sql.insert(into: "log_pending").columns("size", "note", "created_at")
+            .values(SQLBind(Int64(bitPattern: size)), SQLBind(note), SQLBind(at)).run()
+    }
+
+    /// Records a witness's cosignature line for the pending checkpoint of `size`, replacing an
+    /// earlier one of that witness; returns every witness's line for that size.
+    package func addCosignature(size: UInt64, witness: String, line: String, at: Int) async throws -> [String: String] {
+        try await sql.delete(from: "log_cosignatures").where("size", .equal, Int64(bitPattern: size)).where("witness", .equal, witness).run()
+        try await sql.insert(into: "log_cosignatures").columns("size", "witness", "line", "received_at")
+            .values(SQLBind(Int64(bitPattern: size)), SQLBind(witness), SQLBind(line), SQLBind(at)).run()
+        var lines: [String: String] = [:]
+        for row in try await sql.select().columns("witness", "line").from("log_cosignatures").where("size", .equal, Int64(bitPattern: size)).all() {
+            lines[try row.decode(column: "witness", as: String.self)] = try row.decode(column: "line", as: String.self)
+        }
+        return lines
+    }
+
+    /// Forgets pending checkpoints and cosignatures up to and including `size` (once it is published).
+    package func clearPending(through size: UInt64) async throws {
+        try await sql.delete(from: "log_pending").where("size", .lessThanOrEqual, Int64(bitPattern: size)).run()
+        try await sql.delete(from: "log_cosignatures").where("size", .lessThanOrEqual, Int64(bitPattern: size)).run()
+    }
+
+    // MARK: Nonces
+
     // MARK: Nonces
 
     /// The digests among `digests` of nonces already spent.
@@ -319,11 +373,11 @@ package struct StoreSession: Sendable {
     /// Inserts several certificates in one statement.
     package func insert(certificates: [CertificateRow]) async throws {
         guard !certificates.isEmpty else { return }
-        let columns = ["serial", "device_id", "pem", "not_before", "not_after", "revoked_at", "reason"]
+        let columns = ["serial", "device_id", "pem", "not_before", "not_after", "revoked_at", "reason", "log_index"]
         try await insert(into: "certificates", columns: columns, rows: certificates) {
             [
                 SQLBind($0.serial), SQLBind($0.deviceId), SQLBind($0.pem), SQLBind($0.notBefore), SQLBind($0.notAfter),
-                Self.bind($0.revokedAt), Self.bind($0.reason),
+                Self.bind($0.revokedAt), Self.bind($0.reason), Self.bind($0.logIndex),
             ]
         }
     }
@@ -375,11 +429,11 @@ package struct StoreSession: Sendable {
     /// Inserts several credentials in one statement.
     package func insert(credentials: [CredentialRow]) async throws {
         guard !credentials.isEmpty else { return }
-        let columns = ["id", "device_id", "type", "token", "status_index", "issued_at", "expires_at"]
+        let columns = ["id", "device_id", "type", "token", "status_index", "issued_at", "expires_at", "log_index"]
         try await insert(into: "credentials", columns: columns, rows: credentials) {
             [
                 SQLBind($0.id), SQLBind($0.deviceId), SQLBind($0.type), SQLBind($0.token), SQLBind($0.statusIndex), SQLBind($0.issuedAt),
-                SQLBind($0.expiresAt),
+                SQLBind($0.expiresAt), Self.bind($0.logIndex),
             ]
         }
     }

@@ -17,7 +17,11 @@ struct OpenAPITests {
                 let pairs = routes.map { route in
                     let parts = route.split(separator: " ", maxSplits: 1)
                     // The OCSP GET route is a recursive wildcard (base64 holds "/"); OpenAPI names it {request}.
-                    return (parts[0].lowercased(), String(parts[1]).replacingOccurrences(of: "/**", with: "/{request}"))
+                    // So is the C2SP tile route, named {tile}.
+                    return (
+                        parts[0].lowercased(),
+                        String(parts[1]).replacingOccurrences(of: "/v1/log/tile/**", with: "/v1/log/tile/{tile}").replacingOccurrences(of: "/**", with: "/{request}")
+                    )
                 }
                 #expect(pairs.count >= 35)
                 for (method, path) in pairs {
@@ -29,7 +33,7 @@ struct OpenAPITests {
                     }
                     // The route exists: whatever it answers, it is not "no such resource".
                     let concrete = path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{action}", with: "revoke")
-                        .replacingOccurrences(of: "{request}", with: "MA==")
+                        .replacingOccurrences(of: "{request}", with: "MA==").replacingOccurrences(of: "{tile}", with: "0/000")
                     let result = try await client.call(HTTPRequest.Method(method.uppercased())!, concrete, apiKey: admin)
                     #expect(result.json["detail"]?.stringValue?.hasPrefix("no such resource") != true, "\(method) \(path) is not routed")
                     #expect(result.status < 500, "\(method) \(path) answered \(result.status): \(result.text)")

@@ -13,7 +13,7 @@ struct DeviceCommand: AsyncParsableCommand {
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a key, enroll it, and write key.jwk, key.pem (0600), cert.pem, chain.pem, identity.vc.jwt, role credentials and trust-bundle.json to DIR.",
+            abstract: "Make a key, enroll it, and write key.jwk, key.pem (0600), cert.pem, chain.pem, identity.vc.jwt, role credentials, trust-bundle.json and log-receipts.json to DIR.",
             discussion: "Prints the device id as its last line."
         )
 
@@ -297,6 +297,10 @@ struct DeviceCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try save(String(decoding: try encoder.encode(["trustBundle": bundle]), as: UTF8.self), "trust-bundle.json")
+        }
+        if let receipts = answer["log"]?["receipts"], !receipts.arrayValue.isEmpty {
+            // Proof that the issuance is in the transparency log: `vouch log verify-inclusion --receipt`.
+            try save(String(decoding: receipts.jsonData(pretty: true), as: UTF8.self), "log-receipts.json")
         }
         try save(answer["deviceId"]?.stringValue, "device-id")
     }

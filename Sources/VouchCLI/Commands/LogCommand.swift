@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import VouchKit
 
-/// `vouch log`: checks transparency-log proofs and checkpoints offline.
+/// `vouch log`: audits a Vouch server's transparency log, and checks proofs and checkpoints offline.
 ///
 /// Every subcommand prints a line starting with `OK` and exits 0 on success; prints the reasons
 /// to standard error and exits 1 when verification fails; and reports unusable input (a hash,
@@ -10,44 +10,91 @@ import VouchKit
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
-        abstract: "Verify transparency-log inclusion proofs, consistency proofs and checkpoints.",
-        subcommands: [VerifyInclusion.self, VerifyConsistency.self, VerifyCheckpoint.self]
+        abstract: "Audit a transparency log; verify inclusion proofs, consistency proofs and checkpoints.",
+        subcommands: [Verify.self, Monitor.self, VerifyInclusion.self, VerifyConsistency.self, VerifyCheckpoint.self]
     )
 }
 
 extension LogCommand {
-    /// `vouch log verify-inclusion`: checks an RFC 9162 inclusion proof.
+    /// `vouch log verify-inclusion`: checks an RFC 9162 inclusion proof, or a log receipt.
     struct VerifyInclusion: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify-inclusion",
-            abstract: "Check that a leaf is in a log's Merkle tree.",
-            discussion: "Hashes are 64 hex digits or base64 (standard or URL-safe)."
+            abstract: "Check that an entry is in a log's Merkle tree.",
+            discussion: """
+                Either --receipt FILE --key KEY: a receipt (from an enrollment's log-receipts.json, or \
+                GET /v1/log/proof/inclusion?index=N) whose entry, proof and signed checkpoint are checked \
+                offline against the log's verifier key; or the bare proof with --leaf-hash, --index, \
+                --size, --root and --proof. Hashes are 64 hex digits or base64 (standard or URL-safe).
+                """
         )
 
+        @Option(help: "A receipt file (JSON: one receipt or an array of them), or - for standard input.")
+        var receipt: String?
+
+        @Option(name: .customLong("key"), help: "The log's verifier key, <name>+<key ID>+<base64 key> (with --receipt).")
+        var keys: [String] = []
+
         @Option(help: "The leaf hash, SHA-256(0x00 || entry).")
-        var leafHash: String
+        var leafHash: String?
 
         @Option(help: "The zero-based index of the leaf.")
-        var index: UInt64
+        var index: UInt64?
 
         @Option(help: "The tree size the proof is for.")
-        var size: UInt64
+        var size: UInt64?
 
         @Option(help: "The root hash of the tree at that size.")
-        var root: String
+        var root: String?
 
         @Option(help: "The audit path: comma-separated hashes, leaf level first; \"\" when empty.")
-        var proof: String
+        var proof: String?
 
         func run() async throws {
-            let leafHash = try HashArgument.parse(leafHash, option: "--leaf-hash")
-            let root = try HashArgument.parse(root, option: "--root")
+            if let receipt {
+                try verifyReceipts(receipt)
+                return
+            }
+            guard let leafHash, let index, let size, let root, let proof else {
+                throw ValidationError("give --receipt FILE --key KEY, or all of --leaf-hash, --index, --size, --root and --proof")
+            }
+            let leaf = try HashArgument.parse(leafHash, option: "--leaf-hash")
+            let rootHash = try HashArgument.parse(root, option: "--root")
             let path = try HashArgument.parseList(proof, option: "--proof")
             let inclusion = InclusionProof(leafIndex: index, treeSize: size, hashes: path)
             try report(
-                { () throws(VouchKitError) in try inclusion.verify(leafHash: leafHash, rootHash: root) },
+                { () throws(VouchKitError) in try inclusion.verify(leafHash: leaf, rootHash: rootHash) },
                 success: "OK leaf \(index) is included in the tree of size \(size) with root \(root)"
             )
+        }
+
+        private func verifyReceipts(_ file: String) throws {
+            guard !keys.isEmpty else { throw ValidationError("--receipt needs --key: the log's verifier key (GET /v1/log/key)") }
+            let verifiers = try LogCommand.verifiers(keys)
+            let data = try LogCommand.read(file, what: "receipt")
+            let receipts: [LogReceipt]
+            if let many = try? JSONDecoder().decode([LogReceipt].self, from: data) {
+                receipts = many
+            } else {
+                do {
+                    receipts = [try JSONDecoder().decode(LogReceipt.self, from: data)]
+                } catch {
+                    throw ValidationError(
+                        "\(file) is not a log receipt: a JSON object with index, entry, treeSize, inclusionProof and checkpoint (or an array of them)")
+                }
+            }
+            guard !receipts.isEmpty else { throw ValidationError("\(file) holds no receipts") }
+            var reasons: [String] = []
+            for receipt in receipts {
+                switch receipt.verify(verifiers: verifiers) {
+                case .success(let checkpoint):
+                    print("OK entry \(receipt.index) is in \(checkpoint.origin) at size \(checkpoint.size), root \(checkpoint.rootHash.base64EncodedString)")
+                    print("   \(receipt.entry)")
+                case .failure(let rejection):
+                    reasons.append(contentsOf: rejection.reasons.map { "entry \(receipt.index): \($0)" })
+                }
+            }
+            if !reasons.isEmpty { throw failure(reasons) }
         }
     }
 
@@ -168,9 +215,32 @@ private func report(
 }
 
 /// Prints each reason to standard error, prefixed with `FAIL`, and returns exit code 1 to throw.
-private func failure(_ reasons: [String]) -> ExitCode {
+func failure(_ reasons: [String]) -> ExitCode {
     for reason in reasons {
         FileHandle.standardError.write(Data("FAIL \(reason)\n".utf8))
     }
     return ExitCode(1)
+}
+
+extension LogCommand {
+    /// Parses `--key` options into note verifiers.
+    static func verifiers(_ keys: [String]) throws -> [NoteVerifier] {
+        try keys.map { key in
+            do throws(VouchKitError) {
+                return try NoteVerifier(verifierKey: key)
+            } catch {
+                throw ValidationError("The --key \"\(key)\" is not a usable note verifier key: \(error.reason).")
+            }
+        }
+    }
+
+    /// The bytes of `file`, or of standard input for `-`.
+    static func read(_ file: String, what: String) throws -> Data {
+        if file == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw ValidationError("Cannot read the \(what) file \(file): \(error.localizedDescription)")
+        }
+    }
 }

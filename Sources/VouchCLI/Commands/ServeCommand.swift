@@ -9,7 +9,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the trust authority (SQLite in the data directory unless --database names PostgreSQL).",
-        discussion: "Every option can also be set with an environment variable: VOUCH_HOST, VOUCH_PORT, VOUCH_DATA_DIR, VOUCH_DATABASE, VOUCH_PUBLIC_URL, VOUCH_MTLS_PORT."
+        discussion: "Every option can also be set with an environment variable: VOUCH_HOST, VOUCH_PORT, VOUCH_DATA_DIR, VOUCH_DATABASE, VOUCH_PUBLIC_URL, VOUCH_MTLS_PORT, VOUCH_CHECKPOINT_INTERVAL, VOUCH_WITNESSES, VOUCH_WITNESS_QUORUM."
     )
 
     @Option(help: "Address to listen on (VOUCH_HOST).") var host: String?
@@ -18,6 +18,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "postgres://user:password@host:5432/db for PostgreSQL; default SQLite in the data directory (VOUCH_DATABASE).") var database: String?
     @Option(name: .customLong("public-url"), help: "URL devices reach the server at, used in certificates and the did:web (VOUCH_PUBLIC_URL).") var publicURL: String?
     @Option(name: .customLong("mtls-port"), help: "Port of the mutual-TLS listener (VOUCH_MTLS_PORT).") var mtlsPort: Int?
+    @Option(
+        name: .customLong("checkpoint-interval"),
+        help: "Seconds between transparency-log checkpoints, at least (VOUCH_CHECKPOINT_INTERVAL; default 1)."
+    ) var checkpointInterval: Double?
+    @Option(
+        name: .customLong("witness"),
+        help: "A witness's cosignature verifier key, <name>+<key ID>+<base64>; repeat for several (VOUCH_WITNESSES, space-separated)."
+    ) var witnesses: [String] = []
+    @Option(
+        name: .customLong("witness-quorum"),
+        help: "Cosignatures needed before a checkpoint is published (VOUCH_WITNESS_QUORUM; default 1 with witnesses)."
+    ) var witnessQuorum: Int?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -27,13 +39,24 @@ struct ServeCommand: AsyncParsableCommand {
             guard let parsed = Int(text), (0...65_535).contains(parsed) else { throw ValidationError("\(name)=\(text) is not a port number") }
             return parsed
         }
+        let interval = try checkpointInterval ?? environment["VOUCH_CHECKPOINT_INTERVAL"].map { text in
+            guard let value = Double(text) else { throw ValidationError("VOUCH_CHECKPOINT_INTERVAL=\(text) is not a number of seconds") }
+            return value
+        } ?? 1
+        guard interval >= 0.01, interval <= 3600 else { throw ValidationError("the checkpoint interval must be between 0.01 and 3600 seconds") }
+        let witnessKeys = witnesses.isEmpty ? (environment["VOUCH_WITNESSES"] ?? "").split(separator: " ").map(String.init) : witnesses
+        let quorum = try witnessQuorum ?? environment["VOUCH_WITNESS_QUORUM"].map { text in
+            guard let value = Int(text) else { throw ValidationError("VOUCH_WITNESS_QUORUM=\(text) is not a number") }
+            return value
+        }
         let configuration = ServerConfiguration(
             host: host ?? environment["VOUCH_HOST"] ?? "127.0.0.1",
             port: try integer(port, "VOUCH_PORT", default: 8080)!,
             dataDirectory: dataDir ?? environment["VOUCH_DATA_DIR"] ?? "./vouch-data",
             databaseURL: database ?? environment["VOUCH_DATABASE"],
             publicURL: publicURL ?? environment["VOUCH_PUBLIC_URL"],
-            mtlsPort: try integer(mtlsPort, "VOUCH_MTLS_PORT", default: nil)
+            mtlsPort: try integer(mtlsPort, "VOUCH_MTLS_PORT", default: nil),
+            checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum
         )
         guard (1...65_535).contains(configuration.port) else { throw ValidationError("--port must be 1–65535") }
         var logger = Logger(label: "vouch")
@@ -55,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
             print("  admin API key (shown once; also in \(configuration.dataDirectory)/admin-api-key, mode 0600):")
             print("  \(key)")
         }
+        print("transparency log verifier key: \(server.logVerifierKey)")
         print("vouch serving \(server.publicURL) (listening on \(configuration.host):\(configuration.port))")
         try await server.application.runService()
     }

@@ -39,7 +39,7 @@ struct APIClient {
 
     /// The request and whatever status it gets, refusals included; only an unreachable server
     /// (no answer at all) exits, with status 2.
-    func exchange(_ method: String, _ path: String, json body: JSONValue? = nil) async throws -> (status: Int, body: Data) {
+    func exchange(_ method: String, _ path: String, json body: JSONValue? = nil, text: String? = nil) async throws -> (status: Int, body: Data) {
         var request = URLRequest(url: URL(string: server + path)!)
         request.httpMethod = method
         request.timeoutInterval = 30
@@ -49,6 +49,9 @@ struct APIClient {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             request.httpBody = try encoder.encode(body)
+        } else if let text {
+            request.setValue("text/plain; charset=utf-8", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(text.utf8)
         }
         let data: Data
         let response: URLResponse

@@ -143,6 +143,12 @@ extension JSONValue {
         return head + "e" + sign + String(abs(n - 1))
     }
 
+    /// Appends `string` as a JSON string in canonical form (RFC 8785): quotes, backslashes and
+    /// control characters escaped, everything else as UTF-8.
+    public static func writeCanonical(string: String, into output: inout [UInt8]) {
+        write(string: string, into: &output)
+    }
+
     /// A JSON string: quotes, backslashes and control characters escaped, everything else as UTF-8.
     private static func write(string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))

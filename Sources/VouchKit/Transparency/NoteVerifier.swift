@@ -88,11 +88,12 @@ extension NoteVerifier {
     /// The signature type byte for Ed25519 in signed notes.
     static let ed25519Algorithm: UInt8 = 0x01
 
-    /// The key ID: the first four bytes, big-endian, of `SHA-256(name || 0x0A || 0x01 || public key)`.
-    static func keyID(name: String, publicKey: Curve25519.Signing.PublicKey) -> UInt32 {
+    /// The key ID: the first four bytes, big-endian, of `SHA-256(name || 0x0A || algorithm || public key)`
+    /// (algorithm 0x01 for Ed25519 note signatures, 0x04 for cosignature/v1).
+    static func keyID(name: String, publicKey: Curve25519.Signing.PublicKey, algorithm: UInt8 = ed25519Algorithm) -> UInt32 {
         var hasher = SHA256()
         hasher.update(data: Array(name.utf8))
-        hasher.update(data: [0x0A, ed25519Algorithm])
+        hasher.update(data: [0x0A, algorithm])
         hasher.update(data: publicKey.rawRepresentation)
         return hasher.finalize().withUnsafeBytes { raw in
             raw.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
@@ -124,7 +125,8 @@ extension NoteVerifier {
     static func decodeKey(
         id idText: Substring,
         key keyText: Substring,
-        kind: String
+        kind: String,
+        algorithm expected: UInt8 = ed25519Algorithm
     ) throws(VouchKitError) -> (id: UInt32, material: [UInt8]) {
         guard idText.utf8.count == 8, idText.allSatisfy(\.isHexDigit), let id = UInt32(idText, radix: 16) else {
             throw .malformedInput("a note key ID is 8 hexadecimal digits, not \"\(idText)\"")
@@ -132,8 +134,12 @@ extension NoteVerifier {
         guard let bytes = NoteBase64.decode(keyText), let algorithm = bytes.first else {
             throw .malformedInput("a note key ends in standard base64 with padding")
         }
-        guard algorithm == ed25519Algorithm else {
-            throw .unsupported("note key algorithm \(algorithm) is not supported; only Ed25519 (1) is")
+        guard algorithm == expected else {
+            throw .unsupported(
+                expected == ed25519Algorithm
+                    ? "note key algorithm \(algorithm) is not supported; only Ed25519 (1) is"
+                    : "a witness cosignature key has algorithm \(expected) (cosignature/v1), not \(algorithm)"
+            )
         }
         guard bytes.count == 33 else {
             throw .invalidKey("an Ed25519 \(kind) note key is 32 bytes, not \(bytes.count - 1)")

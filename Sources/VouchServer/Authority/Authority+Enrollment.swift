@@ -40,6 +40,17 @@ struct EnrollmentBundle: Codable, Sendable {
     var identityCredential: String?
     var roleCredentials: [String]
     var trustBundle: String?
+    /// Where the issuance is in the transparency log.
+    var log: IssuanceLog?
+}
+
+/// The transparency-log entries of an issuance: the indexes of its `certificate.issued` and
+/// `credential.issued` events, and (when a checkpoint covered them within the server's receipt
+/// timeout) a receipt for each: entry, inclusion proof and signed checkpoint.
+struct IssuanceLog: Codable, Sendable {
+    var certificateIndex: UInt64
+    var credentialIndex: UInt64
+    var receipts: [LogReceipt]?
 }
 
 extension Authority {
@@ -285,15 +296,22 @@ extension Authority {
             claimed.insert(key)
             accepted.append(index)
         }
-        let written = accepted.map { writes[$0] }
+        var written = accepted.map { writes[$0] }
         try await session.spendNonces(written.map { (digest: $0.nonceDigest, expiresAt: $0.nonceExpiresAt) })
         try await session.insert(devices: written.map(\.device))
-        try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
-        try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
         let drafts = written.flatMap { write in
             Self.drafts([write.enrolledEvent] + (write.prepared?.events ?? []), actor: "device:\(write.device.id)")
         }
-        try await session.appendEvents(drafts, at: nowSeconds)
+        // The events first, so that certificates and credentials are stored with their log indexes.
+        let events = try await session.appendEvents(drafts, at: nowSeconds)
+        var offset = 0
+        for position in written.indices {
+            let count = 1 + (written[position].prepared?.events.count ?? 0)
+            written[position].prepared?.tie(to: events[offset + 1..<offset + count])
+            offset += count
+        }
+        try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
+        try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
         for (index, write) in zip(accepted, written) {
             results[index] = .success(
                 write.prepared?.bundle
@@ -313,7 +331,18 @@ extension Authority {
         var certificate: CertificateRow
         var credentials: [CredentialRow]
         var bundle: EnrollmentBundle
+        /// `certificate.issued`, then `credential.issued`.
         var events: [(kind: String, subject: String, data: [String: JSONValue])]
+
+        /// Records the log indexes of the appended `events` on the rows and in the bundle.
+        mutating func tie(to appended: ArraySlice<EventRow>) {
+            guard appended.count == 2, let certificateEvent = appended.first, let credentialEvent = appended.last else { return }
+            certificate.logIndex = certificateEvent.seq - 1
+            for position in credentials.indices {
+                credentials[position].logIndex = credentialEvent.seq - 1
+            }
+            bundle.log = IssuanceLog(certificateIndex: LogEntry.index(of: certificateEvent), credentialIndex: LogEntry.index(of: credentialEvent))
+        }
     }
 
     /// Issues certificate, identity credential and role credentials for an active device, inside
@@ -404,10 +433,38 @@ extension Authority {
 
     /// Writes a prepared identity and its events inside `session`.
     func commit(_ prepared: PreparedIdentity, in session: StoreSession, actor: String) async throws -> EnrollmentBundle {
+        var prepared = prepared
+        let events = try await record(session, actor: actor, events: prepared.events)
+        prepared.tie(to: events[...])
         try await session.insert(certificates: [prepared.certificate])
         try await session.insert(credentials: prepared.credentials)
-        try await record(session, actor: actor, events: prepared.events)
         return prepared.bundle
+    }
+
+    /// Adds log receipts to an answer whose change is committed: waits (at most the receipt
+    /// timeout) for a checkpoint covering its issuance events. Without one in time the answer goes
+    /// with the indexes alone; `GET /v1/log/proof/inclusion?index=` gives the receipt later.
+    func withLogReceipts(_ bundle: EnrollmentBundle) async -> EnrollmentBundle {
+        guard var issuance = bundle.log else { return bundle }
+        let last = max(issuance.certificateIndex, issuance.credentialIndex)
+        guard let checkpoint = await log.waitForCheckpoint(covering: last + 1, timeout: receiptTimeout) else {
+            logger.warning("no checkpoint covered log entry \(last) within \(receiptTimeout); answering without receipts")
+            return bundle
+        }
+        do {
+            var receipts: [LogReceipt] = []
+            for index in [issuance.certificateIndex, issuance.credentialIndex] {
+                guard let receipt = try await log.receipt(index: index, checkpoint: checkpoint) else { return bundle }
+                receipts.append(receipt)
+            }
+            issuance.receipts = receipts
+        } catch {
+            logger.error("building log receipts for device \(bundle.deviceId) failed: \(error)")
+            return bundle
+        }
+        var bundle = bundle
+        bundle.log = issuance
+        return bundle
     }
 
     /// A status-list index for an enrollment, from a block reserved in advance: one counter update per

@@ -24,6 +24,10 @@ public final class Authority: Sendable {
     let revocationCache = Mutex(RevocationCache())
     /// Mints and checks enrollment and authentication nonces.
     let nonces: NonceMinter
+    /// The transparency log over the events.
+    let log: TransparencyLog
+    /// How long an answer waits for a checkpoint to prove its issuance in.
+    let receiptTimeout: Duration
     /// When expired spent nonces were last purged (seconds); purging runs at most once a minute.
     let lastNoncePurge = Mutex(0)
     /// Enrollment groups' decoded rules, by their settings text (see `enrollmentRules(_:)`).
@@ -42,10 +46,12 @@ public final class Authority: Sendable {
     static let accessTokenLifetime = 600
 
     init(
-        store: Store, ca: CertificateAuthority, issuerKey: SigningKey, nonceKey: SymmetricKey, publicURL: String, logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        store: Store, ca: CertificateAuthority, issuerKey: SigningKey, nonceKey: SymmetricKey, log: TransparencyLog, publicURL: String,
+        receiptTimeout: Duration = .seconds(5), logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.store = store
+        self.log = log
+        self.receiptTimeout = receiptTimeout
         self.nonces = NonceMinter(key: nonceKey)
         self.ca = ca
         self.issuerKey = issuerKey
@@ -90,9 +96,10 @@ public final class Authority: Sendable {
     }
 
     /// Records several events inside the caller's transaction, with consecutive sequence numbers.
+    @discardableResult
     func record(
         _ session: StoreSession, actor: String, events: [(kind: String, subject: String, data: [String: JSONValue])]
-    ) async throws {
+    ) async throws -> [EventRow] {
         try await session.appendEvents(Self.drafts(events, actor: actor), at: nowSeconds)
     }
 

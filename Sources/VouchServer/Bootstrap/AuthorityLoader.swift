@@ -56,8 +56,10 @@ enum AuthorityLoader {
             try AtomicFile.write(Data((try ca.root.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/root.pem", mode: 0o644, replacingExisting: false)
             try AtomicFile.write(Data((try ca.intermediate.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/intermediate.pem", mode: 0o644, replacingExisting: false)
             try AtomicFile.write(Data((try ca.responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/ocsp.pem", mode: 0o644, replacingExisting: false)
+            let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let authority = try Authority(
-                store: store, ca: ca, issuerKey: issuerKey, nonceKey: nonceKey, publicURL: configuration.resolvedPublicURL, logger: logger)
+                store: store, ca: ca, issuerKey: issuerKey, nonceKey: nonceKey, log: log, publicURL: configuration.resolvedPublicURL,
+                receiptTimeout: configuration.receiptTimeout, logger: logger)
             let (_, secret) = try await authority.createAPIKey(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
@@ -99,9 +101,10 @@ enum AuthorityLoader {
                 responder: responder, responderKey: responderKey
             )
             let issuerKey = try SigningKey(jwk: try JSONDecoder().decode(JWK.self, from: Data(try key("issuer.jwk").utf8)))
+            let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let authority = try Authority(
-                store: store, ca: ca, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
-                publicURL: configuration.resolvedPublicURL, logger: logger)
+                store: store, ca: ca, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger), log: log,
+                publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout, logger: logger)
             return Loaded(authority: authority, newAdminKey: nil)
         } catch let error as ServerStartupError {
             throw error
@@ -112,6 +115,52 @@ enum AuthorityLoader {
 }
 
 extension AuthorityLoader {
+    /// The log key's file in `keys/`: a C2SP signed-note signer key.
+    static let logKeyName = "log.key"
+
+    /// The transparency log, with its signing key, loaded and checked against its last checkpoint.
+    /// The key is made on the first start of a log; once the log has published a checkpoint a
+    /// missing key stops the start (a new key would silently fork the log for its verifiers).
+    static func transparencyLog(configuration: ServerConfiguration, keys: some KeyStore, store: Store, logger: Logger) async throws -> TransparencyLog {
+        let signer: NoteSigner
+        if let data = try keys.load(logKeyName) {
+            do {
+                signer = try NoteSigner(signerKey: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            } catch {
+                throw ServerStartupError("keys/\(logKeyName) is not a note signer key: \(error.reason)")
+            }
+        } else {
+            if let latest = try await store.read({ try await $0.latestCheckpoint() }) {
+                throw ServerStartupError(
+                    "keys/\(logKeyName) is missing, but the log has published checkpoints (the latest of size \(latest.size)): restore the key; a new one would fork the log"
+                )
+            }
+            let url = URL(string: configuration.resolvedPublicURL)
+            let host = (url?.host ?? "vouch") + (url?.port.map { ":\($0)" } ?? "")
+            signer = try NoteSigner.generate(name: host + "/vouch/log")
+            try keys.create(logKeyName, contents: Data((signer.signerKey + "\n").utf8))
+            logger.info("made a new transparency log key", metadata: ["log.origin": "\(signer.name)", "log.verifierKey": "\(signer.verifierKey)"])
+        }
+        var witnesses: [CosignatureVerifier] = []
+        for key in configuration.witnesses {
+            do {
+                witnesses.append(try CosignatureVerifier(verifierKey: key))
+            } catch {
+                throw ServerStartupError("the witness key \(key) is not usable: \(error.reason)")
+            }
+        }
+        guard configuration.witnessQuorum >= 0, configuration.witnessQuorum <= witnesses.count else {
+            throw ServerStartupError("the witness quorum \(configuration.witnessQuorum) must be between 0 and the \(witnesses.count) witnesses configured")
+        }
+        let log = TransparencyLog(
+            store: store, signer: signer,
+            configuration: TransparencyLog.Configuration(
+                interval: configuration.checkpointInterval, witnesses: witnesses, quorum: configuration.witnessQuorum),
+            logger: logger, clock: { Date() })
+        try await log.load()
+        return log
+    }
+
     /// The nonce key, made when the data directory has none (it predates nonce keys, or the key was
     /// lost: that voids only the nonces outstanding).
     static func nonceKey(_ keys: some KeyStore, logger: Logger) throws -> SymmetricKey {

@@ -13,11 +13,24 @@ public struct ServerConfiguration: Sendable {
     public var mtlsPort: Int?
     /// Enrollment and authentication requests allowed per source address per minute.
     public var rateLimitPerMinute: Int
+    /// The shortest time between two transparency-log checkpoints.
+    public var checkpointInterval: Duration
+    /// Witnesses' cosignature verifier keys (`<name>+<key ID>+<base64>`, C2SP tlog-cosignature).
+    public var witnesses: [String]
+    /// How many of `witnesses` must cosign a checkpoint before it is published (0: none).
+    public var witnessQuorum: Int
+    /// How long an enrollment answer waits for a checkpoint to prove its issuance in.
+    public var receiptTimeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./vouch-data",
-        databaseURL: String? = nil, publicURL: String? = nil, mtlsPort: Int? = nil, rateLimitPerMinute: Int = 600
+        databaseURL: String? = nil, publicURL: String? = nil, mtlsPort: Int? = nil, rateLimitPerMinute: Int = 600,
+        checkpointInterval: Duration = .seconds(1), witnesses: [String] = [], witnessQuorum: Int? = nil, receiptTimeout: Duration = .seconds(5)
     ) {
+        self.checkpointInterval = checkpointInterval
+        self.witnesses = witnesses
+        self.witnessQuorum = witnessQuorum ?? (witnesses.isEmpty ? 0 : 1)
+        self.receiptTimeout = receiptTimeout
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

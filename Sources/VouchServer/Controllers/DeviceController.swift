@@ -36,15 +36,19 @@ struct DeviceController {
             let device = try await authority.authenticatedDevice(try await credential(request, context))
             let bundle = try await authority.renew(device)
             metrics.renewed()
-            return try Responses.json(bundle, status: .created)
+            return try Responses.json(await receipts(bundle, request), status: .created)
         }
         router.post("/v1/devices/self/rotate") { request, context in
             try limiter.take(context.sourceKey)
             let body = try await request.decodeJSON(RotationRequest.self, context: context)
             let bundle = try await authority.rotate(body)
             metrics.rotated()
-            return try Responses.json(bundle, status: .created)
+            return try Responses.json(await receipts(bundle, request), status: .created)
         }
+    }
+
+    private func receipts(_ bundle: EnrollmentBundle, _ request: Request) async -> EnrollmentBundle {
+        Prefer.minimal(request) ? bundle : await authority.withLogReceipts(bundle)
     }
 
     /// The device's proof of identity on this request: a bearer access token, or the client

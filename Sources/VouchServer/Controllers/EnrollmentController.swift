@@ -26,7 +26,10 @@ struct EnrollmentController {
             let body = try await request.decodeJSON(EnrollmentRequest.self, context: context)
             let (bundle, issued) = try await authority.enroll(body)
             if issued { metrics.enrolled() }
-            return try Responses.json(bundle, status: issued ? .created : .accepted)
+            // The receipts prove the issuance in a checkpoint: waiting for it costs latency, not
+            // work, and `Prefer: return=minimal` (RFC 7240) answers with the log indexes alone.
+            let answer = issued && !Prefer.minimal(request) ? await authority.withLogReceipts(bundle) : bundle
+            return try Responses.json(answer, status: issued ? .created : .accepted)
         }
         router.get("/v1/enrollments/{id}") { _, context in
             let row = try await authority.device(try context.parameters.require("id"))
@@ -36,11 +39,15 @@ struct EnrollmentController {
             let current = certificates.last { $0.revokedAt == nil }
             let identity = credentials.last { $0.type == "DeviceIdentityCredential" }
             let roles = identity.map { identity in credentials.filter { $0.type == "DeviceRoleCredential" && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
-            let bundle = EnrollmentBundle(
+            var bundle = EnrollmentBundle(
                 deviceId: row.id, did: row.did, state: row.state, certificate: current?.pem,
                 chain: current == nil ? nil : try authority.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
                 roleCredentials: current == nil ? [] : roles
             )
+            if let certificateIndex = current?.logIndex, let credentialIndex = identity?.logIndex {
+                bundle.log = IssuanceLog(certificateIndex: UInt64(certificateIndex), credentialIndex: UInt64(credentialIndex))
+                bundle = await authority.withLogReceipts(bundle)
+            }
             return try Responses.json(await authority.withTrustBundle(bundle))
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 enum Responses {
@@ -18,5 +19,15 @@ enum Responses {
 
     static func text(_ text: String, contentType: String) -> Response {
         bytes(Array(text.utf8), contentType: contentType)
+    }
+}
+
+/// The RFC 7240 `Prefer` request header.
+enum Prefer {
+    /// Whether the client asked for `return=minimal`.
+    static func minimal(_ request: Request) -> Bool {
+        request.headers[values: HTTPField.Name("Prefer")!].contains { value in
+            value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "return=minimal" }
+        }
     }
 }

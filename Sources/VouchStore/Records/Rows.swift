@@ -93,8 +93,14 @@ package struct CertificateRow: Codable, Sendable, Hashable {
     package var revokedAt: Int?
     /// RFC 5280 reason code.
     package var reason: Int?
+    /// The transparency-log index of the `certificate.issued` event (nil before migration 0005).
+    package var logIndex: Int?
 
-    package init(serial: String, deviceId: String, pem: String, notBefore: Int, notAfter: Int, revokedAt: Int? = nil, reason: Int? = nil) {
+    package init(
+        serial: String, deviceId: String, pem: String, notBefore: Int, notAfter: Int, revokedAt: Int? = nil, reason: Int? = nil,
+        logIndex: Int? = nil
+    ) {
+        self.logIndex = logIndex
         self.serial = serial
         self.deviceId = deviceId
         self.pem = pem
@@ -113,8 +119,13 @@ package struct CredentialRow: Codable, Sendable, Hashable {
     package var statusIndex: Int
     package var issuedAt: Int
     package var expiresAt: Int
+    /// The transparency-log index of the `credential.issued` event (nil before migration 0005).
+    package var logIndex: Int?
 
-    package init(id: String, deviceId: String, type: String, token: String, statusIndex: Int, issuedAt: Int, expiresAt: Int) {
+    package init(
+        id: String, deviceId: String, type: String, token: String, statusIndex: Int, issuedAt: Int, expiresAt: Int, logIndex: Int? = nil
+    ) {
+        self.logIndex = logIndex
         self.id = id
         self.deviceId = deviceId
         self.type = type

@@ -1,4 +1,6 @@
 import SQLKit
+import Foundation
+import VouchKit
 
 /// The schema, as an append-only list of named migrations. A migration that has landed is never edited:
 /// changes come as new entries at the end.
@@ -126,6 +128,40 @@ package enum Migrations {
                 .column("root", type: .blob, .notNull)
                 .column("note", type: .text, .notNull)
                 .column("published_at", type: .bigint, .notNull)
+                .run()
+        },
+        // Issued certificates and credentials point at the log entry of their issuance event. Event
+        // data becomes canonical JSON (RFC 8785) throughout, since the log hashes it as stored;
+        // events written before 0.4 were encoded with sorted keys but not canonical numbers. Checkpoints
+        // waiting for witnesses' cosignatures, and the cosignatures received, are kept until published.
+        Migration(name: "0005_log_entries") { db in
+            try await db.alter(table: "certificates").column("log_index", type: .bigint).run()
+            try await db.alter(table: "credentials").column("log_index", type: .bigint).run()
+            var after = 0
+            while true {
+                let rows = try await db.select().columns("seq", "data").from("events").where("seq", .greaterThan, after)
+                    .orderBy("seq").limit(1000).all()
+                guard let last = rows.last else { break }
+                for row in rows {
+                    let data = try row.decode(column: "data", as: String.self)
+                    let canonical = String(decoding: try JSONValue(parsing: Data(data.utf8)).canonicalJSON, as: UTF8.self)
+                    if canonical != data {
+                        try await db.update("events").set("data", to: canonical).where("seq", .equal, try row.decode(column: "seq", as: Int.self)).run()
+                    }
+                }
+                after = try last.decode(column: "seq", as: Int.self)
+            }
+            try await db.create(table: "log_pending")
+                .column("size", type: .bigint, .primaryKey(autoIncrement: false))
+                .column("note", type: .text, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(table: "log_cosignatures")
+                .column("size", type: .bigint, .notNull)
+                .column("witness", type: .text, .notNull)
+                .column("line", type: .text, .notNull)
+                .column("received_at", type: .bigint, .notNull)
+                .primaryKey("size", "witness")
                 .run()
         },
     ]

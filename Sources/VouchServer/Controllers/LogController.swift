@@ -1,0 +1,140 @@
+import Foundation
+import Hummingbird
+import VouchCore
+import VouchKit
+
+/// The transparency log, for anyone: the checkpoint, the verifier key, entries, proofs, C2SP tiles,
+/// and the witnesses' side (the checkpoint waiting for cosignatures, and where to send them).
+struct LogController {
+    let log: TransparencyLog
+
+    struct EntriesResponse: Codable {
+        struct Entry: Codable {
+            var index: UInt64
+            /// The entry exactly as hashed: the event's canonical JSON.
+            var entry: String
+        }
+        var entries: [Entry]
+    }
+
+    struct InclusionResponse: Codable {
+        var index: UInt64
+        var treeSize: UInt64
+        var leafHash: String
+        var entry: String
+        var inclusionProof: [String]
+        /// The signed checkpoint of `treeSize`, when it is the published one.
+        var checkpoint: String?
+    }
+
+    struct ConsistencyResponse: Codable {
+        var from: UInt64
+        var to: UInt64
+        var proof: [String]
+    }
+
+    struct CosignatureResponse: Codable {
+        var size: UInt64
+        var cosignatures: Int
+        var quorum: Int
+        var published: Bool
+    }
+
+    /// The most entries one request returns.
+    static let entriesLimit: UInt64 = 1000
+
+    func addRoutes(to router: Router<VouchRequestContext>) {
+        router.get("/v1/log/checkpoint") { _, _ in
+            guard let published = log.published else {
+                throw APIError.notFound("the log has published no checkpoint yet; the first comes within a checkpoint interval of the server's start")
+            }
+            return Responses.text(published.note, contentType: "text/plain; charset=utf-8")
+        }
+        router.get("/v1/log/key") { _, _ in
+            Responses.text(log.signer.verifierKey + "\n", contentType: "text/plain; charset=utf-8")
+        }
+        router.get("/v1/log/entries") { request, _ in
+            let query = request.uri.queryParameters
+            let size = log.storedSize
+            let start = try Self.number(query["start"].map(String.init), name: "start")
+            let end = try query["end"].map { try Self.number(String($0), name: "end") } ?? min(size, start + Self.entriesLimit)
+            guard start < end else { throw APIError.badRequest("start (\(start)) must be below end (\(end))") }
+            guard end <= size else { throw APIError.badRequest("end (\(end)) is beyond the log's \(size) entries") }
+            guard end - start <= Self.entriesLimit else {
+                throw APIError.badRequest("at most \(Self.entriesLimit) entries per request; ask for start..<start+\(Self.entriesLimit) and continue from there")
+            }
+            let entries = try await log.entries(start..<end)
+            return try Responses.json(EntriesResponse(entries: entries.map { .init(index: $0.index, entry: String(decoding: $0.entry, as: UTF8.self)) }))
+        }
+        router.get("/v1/log/proof/inclusion") { request, _ in
+            let query = request.uri.queryParameters
+            let published = log.published
+            let index = try Self.number(query["index"].map(String.init), name: "index")
+            let size = try query["size"].map { try Self.number(String($0), name: "size") } ?? published?.size ?? 0
+            guard size <= log.storedSize else { throw APIError.badRequest("size (\(size)) is beyond the log's \(log.storedSize) entries") }
+            guard index < size else {
+                throw APIError.notFound("entry \(index) is not in the tree of size \(size); a new checkpoint comes within a checkpoint interval")
+            }
+            guard let entry = try await log.entries(index..<index + 1).first else {
+                throw APIError.notFound("entry \(index) is missing from the log's event table")
+            }
+            let proof = try await log.inclusionProof(index: index, size: size)
+            return try Responses.json(InclusionResponse(
+                index: index, treeSize: size, leafHash: MerkleHash.leafHash(entry.entry).base64EncodedString,
+                entry: String(decoding: entry.entry, as: UTF8.self), inclusionProof: proof.hashes.map(\.base64EncodedString),
+                checkpoint: published?.size == size ? published?.note : nil
+            ))
+        }
+        router.get("/v1/log/proof/consistency") { request, _ in
+            let query = request.uri.queryParameters
+            let from = try Self.number(query["from"].map(String.init), name: "from")
+            let to = try query["to"].map { try Self.number(String($0), name: "to") } ?? log.published?.size ?? 0
+            guard from >= 1, from <= to else { throw APIError.badRequest("a consistency proof needs 1 ≤ from ≤ to; got from=\(from), to=\(to)") }
+            guard to <= log.storedSize else { throw APIError.badRequest("to (\(to)) is beyond the log's \(log.storedSize) entries") }
+            let proof = try await log.consistencyProof(from: from, to: to)
+            return try Responses.json(ConsistencyResponse(from: from, to: to, proof: proof.hashes.map(\.base64EncodedString)))
+        }
+        router.get("/v1/log/tile/**") { _, context in
+            let path = "tile/" + context.parameters.getCatchAll().joined(separator: "/")
+            guard let tile = LogTile(path: path) else {
+                throw APIError.notFound("\(path) is not a C2SP tlog-tiles path (tile/<L>/<N> or tile/entries/<N>, with .p/<W> for a partial tile)")
+            }
+            guard let bytes = try await log.tile(tile, size: log.storedSize) else {
+                throw APIError.notFound("the log does not hold \(path) yet")
+            }
+            // A full tile never changes; a partial one is replaced by a wider one as the log grows.
+            let cache = tile.width == LogTile.fullWidth ? "public, max-age=31536000, immutable" : "no-cache"
+            return Responses.bytes(bytes, contentType: "application/octet-stream", cache: cache)
+        }
+        router.get("/v1/log/pending") { _, _ in
+            guard let note = try await log.pendingNote() else {
+                throw APIError.notFound("no checkpoint awaits cosignatures")
+            }
+            return Responses.text(note, contentType: "text/plain; charset=utf-8")
+        }
+        router.post("/v1/log/cosignatures") { request, _ in
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: 64 * 1024)
+            } catch {
+                throw APIError(.contentTooLarge, "a cosigned checkpoint is at most 64 KiB")
+            }
+            guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+                throw APIError.badRequest("send the cosigned checkpoint note as UTF-8 text")
+            }
+            let result = try await log.addCosignature(text)
+            return try Responses.json(CosignatureResponse(
+                size: result.size, cosignatures: result.cosignatures, quorum: log.configuration.quorum, published: result.published))
+        }
+    }
+
+    /// A required non-negative decimal query parameter.
+    private static func number(_ text: String?, name: String) throws -> UInt64 {
+        guard let text else { throw APIError.badRequest("the query parameter \(name) is required") }
+        guard let value = UInt64(text), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw APIError.badRequest("the query parameter \(name) must be a non-negative integer, not \"\(text.prefix(32))\"")
+        }
+        return value
+    }
+}

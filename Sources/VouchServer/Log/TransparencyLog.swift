@@ -1,0 +1,349 @@
+import Foundation
+import HTTPTypes
+import Logging
+import Synchronization
+import VouchCore
+import VouchKit
+import VouchStore
+
+/// The transparency log over the events table (RFC 6962 tree, C2SP checkpoints and tiles).
+///
+/// The sequencer (`sequence()`, run by `LogSequencer`) appends every committed event in batches:
+/// it hashes the entries, stores the tree nodes they complete, and signs a checkpoint of the new
+/// size, in one transaction; a crash in between leaves the tree and checkpoints as they were.
+/// With witnesses configured, the signed checkpoint waits in `log_pending` until `quorum` of them
+/// have cosigned it, and is published then. Proofs and tiles are read from the stored nodes, never
+/// recomputed from the entries.
+final class TransparencyLog: Sendable {
+    struct Published: Sendable {
+        var size: UInt64
+        var root: MerkleHash
+        /// The signed note, with the log's signature and any witnesses' cosignatures.
+        var note: String
+    }
+
+    struct Configuration: Sendable {
+        /// The shortest time between two checkpoints.
+        var interval: Duration = .seconds(1)
+        /// Witnesses whose cosignatures count towards publication.
+        var witnesses: [CosignatureVerifier] = []
+        /// How many witnesses must cosign before a checkpoint is published; 0 publishes at once.
+        var quorum = 0
+        /// The most entries one batch appends.
+        var batchLimit = 50_000
+    }
+
+    let store: Store
+    let signer: NoteSigner
+    let configuration: Configuration
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    private struct State: Sendable {
+        /// The right edge of the stored tree (integrated, maybe not yet published).
+        var frontier = MerkleFrontier()
+        var published: Published?
+        var waiters: [(id: Int, size: UInt64, continuation: CheckedContinuation<Published?, Never>)] = []
+        var nextWaiter = 0
+    }
+    private let state = Mutex(State())
+
+    /// The checkpoint origin: the log key's name, `<public host>/vouch/log`.
+    var origin: String { signer.name }
+
+    init(store: Store, signer: NoteSigner, configuration: Configuration, logger: Logger, clock: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.signer = signer
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// The latest published checkpoint.
+    var published: Published? { state.withLock { $0.published } }
+
+    // MARK: Start
+
+    /// Loads the stored tree's right edge and the latest checkpoint, and checks that the stored
+    /// nodes still produce the root that checkpoint signed.
+    func load() async throws {
+        let (frontier, latest) = try await store.read { session in
+            (try await Self.frontier(session), try await session.latestCheckpoint())
+        }
+        if let latest {
+            guard latest.size <= frontier.size else {
+                throw ServerStartupError("the log's checkpoint of size \(latest.size) is larger than its stored tree (\(frontier.size) entries)")
+            }
+            let root = try await root(size: latest.size)
+            guard root == latest.root else {
+                throw ServerStartupError(
+                    "the stored log tree has root \(root) at size \(latest.size), but the published checkpoint signed \(latest.root): the log's nodes were altered"
+                )
+            }
+        }
+        state.withLock {
+            $0.frontier = frontier
+            $0.published = latest.map { Published(size: $0.size, root: $0.root, note: $0.note) }
+        }
+    }
+
+    /// The frontier of the tree stored in `session`.
+    private static func frontier(_ session: StoreSession) async throws -> MerkleFrontier {
+        let size = try await session.logSize()
+        let nodes = MerkleProofs.rootNodes(size: size)
+        let hashes = try await session.logNodes(nodes)
+        return try MerkleFrontier(size: size, hashes: try nodes.map { node in
+            guard let hash = hashes[node] else { throw LogFailure.missingNode(node) }
+            return hash
+        })
+    }
+
+    // MARK: Sequencing
+
+    /// Appends the events committed since the last batch and publishes (or, with witnesses, signs
+    /// and holds) a checkpoint of the new size. Returns the number of entries appended.
+    @discardableResult
+    func sequence() async throws -> Int {
+        let start = state.withLock { $0.frontier }
+        let events = try await store.read { try await $0.events(after: Int(start.size), limit: self.configuration.batchLimit) }
+        var frontier = start
+        var nodes: [(node: MerkleNode, hash: MerkleHash)] = []
+        nodes.reserveCapacity(events.count * 2)
+        for event in events {
+            // Events commit in sequence order; a gap is one not visible yet (or a tampered table):
+            // stop before it rather than skip it.
+            guard event.seq == Int(frontier.size) + 1 else { break }
+            nodes.append(contentsOf: frontier.append(leafHash: MerkleHash.leafHash(LogEntry.encode(event))))
+        }
+        let appended = Int(frontier.size - start.size)
+        guard appended > 0 else {
+            try await republishIfCosigned()
+            return 0
+        }
+        let checkpoint = try Checkpoint(origin: origin, size: frontier.size, rootHash: frontier.root)
+        let note = try signer.sign(checkpoint.text).serialized
+        let witnessed = !configuration.witnesses.isEmpty && configuration.quorum > 0
+        let (newNodes, tree) = (nodes, frontier)
+        let stamp = Int(clock().timeIntervalSince1970)
+        let outcome: Bool = try await store.transaction { session in
+            try await session.lockLog()
+            // Another node sharing the database may have appended meanwhile: then this batch is void.
+            guard try await session.logSize() == start.size else { return false }
+            try await session.insertLogNodes(newNodes)
+            if witnessed {
+                try await session.insertPendingCheckpoint(size: tree.size, note: note, at: stamp)
+            } else {
+                try await session.insertCheckpoint(size: tree.size, root: tree.root, note: note, at: stamp)
+            }
+            return true
+        }
+        guard outcome else {
+            let reloaded = try await store.read { try await Self.frontier($0) }
+            state.withLock { $0.frontier = reloaded }
+            logger.info("the log was extended by another node; reloaded its tree", metadata: ["log.size": "\(reloaded.size)"])
+            return 0
+        }
+        state.withLock { $0.frontier = frontier }
+        if !witnessed {
+            publish(Published(size: frontier.size, root: frontier.root, note: note))
+        }
+        return appended
+    }
+
+    /// With witnesses, picks up a checkpoint published by another node (after a cosignature it received).
+    private func republishIfCosigned() async throws {
+        guard !configuration.witnesses.isEmpty else { return }
+        guard let latest = try await store.read({ try await $0.latestCheckpoint() }) else { return }
+        if latest.size > (published?.size ?? 0) {
+            publish(Published(size: latest.size, root: latest.root, note: latest.note))
+        }
+    }
+
+    /// Makes `checkpoint` the one served, and answers those waiting for it.
+    private func publish(_ checkpoint: Published) {
+        let ready = state.withLock { state -> [CheckedContinuation<Published?, Never>] in
+            guard checkpoint.size > (state.published?.size ?? 0) else { return [] }
+            state.published = checkpoint
+            let ready = state.waiters.filter { $0.size <= checkpoint.size }.map(\.continuation)
+            state.waiters.removeAll { $0.size <= checkpoint.size }
+            return ready
+        }
+        for continuation in ready { continuation.resume(returning: checkpoint) }
+    }
+
+    /// Waits until a published checkpoint covers `size` entries, or `timeout` passes (nil then).
+    func waitForCheckpoint(covering size: UInt64, timeout: Duration) async -> Published? {
+        await withCheckedContinuation { continuation in
+            let (ready, id) = state.withLock { state -> (Published?, Int) in
+                if let published = state.published, published.size >= size { return (published, 0) }
+                state.nextWaiter += 1
+                state.waiters.append((state.nextWaiter, size, continuation))
+                return (nil, state.nextWaiter)
+            }
+            if let ready {
+                continuation.resume(returning: ready)
+                return
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                let expired = self.state.withLock { state in
+                    state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0).continuation }
+                }
+                expired?.resume(returning: nil)
+            }
+        }
+    }
+
+    // MARK: Witnesses
+
+    /// Takes a witness's cosignature of the pending checkpoint: `text` is the checkpoint note with
+    /// the witness's signature line. Publishes the checkpoint once `quorum` witnesses have cosigned.
+    func addCosignature(_ text: String) async throws -> (size: UInt64, cosignatures: Int, published: Bool) {
+        guard !configuration.witnesses.isEmpty else {
+            throw APIError(.notFound, "this log is not configured with witnesses; its checkpoints are published without cosignatures")
+        }
+        let note: SignedNote
+        do {
+            note = try SignedNote(parsing: text)
+        } catch {
+            throw APIError.badRequest("the body is not a signed note: \(error.reason)")
+        }
+        let cosigners = configuration.witnesses.compactMap { witness in witness.cosignatureTime(of: note).map { _ in witness } }
+        guard let witness = cosigners.first else {
+            throw APIError.forbidden("the note carries no valid cosignature by a witness this log is configured with")
+        }
+        let checkpoint: Checkpoint
+        do {
+            checkpoint = try Checkpoint(parsing: note.text)
+        } catch {
+            throw APIError.badRequest("the note is not a checkpoint: \(error.reason)")
+        }
+        let own = try SignedNote(text: note.text, signatures: note.signatures.filter { $0.keyName == witness.name && $0.keyID == witness.keyID })
+        // The witness's signature lines alone, as they follow the text in the serialized note.
+        let line = String(decoding: Array(own.serialized.utf8).dropFirst(note.text.utf8.count + 1), as: UTF8.self)
+        let stamp = Int(clock().timeIntervalSince1970)
+        let quorum = configuration.quorum
+        let origin = origin
+        let result: (published: Published?, count: Int) = try await store.transaction { session in
+            try await session.lockLog()
+            guard let pending = try await session.pendingCheckpoint(), pending.size == checkpoint.size else {
+                if let latest = try await session.latestCheckpoint(), latest.size >= checkpoint.size {
+                    return (nil, -1)
+                }
+                throw APIError.conflict("no checkpoint of size \(checkpoint.size) awaits cosignatures; fetch GET /v1/log/pending again")
+            }
+            let pendingNote = try SignedNote(parsing: pending.note)
+            guard pendingNote.text == note.text, checkpoint.origin == origin else {
+                throw APIError.conflict("the cosigned checkpoint differs from the pending checkpoint of size \(pending.size)")
+            }
+            let lines = try await session.addCosignature(size: pending.size, witness: witness.name, line: line, at: stamp)
+            guard lines.count >= quorum else { return (nil, lines.count) }
+            let cosigned = try SignedNote(parsing: pending.note + lines.keys.sorted().map { lines[$0]! }.joined())
+            let root = checkpoint.rootHash
+            try await session.insertCheckpoint(size: pending.size, root: root, note: cosigned.serialized, at: stamp)
+            try await session.clearPending(through: pending.size)
+            return (Published(size: pending.size, root: root, note: cosigned.serialized), lines.count)
+        }
+        if result.count == -1 {
+            return (checkpoint.size, configuration.quorum, true)
+        }
+        if let published = result.published {
+            publish(published)
+            logger.info("published a witnessed checkpoint", metadata: ["log.size": "\(published.size)", "log.cosignatures": "\(result.count)"])
+        }
+        return (checkpoint.size, result.count, result.published != nil)
+    }
+
+    /// The checkpoint signed and waiting for cosignatures, as a signed note.
+    func pendingNote() async throws -> String? {
+        try await store.read { try await $0.pendingCheckpoint()?.note }
+    }
+
+    // MARK: Reading
+
+    /// The size up to which proofs and tiles are served: the stored tree, which may be ahead of the
+    /// published checkpoint while witnesses cosign.
+    var storedSize: UInt64 { state.withLock { $0.frontier.size } }
+
+    /// The root of the stored tree at `size`.
+    func root(size: UInt64) async throws -> MerkleHash {
+        let hashes = try await nodes(MerkleProofs.rootNodes(size: size))
+        return try MerkleProofs.root(size: size) { try Self.lookup(hashes, $0) }
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size`.
+    func inclusionProof(index: UInt64, size: UInt64) async throws -> InclusionProof {
+        let hashes = try await nodes(MerkleProofs.inclusionNodes(leafIndex: index, treeSize: size))
+        return try MerkleProofs.inclusionProof(leafIndex: index, treeSize: size) { try Self.lookup(hashes, $0) }
+    }
+
+    /// The consistency proof from the tree of `oldSize` to the tree of `newSize`.
+    func consistencyProof(from oldSize: UInt64, to newSize: UInt64) async throws -> ConsistencyProof {
+        let hashes = try await nodes(MerkleProofs.consistencyNodes(oldSize: oldSize, newSize: newSize))
+        return try MerkleProofs.consistencyProof(oldSize: oldSize, newSize: newSize) { try Self.lookup(hashes, $0) }
+    }
+
+    /// The entries `range` as stored (events missing from the table are left out).
+    func entries(_ range: Range<UInt64>) async throws -> [(index: UInt64, entry: [UInt8])] {
+        guard !range.isEmpty else { return [] }
+        let events = try await store.read { try await $0.events(after: Int(range.lowerBound), limit: range.count) }
+        return events.filter { range.contains(LogEntry.index(of: $0)) }.map { (LogEntry.index(of: $0), LogEntry.encode($0)) }
+    }
+
+    /// A receipt for entry `index` against the published checkpoint; nil when no published
+    /// checkpoint covers it or the event is not in the table.
+    func receipt(index: UInt64, checkpoint: Published) async throws -> LogReceipt? {
+        guard index < checkpoint.size, let entry = try await entries(index..<index + 1).first else { return nil }
+        let proof = try await inclusionProof(index: index, size: checkpoint.size)
+        return LogReceipt(
+            index: index, entry: String(decoding: entry.entry, as: UTF8.self), treeSize: checkpoint.size, inclusionProof: proof.hashes,
+            checkpoint: checkpoint.note)
+    }
+
+    /// A hash tile's bytes (its hashes, concatenated) or an entry bundle's (each entry after its
+    /// length as a big-endian 16-bit number), as of the tree at `size`; nil when the tree does not
+    /// hold that tile at that width.
+    func tile(_ tile: LogTile, size: UInt64) async throws -> [UInt8]? {
+        guard let available = LogTile.current(level: tile.level, index: tile.index, treeSize: size), available.width >= tile.width else {
+            return nil
+        }
+        if let level = tile.level {
+            let first = tile.index * UInt64(LogTile.fullWidth)
+            let hashes = try await store.read { try await $0.logNodes(level: level * LogTile.height, from: first, count: tile.width) }
+            guard hashes.count == tile.width else { throw LogFailure.missingNode(MerkleNode(level: level * LogTile.height, index: first + UInt64(hashes.count))) }
+            return hashes.flatMap(\.bytes)
+        }
+        let entries = try await entries(tile.entryRange)
+        guard entries.count == tile.width else { return nil }
+        var bundle: [UInt8] = []
+        for (_, entry) in entries {
+            guard entry.count <= Int(UInt16.max) else { throw LogFailure.entryTooLong(entries.first!.index) }
+            bundle.append(UInt8(entry.count >> 8))
+            bundle.append(UInt8(entry.count & 0xFF))
+            bundle.append(contentsOf: entry)
+        }
+        return bundle
+    }
+
+    private func nodes(_ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
+        try await store.read { try await $0.logNodes(nodes) }
+    }
+
+    private static func lookup(_ hashes: [MerkleNode: MerkleHash], _ node: MerkleNode) throws -> MerkleHash {
+        guard let hash = hashes[node] else { throw LogFailure.missingNode(node) }
+        return hash
+    }
+}
+
+/// The stored log is not what it should be: an operator must look.
+enum LogFailure: Error, CustomStringConvertible {
+    case missingNode(MerkleNode)
+    case entryTooLong(UInt64)
+
+    var description: String {
+        switch self {
+        case .missingNode(let node): "the log's stored tree lacks node \(node)"
+        case .entryTooLong(let index): "log entry \(index) is longer than an entry bundle can hold (65535 bytes)"
+        }
+    }
+}

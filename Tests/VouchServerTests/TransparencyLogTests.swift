@@ -1,0 +1,192 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import SwiftASN1
+import Testing
+import VouchCore
+import VouchKit
+import X509
+
+@Suite("Transparency log")
+struct TransparencyLogTests {
+    /// Enrolls a device in a fresh claim-token group and returns the answer.
+    static func enroll(_ client: any TestClientProtocol, admin: String, group: String = "log", headers: HTTPFields = [:]) async throws -> HTTPResult {
+        let token = try await client.createGroup(group, apiKey: admin)
+        let device = TestDevice()
+        let body = try await device.enrollmentBody(nonce: try await client.nonce(), group: group, token: token)
+        let result = try await client.call(.post, "/v1/enrollments", json: body, headers: headers)
+        #expect(result.status == 201, "\(result.text)")
+        return result
+    }
+
+    static func verifier(_ client: any TestClientProtocol) async throws -> NoteVerifier {
+        try NoteVerifier(verifierKey: try await client.call(.get, "/v1/log/key").text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func theEnrollmentAnswerCarriesReceiptsThatVerifyOffline() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let answer = try await Self.enroll(client, admin: admin).json
+                let verifier = try await Self.verifier(client)
+                #expect(verifier.name == "vouch.test/vouch/log")
+                let log = try #require(answer["log"])
+                let receipts = try JSONDecoder().decode([LogReceipt].self, from: log["receipts"]!.jsonData())
+                #expect(receipts.count == 2)
+                #expect(UInt64(try #require(log["certificateIndex"]?.numberValue)) == receipts[0].index)
+                #expect(UInt64(try #require(log["credentialIndex"]?.numberValue)) == receipts[1].index)
+                let certificate = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
+                let serial = Hex.encode(certificate.serialNumber.bytes)
+                for receipt in receipts {
+                    guard case .success(let checkpoint) = receipt.verify(verifiers: [verifier]) else {
+                        Issue.record("receipt \(receipt.index) does not verify: \(receipt.verify(verifiers: [verifier]))")
+                        continue
+                    }
+                    #expect(checkpoint.origin == "vouch.test/vouch/log")
+                }
+                // The certificate's entry names its serial; the entry is the event's canonical JSON.
+                let entry = try JSONValue(parsing: Data(receipts[0].entry.utf8))
+                #expect(entry["kind"]?.stringValue == "certificate.issued")
+                #expect(entry["data"]?["serial"]?.stringValue == serial)
+                #expect(String(decoding: entry.canonicalJSON, as: UTF8.self) == receipts[0].entry)
+                #expect(receipts[1].entry.contains("\"kind\":\"credential.issued\""))
+
+                // An altered entry, proof or checkpoint does not verify.
+                var altered = receipts[0]
+                altered.entry = altered.entry.replacingOccurrences(of: serial, with: String(serial.reversed()))
+                #expect((try? altered.verify(verifiers: [verifier]).get()) == nil)
+                altered = receipts[0]
+                altered.index += 1
+                #expect((try? altered.verify(verifiers: [verifier]).get()) == nil)
+                let other = try NoteSigner.generate(name: verifier.name)
+                #expect((try? receipts[0].verify(verifiers: [other.verifier]).get()) == nil)
+
+                // `Prefer: return=minimal` answers with the indexes alone.
+                let minimal = try await Self.enroll(client, admin: admin, group: "minimal", headers: [HTTPField.Name("Prefer")!: "return=minimal"]).json
+                #expect(minimal["log"]?["certificateIndex"]?.numberValue != nil)
+                #expect(minimal["log"]?["receipts"] == nil)
+            }
+        }
+    }
+
+    @Test func proofsEntriesAndTilesAgreeWithATreeBuiltFromTheEntries() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                for group in 0..<3 {
+                    _ = try await Self.enroll(client, admin: admin, group: "g\(group)")
+                }
+                let verifier = try await Self.verifier(client)
+                let note = try await client.call(.get, "/v1/log/checkpoint")
+                #expect(note.headers[.contentType] == "text/plain; charset=utf-8")
+                let checkpoint = try Checkpoint.verify(signedNote: note.text, verifiers: [verifier]).get()
+                #expect(checkpoint.size >= 12)
+
+                // Rebuild the tree from the entries and compare everything the server says.
+                let entries = try await client.call(.get, "/v1/log/entries?start=0&end=\(checkpoint.size)").json["entries"]!.arrayValue
+                #expect(UInt64(entries.count) == checkpoint.size)
+                var tree = MerkleTree()
+                for (position, entry) in entries.enumerated() {
+                    #expect(entry["index"]?.numberValue == Double(position))
+                    tree.append(Array(try #require(entry["entry"]?.stringValue).utf8))
+                }
+                #expect(try tree.rootHash(size: checkpoint.size) == checkpoint.rootHash)
+                for index in [0, 5, checkpoint.size - 1] {
+                    let proof = try await client.call(.get, "/v1/log/proof/inclusion?index=\(index)").json
+                    #expect(proof["inclusionProof"]?.arrayValue.compactMap(\.stringValue)
+                        == (try tree.inclusionProof(leafIndex: index, treeSize: checkpoint.size)).hashes.map(\.base64EncodedString))
+                    #expect(proof["checkpoint"]?.stringValue == note.text)
+                    #expect(proof["leafHash"]?.stringValue == tree.leafHashes[Int(index)].base64EncodedString)
+                }
+                for from in [1, 3, checkpoint.size] {
+                    let proof = try await client.call(.get, "/v1/log/proof/consistency?from=\(from)&to=\(checkpoint.size)").json
+                    #expect(proof["proof"]?.arrayValue.compactMap(\.stringValue)
+                        == (try tree.consistencyProof(oldSize: from, newSize: checkpoint.size)).hashes.map(\.base64EncodedString))
+                }
+                // C2SP tiles: the partial level-0 tile holds the leaf hashes; the entry bundle the entries.
+                let width = Int(checkpoint.size)
+                let tile = try await client.call(.get, "/v1/log/tile/0/000.p/\(width)")
+                #expect(tile.status == 200)
+                #expect(Array(tile.body) == tree.leafHashes.prefix(width).flatMap(\.bytes))
+                let bundle = try await client.call(.get, "/v1/log/tile/entries/000.p/\(width)")
+                var offset = 0
+                var bundled: [String] = []
+                let bytes = Array(bundle.body)
+                while offset + 2 <= bytes.count {
+                    let length = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+                    bundled.append(String(decoding: bytes[offset + 2..<offset + 2 + length], as: UTF8.self))
+                    offset += 2 + length
+                }
+                #expect(bundled == entries.compactMap { $0["entry"]?.stringValue })
+
+                // Requests the log cannot answer are refused with a problem a person can act on.
+                expectProblem(try await client.call(.get, "/v1/log/tile/0/000"), 404, "does not hold tile/0/000")
+                expectProblem(try await client.call(.get, "/v1/log/tile/0/0"), 404, "not a C2SP tlog-tiles path")
+                expectProblem(try await client.call(.get, "/v1/log/entries?start=x"), 400, "non-negative integer")
+                expectProblem(try await client.call(.get, "/v1/log/entries"), 400, "start is required")
+                expectProblem(try await client.call(.get, "/v1/log/entries?start=0&end=5000"), 400, "beyond the log")
+                expectProblem(try await client.call(.get, "/v1/log/proof/inclusion?index=\(checkpoint.size + 100)"), 404, "is not in the tree")
+                expectProblem(try await client.call(.get, "/v1/log/proof/consistency?from=0"), 400, "1 ≤ from ≤ to")
+                expectProblem(try await client.call(.get, "/v1/log/proof/consistency?from=1&to=99999"), 400, "beyond the log")
+                expectProblem(try await client.call(.get, "/v1/log/pending"), 404, "no checkpoint awaits")
+            }
+        }
+    }
+
+    @Test func aRestartedServerKeepsItsTreeAndKey() async throws {
+        try await withDataDirectory { dir in
+            let first = try await withServer(dataDirectory: dir) { client, admin in
+                _ = try await Self.enroll(client, admin: admin)
+                return try await client.call(.get, "/v1/log/checkpoint").text
+            }
+            try await withServer(dataDirectory: dir) { client, admin in
+                let verifier = try await Self.verifier(client)
+                let old = try Checkpoint.verify(signedNote: first, verifiers: [verifier]).get()
+                _ = try await Self.enroll(client, admin: admin, group: "again")
+                let new = try Checkpoint.verify(signedNote: try await client.call(.get, "/v1/log/checkpoint").text, verifiers: [verifier]).get()
+                #expect(new.size > old.size)
+                let proof = try await client.call(.get, "/v1/log/proof/consistency?from=\(old.size)&to=\(new.size)").json
+                let hashes = try proof["proof"]!.arrayValue.map { try MerkleHash(base64Encoded: $0.stringValue!) }
+                #expect(try ConsistencyProof(oldSize: old.size, newSize: new.size, hashes: hashes).verify(oldRoot: old.rootHash, newRoot: new.rootHash) == .valid)
+            }
+            // Without its key, a log that has published refuses to start rather than fork.
+            try FileManager.default.removeItem(atPath: dir + "/keys/log.key")
+            await #expect(throws: (any Error).self) {
+                try await withServer(dataDirectory: dir) { _, _ in }
+            }
+        }
+    }
+
+    @Test func witnessesCosignBeforeACheckpointIsPublished() async throws {
+        let witness = try CosignatureSigner.generate(name: "witness.test")
+        let stranger = try CosignatureSigner.generate(name: "witness.test")
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir, witnesses: [witness.verifier.verifierKey], witnessQuorum: 1) { client, admin, _ in
+                // Nothing is published until the witness cosigns.
+                _ = try await Self.enroll(client, admin: admin, headers: [HTTPField.Name("Prefer")!: "return=minimal"])
+                var pending = try await client.call(.get, "/v1/log/pending")
+                for _ in 0..<100 where pending.status != 200 {
+                    try await Task.sleep(for: .milliseconds(20))
+                    pending = try await client.call(.get, "/v1/log/pending")
+                }
+                #expect(pending.status == 200)
+                expectProblem(try await client.call(.get, "/v1/log/checkpoint"), 404, "no checkpoint yet")
+                let note = try SignedNote(parsing: pending.text)
+
+                // Cosignatures by unknown keys are refused; so is a cosigned checkpoint that is not the pending one.
+                let forged = try stranger.cosign(note, time: 1_800_000_000)
+                expectProblem(try await client.call(.post, "/v1/log/cosignatures", body: Array(forged.serialized.utf8)), 403, "no valid cosignature")
+                let verifier = try await Self.verifier(client)
+                #expect(verifier.name == "vouch.test/vouch/log")
+
+                let cosigned = try witness.cosign(note, time: UInt64(Date().timeIntervalSince1970))
+                let answer = try await client.call(.post, "/v1/log/cosignatures", body: Array(cosigned.serialized.utf8))
+                #expect(answer.status == 200, "\(answer.text)")
+                #expect(answer.json["published"] == .bool(true))
+                let published = try await client.call(.get, "/v1/log/checkpoint").text
+                let parsed = try SignedNote(parsing: published)
+                #expect(witness.verifier.cosignatureTime(of: parsed) != nil)
+                #expect((try? Checkpoint.verify(signedNote: published, verifiers: [verifier]).get()) != nil)
+            }
+        }
+    }
+}
