@@ -113,7 +113,7 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
     EnrollmentController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
     DeviceController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
     AdminController(authority: authority, metrics: metrics).addRoutes(to: router)
-    LogController(log: authority.log).addRoutes(to: router)
+    LogController(log: authority.log, limiter: limiter).addRoutes(to: router)
     return router
 }
 
@@ -129,16 +129,18 @@ struct DatabaseService: Service {
                 do {
                     try await log.sequence()
                 } catch {
-                    log.logger.error("appending to the transparency log failed: \(error)")
+                    log.logger.error("appending to the transparency log failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
+                log.expireWaiters()
                 try? await Task.sleep(for: log.configuration.interval)
             }
         }
         do {
             try await log.sequence()
         } catch {
-            log.logger.error("appending to the transparency log at shutdown failed: \(error)")
+            log.logger.error("appending to the transparency log at shutdown failed", metadata: ["error": "\(String(reflecting: error))"])
         }
+        log.expireWaiters(all: true)
         await authority.store.database.close()
     }
 }

@@ -114,15 +114,24 @@ package struct StoreSession: Sendable {
         }
     }
 
-    /// The hashes of `nodes` that are stored, by node: one statement per tree level asked for.
+    /// The hashes of `nodes` that are stored, by node, in one statement: a disjunction of
+    /// primary-key lookups, which SQLite and PostgreSQL both answer from the index term by term.
     package func logNodes(_ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
         var found: [MerkleNode: MerkleHash] = [:]
-        for (level, group) in Dictionary(grouping: nodes, by: \.level) {
-            let rows = try await sql.select().column("idx").column("hash").from("log_nodes")
-                .where("level", .equal, level).where("idx", .in, group.map { Int64(bitPattern: $0.index) }).all()
-            for row in rows {
-                let index = UInt64(bitPattern: try row.decode(column: "idx", as: Int64.self))
-                found[MerkleNode(level: level, index: index)] = try MerkleHash(bytes: try row.decode(column: "hash", as: Data.self))
+        for start in stride(from: 0, to: nodes.count, by: 200) {
+            let chunk = nodes[start..<min(start + 200, nodes.count)]
+            var query = SQLQueryString("SELECT level, idx, hash FROM log_nodes WHERE ")
+            for (position, node) in chunk.enumerated() {
+                if position > 0 { query.appendLiteral(" OR ") }
+                query.appendInterpolation(unsafeRaw: "(level = ")
+                query.appendInterpolation(bind: node.level)
+                query.appendInterpolation(unsafeRaw: " AND idx = ")
+                query.appendInterpolation(bind: Int64(bitPattern: node.index))
+                query.appendInterpolation(unsafeRaw: ")")
+            }
+            for row in try await sql.raw(query).all() {
+                let node = MerkleNode(level: try row.decode(column: "level", as: Int.self), index: UInt64(bitPattern: try row.decode(column: "idx", as: Int64.self)))
+                found[node] = try MerkleHash(bytes: try row.decode(column: "hash", as: Data.self))
             }
         }
         return found
@@ -170,10 +179,13 @@ package struct StoreSession: Sendable {
     static let logLockKey = 0x766C_6F67
 
     /// The newest checkpoint signed and waiting for witnesses' cosignatures.
-    package func pendingCheckpoint() async throws -> (size: UInt64, note: String)? {
-        guard let row = try await sql.select().columns("size", "note").from("log_pending").orderBy("size", .descending).limit(1).first()
+    package func pendingCheckpoint() async throws -> (size: UInt64, note: String, createdAt: Int)? {
+        guard let row = try await sql.select().columns("size", "note", "created_at").from("log_pending").orderBy("size", .descending).limit(1).first()
         else { return nil }
-        return (UInt64(bitPattern: try row.decode(column: "size", as: Int64.self)), try row.decode(column: "note", as: String.self))
+        return (
+            UInt64(bitPattern: try row.decode(column: "size", as: Int64.self)), try row.decode(column: "note", as: String.self),
+            try row.decode(column: "created_at", as: Int.self)
+        )
     }
 
     /// Keeps a signed checkpoint until enough witnesses cosign it; older ones are dropped.
@@ -202,8 +214,6 @@ package struct StoreSession: Sendable {
         try await sql.delete(from: "log_pending").where("size", .lessThanOrEqual, Int64(bitPattern: size)).run()
         try await sql.delete(from: "log_cosignatures").where("size", .lessThanOrEqual, Int64(bitPattern: size)).run()
     }
-
-    // MARK: Nonces
 
     // MARK: Nonces
 

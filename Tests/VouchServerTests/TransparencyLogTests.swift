@@ -128,6 +128,8 @@ struct TransparencyLogTests {
                 expectProblem(try await client.call(.get, "/v1/log/proof/consistency?from=0"), 400, "1 ≤ from ≤ to")
                 expectProblem(try await client.call(.get, "/v1/log/proof/consistency?from=1&to=99999"), 400, "beyond the log")
                 expectProblem(try await client.call(.get, "/v1/log/pending"), 404, "no checkpoint awaits")
+                expectProblem(try await client.call(.get, "/v1/log/entries?start=18446744073709551615"), 400, "beyond the log")
+                expectProblem(try await client.call(.get, "/v1/log/tile/0/x018/x446/x744/x073/x709/x551/999"), 404, "not a C2SP tlog-tiles path")
             }
         }
     }
@@ -157,35 +159,63 @@ struct TransparencyLogTests {
     }
 
     @Test func witnessesCosignBeforeACheckpointIsPublished() async throws {
-        let witness = try CosignatureSigner.generate(name: "witness.test")
-        let stranger = try CosignatureSigner.generate(name: "witness.test")
+        let first = try CosignatureSigner.generate(name: "w1.test")
+        let second = try CosignatureSigner.generate(name: "w2.test")
+        let stranger = try CosignatureSigner.generate(name: "w1.test")
         try await withDataDirectory { dir in
-            try await withServer(dataDirectory: dir, witnesses: [witness.verifier.verifierKey], witnessQuorum: 1) { client, admin, _ in
-                // Nothing is published until the witness cosigns.
-                _ = try await Self.enroll(client, admin: admin, headers: [HTTPField.Name("Prefer")!: "return=minimal"])
-                var pending = try await client.call(.get, "/v1/log/pending")
-                for _ in 0..<100 where pending.status != 200 {
-                    try await Task.sleep(for: .milliseconds(20))
-                    pending = try await client.call(.get, "/v1/log/pending")
+            try await withServer(
+                dataDirectory: dir, witnesses: [first.verifier.verifierKey, second.verifier.verifierKey], witnessQuorum: 2
+            ) { client, admin, _ in
+                func pending() async throws -> SignedNote {
+                    var answer = try await client.call(.get, "/v1/log/pending")
+                    for _ in 0..<200 where answer.status != 200 {
+                        try await Task.sleep(for: .milliseconds(20))
+                        answer = try await client.call(.get, "/v1/log/pending")
+                    }
+                    #expect(answer.status == 200)
+                    return try SignedNote(parsing: answer.text)
                 }
-                #expect(pending.status == 200)
+                let minimal: HTTPFields = [HTTPField.Name("Prefer")!: "return=minimal"]
+                _ = try await Self.enroll(client, admin: admin, headers: minimal)
+                let note = try await pending()
+                // Nothing is published until two witnesses cosign.
                 expectProblem(try await client.call(.get, "/v1/log/checkpoint"), 404, "no checkpoint yet")
-                let note = try SignedNote(parsing: pending.text)
 
-                // Cosignatures by unknown keys are refused; so is a cosigned checkpoint that is not the pending one.
+                // Unknown keys are refused.
                 let forged = try stranger.cosign(note, time: 1_800_000_000)
                 expectProblem(try await client.call(.post, "/v1/log/cosignatures", body: Array(forged.serialized.utf8)), 403, "no valid cosignature")
-                let verifier = try await Self.verifier(client)
-                #expect(verifier.name == "vouch.test/vouch/log")
 
-                let cosigned = try witness.cosign(note, time: UInt64(Date().timeIntervalSince1970))
-                let answer = try await client.call(.post, "/v1/log/cosignatures", body: Array(cosigned.serialized.utf8))
-                #expect(answer.status == 200, "\(answer.text)")
-                #expect(answer.json["published"] == .bool(true))
+                // The first witness cosigns; its line is kept, a bad line under the second's key is not.
+                var cosigned = try first.cosign(note, time: UInt64(Date().timeIntervalSince1970))
+                let bogus = SignedNote.Signature(keyName: second.verifier.name, keyID: second.verifier.keyID, signature: Array(repeating: 7, count: 72))
+                cosigned = try SignedNote(text: cosigned.text, signatures: cosigned.signatures + [bogus])
+                let one = try await client.call(.post, "/v1/log/cosignatures", body: Array(cosigned.serialized.utf8))
+                #expect(one.status == 200, "\(one.text)")
+                #expect(one.json["published"] == .bool(false))
+                #expect(one.json["cosignatures"] == .number(1))
+
+                // Traffic goes on; the pending checkpoint stays the same until it is published.
+                _ = try await Self.enroll(client, admin: admin, group: "busy", headers: minimal)
+                try await Task.sleep(for: .milliseconds(200))
+                let again = try await pending()
+                #expect(again.text == note.text)
+                let two = try await client.call(
+                    .post, "/v1/log/cosignatures", body: Array(try second.cosign(again, time: UInt64(Date().timeIntervalSince1970)).serialized.utf8))
+                #expect(two.json["published"] == .bool(true), "\(two.text)")
+
+                let verifier = try await Self.verifier(client)
                 let published = try await client.call(.get, "/v1/log/checkpoint").text
                 let parsed = try SignedNote(parsing: published)
-                #expect(witness.verifier.cosignatureTime(of: parsed) != nil)
+                #expect(first.verifier.cosignatureTime(of: parsed) != nil)
+                #expect(second.verifier.cosignatureTime(of: parsed) != nil)
+                #expect(parsed.signatures.count == 3)
                 #expect((try? Checkpoint.verify(signedNote: published, verifiers: [verifier]).get()) != nil)
+                // A late cosignature of a published size is told so.
+                expectProblem(try await client.call(.post, "/v1/log/cosignatures", body: Array(cosigned.serialized.utf8)), 409, "no longer pending")
+
+                // The entries appended meanwhile get a checkpoint of their own to cosign.
+                let next = try await pending()
+                #expect(try Checkpoint(parsing: next.text).size > Checkpoint(parsing: note.text).size)
             }
         }
     }

@@ -67,6 +67,7 @@ extension LogCommand {
             var options = options
             if options.state == nil { options.state = "vouch-log-state.json" }
             var lastFailure: String?
+            var lastOrigin: String?
             var failed = false
             var round = 0
             while count == 0 || round < count {
@@ -74,14 +75,18 @@ extension LogCommand {
                 let outcome: Result<LogAuditor.Report, LogAuditFailure>
                 do {
                     outcome = try await options.audit()
+                } catch let error as ValidationError {
+                    throw error
                 } catch let exit as ExitCode {
-                    throw exit
+                    // The server was unreachable or refused a request (APIClient printed why).
+                    outcome = .failure(LogAuditFailure("the audit could not run (exit \(exit.rawValue))"))
                 } catch {
                     outcome = .failure(LogAuditFailure("the audit could not run: \(error)"))
                 }
                 let stamp = RFC3339.format(Date())
                 switch outcome {
                 case .success(let report):
+                    lastOrigin = report.checkpoint.origin
                     print("\(stamp) OK \(report.checkpoint.origin) size \(report.checkpoint.size) root \(report.checkpoint.rootHash.base64EncodedString)")
                     lastFailure = nil
                     if reportVerified, report.entriesVerified > 0 {
@@ -99,6 +104,7 @@ extension LogCommand {
                         var body: [String: JSONValue] = [
                             "event": "log.audit_failed", "server": .string(options.server), "reason": .string(failure.reason), "at": .string(stamp),
                         ]
+                        if let origin = lastOrigin { body["log"] = .string(origin) }
                         if let index = failure.index { body["index"] = .number(Double(index)) }
                         await post(body)
                     }
@@ -178,7 +184,13 @@ struct HTTPLogSource: LogAuditSource {
 
     func tile(_ tile: LogTile) async throws -> [UInt8]? {
         let (status, body) = try await client.exchange("GET", "/v1/log/" + tile.path)
-        return status == 200 ? Array(body) : nil
+        switch status {
+        case 200: return Array(body)
+        case 404: return nil
+        default:
+            CLIOutput.error("Error: GET /v1/log/\(tile.path) answered HTTP \(status); the log is unavailable, which proves nothing either way")
+            throw ExitCode(2)
+        }
     }
 
     func entryIndexes(_ range: Range<UInt64>) async throws -> [UInt64] {

@@ -56,16 +56,37 @@ struct WitnessCommand: AsyncParsableCommand {
             let statePath = state ?? witnessKey + ".state"
             let client = try APIClient(server: log)
             while true {
-                try await witnessOnce(client: client, verifier: verifier, signer: signer, statePath: statePath)
+                do {
+                    try await witnessOnce(client: client, verifier: verifier, signer: signer, statePath: statePath)
+                } catch let fork as Fork {
+                    CLIOutput.error("FORK \(fork.reason). Refusing to cosign.")
+                    throw ExitCode(1)
+                } catch let error as Unavailable {
+                    // The log is down or answers oddly: say so, and try again at the next poll.
+                    CLIOutput.error(error.reason)
+                    if once { throw ExitCode(2) }
+                } catch let exit as ExitCode where !once && exit.rawValue == 2 {
+                    // Unreachable (APIClient said so); try again at the next poll.
+                }
                 if once { return }
                 try await Task.sleep(for: .milliseconds(Int64(max(interval, 0.05) * 1000)))
             }
         }
 
+        /// The log's checkpoints disagree with what this witness cosigned.
+        struct Fork: Error {
+            let reason: String
+        }
+
+        /// The log could not be read this time.
+        struct Unavailable: Error {
+            let reason: String
+        }
+
         private func witnessOnce(client: APIClient, verifier: NoteVerifier, signer: CosignatureSigner, statePath: String) async throws {
             let (status, body) = try await client.exchange("GET", "/v1/log/pending")
             guard status == 200 else {
-                if status != 404 { CLIOutput.error("GET /v1/log/pending answered HTTP \(status)") }
+                if status != 404 { throw Unavailable(reason: "GET /v1/log/pending answered HTTP \(status)") }
                 return
             }
             let text = String(decoding: body, as: UTF8.self)
@@ -97,10 +118,13 @@ struct WitnessCommand: AsyncParsableCommand {
                 }
                 if checkpoint.size == previous.size {
                     guard checkpoint.rootHash == root else {
-                        throw fork("checkpoint \(checkpoint.size) has root \(checkpoint.rootHash), but this witness cosigned root \(root) at that size")
+                        throw Fork(reason: "checkpoint \(checkpoint.size) has root \(checkpoint.rootHash), but this witness cosigned root \(root) at that size")
                     }
                 } else if previous.size > 0 {
-                    let answer = try await client.json("GET", "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
+                    let (proofStatus, proofBody) = try await client.exchange("GET", "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
+                    guard proofStatus == 200, let answer = try? JSONValue(parsing: proofBody) else {
+                        throw Unavailable(reason: "the log did not give a consistency proof from \(previous.size) to \(checkpoint.size) (HTTP \(proofStatus)); not cosigning")
+                    }
                     let hashes = try answer["proof"]?.arrayValue.map { try MerkleHash(base64Encoded: $0.stringValue ?? "") } ?? []
                     let verdict: MerkleProofVerdict
                     do {
@@ -110,7 +134,7 @@ struct WitnessCommand: AsyncParsableCommand {
                         verdict = .invalid(reason: error.reason)
                     }
                     if case .invalid(let reason) = verdict {
-                        throw fork("checkpoint \(checkpoint.size) (root \(checkpoint.rootHash)) is not consistent with checkpoint \(previous.size) (root \(root)) that this witness cosigned: \(reason)")
+                        throw Fork(reason: "checkpoint \(checkpoint.size) (root \(checkpoint.rootHash)) is not consistent with checkpoint \(previous.size) (root \(root)) that this witness cosigned: \(reason)")
                     }
                 }
             }
@@ -128,11 +152,6 @@ struct WitnessCommand: AsyncParsableCommand {
             }
             let published = (try? JSONValue(parsing: answer))?["published"] == .bool(true)
             print("cosigned \(checkpoint.origin) checkpoint \(checkpoint.size) root \(checkpoint.rootHash.base64EncodedString)\(published ? " (published)" : "")")
-        }
-
-        private func fork(_ reason: String) -> ExitCode {
-            CLIOutput.error("FORK \(reason). Refusing to cosign.")
-            return ExitCode(1)
         }
     }
 

@@ -71,8 +71,9 @@ public struct LogTile: Hashable, Sendable, CustomStringConvertible {
             let digits = isLast ? part : (part.first == "x" ? part.dropFirst() : "")
             guard digits.count == 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(digits) else { return nil }
             let (scaled, overflow) = index.multipliedReportingOverflow(by: 1000)
-            guard !overflow else { return nil }
-            index = scaled + value
+            let (sum, carry) = scaled.addingReportingOverflow(value)
+            guard !overflow, !carry else { return nil }
+            index = sum
         }
         // The first item of the tile must have a 64-bit index.
         guard index <= UInt64.max / UInt64(Self.fullWidth) else { return nil }

@@ -65,16 +65,27 @@ public struct CosignatureVerifier: Hashable, Sendable, CustomStringConvertible {
     /// The time (seconds since 1970) at which this witness cosigned `note`, when the note carries a
     /// valid cosignature by it; nil otherwise.
     public func cosignatureTime(of note: SignedNote) -> UInt64? {
+        cosignature(in: note).map { $0.time }
+    }
+
+    /// This witness's valid cosignature in `note` and its time; nil when there is none. Lines of
+    /// this key that do not verify are ignored.
+    public func cosignature(in note: SignedNote) -> (signature: SignedNote.Signature, time: UInt64)? {
         guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKeyBytes) else { return nil }
         for signature in note.signatures where signature.keyName == name && signature.keyID == keyID {
             guard signature.signature.count == 72 else { continue }
             let time = signature.signature.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            // The spec's timestamps are at most 2^63 - 1.
+            guard time <= UInt64(Int64.max) else { continue }
             if publicKey.isValidSignature(signature.signature.dropFirst(8), for: Self.message(text: note.text, time: time)) {
-                return time
+                return (signature, time)
             }
         }
         return nil
     }
+
+    /// The key as it is named in a log's witness list: `<name>+<hex key ID>`.
+    public var label: String { "\(name)+\(NoteVerifier.hex(keyID))" }
 
     /// The signed message of cosignature/v1.
     static func message(text: String, time: UInt64) -> [UInt8] {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Logging
 import Synchronization
 import VouchCore
@@ -100,8 +101,16 @@ public final class Authority: Sendable {
     func record(
         _ session: StoreSession, actor: String, events: [(kind: String, subject: String, data: [String: JSONValue])]
     ) async throws -> [EventRow] {
-        try await session.appendEvents(Self.drafts(events, actor: actor), at: nowSeconds)
+        let drafts = Self.drafts(events, actor: actor)
+        // A log entry travels in C2SP entry bundles after a 16-bit length: refuse what would not fit.
+        for draft in drafts where draft.data.utf8.count + draft.subject.utf8.count + draft.actor.utf8.count + draft.kind.utf8.count > Self.maximumEventBytes {
+            throw APIError(.contentTooLarge, "the change would record a \(draft.kind) event of over \(Self.maximumEventBytes) bytes; make the settings or names smaller")
+        }
+        return try await session.appendEvents(drafts, at: nowSeconds)
     }
+
+    /// The largest event the transparency log takes (its entries must stay under 65,536 bytes).
+    static let maximumEventBytes = 60_000
 
     /// Events as the store appends them: data as canonical JSON text, the actor on each.
     static func drafts(

@@ -31,7 +31,8 @@ struct EnrollmentController {
             let answer = issued && !Prefer.minimal(request) ? await authority.withLogReceipts(bundle) : bundle
             return try Responses.json(answer, status: issued ? .created : .accepted)
         }
-        router.get("/v1/enrollments/{id}") { _, context in
+        router.get("/v1/enrollments/{id}") { request, context in
+            try limiter.take(context.sourceKey)
             let row = try await authority.device(try context.parameters.require("id"))
             let (certificates, credentials) = try await authority.store.read { session in
                 (try await session.certificates(deviceID: row.id), try await session.credentials(deviceID: row.id))
@@ -46,7 +47,7 @@ struct EnrollmentController {
             )
             if let certificateIndex = current?.logIndex, let credentialIndex = identity?.logIndex {
                 bundle.log = IssuanceLog(certificateIndex: UInt64(certificateIndex), credentialIndex: UInt64(credentialIndex))
-                bundle = await authority.withLogReceipts(bundle)
+                if !Prefer.minimal(request) { bundle = await authority.withLogReceipts(bundle) }
             }
             return try Responses.json(await authority.withTrustBundle(bundle))
         }

@@ -7,6 +7,7 @@ import VouchKit
 /// and the witnesses' side (the checkpoint waiting for cosignatures, and where to send them).
 struct LogController {
     let log: TransparencyLog
+    let limiter: RateLimiter
 
     struct EntriesResponse: Codable {
         struct Entry: Codable {
@@ -15,22 +16,6 @@ struct LogController {
             var entry: String
         }
         var entries: [Entry]
-    }
-
-    struct InclusionResponse: Codable {
-        var index: UInt64
-        var treeSize: UInt64
-        var leafHash: String
-        var entry: String
-        var inclusionProof: [String]
-        /// The signed checkpoint of `treeSize`, when it is the published one.
-        var checkpoint: String?
-    }
-
-    struct ConsistencyResponse: Codable {
-        var from: UInt64
-        var to: UInt64
-        var proof: [String]
     }
 
     struct CosignatureResponse: Codable {
@@ -48,7 +33,8 @@ struct LogController {
             guard let published = log.published else {
                 throw APIError.notFound("the log has published no checkpoint yet; the first comes within a checkpoint interval of the server's start")
             }
-            return Responses.text(published.note, contentType: "text/plain; charset=utf-8")
+            // C2SP tlog-tiles: a checkpoint may be cached for a few seconds at most.
+            return Responses.bytes(Array(published.note.utf8), contentType: "text/plain; charset=utf-8", cache: "max-age=1")
         }
         router.get("/v1/log/key") { _, _ in
             Responses.text(log.signer.verifierKey + "\n", contentType: "text/plain; charset=utf-8")
@@ -57,6 +43,7 @@ struct LogController {
             let query = request.uri.queryParameters
             let size = log.storedSize
             let start = try Self.number(query["start"].map(String.init), name: "start")
+            guard start < size else { throw APIError.badRequest("start (\(start)) is beyond the log's \(size) entries") }
             let end = try query["end"].map { try Self.number(String($0), name: "end") } ?? min(size, start + Self.entriesLimit)
             guard start < end else { throw APIError.badRequest("start (\(start)) must be below end (\(end))") }
             guard end <= size else { throw APIError.badRequest("end (\(end)) is beyond the log's \(size) entries") }
@@ -79,11 +66,14 @@ struct LogController {
                 throw APIError.notFound("entry \(index) is missing from the log's event table")
             }
             let proof = try await log.inclusionProof(index: index, size: size)
-            return try Responses.json(InclusionResponse(
-                index: index, treeSize: size, leafHash: MerkleHash.leafHash(entry.entry).base64EncodedString,
-                entry: String(decoding: entry.entry, as: UTF8.self), inclusionProof: proof.hashes.map(\.base64EncodedString),
-                checkpoint: published?.size == size ? published?.note : nil
-            ))
+            // Written with the canonical serializer: a proof is on the hot path of every verifier.
+            var answer: [String: JSONValue] = [
+                "index": .number(Double(index)), "treeSize": .number(Double(size)),
+                "leafHash": .string(MerkleHash.leafHash(entry.entry).base64EncodedString), "entry": .string(String(decoding: entry.entry, as: UTF8.self)),
+                "inclusionProof": .array(proof.hashes.map { .string($0.base64EncodedString) }),
+            ]
+            if published?.size == size, let note = published?.note { answer["checkpoint"] = .string(note) }
+            return Responses.json(bytes: JSONValue.object(answer).canonicalJSON)
         }
         router.get("/v1/log/proof/consistency") { request, _ in
             let query = request.uri.queryParameters
@@ -92,7 +82,9 @@ struct LogController {
             guard from >= 1, from <= to else { throw APIError.badRequest("a consistency proof needs 1 ≤ from ≤ to; got from=\(from), to=\(to)") }
             guard to <= log.storedSize else { throw APIError.badRequest("to (\(to)) is beyond the log's \(log.storedSize) entries") }
             let proof = try await log.consistencyProof(from: from, to: to)
-            return try Responses.json(ConsistencyResponse(from: from, to: to, proof: proof.hashes.map(\.base64EncodedString)))
+            return Responses.json(bytes: JSONValue.object([
+                "from": .number(Double(from)), "to": .number(Double(to)), "proof": .array(proof.hashes.map { .string($0.base64EncodedString) }),
+            ]).canonicalJSON)
         }
         router.get("/v1/log/tile/**") { _, context in
             let path = "tile/" + context.parameters.getCatchAll().joined(separator: "/")
@@ -112,7 +104,8 @@ struct LogController {
             }
             return Responses.text(note, contentType: "text/plain; charset=utf-8")
         }
-        router.post("/v1/log/cosignatures") { request, _ in
+        router.post("/v1/log/cosignatures") { request, context in
+            try limiter.take(context.sourceKey)
             var request = request
             let body: ByteBuffer
             do {

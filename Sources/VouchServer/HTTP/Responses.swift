@@ -13,6 +13,14 @@ enum Responses {
         )
     }
 
+    /// JSON already serialized.
+    static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+
     static func bytes(_ bytes: [UInt8], contentType: String, cache: String = "no-cache") -> Response {
         Response(status: .ok, headers: [.contentType: contentType, .cacheControl: cache], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

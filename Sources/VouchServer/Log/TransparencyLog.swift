@@ -31,6 +31,8 @@ final class TransparencyLog: Sendable {
         var quorum = 0
         /// The most entries one batch appends.
         var batchLimit = 50_000
+        /// How long a checkpoint waits for witnesses before a newer one replaces it.
+        var pendingLifetime: Duration = .seconds(30)
     }
 
     let store: Store
@@ -43,8 +45,7 @@ final class TransparencyLog: Sendable {
         /// The right edge of the stored tree (integrated, maybe not yet published).
         var frontier = MerkleFrontier()
         var published: Published?
-        var waiters: [(id: Int, size: UInt64, continuation: CheckedContinuation<Published?, Never>)] = []
-        var nextWaiter = 0
+        var waiters: [(deadline: ContinuousClock.Instant, size: UInt64, continuation: CheckedContinuation<Published?, Never>)] = []
     }
     private let state = Mutex(State())
 
@@ -100,10 +101,21 @@ final class TransparencyLog: Sendable {
 
     // MARK: Sequencing
 
+    /// Whether checkpoints wait for witnesses' cosignatures before they are published.
+    var witnessed: Bool { !configuration.witnesses.isEmpty && configuration.quorum > 0 }
+
     /// Appends the events committed since the last batch and publishes (or, with witnesses, signs
-    /// and holds) a checkpoint of the new size. Returns the number of entries appended.
+    /// and holds) a checkpoint of the new size; then takes up what other nodes sharing the database
+    /// published. Returns the number of entries appended.
     @discardableResult
     func sequence() async throws -> Int {
+        let appended = try await append()
+        if witnessed { try await holdPendingCheckpoint() }
+        try await refresh()
+        return appended
+    }
+
+    private func append() async throws -> Int {
         let start = state.withLock { $0.frontier }
         let events = try await store.read { try await $0.events(after: Int(start.size), limit: self.configuration.batchLimit) }
         var frontier = start
@@ -116,13 +128,10 @@ final class TransparencyLog: Sendable {
             nodes.append(contentsOf: frontier.append(leafHash: MerkleHash.leafHash(LogEntry.encode(event))))
         }
         let appended = Int(frontier.size - start.size)
-        guard appended > 0 else {
-            try await republishIfCosigned()
-            return 0
-        }
-        let checkpoint = try Checkpoint(origin: origin, size: frontier.size, rootHash: frontier.root)
-        let note = try signer.sign(checkpoint.text).serialized
-        let witnessed = !configuration.witnesses.isEmpty && configuration.quorum > 0
+        guard appended > 0 else { return 0 }
+        // Without witnesses the checkpoint is published with the nodes; with them, it is signed and
+        // held separately (`holdPendingCheckpoint`).
+        let note = witnessed ? nil : try signer.sign(try Checkpoint(origin: origin, size: frontier.size, rootHash: frontier.root).text).serialized
         let (newNodes, tree) = (nodes, frontier)
         let stamp = Int(clock().timeIntervalSince1970)
         let outcome: Bool = try await store.transaction { session in
@@ -130,9 +139,7 @@ final class TransparencyLog: Sendable {
             // Another node sharing the database may have appended meanwhile: then this batch is void.
             guard try await session.logSize() == start.size else { return false }
             try await session.insertLogNodes(newNodes)
-            if witnessed {
-                try await session.insertPendingCheckpoint(size: tree.size, note: note, at: stamp)
-            } else {
+            if let note {
                 try await session.insertCheckpoint(size: tree.size, root: tree.root, note: note, at: stamp)
             }
             return true
@@ -144,19 +151,40 @@ final class TransparencyLog: Sendable {
             return 0
         }
         state.withLock { $0.frontier = frontier }
-        if !witnessed {
+        if let note {
             publish(Published(size: frontier.size, root: frontier.root, note: note))
         }
         return appended
     }
 
-    /// With witnesses, picks up a checkpoint published by another node (after a cosignature it received).
-    private func republishIfCosigned() async throws {
-        guard !configuration.witnesses.isEmpty else { return }
-        guard let latest = try await store.read({ try await $0.latestCheckpoint() }) else { return }
-        if latest.size > (published?.size ?? 0) {
-            publish(Published(size: latest.size, root: latest.root, note: latest.note))
+    /// With witnesses: signs a checkpoint of the stored tree for them to cosign, unless one still
+    /// waits. A pending checkpoint stays until it is published or `pendingLifetime` passes, so that
+    /// witnesses polling at different moments cosign the same one.
+    private func holdPendingCheckpoint() async throws {
+        let frontier = state.withLock { $0.frontier }
+        guard frontier.size > (published?.size ?? 0) else { return }
+        let note = try signer.sign(try Checkpoint(origin: origin, size: frontier.size, rootHash: frontier.root).text).serialized
+        let stamp = Int(clock().timeIntervalSince1970)
+        let lifetime = Int(configuration.pendingLifetime.components.seconds)
+        try await store.transaction { session in
+            try await session.lockLog()
+            if let pending = try await session.pendingCheckpoint(), pending.size >= frontier.size || stamp - pending.createdAt < lifetime {
+                return
+            }
+            if let latest = try await session.latestCheckpoint(), latest.size >= frontier.size { return }
+            try await session.insertPendingCheckpoint(size: frontier.size, note: note, at: stamp)
         }
+    }
+
+    /// Takes up a checkpoint published by another node sharing the database (or through a
+    /// cosignature another node received), and the tree it covers.
+    private func refresh() async throws {
+        guard let latest = try await store.read({ try await $0.latestCheckpoint() }), latest.size > (published?.size ?? 0) else { return }
+        if latest.size > storedSize {
+            let reloaded = try await store.read { try await Self.frontier($0) }
+            state.withLock { if reloaded.size > $0.frontier.size { $0.frontier = reloaded } }
+        }
+        publish(Published(size: latest.size, root: latest.root, note: latest.note))
     }
 
     /// Makes `checkpoint` the one served, and answers those waiting for it.
@@ -172,34 +200,36 @@ final class TransparencyLog: Sendable {
     }
 
     /// Waits until a published checkpoint covers `size` entries, or `timeout` passes (nil then).
+    /// The sequencer's loop ends waits past their deadline (`expireWaiters`), within one interval.
     func waitForCheckpoint(covering size: UInt64, timeout: Duration) async -> Published? {
-        await withCheckedContinuation { continuation in
-            let (ready, id) = state.withLock { state -> (Published?, Int) in
-                if let published = state.published, published.size >= size { return (published, 0) }
-                state.nextWaiter += 1
-                state.waiters.append((state.nextWaiter, size, continuation))
-                return (nil, state.nextWaiter)
+        let deadline = ContinuousClock.now + timeout
+        return await withCheckedContinuation { continuation in
+            let ready: Published? = state.withLock { state in
+                if let published = state.published, published.size >= size { return published }
+                state.waiters.append((deadline, size, continuation))
+                return nil
             }
-            if let ready {
-                continuation.resume(returning: ready)
-                return
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                let expired = self.state.withLock { state in
-                    state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0).continuation }
-                }
-                expired?.resume(returning: nil)
-            }
+            if let ready { continuation.resume(returning: ready) }
         }
+    }
+
+    /// Answers (with nil) the waits past their deadline; all of them when the server stops.
+    func expireWaiters(all: Bool = false) {
+        let now = ContinuousClock.now
+        let expired = state.withLock { state in
+            let expired = state.waiters.filter { all || $0.deadline <= now }.map(\.continuation)
+            state.waiters.removeAll { all || $0.deadline <= now }
+            return expired
+        }
+        for continuation in expired { continuation.resume(returning: nil) }
     }
 
     // MARK: Witnesses
 
-    /// Takes a witness's cosignature of the pending checkpoint: `text` is the checkpoint note with
-    /// the witness's signature line. Publishes the checkpoint once `quorum` witnesses have cosigned.
+    /// Takes witnesses' cosignatures of the pending checkpoint: `text` is the checkpoint note with
+    /// their signature lines. Publishes the checkpoint once `quorum` configured witnesses have cosigned.
     func addCosignature(_ text: String) async throws -> (size: UInt64, cosignatures: Int, published: Bool) {
-        guard !configuration.witnesses.isEmpty else {
+        guard witnessed else {
             throw APIError(.notFound, "this log is not configured with witnesses; its checkpoints are published without cosignatures")
         }
         let note: SignedNote
@@ -208,44 +238,51 @@ final class TransparencyLog: Sendable {
         } catch {
             throw APIError.badRequest("the body is not a signed note: \(error.reason)")
         }
-        let cosigners = configuration.witnesses.compactMap { witness in witness.cosignatureTime(of: note).map { _ in witness } }
-        guard let witness = cosigners.first else {
-            throw APIError.forbidden("the note carries no valid cosignature by a witness this log is configured with")
-        }
         let checkpoint: Checkpoint
         do {
             checkpoint = try Checkpoint(parsing: note.text)
         } catch {
             throw APIError.badRequest("the note is not a checkpoint: \(error.reason)")
         }
-        let own = try SignedNote(text: note.text, signatures: note.signatures.filter { $0.keyName == witness.name && $0.keyID == witness.keyID })
-        // The witness's signature lines alone, as they follow the text in the serialized note.
-        let line = String(decoding: Array(own.serialized.utf8).dropFirst(note.text.utf8.count + 1), as: UTF8.self)
+        // Only lines that verify, of witnesses this log is configured with, are kept.
+        var lines: [String: String] = [:]
+        for witness in configuration.witnesses {
+            guard let (signature, _) = witness.cosignature(in: note) else { continue }
+            let own = try SignedNote(text: note.text, signatures: [signature])
+            lines[witness.label] = String(decoding: Array(own.serialized.utf8).dropFirst(note.text.utf8.count + 1), as: UTF8.self)
+        }
+        guard !lines.isEmpty else {
+            throw APIError.forbidden("the note carries no valid cosignature by a witness this log is configured with")
+        }
         let stamp = Int(clock().timeIntervalSince1970)
         let quorum = configuration.quorum
-        let origin = origin
+        let configured = Set(configuration.witnesses.map(\.label))
+        let signer = signer
+        let verifiedLines = lines
         let result: (published: Published?, count: Int) = try await store.transaction { session in
             try await session.lockLog()
             guard let pending = try await session.pendingCheckpoint(), pending.size == checkpoint.size else {
                 if let latest = try await session.latestCheckpoint(), latest.size >= checkpoint.size {
-                    return (nil, -1)
+                    throw APIError.conflict(
+                        "checkpoint \(checkpoint.size) is no longer pending: the log has published size \(latest.size); fetch GET /v1/log/pending again")
                 }
                 throw APIError.conflict("no checkpoint of size \(checkpoint.size) awaits cosignatures; fetch GET /v1/log/pending again")
             }
             let pendingNote = try SignedNote(parsing: pending.note)
-            guard pendingNote.text == note.text, checkpoint.origin == origin else {
+            guard pendingNote.text == note.text else {
                 throw APIError.conflict("the cosigned checkpoint differs from the pending checkpoint of size \(pending.size)")
             }
-            let lines = try await session.addCosignature(size: pending.size, witness: witness.name, line: line, at: stamp)
-            guard lines.count >= quorum else { return (nil, lines.count) }
-            let cosigned = try SignedNote(parsing: pending.note + lines.keys.sorted().map { lines[$0]! }.joined())
-            let root = checkpoint.rootHash
-            try await session.insertCheckpoint(size: pending.size, root: root, note: cosigned.serialized, at: stamp)
+            var stored: [String: String] = [:]
+            for (witness, line) in verifiedLines {
+                stored = try await session.addCosignature(size: pending.size, witness: witness, line: line, at: stamp)
+            }
+            // Witnesses removed from the configuration no longer count.
+            stored = stored.filter { configured.contains($0.key) }
+            guard stored.count >= quorum else { return (nil, stored.count) }
+            let cosigned = try SignedNote(parsing: signer.sign(pendingNote.text).serialized + stored.keys.sorted().map { stored[$0]! }.joined())
+            try await session.insertCheckpoint(size: pending.size, root: checkpoint.rootHash, note: cosigned.serialized, at: stamp)
             try await session.clearPending(through: pending.size)
-            return (Published(size: pending.size, root: root, note: cosigned.serialized), lines.count)
-        }
-        if result.count == -1 {
-            return (checkpoint.size, configuration.quorum, true)
+            return (Published(size: pending.size, root: checkpoint.rootHash, note: cosigned.serialized), stored.count)
         }
         if let published = result.published {
             publish(published)
@@ -316,8 +353,8 @@ final class TransparencyLog: Sendable {
         let entries = try await entries(tile.entryRange)
         guard entries.count == tile.width else { return nil }
         var bundle: [UInt8] = []
-        for (_, entry) in entries {
-            guard entry.count <= Int(UInt16.max) else { throw LogFailure.entryTooLong(entries.first!.index) }
+        for (index, entry) in entries {
+            guard entry.count <= Int(UInt16.max) else { throw LogFailure.entryTooLong(index) }
             bundle.append(UInt8(entry.count >> 8))
             bundle.append(UInt8(entry.count & 0xFF))
             bundle.append(contentsOf: entry)
@@ -325,9 +362,32 @@ final class TransparencyLog: Sendable {
         return bundle
     }
 
+    /// The hashes of `nodes`: those of level 4 and up from memory once read (a stored node never
+    /// changes, and they are an eighth of the tree), the others from the database.
     private func nodes(_ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
-        try await store.read { try await $0.logNodes(nodes) }
+        var found: [MerkleNode: MerkleHash] = [:]
+        let missing = upperNodes.withLock { cache in
+            nodes.filter { node in
+                guard let hash = cache[node] else { return true }
+                found[node] = hash
+                return false
+            }
+        }
+        guard !missing.isEmpty else { return found }
+        let read = try await store.read { try await $0.logNodes(missing) }
+        found.merge(read) { $1 }
+        upperNodes.withLock { cache in
+            if cache.count > Self.upperNodeLimit { cache.removeAll(keepingCapacity: true) }
+            for (node, hash) in read where node.level >= Self.cachedLevel { cache[node] = hash }
+        }
+        return found
     }
+
+    /// Node hashes of the upper tree levels, kept once read.
+    private let upperNodes = Mutex<[MerkleNode: MerkleHash]>([:])
+    private static let cachedLevel = 4
+    /// About 40 MB: the upper levels of a log of 8 million entries.
+    private static let upperNodeLimit = 1_000_000
 
     private static func lookup(_ hashes: [MerkleNode: MerkleHash], _ node: MerkleNode) throws -> MerkleHash {
         guard let hash = hashes[node] else { throw LogFailure.missingNode(node) }
