@@ -16,25 +16,14 @@ swift package --disable-sandbox benchmark --target VouchServerBenchmarks --forma
     ${passthrough[@]+"${passthrough[@]}"}
 
 python3 - "$out" "$check" <<'PY'
-import glob, os, sys
+import os, sys
+from functools import partial
+
+sys.path.insert(0, os.getcwd())
+from percentiles import percentiles
 
 folder, check = sys.argv[1], sys.argv[2] == "1"
-UNITS = {"ns": 1e-3, "μs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}
-
-def percentiles(fragment):
-    """Wall-clock percentiles (µs per operation) of the benchmark whose file name holds `fragment`."""
-    files = [f for f in glob.glob(f"{folder}/*.tsv") if fragment in os.path.basename(f) and "wall" in os.path.basename(f).lower()]
-    if len(files) != 1:
-        return None
-    lines = open(files[0]).read().splitlines()
-    # Header: "Percentile<TAB>Time (wall clock) (μs) *"; per-operation values when the metric is scaled.
-    header = lines[0].split("\t")[1]
-    unit = next((u for u in UNITS if f"({u})" in header), "μs")
-    values = {}
-    for line in lines[1:]:
-        p, v = line.split("\t")
-        values[int(p)] = float(v) * UNITS[unit]
-    return values
+percentiles = partial(percentiles, folder)
 
 base = percentiles("enrollment_in_process")
 http = percentiles("enrollment_over_HTTP")
