@@ -92,9 +92,17 @@ struct LogCLITests {
                 _ = try await Self.sql(vouch, swap)
                 try await vouch.run("log", "verify", "--server", server, "--key", key, "--state", "audit.json", "--full").expectExit(0)
 
-                // The monitor posts a failure to its webhook (here: a URL nobody answers, reported and survived).
-                let monitor = try await vouch.run("log", "monitor", "--server", server, "--key", stranger, "--count", "1", "--state", "m.json")
+                // The monitor posts a failure to its webhook.
+                let hook = try WebhookReceiver()
+                let monitor = try await vouch.run(
+                    "log", "monitor", "--server", server, "--key", stranger, "--count", "1", "--state", "m.json", "--webhook", "http://127.0.0.1:\(hook.port)/hook")
                 monitor.expectVerificationFailure(mentioning: "FAIL the checkpoint does not verify")
+                let request = try #require(hook.received(), "the webhook got nothing: \(monitor)")
+                #expect(request.hasPrefix("POST /hook "), "\(request)")
+                let body = try JSONValue(parsing: Data(String(request[request.range(of: "\r\n\r\n")!.upperBound...]).utf8))
+                #expect(body["event"]?.stringValue == "log.audit_failed")
+                #expect(body["reason"]?.stringValue?.contains("does not verify") == true)
+                #expect(body["server"]?.stringValue == server)
             }
         }
     }
@@ -273,5 +281,72 @@ actor ObservedCheckpoints {
     var checkpoints: [Checkpoint] = []
     func add(_ checkpoint: Checkpoint) {
         if checkpoints.last?.size != checkpoint.size { checkpoints.append(checkpoint) }
+    }
+}
+
+/// A one-request HTTP endpoint on a loopback port: takes one POST, answers 204, keeps the request.
+final class WebhookReceiver: @unchecked Sendable {
+    let port: Int
+    private let socket: Int32
+    private let thread: Thread
+    private let done = DispatchSemaphore(value: 0)
+    /// Written by the thread before it signals `done`, read after.
+    private final class Box: @unchecked Sendable { var request: String? }
+    private let box = Box()
+
+    init() throws {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound, listen(fd, 1) == 0 else {
+            close(fd)
+            throw CancellationError()
+        }
+        socket = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let socket = fd
+        let box = box
+        let done = done
+        thread = Thread {
+            let connection = accept(socket, nil, nil)
+            guard connection >= 0 else { done.signal(); return }
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            // Read the head, then the body its Content-Length announces.
+            while true {
+                let count = read(connection, &buffer, buffer.count)
+                if count <= 0 { break }
+                bytes.append(contentsOf: buffer[0..<count])
+                let text = String(decoding: bytes, as: UTF8.self)
+                if let end = text.range(of: "\r\n\r\n") {
+                    let head = text[..<end.lowerBound].lowercased()
+                    let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                        .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                    if text.utf8.count - text[..<end.upperBound].utf8.count >= length { break }
+                }
+            }
+            box.request = String(decoding: bytes, as: UTF8.self)
+            let answer = Array("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".utf8)
+            _ = write(connection, answer, answer.count)
+            close(connection)
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// The request, once it came (waits up to 10 s).
+    func received() -> String? {
+        _ = done.wait(timeout: .now() + 10)
+        return box.request
+    }
+
+    deinit {
+        close(socket)
     }
 }
