@@ -28,8 +28,8 @@ extension LogCommand {
             switch outcome {
             case .success(let report):
                 print("OK \(report.checkpoint.origin) verified at size \(report.checkpoint.size), root \(report.checkpoint.rootHash.base64EncodedString) (\(report.entriesVerified) entries re-hashed)")
-            case .failure(let failure):
-                throw LogCommand.failureExit([failure.description])
+            case .failure(let finding):
+                throw failure([finding.description])
             }
         }
     }
@@ -161,11 +161,6 @@ extension LogCommand {
             }
             return outcome
         }
-    }
-
-    /// Prints the reasons (prefixed with FAIL) and returns exit code 1.
-    static func failureExit(_ reasons: [String]) -> ExitCode {
-        failure(reasons)
     }
 }
 

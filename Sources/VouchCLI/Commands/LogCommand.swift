@@ -150,15 +150,10 @@ extension LogCommand {
         var file: String
 
         func run() async throws {
-            var verifiers: [NoteVerifier] = []
-            for key in keys {
-                do {
-                    verifiers.append(try NoteVerifier(verifierKey: key))
-                } catch {
-                    throw ValidationError("The --key \"\(key)\" is not a usable note verifier key: \(error.reason).")
-                }
+            let verifiers = try LogCommand.verifiers(keys)
+            guard let note = String(validating: try LogCommand.read(file, what: "checkpoint"), as: UTF8.self) else {
+                throw ValidationError("The checkpoint file \(file) is not UTF-8 text.")
             }
-            let note = try readNote()
             let result: Result<Checkpoint, NoteRejection>
             do {
                 result = try Checkpoint.verify(signedNote: note, verifiers: verifiers)
@@ -174,23 +169,6 @@ extension LogCommand {
             case .failure(let rejection):
                 throw failure(rejection.reasons)
             }
-        }
-
-        private func readNote() throws -> String {
-            let data: Data
-            do {
-                if file == "-" {
-                    data = FileHandle.standardInput.readDataToEndOfFile()
-                } else {
-                    data = try Data(contentsOf: URL(fileURLWithPath: file))
-                }
-            } catch {
-                throw ValidationError("Cannot read the checkpoint file \(file): \(error.localizedDescription)")
-            }
-            guard let text = String(validating: data, as: UTF8.self) else {
-                throw ValidationError("The checkpoint file \(file) is not UTF-8 text.")
-            }
-            return text
         }
     }
 }

@@ -24,6 +24,16 @@ public struct SignedNote: Hashable, Sendable {
             self.keyID = keyID
             self.signature = signature
         }
+
+        /// The signature line as it follows a note's text: `— <name> <base64(key ID || signature)>`
+        /// and a newline.
+        public var line: String {
+            var raw = [UInt8]()
+            raw.reserveCapacity(4 + signature.count)
+            withUnsafeBytes(of: keyID.bigEndian) { raw.append(contentsOf: $0) }
+            raw.append(contentsOf: signature)
+            return "\(SignedNote.signaturePrefix)\(keyName) \(NoteBase64.encode(raw))\n"
+        }
     }
 
     /// The most signatures a note may carry; the specification asks verifiers to accept at least 16.
@@ -93,15 +103,7 @@ public struct SignedNote: Hashable, Sendable {
     ///
     /// A note without signatures serializes too, but cannot be parsed back.
     public var serialized: String {
-        var output = text + "\n"
-        for signature in signatures {
-            var raw = [UInt8]()
-            raw.reserveCapacity(4 + signature.signature.count)
-            withUnsafeBytes(of: signature.keyID.bigEndian) { raw.append(contentsOf: $0) }
-            raw.append(contentsOf: signature.signature)
-            output += "\(Self.signaturePrefix)\(signature.keyName) \(NoteBase64.encode(raw))\n"
-        }
-        return output
+        text + "\n" + signatures.map(\.line).joined()
     }
 
     /// Checks the signatures against trusted keys.
@@ -133,7 +135,7 @@ public struct SignedNote: Hashable, Sendable {
         return reasons.isEmpty ? .success(verified) : .failure(NoteRejection(reasons: reasons))
     }
 
-    private static let signaturePrefix = "\u{2014} "
+    fileprivate static let signaturePrefix = "\u{2014} "
 
     private static func checkNoControlCharacters(_ text: String) throws(VouchKitError) {
         if text.utf8.contains(where: { $0 < 0x20 && $0 != 0x0A }) {

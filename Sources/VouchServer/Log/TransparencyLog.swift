@@ -163,7 +163,6 @@ final class TransparencyLog: Sendable {
     private func holdPendingCheckpoint() async throws {
         let frontier = state.withLock { $0.frontier }
         guard frontier.size > (published?.size ?? 0) else { return }
-        let note = try signer.sign(try Checkpoint(origin: origin, size: frontier.size, rootHash: frontier.root).text).serialized
         let stamp = Int(clock().timeIntervalSince1970)
         let lifetime = Int(configuration.pendingLifetime.components.seconds)
         try await store.transaction { session in
@@ -172,6 +171,8 @@ final class TransparencyLog: Sendable {
                 return
             }
             if let latest = try await session.latestCheckpoint(), latest.size >= frontier.size { return }
+            // Signed only now: while a checkpoint waits, a tick signs nothing.
+            let note = try self.signer.sign(try Checkpoint(origin: self.origin, size: frontier.size, rootHash: frontier.root).text).serialized
             try await session.insertPendingCheckpoint(size: frontier.size, note: note, at: stamp)
         }
     }
@@ -248,8 +249,7 @@ final class TransparencyLog: Sendable {
         var lines: [String: String] = [:]
         for witness in configuration.witnesses {
             guard let (signature, _) = witness.cosignature(in: note) else { continue }
-            let own = try SignedNote(text: note.text, signatures: [signature])
-            lines[witness.label] = String(decoding: Array(own.serialized.utf8).dropFirst(note.text.utf8.count + 1), as: UTF8.self)
+            lines[witness.label] = signature.line
         }
         guard !lines.isEmpty else {
             throw APIError.forbidden("the note carries no valid cosignature by a witness this log is configured with")
@@ -257,7 +257,6 @@ final class TransparencyLog: Sendable {
         let stamp = Int(clock().timeIntervalSince1970)
         let quorum = configuration.quorum
         let configured = Set(configuration.witnesses.map(\.label))
-        let signer = signer
         let verifiedLines = lines
         let result: (published: Published?, count: Int) = try await store.transaction { session in
             try await session.lockLog()
@@ -279,10 +278,11 @@ final class TransparencyLog: Sendable {
             // Witnesses removed from the configuration no longer count.
             stored = stored.filter { configured.contains($0.key) }
             guard stored.count >= quorum else { return (nil, stored.count) }
-            let cosigned = try SignedNote(parsing: signer.sign(pendingNote.text).serialized + stored.keys.sorted().map { stored[$0]! }.joined())
-            try await session.insertCheckpoint(size: pending.size, root: checkpoint.rootHash, note: cosigned.serialized, at: stamp)
+            // The pending note already carries the log's signature; the witnesses' lines follow it.
+            let cosigned = pending.note + stored.keys.sorted().map { stored[$0]! }.joined()
+            try await session.insertCheckpoint(size: pending.size, root: checkpoint.rootHash, note: cosigned, at: stamp)
             try await session.clearPending(through: pending.size)
-            return (Published(size: pending.size, root: checkpoint.rootHash, note: cosigned.serialized), stored.count)
+            return (Published(size: pending.size, root: checkpoint.rootHash, note: cosigned), stored.count)
         }
         if let published = result.published {
             publish(published)
