@@ -1,0 +1,161 @@
+import Foundation
+import VouchKit
+import Yams
+
+/// A policy document as read, before validation: YAML or JSON reduced to strings, lists and
+/// maps, each with where it was written, so that every problem can name its place.
+indirect enum PolicyNode: Sendable {
+    case scalar(String, PolicyLocation)
+    case null(PolicyLocation)
+    case list([PolicyNode], PolicyLocation)
+    case map([(key: String, value: PolicyNode)], PolicyLocation)
+
+    var location: PolicyLocation {
+        switch self {
+        case .scalar(_, let location), .null(let location), .list(_, let location), .map(_, let location): location
+        }
+    }
+
+    /// What the node is, for messages.
+    var kind: String {
+        switch self {
+        case .scalar: "a string"
+        case .null: "empty"
+        case .list: "a list"
+        case .map: "a map"
+        }
+    }
+
+    /// The most nodes a document may hold; aliases that multiply a small text are refused by this.
+    static let maximumNodes = 20_000
+
+    /// Reads YAML, or JSON (a document starting with `{`).
+    static func parse(_ text: String) throws(PolicyDocumentError) -> PolicyNode {
+        var budget = maximumNodes
+        if text.drop(while: { $0.isWhitespace }).first == "{" {
+            let value: JSONValue
+            do {
+                value = try JSONValue(parsing: Data(text.utf8))
+            } catch {
+                throw PolicyDocumentError([PolicyProblem(path: "", location: .unknown, message: "the document is not valid JSON")])
+            }
+            return try from(json: value, budget: &budget)
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw PolicyDocumentError([Self.problem(error)])
+        } catch {
+            throw PolicyDocumentError([PolicyProblem(path: "", location: .unknown, message: "the document is not valid YAML")])
+        }
+        guard let node else { return .null(PolicyLocation(line: 1, column: 1)) }
+        return try from(yaml: node, budget: &budget)
+    }
+
+    private static func from(yaml node: Node, budget: inout Int) throws(PolicyDocumentError) -> PolicyNode {
+        budget -= 1
+        let location = PolicyLocation(node.mark)
+        guard budget >= 0 else {
+            throw PolicyDocumentError([PolicyProblem(path: "", location: location, message: "the document holds more than \(maximumNodes) values")])
+        }
+        switch node {
+        case .scalar(let scalar):
+            if node.null != nil && scalar.style == .plain { return .null(location) }
+            return .scalar(scalar.string, location)
+        case .sequence(let sequence):
+            var items: [PolicyNode] = []
+            for item in sequence { items.append(try from(yaml: item, budget: &budget)) }
+            return .list(items, location)
+        case .mapping(let mapping):
+            var pairs: [(key: String, value: PolicyNode)] = []
+            for (key, value) in mapping {
+                guard case .scalar(let scalar) = key else {
+                    throw PolicyDocumentError([PolicyProblem(path: "", location: PolicyLocation(key.mark), message: "map keys must be plain strings")])
+                }
+                pairs.append((scalar.string, try from(yaml: value, budget: &budget)))
+            }
+            return .map(pairs, location)
+        case .alias:
+            throw PolicyDocumentError([PolicyProblem(path: "", location: location, message: "YAML aliases are not supported in policies")])
+        }
+    }
+
+    private static func from(json value: JSONValue, budget: inout Int) throws(PolicyDocumentError) -> PolicyNode {
+        budget -= 1
+        guard budget >= 0 else {
+            throw PolicyDocumentError([PolicyProblem(path: "", location: .unknown, message: "the document holds more than \(maximumNodes) values")])
+        }
+        switch value {
+        case .null: return .null(.unknown)
+        case .bool(let flag): return .scalar(flag ? "true" : "false", .unknown)
+        case .number(let number): return .scalar(number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number), .unknown)
+        case .string(let text): return .scalar(text, .unknown)
+        case .array(let items):
+            var nodes: [PolicyNode] = []
+            for item in items { nodes.append(try from(json: item, budget: &budget)) }
+            return .list(nodes, .unknown)
+        case .object(let members):
+            var pairs: [(key: String, value: PolicyNode)] = []
+            for (key, member) in members.sorted(by: { $0.key < $1.key }) { pairs.append((key, try from(json: member, budget: &budget))) }
+            return .map(pairs, .unknown)
+        }
+    }
+
+    private static func problem(_ error: YamlError) -> PolicyProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return PolicyProblem(path: "", location: PolicyLocation(mark), message: "not valid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return PolicyProblem(path: "", location: .unknown, message: "a map repeats the key \(duplicates.joined(separator: ", "))")
+        default:
+            return PolicyProblem(path: "", location: .unknown, message: "not valid YAML")
+        }
+    }
+}
+
+/// Where something was written in a policy document (YAML only; JSON has no positions).
+public struct PolicyLocation: Sendable, Hashable {
+    public let line: Int?
+    public let column: Int?
+
+    static let unknown = PolicyLocation(line: nil, column: nil)
+
+    init(line: Int?, column: Int?) {
+        self.line = line
+        self.column = column
+    }
+
+    init(_ mark: Mark?) {
+        self.init(line: mark?.line, column: mark?.column)
+    }
+}
+
+/// One thing wrong with a policy document: where, and what.
+public struct PolicyProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The path to the value, such as `roles.sensor.allow[2]`; empty for the document itself.
+    public let path: String
+    public let location: PolicyLocation
+    public let message: String
+
+    public var description: String {
+        var place = path.isEmpty ? "" : path
+        if let line = location.line {
+            place += (place.isEmpty ? "" : " ") + "(line \(line)" + (location.column.map { ", column \($0)" } ?? "") + ")"
+        }
+        return place.isEmpty ? message : "\(place): \(message)"
+    }
+}
+
+/// A policy document that cannot be used, with every problem found.
+public struct PolicyDocumentError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let problems: [PolicyProblem]
+
+    init(_ problems: [PolicyProblem]) {
+        self.problems = problems
+    }
+
+    public var description: String {
+        problems.count == 1 ? problems[0].description : "\(problems.count) problems: " + problems.map(\.description).joined(separator: "; ")
+    }
+}
