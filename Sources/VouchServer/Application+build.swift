@@ -40,6 +40,7 @@ public func buildApplication(
 ) async throws -> VouchServerInstance<some ApplicationProtocol> {
     let loaded = try await AuthorityLoader.load(configuration: configuration, logger: logger)
     let authority = loaded.authority
+    try await authority.loadPolicy()
     let router = buildRouter(authority: authority, configuration: configuration)
     var services: [any Service] = [DatabaseService(authority: authority)]
     var boundMTLSPort: BoundPort?
@@ -114,6 +115,7 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
     DeviceController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
     AdminController(authority: authority, metrics: metrics).addRoutes(to: router)
     LogController(log: authority.log, limiter: limiter).addRoutes(to: router)
+    PolicyController(authority: authority).addRoutes(to: router)
     return router
 }
 
@@ -132,6 +134,11 @@ struct DatabaseService: Service {
                     log.logger.error("appending to the transparency log failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
                 log.expireWaiters()
+                do {
+                    try await authority.followEvents()
+                } catch {
+                    log.logger.error("following other nodes' changes failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
                 try? await Task.sleep(for: log.configuration.interval)
             }
         }

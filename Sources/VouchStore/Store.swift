@@ -270,6 +270,45 @@ package struct StoreSession: Sendable {
         return row != nil
     }
 
+    // MARK: Policies
+
+    /// The policy in force: the highest version.
+    package func latestPolicy() async throws -> PolicyRow? {
+        try await sql.select().column("*").from("policies").orderBy("version", .descending).limit(1)
+            .first(decoding: PolicyRow.self, with: Self.decoder)
+    }
+
+    package func policy(version: Int) async throws -> PolicyRow? {
+        try await sql.select().column("*").from("policies").where("version", .equal, version)
+            .first(decoding: PolicyRow.self, with: Self.decoder)
+    }
+
+    /// Versions, newest first, without their text.
+    package func policyVersions(limit: Int) async throws -> [(version: Int, digest: String, createdAt: Int, actor: String)] {
+        try await sql.select().columns("version", "digest", "created_at", "actor").from("policies")
+            .orderBy("version", .descending).limit(limit).all().map {
+                (
+                    try $0.decode(column: "version", as: Int.self), try $0.decode(column: "digest", as: String.self),
+                    try $0.decode(column: "created_at", as: Int.self), try $0.decode(column: "actor", as: String.self)
+                )
+            }
+    }
+
+    /// Inserts a version; the primary key refuses a version written meanwhile by another node.
+    package func insert(_ policy: PolicyRow) async throws {
+        try await sql.insert(into: "policies").columns("version", "source", "digest", "created_at", "actor")
+            .values(SQLBind(policy.version), SQLBind(policy.source), SQLBind(policy.digest), SQLBind(policy.createdAt), SQLBind(policy.actor))
+            .run()
+    }
+
+    /// Subjects and kinds of events after `seq`, oldest first: what caches follow.
+    package func eventSubjects(after seq: Int, limit: Int) async throws -> [(seq: Int, kind: String, subject: String)] {
+        try await sql.select().columns("seq", "kind", "subject").from("events").where("seq", .greaterThan, seq)
+            .orderBy("seq").limit(limit).all().map {
+                (try $0.decode(column: "seq", as: Int.self), try $0.decode(column: "kind", as: String.self), try $0.decode(column: "subject", as: String.self))
+            }
+    }
+
     // MARK: Groups
 
     package func insert(_ group: GroupRow) async throws {
@@ -361,6 +400,11 @@ package struct StoreSession: Sendable {
         let query = sql.select().column("*").from("devices").where("id", .equal, id)
         if forUpdate { query.for(.update) }
         return try await query.first(decoding: DeviceRow.self, with: Self.decoder)
+    }
+
+    package func device(did: String) async throws -> DeviceRow? {
+        try await sql.select().column("*").from("devices").where("did", .equal, did)
+            .first(decoding: DeviceRow.self, with: Self.decoder)
     }
 
     package func device(keyThumbprint: String) async throws -> DeviceRow? {

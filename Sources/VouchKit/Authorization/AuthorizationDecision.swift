@@ -20,6 +20,8 @@ public struct AuthorizationDecision: Sendable, Hashable {
             case unknownZone = "unknown-zone"
             /// The device may not act at all (suspended, revoked, pending, unknown).
             case subject
+            /// The peer is unknown, or may not act.
+            case peer
             /// Information about how the subject was resolved.
             case note
         }

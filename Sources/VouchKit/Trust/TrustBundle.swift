@@ -25,13 +25,16 @@ public struct TrustBundle: Sendable {
         public var checkpoint: String?
         /// The log's note verifier key (`name+keyid+base64`), if any.
         public var logKey: String?
+        /// The zones and flow rules of the authority's policy (``ZoneRules`` JSON), if any.
+        public var zones: JSONValue?
 
         /// Creates bundle contents.
         public init(
             authority: String, issuedAt: Date = Date(), expiresAt: Date, trustedIssuers: [TrustedIssuer],
             caCertificates: [String] = [], statusListCredentials: [String] = [], statusListURLs: [String] = [],
-            checkpoint: String? = nil, logKey: String? = nil
+            checkpoint: String? = nil, logKey: String? = nil, zones: ZoneRules? = nil
         ) {
+            self.zones = zones?.json
             self.authority = authority
             self.issuedAt = issuedAt
             self.expiresAt = expiresAt
@@ -44,7 +47,7 @@ public struct TrustBundle: Sendable {
         }
 
         private enum CodingKeys: String, CodingKey {
-            case authority, issuedAt, expiresAt, trustedIssuers, caCertificates, statusListCredentials, statusListURLs, checkpoint, logKey
+            case authority, issuedAt, expiresAt, trustedIssuers, caCertificates, statusListCredentials, statusListURLs, checkpoint, logKey, zones
         }
 
         public init(from decoder: any Decoder) throws {
@@ -65,6 +68,7 @@ public struct TrustBundle: Sendable {
             statusListURLs = try container.decodeIfPresent([String].self, forKey: .statusListURLs) ?? []
             checkpoint = try container.decodeIfPresent(String.self, forKey: .checkpoint)
             logKey = try container.decodeIfPresent(String.self, forKey: .logKey)
+            zones = try container.decodeIfPresent(JSONValue.self, forKey: .zones)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -78,6 +82,7 @@ public struct TrustBundle: Sendable {
             try container.encode(statusListURLs, forKey: .statusListURLs)
             try container.encodeIfPresent(checkpoint, forKey: .checkpoint)
             try container.encodeIfPresent(logKey, forKey: .logKey)
+            try container.encodeIfPresent(zones, forKey: .zones)
         }
     }
 
@@ -91,6 +96,8 @@ public struct TrustBundle: Sendable {
     public let caCertificates: [Certificate]
     /// The latest log checkpoint, its signature verified with the bundle's log key.
     public let checkpoint: Checkpoint?
+    /// The authority's zones and flow rules, for offline authorization decisions.
+    public let zoneRules: ZoneRules?
     private let issuerKeys: [String: [String: PublicKey]]
 
     /// Builds a bundle from contents the caller already trusts (for instance, ones it made itself).
@@ -121,6 +128,11 @@ public struct TrustBundle: Sendable {
             }
         } else {
             self.checkpoint = nil
+        }
+        do {
+            self.zoneRules = try contents.zones.map { value throws(AuthorizationError) in try ZoneRules(json: value) }
+        } catch {
+            throw VouchKitError.malformedInput("the bundle's zones are not usable: \(error.reason)")
         }
         self.contents = contents
         self.issuerKeys = keys

@@ -10,6 +10,8 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     public let detail: String
     /// Extra members of the problem object (such as `legalActions`).
     public var extensions: [String: String] = [:]
+    /// Extra members that are not strings (such as a policy's `problems`).
+    public var members: [String: JSONValue] = [:]
     /// Seconds to wait before retrying, for 429 and 503.
     public var retryAfter: Int?
 
@@ -32,7 +34,7 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var body = extensions.mapValues(JSONValue.string)
+        var body = extensions.mapValues(JSONValue.string).merging(members) { _, member in member }
         body["type"] = "about:blank"
         body["title"] = .string(title)
         body["detail"] = .string(detail)

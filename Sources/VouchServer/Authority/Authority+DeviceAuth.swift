@@ -188,6 +188,7 @@ extension Authority {
             ])
             return try await self.issueIdentity(session, device: row, key: newKey, rules: rules, groupName: group.name, actor: actor)
         }
+        directory.invalidate(device.id)
         return await withTrustBundle(bundle)
     }
 

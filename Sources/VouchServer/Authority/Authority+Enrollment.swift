@@ -404,10 +404,20 @@ extension Authority {
         }
         var credentialRows = [row("DeviceIdentityCredential", identity)]
         var roleCredentials: [String] = []
+        // Role credentials carry their capabilities under the policy in force, so that an offline
+        // verifier decides as the server would (until the policy changes and the device renews).
+        let policy = currentPolicy
+        let facts = DeviceFacts(
+            id: device.id, did: device.did, zone: device.zone, group: groupName, attributes: attributes, roles: roles, quarantined: false
+        )
         for role in roles {
+            var roleClaims: [String: JSONValue] = ["deviceId": .string(device.id), "role": .string(role), "zone": .string(device.zone)]
+            if policy.version > 0 {
+                roleClaims["capabilities"] = .array(policy.statements(role: role, for: facts).statements.map(\.json))
+                roleClaims["policyVersion"] = .number(Double(policy.version))
+            }
             let credential = try await issuer.issue(
-                types: ["DeviceRoleCredential"], subject: device.did,
-                claims: ["deviceId": .string(device.id), "role": .string(role), "zone": .string(device.zone)],
+                types: [AuthorizationSubject.roleCredentialType], subject: device.did, claims: roleClaims,
                 validFrom: issuedAt, validFor: validity, status: status
             )
             credentialRows.append(row("DeviceRoleCredential", credential))

@@ -64,6 +64,8 @@ struct DeviceDetail: Codable, Sendable {
     var certificates: [CertificateView]
     var credentials: [CredentialView]
     var history: [EventView]
+    /// Authorization requests denied since this server started.
+    var policyDenials: Int
 }
 
 extension Authority {
@@ -97,7 +99,8 @@ extension Authority {
             },
             history: try events.map {
                 DeviceDetail.EventView(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor, data: try JSONValue(parsing: Data($0.data.utf8)))
-            }
+            },
+            policyDenials: denials(of: id)
         )
     }
 
@@ -135,11 +138,17 @@ extension Authority {
             case .suspend:
                 try await session.revokeCertificates(deviceID: id, at: stamp, reason: RevocationReason.certificateHold.rawValue)
                 try await session.setStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes, at: stamp)
-            case .reinstate, .quarantine:
+            case .reinstate:
                 try await session.resolveHolds(deviceID: id, at: stamp, reason: nil)
                 try await session.clearStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes)
+            case .quarantine:
+                // The certificate stays good, so that the device can still reach the authority for its
+                // quarantine allow-list (re-attestation, firmware). Its credentials are suspended, so
+                // offline verifiers, which cannot see the quarantine zone, refuse its capabilities.
+                try await session.resolveHolds(deviceID: id, at: stamp, reason: nil)
+                try await session.setStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes, at: stamp)
             case .release:
-                break
+                try await session.clearStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes)
             case .revoke, .decommission:
                 let code = (reason ?? (action == .revoke ? .unspecified : .cessationOfOperation))
                 data["reason"] = .string(code.name)
@@ -148,7 +157,7 @@ extension Authority {
                 try await session.clearStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes)
                 try await session.setStatusBits(purpose: StatusPurpose.revocation.rawValue, indexes: indexes, at: stamp)
             }
-            if [.suspend, .reinstate, .quarantine, .revoke, .decommission].contains(action) {
+            if [.suspend, .reinstate, .quarantine, .release, .revoke, .decommission].contains(action) {
                 // Certificates or status bits changed: CRL and status lists must be rebuilt.
                 _ = try await session.next("revocations")
             }
@@ -158,6 +167,7 @@ extension Authority {
             try await self.record(session, kind: "device.\(Self.pastTense(action))", subject: id, actor: actor, data: data)
             return (row, bundle)
         }
+        directory.invalidate(id)
         var issued: EnrollmentBundle?
         if let bundle { issued = await withTrustBundle(bundle) }
         return (try DeviceView(row), issued)

@@ -110,18 +110,21 @@ extension Authority {
     func trustBundle() async throws -> String {
         let generation = try await store.read { try await $0.current("revocations") }
         let hour = nowSeconds / 3600
-        if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generation == generation, cached.hour == hour {
+        let policy = currentPolicy
+        if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generation == generation, cached.hour == hour,
+            cached.policyVersion == policy.version
+        {
             return cached.token
         }
-        let token = try await signTrustBundle(generation: generation)
+        let token = try await signTrustBundle(generation: generation, policy: policy)
         revocationCache.withLock { cache in
-            if let cached = cache.trustBundle, (cached.generation, cached.hour) > (generation, hour) { return }
-            cache.trustBundle = (generation, hour, token)
+            if let cached = cache.trustBundle, (cached.generation, cached.policyVersion, cached.hour) > (generation, policy.version, hour) { return }
+            cache.trustBundle = (generation, policy.version, hour, token)
         }
         return token
     }
 
-    private func signTrustBundle(generation: Int) async throws -> String {
+    private func signTrustBundle(generation: Int, policy: CompiledPolicy) async throws -> String {
         let issued = now
         let contents = TrustBundle.Contents(
             authority: DID(key: issuerKey.publicKey).description,
@@ -133,7 +136,8 @@ extension Authority {
                 try await statusListCredential(id: "revocation-0", generation: generation),
                 try await statusListCredential(id: "suspension-0", generation: generation),
             ],
-            statusListURLs: ["\(publicURL)/v1/status-lists/revocation-0", "\(publicURL)/v1/status-lists/suspension-0"]
+            statusListURLs: ["\(publicURL)/v1/status-lists/revocation-0", "\(publicURL)/v1/status-lists/suspension-0"],
+            zones: policy.zoneRules
         )
         return try await TrustBundle.sign(contents, key: issuerKey)
     }

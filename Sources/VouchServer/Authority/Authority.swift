@@ -39,6 +39,15 @@ public final class Authority: Sendable {
     let statusIndexPool = Mutex<[Int]>([])
     static let statusIndexBlock = 64
 
+    /// The policy in force (see `Authority+Policy`).
+    let policyState = Mutex(CompiledPolicy(version: 0, document: .empty))
+    /// Devices as decisions need them.
+    let directory = DeviceDirectory()
+    /// Policy denials per device since start.
+    let policyDenials = Mutex<[String: Int]>([:])
+    /// The last event whose changes the directory and policy have taken up.
+    let followedEvents = Mutex(0)
+
     /// Status list capacity (the Bitstring Status List minimum, 16 KiB).
     static let statusListSize = BitstringStatusList.minimumSize
     /// How long enrollment and authentication nonces live.
@@ -136,5 +145,5 @@ struct RevocationCache: Sendable {
     var crl: (seq: Int, hour: Int, der: [UInt8])?
     var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
     /// The signed trust bundle, which embeds the first status lists.
-    var trustBundle: (generation: Int, hour: Int, token: String)?
+    var trustBundle: (generation: Int, policyVersion: Int, hour: Int, token: String)?
 }

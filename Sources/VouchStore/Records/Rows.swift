@@ -154,3 +154,21 @@ package struct EventRow: Codable, Sendable, Hashable {
         self.data = data
     }
 }
+
+package struct PolicyRow: Codable, Sendable, Hashable {
+    package var version: Int
+    /// The document as uploaded.
+    package var source: String
+    /// Lower-case hex SHA-256 of the source's UTF-8.
+    package var digest: String
+    package var createdAt: Int
+    package var actor: String
+
+    package init(version: Int, source: String, digest: String, createdAt: Int, actor: String) {
+        self.version = version
+        self.source = source
+        self.digest = digest
+        self.createdAt = createdAt
+        self.actor = actor
+    }
+}

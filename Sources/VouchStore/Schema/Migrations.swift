@@ -164,6 +164,19 @@ package enum Migrations {
                 .primaryKey("size", "witness")
                 .run()
         },
+        // Policy documents, one row per version as uploaded (YAML or JSON text); the highest version
+        // is in force; versions are numbered by the `policies` counter. Versions are never edited or deleted:
+        // going back is uploading an old text again.
+        Migration(name: "0006_policies") { db in
+            try await db.create(table: "policies")
+                .column("version", type: .bigint, .primaryKey(autoIncrement: false))
+                .column("source", type: .text, .notNull)
+                .column("digest", type: .text, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .column("actor", type: .text, .notNull)
+                .run()
+            try await db.insert(into: "counters").columns("name", "value").values(SQLBind("policies"), SQLBind(0)).run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

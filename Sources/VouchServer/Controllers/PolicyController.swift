@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import VouchCore
+import VouchKit
+import VouchStore
+
+/// Policies and decisions: `POST /v1/authorize`, the policy versions under `/v1/admin/policy`, and
+/// a device's zone and roles (`PATCH /v1/admin/devices/{id}`). Bearer API key.
+struct PolicyController {
+    let authority: Authority
+
+    /// `POST /v1/authorize`.
+    struct AuthorizeBody: Codable, Sendable {
+        struct Context: Codable, Sendable {
+            /// The device on the other end: id or DID.
+            var peer: String?
+            /// The address the subject's request came from.
+            var sourceAddress: String?
+            /// When the request is made (RFC 3339); now when absent.
+            var time: String?
+        }
+
+        /// A device id, a DID, or a `vp+jwt` presentation held by the device.
+        var subject: String
+        var action: String
+        var resource: String
+        var context: Context?
+    }
+
+    struct ReasonView: Codable, Sendable {
+        var code: String
+        var message: String
+        var source: String?
+    }
+
+    struct AuthorizeAnswer: Codable, Sendable {
+        /// `allow` or `deny`.
+        var decision: String
+        var allowed: Bool
+        var device: String?
+        var zone: String?
+        var policyVersion: Int?
+        var reasons: [ReasonView]
+    }
+
+    struct PolicyUploadAnswer: Codable, Sendable {
+        var policy: PolicyVersionView
+        /// False when the text was the one in force already.
+        var created: Bool
+    }
+
+    func addRoutes(to router: Router<VouchRequestContext>) {
+        router.group("/v1/authorize").add(middleware: APIKeyMiddleware(authority: authority)).post { request, context in
+            _ = try context.require(.readOnly)
+            let body = try await request.decodeJSON(AuthorizeBody.self, context: context)
+            return try Responses.json(try await authorize(body))
+        }
+
+        let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))
+        admin.get("/policy") { request, context in
+            _ = try context.require(.readOnly)
+            var version: Int?
+            if let text = request.uri.queryParameters["version"] {
+                guard let number = Int(String(text)), number >= 0 else { throw APIError.badRequest("version must be a whole number") }
+                version = number
+            }
+            return try Responses.json(try await authority.policyVersion(version))
+        }
+        admin.put("/policy") { request, context in
+            _ = try context.require(.operator)
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            } catch {
+                throw APIError(.contentTooLarge, "a policy is at most \(context.maxUploadSize / 1024) KiB")
+            }
+            guard let text = String(validating: buffer.readableBytesView, as: UTF8.self), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw APIError.badRequest("send the policy document (YAML or JSON, UTF-8) as the body")
+            }
+            let (view, created) = try await authority.uploadPolicy(text, actor: context.actor)
+            return try Responses.json(PolicyUploadAnswer(policy: view, created: created), status: created ? .created : .ok)
+        }
+        admin.get("/policy/versions") { _, context in
+            _ = try context.require(.readOnly)
+            return try Responses.json(try await authority.policyVersions())
+        }
+        admin.patch("/devices/{id}") { request, context in
+            _ = try context.require(.operator)
+            let body = try await request.decodeJSON(AssignmentRequest.self, context: context)
+            return try Responses.json(try await authority.assign(try context.parameters.require("id"), body, actor: context.actor))
+        }
+    }
+
+    /// Resolves the subject and context, then decides.
+    func authorize(_ body: AuthorizeBody) async throws -> AuthorizeAnswer {
+        var context = AuthorizationContext(time: authority.now)
+        if let given = body.context {
+            if let address = given.sourceAddress {
+                guard let parsed = IPAddress(address) else {
+                    throw APIError.badRequest("context.sourceAddress \(address.prefix(64)) is not an IPv4 or IPv6 address")
+                }
+                context.sourceAddress = parsed
+            }
+            if let time = given.time {
+                guard let parsed = RFC3339.parse(time) else {
+                    throw APIError.badRequest("context.time \(time.prefix(64)) is not an RFC 3339 date-time such as 2026-01-02T03:04:05Z")
+                }
+                context.time = parsed
+            }
+            context.peer = given.peer
+        }
+        let request: AuthorizationRequest
+        do {
+            request = try AuthorizationRequest(action: body.action, resource: body.resource, context: context)
+        } catch {
+            throw APIError.badRequest(error.reason)
+        }
+        let reference = try await subjectReference(body.subject)
+        let (decision, entry) = try await authority.decide(reference, request)
+        return AuthorizeAnswer(
+            decision: decision.allowed ? "allow" : "deny", allowed: decision.allowed, device: entry?.row.id,
+            zone: entry.map { $0.state == .quarantined ? ZoneRules.quarantineZone : $0.row.zone }, policyVersion: decision.policyVersion,
+            reasons: decision.reasons.map { ReasonView(code: $0.code.rawValue, message: $0.message, source: $0.source) }
+        )
+    }
+
+    /// A device id or DID as given; for a presentation, the DID of its holder once its signature
+    /// and validity are verified.
+    private func subjectReference(_ subject: String) async throws -> String {
+        guard subject.utf8.count <= 16 * 1024, !subject.isEmpty else {
+            throw APIError.badRequest("subject must be a device id, a DID or a vp+jwt presentation (at most 16 KiB)")
+        }
+        guard subject.hasPrefix("eyJ"), subject.utf8.lazy.filter({ $0 == 0x2E }).count == 2 else { return subject }
+        let verifier = PresentationVerifier {
+            MediaTypePolicy()
+            SignaturePolicy()
+            ValidityPolicy(now: authority.now)
+            HolderBindingPolicy()
+        }
+        switch await verifier.verify(subject) {
+        case .valid(let verified):
+            return verified.presentation.holder
+        case .invalid(let failures):
+            throw APIError.unprocessable("the presentation does not verify: \(failures.map(\.reason).joined(separator: "; "))")
+        }
+    }
+}
