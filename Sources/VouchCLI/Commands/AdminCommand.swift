@@ -89,7 +89,7 @@ struct AdminCommand: AsyncParsableCommand {
     struct Device: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "device", abstract: "Devices and their lifecycle.",
-            subcommands: [List.self, Show.self, Approve.self, Suspend.self, Reinstate.self, Quarantine.self, Release.self, Revoke.self, Decommission.self]
+            subcommands: [List.self, Show.self, Assign.self, Approve.self, Suspend.self, Reinstate.self, Quarantine.self, Release.self, Revoke.self, Decommission.self]
         )
 
         struct List: AsyncParsableCommand {
@@ -137,6 +137,27 @@ struct AdminCommand: AsyncParsableCommand {
                 for event in detail["history"]?.arrayValue ?? [] {
                     print("event \(Int(event["seq"]?.numberValue ?? 0)): \(event["kind"]?.stringValue ?? "") by \(event["actor"]?.stringValue ?? "")")
                 }
+            }
+        }
+
+        struct Assign: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Move a device to another zone or give it other roles; both must be defined by the policy in force.")
+            @OptionGroup var connection: AdminConnection
+            @Argument(help: "The device id.") var id: String
+            @Option(help: "The zone.") var zone: String?
+            @Option(name: .customLong("role"), help: "A role (repeatable); replaces the device's roles.") var roles: [String] = []
+            @Flag(name: .customLong("no-roles"), help: "Take every role away.") var noRoles = false
+
+            func run() async throws {
+                var body: [String: JSONValue] = [:]
+                if let zone { body["zone"] = .string(zone) }
+                if !roles.isEmpty || noRoles { body["roles"] = .array(roles.map(JSONValue.string)) }
+                guard !body.isEmpty else { throw ValidationError("give --zone, --role or --no-roles") }
+                let answer = try await connection.client().json(
+                    "PATCH", "/v1/admin/devices/\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) ?? id)", body: .object(body))
+                let roles = (answer["roles"]?.arrayValue ?? []).compactMap(\.stringValue)
+                print("device \(id): zone \(answer["zone"]?.stringValue ?? ""), roles \(roles.isEmpty ? "none" : roles.joined(separator: ", "))")
             }
         }
 

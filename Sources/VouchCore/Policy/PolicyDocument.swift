@@ -105,7 +105,7 @@ public struct PolicyDocument: Sendable, Hashable {
 struct PolicyReader {
     var problems: [PolicyProblem] = []
 
-    private mutating func problem(_ path: String, _ node: PolicyNode?, _ message: String) {
+    mutating func problem(_ path: String, _ node: PolicyNode?, _ message: String) {
         problems.append(PolicyProblem(path: path, location: node?.location ?? .unknown, message: message))
     }
 
@@ -284,7 +284,7 @@ struct PolicyReader {
 
     // MARK: Shapes
 
-    private mutating func map(_ node: PolicyNode, _ path: String, known: [String]) -> [String: PolicyNode]? {
+    mutating func map(_ node: PolicyNode, _ path: String, known: [String]) -> [String: PolicyNode]? {
         guard case .map(let pairs, _) = node else {
             problem(path, node, "must be a map, not \(node.kind)")
             return nil
@@ -300,7 +300,7 @@ struct PolicyReader {
         return members
     }
 
-    private mutating func entries(_ node: PolicyNode, _ path: String) -> [(key: String, value: PolicyNode)]? {
+    mutating func entries(_ node: PolicyNode, _ path: String) -> [(key: String, value: PolicyNode)]? {
         if case .null = node { return [] }
         guard case .map(let pairs, _) = node else {
             problem(path, node, "must be a map of names, not \(node.kind)")
@@ -309,7 +309,7 @@ struct PolicyReader {
         return pairs
     }
 
-    private mutating func list(_ node: PolicyNode, _ path: String) -> [PolicyNode]? {
+    mutating func list(_ node: PolicyNode, _ path: String) -> [PolicyNode]? {
         if case .null = node { return [] }
         guard case .list(let items, _) = node else {
             problem(path, node, "must be a list, not \(node.kind)")
@@ -318,7 +318,7 @@ struct PolicyReader {
         return items
     }
 
-    private mutating func string(_ node: PolicyNode, _ path: String) -> String? {
+    mutating func string(_ node: PolicyNode, _ path: String) -> String? {
         guard case .scalar(let text, _) = node else {
             problem(path, node, "must be a string, not \(node.kind)")
             return nil
@@ -326,7 +326,7 @@ struct PolicyReader {
         return text
     }
 
-    private mutating func stringsOrOne(_ node: PolicyNode?, _ path: String, what: String) -> [String] {
+    mutating func stringsOrOne(_ node: PolicyNode?, _ path: String, what: String) -> [String] {
         guard let node else {
             problem(path, nil, "a statement needs \(what)")
             return []

@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import VouchCore
+import VouchKit
+
+/// `vouch policy …`: write, check and upload policies.
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Zones, roles and flows: validate and dry-run a policy, upload it, read versions.",
+        subcommands: [Validate.self, Test.self, Upload.self, Show.self, Versions.self]
+    )
+
+    /// Reads and validates a policy file; prints every problem and exits 1 when there are any.
+    static func load(_ path: String) throws -> PolicyDocument {
+        let text = try CLIInput.readText(path)
+        do {
+            return try PolicyDocument(parsing: text)
+        } catch {
+            for problem in error.problems { CLIOutput.error("\(path): \(problem)") }
+            CLIOutput.error("Error: the policy has \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
+            throw ExitCode(1)
+        }
+    }
+
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a policy file (YAML or JSON) offline: every problem with its place; exit 1 when there are any.")
+        @Argument(help: "The policy file.") var policy: String
+
+        func run() async throws {
+            let document = try PolicyCommand.load(policy)
+            print("policy valid: \(document.zones.count) zones, \(document.roles.count) roles, \(document.flows.count) flows")
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Dry-run a policy against expected decisions; exit 1 when any case fails.",
+            discussion: """
+                CASES lists devices and cases:
+                  devices:
+                    sensor-1: {zone: line-3, roles: [sensor], attributes: {model: t1000}}
+                  cases:
+                    - {subject: sensor-1, action: publish, resource: telemetry/sensor-1/temp, expect: allow}
+                    - {subject: sensor-1, action: publish, resource: telemetry/x, expect: deny, context: {peer: ops-1}}
+                """
+        )
+        @Argument(help: "The policy file.") var policy: String
+        @Option(help: "The cases file (YAML or JSON).") var cases: String
+        @Flag(help: "Print every case, not only failures.") var verbose = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let document = try PolicyCommand.load(policy)
+            let suite: PolicyTestSuite
+            do {
+                suite = try PolicyTestSuite(parsing: try CLIInput.readText(cases))
+            } catch let error as PolicyDocumentError {
+                for problem in error.problems { CLIOutput.error("\(cases): \(problem)") }
+                throw ExitCode(2)
+            }
+            let results = suite.run(CompiledPolicy(version: 0, document: document))
+            let failed = results.filter { !$0.passed }
+            if json {
+                CLIOutput.json(.object([
+                    "passed": .number(Double(results.count - failed.count)), "failed": .number(Double(failed.count)),
+                    "cases": .array(results.map { result in
+                        .object([
+                            "name": .string(result.testCase.name), "passed": .bool(result.passed),
+                            "expected": .string(result.testCase.expectAllow ? "allow" : "deny"),
+                            "decision": .string(result.decision.allowed ? "allow" : "deny"),
+                            "reasons": .array(result.decision.reasons.map { .string($0.description) }),
+                        ])
+                    }),
+                ]))
+            } else {
+                for result in results where verbose || !result.passed {
+                    let request = result.testCase.request
+                    let line = "\(result.passed ? "pass" : "FAIL") \(result.testCase.name): \(result.testCase.subject.id) \(request.action) \(request.resource)"
+                        + (request.context.peer.map { " (peer \($0))" } ?? "")
+                        + ": expected \(result.testCase.expectAllow ? "allow" : "deny"), got \(result.decision.allowed ? "allow" : "deny")"
+                    print(line)
+                    if !result.passed || verbose {
+                        for reason in result.decision.reasons { print("    \(reason)") }
+                    }
+                }
+                print("\(results.count - failed.count) of \(results.count) cases pass")
+            }
+            if !failed.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct Upload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload a policy file as the new version; the server checks it again and lists any problem.")
+        @OptionGroup var connection: AdminConnection
+        @Argument(help: "The policy file.") var policy: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let text = try CLIInput.readText(policy)
+            let (status, data) = try await connection.client().exchange("PUT", "/v1/admin/policy", text: text)
+            let answer = (try? JSONValue(parsing: data)) ?? .null
+            guard (200..<300).contains(status) else {
+                for problem in answer["problems"]?.arrayValue ?? [] {
+                    let line = problem["line"]?.numberValue.map { " (line \(Int($0)))" } ?? ""
+                    CLIOutput.error("\(policy): \(problem["path"]?.stringValue ?? "")\(line): \(problem["message"]?.stringValue ?? "")")
+                }
+                CLIOutput.error("Error: \(answer["detail"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)) (HTTP \(status))")
+                throw ExitCode(1)
+            }
+            if json { return CLIOutput.json(answer) }
+            let version = Int(answer["policy"]?["version"]?.numberValue ?? 0)
+            print(answer["created"] == .bool(true) ? "policy version \(version) is in force" : "unchanged: policy version \(version) is already in force")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the policy in force, or another version, as uploaded.")
+        @OptionGroup var connection: AdminConnection
+        @Option(help: "A version number.") var version: Int?
+        @Flag(help: "Print JSON (with version, digest, author).") var json = false
+
+        func run() async throws {
+            let answer = try await connection.client().json("GET", "/v1/admin/policy" + (version.map { "?version=\($0)" } ?? ""))
+            if json { return CLIOutput.json(answer) }
+            let source = answer["source"]?.stringValue ?? ""
+            if source.isEmpty {
+                CLIOutput.error("no policy has been uploaded: every request is denied")
+                return
+            }
+            print(source, terminator: source.hasSuffix("\n") ? "" : "\n")
+        }
+    }
+
+    struct Versions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List policy versions, newest first.")
+        @OptionGroup var connection: AdminConnection
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let answer = try await connection.client().json("GET", "/v1/admin/policy/versions")
+            if json { return CLIOutput.json(answer) }
+            for version in answer.arrayValue {
+                let created = Date(timeIntervalSince1970: version["createdAt"]?.numberValue ?? 0)
+                print("\(Int(version["version"]?.numberValue ?? 0))\t\(RFC3339.format(created))\t\(version["actor"]?.stringValue ?? "")\t\(version["digest"]?.stringValue ?? "")")
+            }
+        }
+    }
+}
+
+/// `vouch authorize`: ask the server for a decision.
+struct AuthorizeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authorize",
+        abstract: "Ask the server whether a device may act: allow (exit 0) or deny (exit 1), with the reasons."
+    )
+    @OptionGroup var connection: AdminConnection
+    @Option(help: "The device: id, DID, or a file holding a vp+jwt it presented.") var subject: String
+    @Option(help: "The action, such as publish.") var action: String
+    @Option(help: "The resource, such as telemetry/dev-1/temp.") var resource: String
+    @Option(help: "The device on the other end (id or DID).") var peer: String?
+    @Option(name: .customLong("source-address"), help: "Where the request comes from.") var sourceAddress: String?
+    @Option(help: "When (RFC 3339); now by default.") var time: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        var subjectText = subject
+        if FileManager.default.fileExists(atPath: subject) {
+            subjectText = try CLIInput.readText(subject).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var context: [String: JSONValue] = [:]
+        if let peer { context["peer"] = .string(peer) }
+        if let sourceAddress { context["sourceAddress"] = .string(sourceAddress) }
+        if let time { context["time"] = .string(time) }
+        var body: [String: JSONValue] = ["subject": .string(subjectText), "action": .string(action), "resource": .string(resource)]
+        if !context.isEmpty { body["context"] = .object(context) }
+        let answer = try await connection.client().json("POST", "/v1/authorize", body: .object(body))
+        if json {
+            CLIOutput.json(answer)
+        } else {
+            let version = answer["policyVersion"]?.numberValue.map { " (policy version \(Int($0)))" } ?? ""
+            print("\(answer["decision"]?.stringValue ?? "deny")\(version)")
+            for reason in answer["reasons"]?.arrayValue ?? [] {
+                print("    \(reason["message"]?.stringValue ?? "")" + (reason["source"]?.stringValue.map { " (\($0))" } ?? ""))
+            }
+        }
+        if answer["allowed"] != .bool(true) { throw ExitCode(1) }
+    }
+}
