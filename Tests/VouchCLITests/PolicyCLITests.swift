@@ -70,6 +70,25 @@ struct PolicyCLITests {
         }
     }
 
+    /// The README's policy and cases, as written there, pass `vouch policy test`.
+    @Test func theReadmePolicyPassesItsCases() async throws {
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md"), encoding: .utf8)
+        func block(_ file: String) throws -> String {
+            let start = try #require(readme.range(of: "cat > \(file) <<'END'\n"), "README has no \(file)")
+            let end = try #require(readme[start.upperBound...].range(of: "\nEND\n"))
+            return String(readme[start.upperBound..<end.lowerBound]) + "\n"
+        }
+        try await VouchProcess.withScratchDirectory { vouch in
+            try vouch.write(try block("/tmp/policy.yaml"), to: "policy.yaml")
+            try vouch.write(try block("/tmp/cases.yaml"), to: "cases.yaml")
+            try await vouch.run("policy", "validate", "policy.yaml").expectExit(0)
+            let result = try await vouch.run("policy", "test", "policy.yaml", "--cases", "cases.yaml")
+            result.expectExit(0)
+            #expect(result.standardOutput.contains("5 of 5 cases pass"), "\(result)")
+        }
+    }
+
     @Test func uploadDecideAndAssignAgainstARealServer() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
             try await vouch.withServer { server, admin in

@@ -102,6 +102,8 @@ func decide(
         #expect(try TimeOfDayWindow("06:00-22:00").contains(day))
         #expect(throws: AuthorizationError.self) { try TimeOfDayWindow("6-22") }
         #expect(throws: AuthorizationError.self) { try TimeOfDayWindow("06:00-06:00") }
+        #expect(throws: AuthorizationError.self) { try TimeOfDayWindow("24:00-00:00") }
+        #expect(try TimeOfDayWindow("22:00-24:00").contains(late))
     }
 }
 
@@ -197,6 +199,55 @@ func decide(
         #expect(try decide(policy, facts, "read", "config/line-3/secrets", context: inside).allowed)
     }
 
+    @Test func aWideSubscriptionCannotSlipPastADeny() throws {
+        let policy = CompiledPolicy(version: 1, document: try PolicyDocument(parsing: """
+            roles:
+              r:
+                allow: ["subscribe:commands/#", "subscribe:telemetry/#"]
+                deny: ["subscribe:commands/admin", "subscribe:telemetry/+/debug", "subscribe:fw-${device.model}/x"]
+            """))
+        let facts = device(zone: "default", roles: ["r"])
+        #expect(try decide(policy, facts, "subscribe", "commands/status").allowed)
+        for filter in ["commands/#", "commands/+", "commands/admin", "telemetry/#", "telemetry/dev-1/+", "#"] {
+            let decision = try decide(policy, facts, "subscribe", filter)
+            #expect(!decision.allowed, "\(filter)")
+            #expect(decision.reasons.first?.code == .explicitDeny, "\(filter)")
+        }
+        #expect(try decide(policy, facts, "subscribe", "telemetry/dev-1/temp").allowed)
+    }
+
+    @Test func aDeviceCannotLiftADenyThroughItsAttributes() throws {
+        let policy = CompiledPolicy(version: 1, document: try PolicyDocument(parsing: """
+            roles:
+              r:
+                allow: ["read:firmware/#"]
+                deny: ["read:firmware/${device.model}/beta/#"]
+            """))
+        // With no model, or a model that cannot be a value, the deny widens instead of vanishing.
+        for attributes in [[:], ["model": "#"], ["model": "a/b"], ["model": ".."]] as [[String: String]] {
+            let facts = device(zone: "default", roles: ["r"], attributes: attributes)
+            #expect(try !decide(policy, facts, "read", "firmware/t1000/beta/fw.bin").allowed, "\(attributes)")
+            #expect(try decide(policy, facts, "read", "firmware/t1000/stable/fw.bin").allowed, "\(attributes)")
+        }
+        // "." and ".." never fill an allow either.
+        let dots = self.policy.subject(for: device(attributes: ["model": ".."]))
+        #expect(!dots.statements.contains { $0.source == "roles.sensor.allow[2]" })
+        #expect(dots.notes.contains { $0.contains("${device.model}") })
+    }
+
+    @Test func aPeerWhoseZoneIsUnknownIsDenied() throws {
+        let facts = device()
+        let noZone = try decide(policy, facts, "publish", "telemetry/dev-1/t", context: AuthorizationContext(peer: "dev-9"))
+        #expect(noZone.reasons.first?.code == .peer)
+        let undefined = try decide(policy, facts, "publish", "telemetry/dev-1/t", context: AuthorizationContext(peer: "dev-9", peerZone: "mars"))
+        #expect(undefined.reasons.first?.code == .peer)
+    }
+
+    @Test(arguments: ["a/#/b", "a/b#", "a/+b", "firmware/../x", "./a", "a/."])
+    func malformedResourcesAreRefused(resource: String) {
+        #expect(throws: AuthorizationError.self) { try AuthorizationRequest(action: "read", resource: resource) }
+    }
+
     @Test func anUndefinedZoneDeniesEverything() throws {
         let decision = try decide(policy, device(zone: "line-9"), "publish", "telemetry/dev-1/temp")
         #expect(!decision.allowed)
@@ -207,6 +258,11 @@ func decide(
         let empty = CompiledPolicy(version: 0, document: .empty)
         #expect(try !decide(empty, device(zone: "default"), "publish", "telemetry/dev-1/temp").allowed)
         #expect(try decide(empty, device(zone: "default", quarantined: true), "attest", "device/dev-1").allowed)
+    }
+
+    @Test func yamlInFlowStyleIsNotMistakenForJSON() throws {
+        let policy = CompiledPolicy(version: 1, document: try PolicyDocument(parsing: "{zones: {line-3: {}}, roles: {sensor: {allow: ['publish:telemetry/${device.id}/#']}}}"))
+        #expect(try decide(policy, device(), "publish", "telemetry/dev-1/a").allowed)
     }
 
     @Test func jsonAndYAMLReadAlike() throws {
@@ -291,7 +347,7 @@ func decide(
         #expect(problems("roles:\n  a: {allow: x}").first?.path == "roles.a.allow")
         #expect(problems("zones: {a: {}, a: {}}").first?.message.contains("repeats the key a") == true)
         #expect(problems("zones: [").first?.message.contains("not valid YAML") == true)
-        #expect(problems("{\"zones\": ").first?.message.contains("not valid JSON") == true)
+        #expect(problems("{\"zones\": ").first?.message.contains("not valid YAML") == true)
         let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
         #expect(!problems(bomb).isEmpty)
     }

@@ -110,6 +110,37 @@ struct OfflineAuthorizationTests {
         }
     }
 
+    @Test func movingADeviceRevokesTheCredentialsOfflineVerifiersHold() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(plantPolicyYAML).status == 201)
+                let device = TestDevice()
+                let (id, answer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
+                let credentials = [try #require(answer["identityCredential"]?.stringValue)] + (answer["roleCredentials"]?.arrayValue.compactMap(\.stringValue) ?? [])
+                let presentation = try await Presentation.create(credentials: credentials, holderKey: device.key, nonce: "n", audience: "did:web:gateway")
+                func verifies() async throws -> PresentationVerificationResult {
+                    let token = try await client.call(.get, "/v1/trust-bundle").text
+                    let contents = try CompactJWS(parsing: token).decodePayload(as: TrustBundle.Contents.self)
+                    let bundle = try await TrustBundle(verifying: token, authority: try DID(contents.authority))
+                    return await PresentationVerifier.standard(nonce: "n", audience: "did:web:gateway", trust: bundle, credentialVerifier: .standard(trust: bundle))
+                        .verify(presentation)
+                }
+                #expect(try await verifies().isValid)
+                // Adding a role narrows nothing: the credentials stand.
+                #expect(try await client.call(.patch, "/v1/admin/devices/\(id)", json: ["roles": ["sensor", "maintenance"]], apiKey: admin).status == 200)
+                #expect(try await verifies().isValid)
+                // Moving the device does: offline verifiers now refuse the old zone's credentials.
+                let moved = try await client.call(.patch, "/v1/admin/devices/\(id)", json: ["zone": "plant-ops"], apiKey: admin)
+                #expect(moved.status == 200, "\(moved.text)")
+                let refused = try await verifies()
+                #expect(refused.failures.contains { $0.reason.contains("revoked") }, "\(refused.failures)")
+                let history = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["history"]?.arrayValue ?? []
+                #expect(history.contains { $0["kind"] == "device.assigned" && $0["data"]?["credentialsRevoked"] == true })
+            }
+        }
+    }
+
     @Test func credentialsIssuedWithoutAPolicyAllowNothingOffline() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in

@@ -19,6 +19,7 @@ import X509
 /// Server and clients share this machine's two cores, so the HTTP figure is what one box does for
 /// both sides; a server with its own cores does better.
 func benchmarks() {
+    authorizationBenchmarks()
     let enrollmentBatch = BenchmarkScalingFactor.kilo
     let httpIterations = 6
 

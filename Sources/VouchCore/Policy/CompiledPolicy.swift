@@ -5,6 +5,7 @@ import VouchKit
 public struct CompiledPolicy: Sendable {
     /// The version (0: nothing uploaded yet).
     public let version: Int
+    /// The document as validated.
     public let document: PolicyDocument
     /// Zones and flows, as the trust bundle publishes them.
     public let zoneRules: ZoneRules

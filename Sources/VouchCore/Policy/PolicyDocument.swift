@@ -32,30 +32,43 @@ import VouchKit
 /// ``defaultQuarantineAllowList``. Unknown keys, malformed patterns and undefined zones are refused,
 /// each with its place.
 public struct PolicyDocument: Sendable, Hashable {
+    /// A zone: a name devices are placed in.
     public struct Zone: Sendable, Hashable {
+        /// The zone's name.
         public let name: String
+        /// What it is, for people.
         public let description: String?
     }
 
+    /// A role: a named set of statements devices are given.
     public struct Role: Sendable, Hashable {
+        /// The role's name.
         public let name: String
+        /// What it is for, for people.
         public let description: String?
         /// Allow and deny statements, in the order written (allow, deny, then statements).
         public let statements: [StatementTemplate]
     }
 
+    /// What devices of one zone may do to devices of another.
     public struct Flow: Sendable, Hashable {
         /// A zone, or `*`.
         public let from: String
         /// A zone, or `*`.
         public let to: String
+        /// What it is for, for people.
         public let description: String?
+        /// Allow statements.
         public let statements: [StatementTemplate]
     }
 
+    /// What the policy is, for people.
     public let description: String?
+    /// Zones defined (the built-in `default` and `quarantine` are not listed).
     public let zones: [Zone]
+    /// Roles, in the order written.
     public let roles: [Role]
+    /// Flows between zones.
     public let flows: [Flow]
     /// What a quarantined device may still do.
     public let quarantineAllowList: [StatementTemplate]

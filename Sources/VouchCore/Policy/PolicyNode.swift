@@ -32,13 +32,9 @@ indirect enum PolicyNode: Sendable {
     /// Reads YAML, or JSON (a document starting with `{`).
     static func parse(_ text: String) throws(PolicyDocumentError) -> PolicyNode {
         var budget = maximumNodes
-        if text.drop(while: { $0.isWhitespace }).first == "{" {
-            let value: JSONValue
-            do {
-                value = try JSONValue(parsing: Data(text.utf8))
-            } catch {
-                throw PolicyDocumentError([PolicyProblem(path: "", location: .unknown, message: "the document is not valid JSON")])
-            }
+        // JSON is read as JSON (YAML 1.1 readers differ on some JSON escapes); a document that
+        // starts with "{" but is not JSON is YAML in flow style, and read as YAML.
+        if text.drop(while: { $0.isWhitespace }).first == "{", let value = try? JSONValue(parsing: Data(text.utf8)) {
             return try from(json: value, budget: &budget)
         }
         let node: Node?
@@ -114,48 +110,3 @@ indirect enum PolicyNode: Sendable {
     }
 }
 
-/// Where something was written in a policy document (YAML only; JSON has no positions).
-public struct PolicyLocation: Sendable, Hashable {
-    public let line: Int?
-    public let column: Int?
-
-    static let unknown = PolicyLocation(line: nil, column: nil)
-
-    init(line: Int?, column: Int?) {
-        self.line = line
-        self.column = column
-    }
-
-    init(_ mark: Mark?) {
-        self.init(line: mark?.line, column: mark?.column)
-    }
-}
-
-/// One thing wrong with a policy document: where, and what.
-public struct PolicyProblem: Sendable, Hashable, CustomStringConvertible {
-    /// The path to the value, such as `roles.sensor.allow[2]`; empty for the document itself.
-    public let path: String
-    public let location: PolicyLocation
-    public let message: String
-
-    public var description: String {
-        var place = path.isEmpty ? "" : path
-        if let line = location.line {
-            place += (place.isEmpty ? "" : " ") + "(line \(line)" + (location.column.map { ", column \($0)" } ?? "") + ")"
-        }
-        return place.isEmpty ? message : "\(place): \(message)"
-    }
-}
-
-/// A policy document that cannot be used, with every problem found.
-public struct PolicyDocumentError: Error, Sendable, Hashable, CustomStringConvertible {
-    public let problems: [PolicyProblem]
-
-    init(_ problems: [PolicyProblem]) {
-        self.problems = problems
-    }
-
-    public var description: String {
-        problems.count == 1 ? problems[0].description : "\(problems.count) problems: " + problems.map(\.description).joined(separator: "; ")
-    }
-}

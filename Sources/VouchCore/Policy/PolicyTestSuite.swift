@@ -20,24 +20,41 @@ import VouchKit
 /// ```
 ///
 /// Device names are their ids (and `${device.id}`); their DID is `did:example:NAME`, their group `test`.
+/// A case without `context.time` is decided at noon UTC.
 public struct PolicyTestSuite: Sendable {
+    /// One expected decision.
     public struct Case: Sendable {
         /// Where the case is written, such as `cases[3]`.
         public let name: String
+        /// The device asking.
         public let subject: DeviceFacts
+        /// What it asks.
         public let request: AuthorizationRequest
+        /// Whether the policy should allow it.
         public let expectAllow: Bool
     }
 
     /// A case's outcome.
     public struct Result: Sendable {
+        /// The case.
         public let testCase: Case
+        /// What the policy decided.
         public let decision: AuthorizationDecision
+        /// Whether the decision is the one expected.
         public var passed: Bool { decision.allowed == testCase.expectAllow }
     }
 
+    /// The devices the cases speak of, by name.
     public let devices: [String: DeviceFacts]
+    /// The cases, in the order written.
     public let cases: [Case]
+
+    /// When a case without `context.time` is decided: noon UTC today, so that a result never
+    /// depends on the hour the suite runs (only time-of-day conditions read the time).
+    static var defaultTime: Date {
+        let now = Int(Date().timeIntervalSince1970)
+        return Date(timeIntervalSince1970: TimeInterval(now - now % 86_400 + 12 * 3600))
+    }
 
     /// Reads a cases file (YAML or JSON); throws with every problem found.
     public init(parsing text: String) throws(PolicyDocumentError) {
@@ -94,7 +111,7 @@ public struct PolicyTestSuite: Sendable {
                         reader.problem(path + ".expect", fields["expect"], "expect must be allow or deny")
                         continue
                     }
-                    var context = AuthorizationContext(time: Date())
+                    var context = AuthorizationContext(time: Self.defaultTime)
                     if let node = fields["context"], let given = reader.map(node, path + ".context", known: ["peer", "sourceAddress", "time"]) {
                         if let peerNode = given["peer"], let peer = reader.string(peerNode, path + ".context.peer") {
                             if let facts = devices[peer] {

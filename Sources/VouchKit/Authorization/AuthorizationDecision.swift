@@ -26,6 +26,7 @@ public struct AuthorizationDecision: Sendable, Hashable {
             case note
         }
 
+        /// What kind of reason.
         public let code: Code
         /// A sentence a person can act on.
         public let message: String
@@ -42,7 +43,9 @@ public struct AuthorizationDecision: Sendable, Hashable {
         public var description: String { source.map { "\(message) (\($0))" } ?? message }
     }
 
+    /// Whether the request is allowed.
     public let allowed: Bool
+    /// Why: the statements that allowed, or what denied; never empty.
     public let reasons: [Reason]
     /// The policy version decided under; nil when no policy applied.
     public let policyVersion: Int?

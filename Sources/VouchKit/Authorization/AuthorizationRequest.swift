@@ -2,16 +2,18 @@ import Foundation
 
 /// What a subject asks to do: an action on a resource, in a context.
 public struct AuthorizationRequest: Sendable, Hashable {
+    /// The action, such as `publish`.
     public let action: String
     /// A resource name, or an MQTT topic filter for subscriptions.
     public let resource: String
+    /// Who else is involved, from where, when.
     public let context: AuthorizationContext
 
     /// Creates a request; throws when the action or resource is malformed.
     public init(action: String, resource: String, context: AuthorizationContext = AuthorizationContext()) throws(AuthorizationError) {
         do {
             try PolicyStatement.checkAction(action, allowingWildcard: false)
-            try ResourcePattern.checkCharacters(resource, what: "resource")
+            try ResourcePattern.checkResource(resource)
         } catch {
             throw AuthorizationError.invalidRequest(error.reason)
         }

@@ -16,7 +16,12 @@ public enum Authorizer {
         var allows: [AuthorizationDecision.Reason] = []
         var unmet: [AuthorizationDecision.Reason] = []
         let what = "\(request.action) on \(request.resource)"
-        for statement in subject.statements where statement.covers(action: request.action, resource: request.resource) {
+        for statement in subject.statements {
+            // An allow must cover everything asked for; a deny applies if it touches any of it.
+            let applies = statement.effect == .allow
+                ? statement.covers(action: request.action, resource: request.resource)
+                : statement.overlaps(action: request.action, resource: request.resource)
+            guard applies else { continue }
             switch (statement.effect, statement.conditions.evaluate(request.context)) {
             case (.deny, .holds):
                 denies.append(.init(.explicitDeny, "\(what) is explicitly denied", source: statement.source))
@@ -44,8 +49,14 @@ public enum Authorizer {
             reasons += subject.notes.map { .init(.note, $0) }
             return AuthorizationDecision(allowed: false, reasons: reasons, policyVersion: version)
         }
-        if let peerZone = request.context.peerZone {
+        if request.context.peer != nil || request.context.peerZone != nil {
             let peer = request.context.peer ?? "the peer"
+            guard let peerZone = request.context.peerZone else {
+                return .deny("the zone of \(peer) is not known, so no flow rule can be checked", code: .peer, policyVersion: version)
+            }
+            guard zones.zones.contains(peerZone) else {
+                return .deny("\(peer) is in zone \(peerZone), which policy version \(version) does not define", code: .peer, policyVersion: version)
+            }
             if subject.zone == ZoneRules.quarantineZone || peerZone == ZoneRules.quarantineZone {
                 let who = subject.zone == ZoneRules.quarantineZone ? "device \(subject.device)" : peer
                 return .deny("\(who) is in the quarantine zone, which reaches no device and which no device reaches", code: .quarantine, policyVersion: version)

@@ -7,10 +7,13 @@ public struct PolicyStatement: Sendable, Hashable {
         case allow, deny
     }
 
+    /// Allow or deny.
     public let effect: Effect
     /// Action names, or `*` for any action.
     public let actions: [String]
+    /// The resources it speaks of.
     public let resources: [ResourcePattern]
+    /// When it applies; none by default.
     public let conditions: PolicyConditions
     /// Where the statement was written, such as `roles.sensor.allow[0]`: what a decision cites.
     public let source: String
@@ -45,6 +48,12 @@ public struct PolicyStatement: Sendable, Hashable {
     /// Whether the statement names `action` and a pattern covering `resource` (conditions aside).
     public func covers(action: String, resource: String) -> Bool {
         (anyAction || actions.contains(action)) && resources.contains { $0.matches(resource) }
+    }
+
+    /// Whether the statement names `action` and a pattern sharing any resource with `resource`
+    /// (conditions aside): what a deny applies to, so that a wide subscription cannot slip past it.
+    public func overlaps(action: String, resource: String) -> Bool {
+        (anyAction || actions.contains(action)) && resources.contains { $0.overlaps(resource) }
     }
 
     /// The statement as JSON, the form role credentials carry:

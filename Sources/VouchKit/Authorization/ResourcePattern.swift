@@ -102,6 +102,41 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether some resource named by `filter` (a name, or an MQTT topic filter) falls within the
+    /// pattern: what a deny needs, since a subscription to `commands/#` would also receive what
+    /// `commands/admin` denies.
+    public func overlaps(_ filter: String) -> Bool {
+        var filter = filter
+        return filter.withUTF8 { overlaps(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    private func overlaps(bytes: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        var index = 0
+        let count = bytes.count
+        while true {
+            var end = start
+            while end < count && bytes[end] != 0x2F { end += 1 }
+            let segment = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            let isLast = end == count
+            let isPlus = segment.count == 1 && segment[0] == 0x2B
+            let isHash = segment.count == 1 && segment[0] == 0x23 && isLast
+            // A filter `#` names any continuation, so whatever the pattern still asks for.
+            if isHash { return true }
+            if index == segments.count { return matchesRest }
+            if !isPlus {
+                switch segments[index] {
+                case .any: break
+                case .literal(let literal): if !segment.elementsEqual(literal) { return false }
+                case .glob(let parts): if !Self.glob(parts, segment) { return false }
+                }
+            }
+            index += 1
+            if isLast { return index == segments.count }
+            start = end + 1
+        }
+    }
+
     private static func glob(_ parts: [[UInt8]], _ segment: UnsafeRawBufferPointer) -> Bool {
         guard let first = parts.first, let last = parts.last, parts.count >= 2 else { return false }
         guard segment.count >= first.count + last.count,
@@ -122,6 +157,24 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
             if !found { return false }
         }
         return true
+    }
+
+    /// Refuses what no request names: `.` and `..` segments (which a path-normalising enforcement
+    /// point would resolve elsewhere), and MQTT wildcards that are not whole segments or a `#` that
+    /// is not last.
+    static func checkResource(_ text: String) throws(AuthorizationError) {
+        try checkCharacters(text, what: "resource")
+        let segments = text.utf8.split(separator: 0x2F, omittingEmptySubsequences: false)
+        for (index, segment) in segments.enumerated() {
+            if segment.elementsEqual([0x2E]) || segment.elementsEqual([0x2E, 0x2E]) {
+                throw AuthorizationError.invalidRequest("the resource \"\(text.prefix(80))\" has a \".\" or \"..\" segment")
+            }
+            let wild = segment.contains(0x23) || segment.contains(0x2B)
+            if wild && (segment.count != 1 || (segment.first == 0x23 && index != segments.count - 1)) {
+                throw AuthorizationError.invalidRequest(
+                    "the resource \"\(text.prefix(80))\": \"+\" and \"#\" must be whole segments, and \"#\" the last one")
+            }
+        }
     }
 
     /// Refuses empty, oversized and control-character names.

@@ -28,6 +28,7 @@ public struct ZoneRules: Sendable, Hashable {
     public let version: Int
     /// The zones defined, `default` and `quarantine` included.
     public let zones: Set<String>
+    /// The flows between zones.
     public let flows: [Flow]
 
     /// Creates zone rules; `default` and `quarantine` are always among the zones.

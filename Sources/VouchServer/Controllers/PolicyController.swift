@@ -22,6 +22,10 @@ struct PolicyController {
 
         /// A device id, a DID, or a `vp+jwt` presentation held by the device.
         var subject: String
+        /// For a presentation: the nonce the caller gave the device, checked when present.
+        var nonce: String?
+        /// For a presentation: the audience it must name, checked when present.
+        var audience: String?
         var action: String
         var resource: String
         var context: Context?
@@ -116,7 +120,7 @@ struct PolicyController {
         } catch {
             throw APIError.badRequest(error.reason)
         }
-        let reference = try await subjectReference(body.subject)
+        let reference = try await subjectReference(body)
         let (decision, entry) = try await authority.decide(reference, request)
         return AuthorizeAnswer(
             decision: decision.allowed ? "allow" : "deny", allowed: decision.allowed, device: entry?.row.id,
@@ -125,21 +129,30 @@ struct PolicyController {
         )
     }
 
-    /// A device id or DID as given; for a presentation, the DID of its holder once its signature
-    /// and validity are verified.
-    private func subjectReference(_ subject: String) async throws -> String {
+    /// A device id or DID as given; for a presentation, the DID of its holder once its signature,
+    /// validity and freshness (issued in the last 5 minutes) are verified, with the nonce and
+    /// audience when the caller gives them. The presentation identifies the device; the decision
+    /// is the server's, under the policy in force, whatever capabilities its credentials carry.
+    private func subjectReference(_ body: AuthorizeBody) async throws -> String {
+        let subject = body.subject
         guard subject.utf8.count <= 16 * 1024, !subject.isEmpty else {
             throw APIError.badRequest("subject must be a device id, a DID or a vp+jwt presentation (at most 16 KiB)")
         }
         guard subject.hasPrefix("eyJ"), subject.utf8.lazy.filter({ $0 == 0x2E }).count == 2 else { return subject }
+        let now = authority.now
         let verifier = PresentationVerifier {
             MediaTypePolicy()
             SignaturePolicy()
-            ValidityPolicy(now: authority.now)
+            ValidityPolicy(now: now)
             HolderBindingPolicy()
+            if let nonce = body.nonce { NoncePolicy(expected: nonce) }
+            if let audience = body.audience { AudiencePolicy(expected: audience) }
         }
         switch await verifier.verify(subject) {
         case .valid(let verified):
+            guard let issuedAt = verified.presentation.issuedAt, abs(issuedAt.timeIntervalSince(now)) <= 300 else {
+                throw APIError.unprocessable("the presentation was not issued in the last 5 minutes; ask the device for a fresh one")
+            }
             return verified.presentation.holder
         case .invalid(let failures):
             throw APIError.unprocessable("the presentation does not verify: \(failures.map(\.reason).joined(separator: "; "))")

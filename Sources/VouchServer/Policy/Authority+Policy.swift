@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import Synchronization
 import VouchCore
 import VouchKit
@@ -31,17 +32,20 @@ extension Authority {
 
     /// Loads the policy in force from the store (at start, and when another node changed it).
     func loadPolicy() async throws {
-        let (row, lastEvent) = try await store.read { (try await $0.latestPolicy(), try await $0.current("events")) }
+        // The event counter first: a policy change landing between the two reads is then seen
+        // again by `followEvents`, never skipped.
+        let lastEvent = try await store.read { try await $0.current("events") }
         followedEvents.withLock { if $0 == 0 { $0 = lastEvent } }
-        guard let row else { return }
-        guard row.version > currentPolicy.version else { return }
-        let document: PolicyDocument
+        guard let row = try await store.read({ try await $0.latestPolicy() }), row.version > currentPolicy.version else { return }
         do {
-            document = try PolicyDocument(parsing: row.source)
+            install(CompiledPolicy(version: row.version, document: try PolicyDocument(parsing: row.source)))
         } catch {
-            throw StoreError.corrupt("policy version \(row.version) no longer parses: \(error)")
+            // Uploads are validated, so only a changed parser gets here: keep deciding with the
+            // version in force (or deny everything, at a first start) and say so.
+            logger.error(
+                "the stored policy does not parse; keeping the version in force",
+                metadata: ["policy.version": "\(row.version)", "error": "\(error)", "policy.inForce": "\(currentPolicy.version)"])
         }
-        install(CompiledPolicy(version: row.version, document: document))
     }
 
     private func install(_ policy: CompiledPolicy) {
@@ -115,7 +119,8 @@ extension Authority {
 
     /// Moves a device to another zone or gives it other roles. The zone and roles must be defined
     /// by the policy in force; `quarantine` is entered and left through the lifecycle actions.
-    /// Credentials already issued keep their capabilities until the device renews.
+    /// A move or a role taken away revokes the credentials issued so far (the device renews);
+    /// a role added shows in the credentials of the next renewal.
     func assign(_ id: String, _ request: AssignmentRequest, actor: String) async throws -> DeviceView {
         let policy = currentPolicy
         if let zone = request.zone {
@@ -141,19 +146,32 @@ extension Authority {
                 throw APIError.conflict("device \(id) is \(row.state); its zone and roles no longer change")
             }
             var data: [String: JSONValue] = [:]
+            // Credentials name the zone and carry their roles' capabilities: moving the device or
+            // taking a role away revokes them, so that offline verifiers stop honouring what no
+            // longer holds. The device renews for credentials that say what does.
+            var narrowed = false
             if let zone = request.zone, zone != row.zone {
                 data["zone"] = ["from": .string(row.zone), "to": .string(zone)]
                 row.zone = zone
+                narrowed = true
             }
             if let roles = request.roles {
                 let before = try Self.decode([String].self, from: row.roles)
                 if before != roles {
                     data["roles"] = ["from": .array(before.map(JSONValue.string)), "to": .array(roles.map(JSONValue.string))]
                     row.roles = try Self.json(roles)
+                    narrowed = narrowed || !Set(before).isSubset(of: roles)
                 }
             }
             guard !data.isEmpty else { return row }
-            row.updatedAt = self.nowSeconds
+            let stamp = self.nowSeconds
+            if narrowed {
+                let indexes = try await session.statusIndexes(deviceID: id)
+                try await session.setStatusBits(purpose: StatusPurpose.revocation.rawValue, indexes: indexes, at: stamp)
+                _ = try await session.next("revocations")
+                data["credentialsRevoked"] = .bool(!indexes.isEmpty)
+            }
+            row.updatedAt = stamp
             try await session.update(row)
             try await self.record(session, kind: "device.assigned", subject: id, actor: actor, data: data)
             return row
