@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The log benchmarks write their events straight into the server's SQLite file.
         .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        // The authorization benchmark's load client: raw HTTP/1.1 pipelining over NIO sockets.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .executableTarget(
@@ -61,6 +63,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/VouchServerBenchmarks",
             swiftSettings: swiftSettings,

@@ -309,6 +309,50 @@ package struct StoreSession: Sendable {
             }
     }
 
+    // MARK: Firmware
+
+    package func insert(_ firmware: FirmwareRow) async throws {
+        try await sql.insert(into: "firmware").columns("digest", "model", "version", "status", "created_at", "updated_at")
+            .values(
+                SQLBind(firmware.digest), SQLBind(firmware.model), SQLBind(firmware.version), SQLBind(firmware.status),
+                SQLBind(firmware.createdAt), SQLBind(firmware.updatedAt)
+            ).run()
+    }
+
+    package func firmware(digest: String) async throws -> FirmwareRow? {
+        try await sql.select().column("*").from("firmware").where("digest", .equal, digest)
+            .first(decoding: FirmwareRow.self, with: Self.decoder)
+    }
+
+    package func firmware() async throws -> [FirmwareRow] {
+        try await sql.select().column("*").from("firmware").orderBy("model").orderBy("version")
+            .all(decoding: FirmwareRow.self, with: Self.decoder)
+    }
+
+    /// Marks a measurement revoked, and the devices that last reported it; returns those devices.
+    package func revokeFirmware(digest: String, at: Int) async throws -> [String] {
+        try await sql.update("firmware").set("status", to: "revoked").set("updated_at", to: at).where("digest", .equal, digest).run()
+        let devices = try await sql.select().column("device_id").from("device_firmware").where("digest", .equal, digest).all()
+            .map { try $0.decode(column: "device_id", as: String.self) }
+        try await sql.update("device_firmware").set("status", to: "revoked").where("digest", .equal, digest).run()
+        return devices
+    }
+
+    package func deviceFirmware(deviceID: String) async throws -> DeviceFirmwareRow? {
+        try await sql.select().column("*").from("device_firmware").where("device_id", .equal, deviceID)
+            .first(decoding: DeviceFirmwareRow.self, with: Self.decoder)
+    }
+
+    /// Replaces the device's latest report.
+    package func record(_ report: DeviceFirmwareRow) async throws {
+        try await sql.delete(from: "device_firmware").where("device_id", .equal, report.deviceId).run()
+        try await sql.insert(into: "device_firmware").columns("device_id", "digest", "version", "status", "phase", "reported_at")
+            .values(
+                SQLBind(report.deviceId), SQLBind(report.digest), SQLBind(report.version), SQLBind(report.status), SQLBind(report.phase),
+                SQLBind(report.reportedAt)
+            ).run()
+    }
+
     // MARK: Groups
 
     package func insert(_ group: GroupRow) async throws {

@@ -175,8 +175,35 @@ struct AuthorizationTests {
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
                 let suspended = try await fleet.authorize(id, "publish", "telemetry/\(id)/t")
                 #expect(suspended.json["reasons"]?.arrayValue.first?["message"]?.stringValue?.contains("suspended") == true)
-                let denials = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["policyDenials"]?.numberValue ?? 0
+                let denials = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["activity"]?["metrics"]?["policy_denials"]?.arrayValue.first?.numberValue ?? 0
                 #expect(denials >= 6)
+            }
+        }
+    }
+
+    @Test func malformedBodiesAndRevokedKeysAreRefused() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(plantPolicyYAML).status == 201)
+                let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"])
+                func post(_ text: String, key: String) async throws -> HTTPResult {
+                    try await client.call(.post, "/v1/authorize", apiKey: key, headers: [.contentType: "application/json"], body: Array(text.utf8))
+                }
+                expectProblem(try await post("", key: admin), 400, "needs a JSON body")
+                expectProblem(try await post("not json", key: admin), 400, "must be a JSON object")
+                expectProblem(try await post(#"{"subject": "\#(id)", "resource": "x"}"#, key: admin), 400, "action is required")
+                expectProblem(try await post(#"{"subject": "\#(id)", "action": "publish", "action": "read", "resource": "x"}"#, key: admin), 400, "repeats")
+                expectProblem(try await post(#"{"subject": 7, "action": "publish", "resource": "x"}"#, key: admin), 400, "must be a JSON object")
+                let good = #"{"subject": "\#(id)", "action": "publish", "resource": "telemetry/\#(id)/t", "extra": [1, {"a": null}]}"#
+                #expect(try await post(good, key: admin).json["decision"] == "allow")
+
+                // A key that decided a moment ago stops working the moment it is revoked.
+                let created = try await client.call(.post, "/v1/admin/api-keys", json: ["name": "broker"], apiKey: admin).json
+                let broker = try #require(created["secret"]?.stringValue)
+                #expect(try await post(good, key: broker).status == 200)
+                #expect(try await client.call(.delete, "/v1/admin/api-keys/\(try #require(created["id"]?.stringValue))", apiKey: admin).status == 204)
+                expectProblem(try await post(good, key: broker), 401, "unknown or revoked")
             }
         }
     }

@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Synchronization
 import NIOCore
 import VouchCore
 import VouchKit
@@ -11,11 +12,16 @@ import VouchKit
 /// - in process: `Authorizer.decide` over 10,000 devices' compiled subjects, as the server's
 ///   device directory holds them, on a mix of allowed, denied, explicitly denied, zone-crossing
 ///   and conditional requests;
-/// - over HTTP: `POST /v1/authorize` with an API key, 16 keep-alive connections, the same kind of
-///   mix for 100 enrolled devices; beside `GET /healthz` on the same connections (the cost of HTTP
-///   alone on this machine, in the same run).
+/// - over HTTP: `POST /v1/authorize` with an API key, the same kind of mix for 100 enrolled
+///   devices, from a lean client (`PipelinedLoad`: 16 keep-alive connections, 16 requests in flight
+///   on each); beside `GET /healthz` the same way (the cost of HTTP alone on this machine, in the
+///   same run). Each iteration is a batch of 20,000 requests.
 func authorizationBenchmarks() {
-    let batch = BenchmarkScalingFactor.kilo
+    // Each iteration is one batch of requests; the per-request figures are wall clock / batch.
+    let httpConfiguration = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal], tags: ["requests": String(AuthorizationFixture.batch)], warmupIterations: 1,
+        scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 15
+    )
 
     Benchmark(
         "authorization in process: Authorizer over 10,000 devices",
@@ -31,34 +37,25 @@ func authorizationBenchmarks() {
     }
 
     Benchmark(
-        "authorization baseline: GET /healthz over HTTP, 16 connections",
-        configuration: configuration(operations: batch, maxIterations: 20)
-    ) { (benchmark: Benchmark, fixture: AuthorizationFixture) in
-        try await fixture.run(benchmark.scaledIterations.count) { connection, _ in
-            let answer = try await ServerFixture.call(connection, .get, "/healthz")
-            require(answer.status == .ok, "healthz failed")
-        }
+        "authorization baseline: GET /healthz over HTTP, pipelined",
+        configuration: httpConfiguration
+    ) { (_: Benchmark, fixture: AuthorizationFixture) in
+        try await fixture.load.run(fixture.healthz, count: AuthorizationFixture.batch, window: AuthorizationFixture.window)
     } setup: {
         try await AuthorizationFixture.start()
     } teardown: {
-        await stopServers()
+        await stopAuthorizationFixtures()
     }
 
     Benchmark(
-        "authorization over HTTP: POST /v1/authorize, 16 connections",
-        configuration: configuration(operations: batch, maxIterations: 20)
-    ) { (benchmark: Benchmark, fixture: AuthorizationFixture) in
-        try await fixture.run(benchmark.scaledIterations.count) { connection, index in
-            let request = fixture.requests[index % fixture.requests.count]
-            let answer = try await ServerFixture.call(
-                connection, .post, "/v1/authorize", body: request.body, contentType: "application/json", bearer: fixture.server.adminKey)
-            require(answer.status == .ok, "authorize failed: \(answer.text)")
-            require(answer.body.contains(bytes: request.expected), "authorize answered \(answer.text), expected \(String(decoding: request.expected, as: UTF8.self))")
-        }
+        "authorization over HTTP: POST /v1/authorize, pipelined",
+        configuration: httpConfiguration
+    ) { (_: Benchmark, fixture: AuthorizationFixture) in
+        try await fixture.load.run(fixture.requests, count: AuthorizationFixture.batch, window: AuthorizationFixture.window)
     } setup: {
         try await AuthorizationFixture.start()
     } teardown: {
-        await stopServers()
+        await stopAuthorizationFixtures()
     }
 }
 
@@ -125,18 +122,20 @@ struct InProcessFleet: Sendable {
     }
 }
 
-/// A server with the benchmark policy and 100 enrolled devices, and pre-encoded authorize requests.
+/// A server with the benchmark policy and 100 enrolled devices, a pipelining load client, and
+/// prepared requests with the answers they must get.
 struct AuthorizationFixture: Sendable {
-    struct Request: Sendable {
-        let body: [UInt8]
-        let expected: [UInt8]
-    }
+    static let connections = 16
+    static let window = 16
+    static let batch = 20_000
 
     let server: ServerFixture
-    let requests: [Request]
+    let load: PipelinedLoad
+    let requests: [PipelinedLoad.Request]
+    let healthz: [PipelinedLoad.Request]
 
     static func start() async throws -> AuthorizationFixture {
-        let server = running(try await ServerFixture(devices: 100, connections: 16))
+        let server = try await ServerFixture(devices: 100, connections: 1)
         let connection = server.connections[0]
         let uploaded = try await ServerFixture.call(
             connection, .put, "/v1/admin/policy", body: Array(benchmarkPolicy.utf8), contentType: "application/yaml", bearer: server.adminKey)
@@ -158,7 +157,7 @@ struct AuthorizationFixture: Sendable {
             require(answer.status == .created, "the enrollment was refused: \(answer.text)")
             ids.append(answer.json["deviceId"]?.stringValue ?? "")
         }
-        var requests: [Request] = []
+        var requests: [PipelinedLoad.Request] = []
         let allow = Array(#""decision":"allow""#.utf8)
         let deny = Array(#""decision":"deny""#.utf8)
         for (index, id) in ids.enumerated() {
@@ -174,23 +173,30 @@ struct AuthorizationFixture: Sendable {
                 (["subject": .string(id), "action": "publish", "resource": "telemetry/dev_x/temp"], false),
             ]
             for (body, allowed) in cases {
-                requests.append(Request(body: body.canonicalJSON, expected: allowed ? allow : deny))
+                let json = body.canonicalJSON
+                var bytes = ByteBuffer(string: "POST /v1/authorize HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.adminKey)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(json.count)\r\n\r\n")
+                bytes.writeBytes(json)
+                requests.append(PipelinedLoad.Request(bytes: bytes, expected: allowed ? allow : deny))
             }
         }
-        return AuthorizationFixture(server: server, requests: requests.shuffled())
+        let healthz = [PipelinedLoad.Request(bytes: ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), expected: Array("ok".utf8))]
+        let load = try await PipelinedLoad(port: server.port, connections: connections)
+        let fixture = AuthorizationFixture(server: server, load: load, requests: requests.shuffled(), healthz: healthz)
+        runningAuthorizationFixtures.withLock { $0.append(fixture) }
+        return fixture
     }
+}
 
-    /// Runs `count` operations spread over the connections, each connection one at a time.
-    func run(_ count: Int, _ operation: @escaping @Sendable (TestClient, Int) async throws -> Void) async throws {
-        let connections = server.connections
-        let perConnection = count / connections.count
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (slot, connection) in connections.enumerated() {
-                group.addTask {
-                    for step in 0..<perConnection { try await operation(connection, slot * perConnection + step) }
-                }
-            }
-            try await group.waitForAll()
-        }
+let runningAuthorizationFixtures = Mutex<[AuthorizationFixture]>([])
+
+func stopAuthorizationFixtures() async {
+    let fixtures = runningAuthorizationFixtures.withLock { fixtures in
+        defer { fixtures = [] }
+        return fixtures
+    }
+    for fixture in fixtures {
+        await fixture.load.close()
+        await fixture.server.stop()
     }
 }

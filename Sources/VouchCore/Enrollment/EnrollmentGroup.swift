@@ -33,6 +33,8 @@ public struct EnrollmentRules: Sendable, Hashable, Codable {
     public var certificateValidity: Int
     /// Identity and role credential lifetime, seconds.
     public var credentialValidity: Int
+    /// Whether a device renews only while its latest firmware measurement is known-good (nil: no).
+    public var requireKnownFirmware: Bool?
 
     public init(
         attestation: AttestationMode = .claimToken,
@@ -45,8 +47,10 @@ public struct EnrollmentRules: Sendable, Hashable, Codable {
         defaultRoles: [String] = [],
         approval: ApprovalMode = .auto,
         certificateValidity: Int = 30 * 86_400,
-        credentialValidity: Int = 30 * 86_400
+        credentialValidity: Int = 30 * 86_400,
+        requireKnownFirmware: Bool? = nil
     ) {
+        self.requireKnownFirmware = requireKnownFirmware
         self.attestation = attestation
         self.tokenUses = tokenUses
         self.tokenExpiresAt = tokenExpiresAt

@@ -5,12 +5,12 @@
 ///
 /// Duplicate members are refused for the keys a caller reads (see ``readObject(_:)``), so two
 /// parsers can never disagree about which `issuer` or `kid` a token names.
-struct JSONScanner {
+package struct JSONScanner {
     private let bytes: [UInt8]
     private var index = 0
     private static let maximumDepth = 64
 
-    init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
@@ -18,7 +18,7 @@ struct JSONScanner {
 
     /// Reads an object, calling `body` with each key; `body` must consume the value (read or skip it).
     /// Keys are compared as bytes, so reading them allocates nothing.
-    mutating func readObject(_ body: (inout JSONScanner, JSONKey) throws -> Void) throws {
+    package mutating func readObject(_ body: (inout JSONScanner, JSONKey) throws -> Void) throws {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
@@ -40,7 +40,7 @@ struct JSONScanner {
     }
 
     /// Reads an array, calling `body` for each element; `body` must consume it.
-    mutating func readArray(_ body: (inout JSONScanner) throws -> Void) throws {
+    package mutating func readArray(_ body: (inout JSONScanner) throws -> Void) throws {
         try expect(UInt8(ascii: "["))
         skipWhitespace()
         if peek() == UInt8(ascii: "]") {
@@ -58,13 +58,13 @@ struct JSONScanner {
     }
 
     /// Checks that only whitespace follows.
-    mutating func finish() throws {
+    package mutating func finish() throws {
         skipWhitespace()
         guard index == bytes.count else { throw Self.error("unexpected data after the JSON value") }
     }
 
     /// The next value's first byte, after whitespace.
-    mutating func peekValue() -> UInt8? {
+    package mutating func peekValue() -> UInt8? {
         skipWhitespace()
         return peek()
     }
@@ -120,7 +120,7 @@ struct JSONScanner {
     }
 
     /// Reads a string, decoding escapes; refuses control characters and invalid UTF-8.
-    mutating func readString() throws -> String {
+    package mutating func readString() throws -> String {
         try expect(UInt8(ascii: "\""))
         let start = index
         while index < bytes.count {
@@ -196,7 +196,7 @@ struct JSONScanner {
     }
 
     /// Reads a number.
-    mutating func readNumber() throws -> Double {
+    package mutating func readNumber() throws -> Double {
         let start = index
         try scanNumber()
         guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else {
@@ -206,7 +206,7 @@ struct JSONScanner {
     }
 
     /// Reads a non-negative integer of at most 2^53.
-    mutating func readUnsignedInteger() throws -> UInt64 {
+    package mutating func readUnsignedInteger() throws -> UInt64 {
         let start = index
         var value: UInt64 = 0
         while let byte = peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
@@ -224,7 +224,7 @@ struct JSONScanner {
     }
 
     /// Reads a string, or an array of strings.
-    mutating func readStrings() throws -> [String] {
+    package mutating func readStrings() throws -> [String] {
         if peekValue() == UInt8(ascii: "[") {
             var values: [String] = []
             try readArray { values.append(try $0.readString()) }
@@ -249,7 +249,7 @@ struct JSONScanner {
     }
 
     /// Validates and skips one value.
-    mutating func skipValue(depth: Int = 0) throws {
+    package mutating func skipValue(depth: Int = 0) throws {
         guard depth < Self.maximumDepth else { throw Self.error("nested deeper than \(Self.maximumDepth) levels") }
         skipWhitespace()
         guard let byte = peek() else { throw Self.error("expected a value") }
@@ -322,27 +322,27 @@ struct JSONScanner {
     }
 
     /// Throws when a member the caller reads appears a second time in `context`.
-    static func once(_ seen: Bool, _ key: JSONKey, in context: String) throws {
+    package static func once(_ seen: Bool, _ key: JSONKey, in context: String) throws {
         if seen { throw error("\(context) repeats the member \"\(key.text)\"") }
     }
 
-    static func error(_ reason: String) -> VouchKitError {
+    package static func error(_ reason: String) -> VouchKitError {
         VouchKitError.malformedInput("invalid JSON: \(reason)")
     }
 }
 
 /// An object key as it appears in the JSON, compared with string literals byte for byte.
-struct JSONKey {
+package struct JSONKey {
     let bytes: ArraySlice<UInt8>
 
-    static func == (key: JSONKey, literal: String) -> Bool {
+    package static func == (key: JSONKey, literal: String) -> Bool {
         key.bytes.elementsEqual(literal.utf8)
     }
 
-    static func ~= (literal: String, key: JSONKey) -> Bool {
+    package static func ~= (literal: String, key: JSONKey) -> Bool {
         key == literal
     }
 
     /// The key as text, for messages.
-    var text: String { String(decoding: bytes, as: UTF8.self) }
+    package var text: String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SwiftASN1
 import VouchCore
 import VouchKit
@@ -67,11 +68,28 @@ extension Authority {
     }
 
     /// The live key whose secret is `secret`, if any.
+    ///
+    /// Live keys are remembered by their digest, so that hot endpoints (`/v1/authorize`) do not
+    /// read the database per request; a revocation forgets the key here at once, and on other
+    /// nodes when they see its event (within the sequencer's interval).
     func authenticate(apiKey secret: String) async throws -> APIKeyRow? {
         guard secret.hasPrefix("vk_"), secret.utf8.count < 128 else { return nil }
         let digest = Secrets.digest(secret)
+        if let row = apiKeyCache.withLock({ $0[digest] }) {
+            return Secrets.matches(secret, digest: row.secretHash) ? row : nil
+        }
         guard let row = try await store.read({ try await $0.apiKey(secretHash: digest) }), row.revokedAt == nil else { return nil }
-        return Secrets.matches(secret, digest: row.secretHash) ? row : nil
+        guard Secrets.matches(secret, digest: row.secretHash) else { return nil }
+        apiKeyCache.withLock { cache in
+            if cache.count >= 10_000 { cache.removeAll() }
+            cache[digest] = row
+        }
+        return row
+    }
+
+    /// Forgets a revoked key.
+    func forgetAPIKey(id: String) {
+        apiKeyCache.withLock { cache in cache = cache.filter { $0.value.id != id } }
     }
 
     func apiKeys() async throws -> [APIKeyRow] {
@@ -85,6 +103,7 @@ extension Authority {
             }
             try await self.record(session, kind: "apikey.revoked", subject: id, actor: actor)
         }
+        forgetAPIKey(id: id)
     }
 
     // MARK: Groups

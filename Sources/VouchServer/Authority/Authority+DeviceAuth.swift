@@ -116,9 +116,16 @@ extension Authority {
         return device
     }
 
-    /// Renews an acting device's certificate and credentials for the key it already holds.
-    func renew(_ device: DeviceRow) async throws -> EnrollmentBundle {
-        let bundle = try await store.transaction { session in
+    /// Renews an acting device's certificate and credentials for the key it already holds, after
+    /// recording the firmware measurement it sends. A group that requires known firmware renews
+    /// only a device whose latest measurement is known-good.
+    func renew(_ device: DeviceRow, measurement token: String? = nil) async throws -> EnrollmentBundle {
+        var verdict: FirmwareVerdict?
+        if let token {
+            guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
+            verdict = try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key), device: device, phase: .renewal)
+        }
+        var bundle = try await store.transaction { session in
             guard let row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint else {
                 throw APIError.conflict("device \(device.id) changed while renewing; try again")
             }
@@ -126,11 +133,21 @@ extension Authority {
                 throw APIError.conflict("device \(row.id) is \(row.state); only an active device renews")
             }
             let (group, rules) = try await Self.groupRules(session, for: row)
+            if rules.requireKnownFirmware == true {
+                let report = try await session.deviceFirmware(deviceID: row.id)
+                guard report?.status == "good" else {
+                    throw APIError.conflict(
+                        "group \(group.name) renews only devices running known-good firmware; "
+                            + (report.map { "the latest measurement (\($0.digest.prefix(16))…) is \($0.status)" } ?? "this device has reported no measurement")
+                            + "; send one with the renewal ({\"measurement\": …}) or to POST /v1/devices/self/attestation")
+                }
+            }
             let key = try PublicKey(jwk: try Self.decode(JWK.self, from: row.publicKey))
             let actor = "device:\(row.id)"
             try await self.record(session, kind: "device.renewed", subject: row.id, actor: actor, data: ["keyThumbprint": .string(row.keyThumbprint)])
             return try await self.issueIdentity(session, device: row, key: key, rules: rules, groupName: group.name, actor: actor)
         }
+        bundle.firmware = verdict
         return await withTrustBundle(bundle)
     }
 

@@ -28,6 +28,8 @@ struct EnrollmentRequest: Codable, Sendable {
     /// Proof of possession: a JWS (`typ` vouch-pop+jwt) by the device key, `kid` its did:key URL,
     /// payload `{"nonce": …, "group": …}`.
     var proof: String
+    /// The firmware the device runs: a signed envelope on topic `vouch/attestation/firmware`.
+    var measurement: String?
 }
 
 /// What an enrolled (or renewed, rotated, approved) device receives.
@@ -35,6 +37,8 @@ struct EnrollmentBundle: Codable, Sendable {
     var deviceId: String
     var did: String
     var state: String
+    /// What the authority made of the firmware measurement sent with the request, if any.
+    var firmware: FirmwareVerdict?
     var certificate: String?
     var chain: String?
     var identityCredential: String?
@@ -178,6 +182,8 @@ extension Authority {
         guard csrKey == proofKey else {
             throw APIError.badRequest("the CSR's key differs from the key of the proof of possession")
         }
+        // Checked now, recorded once the device exists.
+        let measurement = try request.measurement.map { try openMeasurement($0, did: did.description, key: csrKey) }
         let attributes = request.attributes ?? [:]
         let attributeProblems = rules.attributeProblems(attributes)
         guard attributeProblems.isEmpty else { throw APIError.unprocessable(attributeProblems.joined(separator: "; ")) }
@@ -231,7 +237,10 @@ extension Authority {
             nonceDigest: nonceDigest, nonceExpiresAt: nonceExpiresAt, device: device, groupID: groupRow.id, groupName: groupRow.name, takesTokenUse: takesTokenUse,
             prepared: prepared, enrolledEvent: enrolled
         )
-        let bundle = try await enrollmentBatcher.submit(write) { writes in await self.writeEnrollments(writes) }
+        var bundle = try await enrollmentBatcher.submit(write) { writes in await self.writeEnrollments(writes) }
+        if let measurement, bundle.deviceId == deviceID {
+            bundle.firmware = try await recordMeasurement(measurement, device: device, phase: .enrollment)
+        }
         return (await withTrustBundle(bundle), !pending)
     }
 

@@ -64,8 +64,36 @@ struct DeviceDetail: Codable, Sendable {
     var certificates: [CertificateView]
     var credentials: [CredentialView]
     var history: [EventView]
-    /// Authorization requests denied since this server started.
-    var policyDenials: Int
+    /// What this server has observed of the device: each metric over the last minute, 5 minutes
+    /// and hour (`{"messages": [1, 5, 60], …}`), and the source addresses it came from.
+    var activity: ActivityView
+    /// The latest firmware report and what it was judged.
+    var firmware: DeviceFirmwareView?
+}
+
+/// Counts per metric over 1 minute, 5 minutes, 1 hour; metrics never observed are left out.
+struct ActivityView: Codable, Sendable {
+    var metrics: [String: [Int]]
+    var sourceAddresses: [String]
+
+    init(_ state: Monitor.DeviceState?) {
+        var metrics: [String: [Int]] = [:]
+        if let windows = state?.windows {
+            for metric in DeviceMetric.allCases where windows.lastHour(metric) > 0 {
+                metrics[metric.description] = [windows.lastMinute(metric), windows.lastFiveMinutes(metric), windows.lastHour(metric)]
+            }
+        }
+        self.metrics = metrics
+        sourceAddresses = (state?.addresses.keys.map(\.description) ?? []).sorted()
+    }
+}
+
+struct DeviceFirmwareView: Codable, Sendable {
+    var sha256: String
+    var version: String
+    var status: String
+    var phase: String
+    var reportedAt: Int
 }
 
 extension Authority {
@@ -78,10 +106,10 @@ extension Authority {
 
     func deviceDetail(_ id: String) async throws -> DeviceDetail {
         let row = try await device(id)
-        let (certificates, credentials, events) = try await store.read { session in
+        let (certificates, credentials, events, firmware) = try await store.read { session in
             (
                 try await session.certificates(deviceID: id), try await session.credentials(deviceID: id),
-                try await session.events(subject: id, limit: 500)
+                try await session.events(subject: id, limit: 500), try await session.deviceFirmware(deviceID: id)
             )
         }
         return DeviceDetail(
@@ -100,7 +128,10 @@ extension Authority {
             history: try events.map {
                 DeviceDetail.EventView(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor, data: try JSONValue(parsing: Data($0.data.utf8)))
             },
-            policyDenials: denials(of: id)
+            activity: ActivityView(monitor.state(of: id, at: now)),
+            firmware: firmware.map {
+                DeviceFirmwareView(sha256: $0.digest, version: $0.version, status: $0.status, phase: $0.phase, reportedAt: $0.reportedAt)
+            }
         )
     }
 

@@ -43,8 +43,18 @@ public final class Authority: Sendable {
     let policyState = Mutex(CompiledPolicy(version: 0, document: .empty))
     /// Devices as decisions need them.
     let directory = DeviceDirectory()
-    /// Policy denials per device since start.
-    let policyDenials = Mutex<[String: Int]>([:])
+    /// What each device has been observed doing (telemetry, authentication, decisions).
+    let monitor = Monitor()
+    /// The highest telemetry sequence number accepted per device, within the clock window.
+    let replayGuard = ReplayGuard(capacity: 1_000_000, window: 300)
+    /// When this server started: telemetry signed earlier is beyond its replay memory.
+    let startedAt: Date
+    /// How many accepted telemetry messages to keep per device for the console (0: none).
+    let telemetryKeep: Int
+    /// The messages kept.
+    let recentTelemetry = RecentTelemetry()
+    /// Live API keys by secret digest (see `authenticate(apiKey:)`).
+    let apiKeyCache = Mutex<[String: APIKeyRow]>([:])
     /// The last event whose changes the directory and policy have taken up.
     let followedEvents = Mutex(0)
 
@@ -57,8 +67,10 @@ public final class Authority: Sendable {
 
     init(
         store: Store, ca: CertificateAuthority, issuerKey: SigningKey, nonceKey: SymmetricKey, log: TransparencyLog, publicURL: String,
-        receiptTimeout: Duration = .seconds(5), logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+        receiptTimeout: Duration = .seconds(5), telemetryKeep: Int = 0, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
+        self.startedAt = clock()
+        self.telemetryKeep = telemetryKeep
         self.store = store
         self.log = log
         self.receiptTimeout = receiptTimeout

@@ -59,7 +59,8 @@ enum AuthorityLoader {
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let authority = try Authority(
                 store: store, ca: ca, issuerKey: issuerKey, nonceKey: nonceKey, log: log, publicURL: configuration.resolvedPublicURL,
-                receiptTimeout: configuration.receiptTimeout, logger: logger)
+                receiptTimeout: configuration.receiptTimeout,
+                telemetryKeep: configuration.telemetryKeep, logger: logger)
             let (_, secret) = try await authority.createAPIKey(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
@@ -104,7 +105,8 @@ enum AuthorityLoader {
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let authority = try Authority(
                 store: store, ca: ca, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger), log: log,
-                publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout, logger: logger)
+                publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
+                telemetryKeep: configuration.telemetryKeep, logger: logger)
             return Loaded(authority: authority, newAdminKey: nil)
         } catch let error as ServerStartupError {
             throw error

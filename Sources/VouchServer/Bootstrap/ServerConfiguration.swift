@@ -21,12 +21,16 @@ public struct ServerConfiguration: Sendable {
     public var witnessQuorum: Int
     /// How long an enrollment answer waits for a checkpoint to prove its issuance in.
     public var receiptTimeout: Duration
+    /// How many accepted telemetry messages to keep in memory per device, for the console (0: none).
+    public var telemetryKeep: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./vouch-data",
         databaseURL: String? = nil, publicURL: String? = nil, mtlsPort: Int? = nil, rateLimitPerMinute: Int = 600,
-        checkpointInterval: Duration = .seconds(1), witnesses: [String] = [], witnessQuorum: Int? = nil, receiptTimeout: Duration = .seconds(5)
+        checkpointInterval: Duration = .seconds(1), witnesses: [String] = [], witnessQuorum: Int? = nil, receiptTimeout: Duration = .seconds(5),
+        telemetryKeep: Int = 0
     ) {
+        self.telemetryKeep = telemetryKeep
         self.checkpointInterval = checkpointInterval
         self.witnesses = witnesses
         self.witnessQuorum = witnessQuorum ?? (witnesses.isEmpty ? 0 : 1)

@@ -47,6 +47,7 @@ struct AdminController {
         var approval: ApprovalMode?
         var certificateValidity: Int?
         var credentialValidity: Int?
+        var requireKnownFirmware: Bool?
         var rotateToken: Bool?
 
         func rules(over base: EnrollmentRules) -> EnrollmentRules {
@@ -66,6 +67,7 @@ struct AdminController {
             if let approval { rules.approval = approval }
             if let certificateValidity { rules.certificateValidity = certificateValidity }
             if let credentialValidity { rules.credentialValidity = credentialValidity }
+            if let requireKnownFirmware { rules.requireKnownFirmware = requireKnownFirmware }
             return rules
         }
     }

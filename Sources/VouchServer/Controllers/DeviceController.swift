@@ -23,7 +23,14 @@ struct DeviceController {
         router.post("/v1/auth/token") { request, context in
             try limiter.take(context.sourceKey)
             let body = try await request.decodeJSON(TokenRequest.self, context: context)
-            let token = try await authority.issueAccessToken(body)
+            let token: TokenResponse
+            do {
+                token = try await authority.issueAccessToken(body)
+            } catch let error as APIError where error.status == .unauthorized || error.status == .forbidden {
+                await authority.noteFailedAuthentication(proof: body.proof)
+                throw error
+            }
+            authority.monitor.connected(token.device_id, from: context.sourceAddress, at: authority.now)
             metrics.tokenIssued()
             return try Responses.json(token)
         }
@@ -34,7 +41,11 @@ struct DeviceController {
         router.post("/v1/devices/self/renew") { request, context in
             try limiter.take(context.sourceKey)
             let device = try await authority.authenticatedDevice(try await credential(request, context))
-            let bundle = try await authority.renew(device)
+            var measurement: String?
+            if request.headers[.contentLength].map({ $0 != "0" }) ?? false || request.headers[.contentType] != nil {
+                measurement = try await request.decodeJSON(FirmwareController.MeasurementBody.self, context: context).measurement
+            }
+            let bundle = try await authority.renew(device, measurement: measurement)
             metrics.renewed()
             return try Responses.json(await receipts(bundle, request), status: .created)
         }
@@ -53,7 +64,7 @@ struct DeviceController {
 
     /// The device's proof of identity on this request: a bearer access token, or the client
     /// certificate of the TLS connection (mTLS listener).
-    private func credential(_ request: Request, _ context: VouchRequestContext) async throws -> DeviceCredentialSource {
+    func credential(_ request: Request, _ context: VouchRequestContext) async throws -> DeviceCredentialSource {
         if let header = request.headers[.authorization] {
             guard header.hasPrefix("Bearer "), header.count > 7 else {
                 throw APIError.unauthorized("send the access token as Authorization: Bearer <token>")

@@ -12,6 +12,12 @@ struct PolicyController {
     /// `POST /v1/authorize`.
     struct AuthorizeBody: Codable, Sendable {
         struct Context: Codable, Sendable {
+            init(peer: String? = nil, sourceAddress: String? = nil, time: String? = nil) {
+                self.peer = peer
+                self.sourceAddress = sourceAddress
+                self.time = time
+            }
+
             /// The device on the other end: id or DID.
             var peer: String?
             /// The address the subject's request came from.
@@ -56,8 +62,15 @@ struct PolicyController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.group("/v1/authorize").add(middleware: APIKeyMiddleware(authority: authority)).post { request, context in
             _ = try context.require(.readOnly)
-            let body = try await request.decodeJSON(AuthorizeBody.self, context: context)
-            return try Responses.json(try await authorize(body))
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            } catch {
+                throw APIError(.contentTooLarge, "the request body is larger than \(context.maxUploadSize / 1024) KiB")
+            }
+            let body = try AuthorizeBody(json: Array(buffer.readableBytesView))
+            return Responses.json(bytes: try await authorize(body).json.canonicalJSON)
         }
 
         let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))

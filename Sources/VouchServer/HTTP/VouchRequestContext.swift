@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import VouchKit
 import VouchStore
 
 /// The request context: the caller's address and, once authenticated, who is calling.
@@ -19,6 +20,9 @@ struct VouchRequestContext: RequestContext, RemoteAddressRequestContext {
     var maxUploadSize: Int { 64 * 1024 }
 
     var remoteAddress: SocketAddress? { channel.remoteAddress }
+
+    /// The peer's address, for policy conditions and monitoring.
+    var sourceAddress: IPAddress? { remoteAddress?.ipAddress.flatMap(IPAddress.init) }
 
     /// The source address used for rate limiting.
     var sourceKey: String { remoteAddress?.ipAddress ?? "unknown" }

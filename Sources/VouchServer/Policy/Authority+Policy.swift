@@ -243,16 +243,12 @@ extension Authority {
 
     /// Counts a policy denial against a device, for monitoring.
     func countDenial(_ id: String) {
-        policyDenials.withLock { $0[id, default: 0] += 1 }
-    }
-
-    /// Policy denials counted against a device since the server started.
-    func denials(of id: String) -> Int {
-        policyDenials.withLock { $0[id] ?? 0 }
+        monitor.count(.policyDenials, device: id, at: now)
     }
 
     /// Takes up changes made by other nodes sharing the database: drops changed devices from the
-    /// directory and loads a newer policy. Runs in the database service's loop.
+    /// directory, forgets revoked API keys and loads a newer policy. Runs in the database
+    /// service's loop.
     func followEvents() async throws {
         let after = followedEvents.withLock { $0 }
         let events = try await store.read { try await $0.eventSubjects(after: after, limit: 10_000) }
@@ -263,6 +259,8 @@ extension Authority {
                 policyChanged = true
             } else if event.kind.hasPrefix("device.") {
                 directory.invalidate(event.subject)
+            } else if event.kind == "apikey.revoked" {
+                forgetAPIKey(id: event.subject)
             }
         }
         if policyChanged { try await loadPolicy() }

@@ -172,3 +172,43 @@ package struct PolicyRow: Codable, Sendable, Hashable {
         self.actor = actor
     }
 }
+
+package struct FirmwareRow: Codable, Sendable, Hashable {
+    /// Lower-case hex SHA-256 of the image.
+    package var digest: String
+    package var model: String
+    package var version: String
+    /// `good` or `revoked`.
+    package var status: String
+    package var createdAt: Int
+    package var updatedAt: Int
+
+    package init(digest: String, model: String, version: String, status: String, createdAt: Int, updatedAt: Int) {
+        self.digest = digest
+        self.model = model
+        self.version = version
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+package struct DeviceFirmwareRow: Codable, Sendable, Hashable {
+    package var deviceId: String
+    package var digest: String
+    package var version: String
+    /// `good`, `unknown` or `revoked`.
+    package var status: String
+    /// `enrollment`, `renewal` or `boot`.
+    package var phase: String
+    package var reportedAt: Int
+
+    package init(deviceId: String, digest: String, version: String, status: String, phase: String, reportedAt: Int) {
+        self.deviceId = deviceId
+        self.digest = digest
+        self.version = version
+        self.status = status
+        self.phase = phase
+        self.reportedAt = reportedAt
+    }
+}

@@ -177,6 +177,27 @@ package enum Migrations {
                 .run()
             try await db.insert(into: "counters").columns("name", "value").values(SQLBind("policies"), SQLBind(0)).run()
         },
+        // Firmware measurements operators vouch for (good) or have withdrawn (revoked), and the
+        // latest measurement each device reported.
+        Migration(name: "0007_firmware") { db in
+            try await db.create(table: "firmware")
+                .column("digest", type: .text, .primaryKey(autoIncrement: false))
+                .column("model", type: .text, .notNull)
+                .column("version", type: .text, .notNull)
+                .column("status", type: .text, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .column("updated_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(table: "device_firmware")
+                .column("device_id", type: .text, .primaryKey(autoIncrement: false), .references("devices", "id"))
+                .column("digest", type: .text, .notNull)
+                .column("version", type: .text, .notNull)
+                .column("status", type: .text, .notNull)
+                .column("phase", type: .text, .notNull)
+                .column("reported_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(index: "device_firmware_by_digest").on("device_firmware").column("digest").run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

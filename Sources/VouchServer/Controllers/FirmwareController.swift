@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import VouchKit
+import VouchStore
+
+/// Firmware attestation: the registry of known-good measurements (`/v1/admin/firmware`), and the
+/// device's boot report (`POST /v1/devices/self/attestation`).
+struct FirmwareController {
+    let authority: Authority
+    let devices: DeviceController
+
+    /// `POST /v1/devices/self/attestation`, and the `measurement` of renewal.
+    struct MeasurementBody: Codable, Sendable {
+        /// A signed envelope on topic `vouch/attestation/firmware`.
+        var measurement: String
+    }
+
+    struct RevokedFirmware: Codable, Sendable {
+        var firmware: FirmwareView
+        /// Devices whose latest report is this measurement.
+        var devices: [String]
+    }
+
+    func addRoutes(to router: Router<VouchRequestContext>) {
+        router.post("/v1/devices/self/attestation") { request, context in
+            let device = try await authority.authenticatedDevice(try await devices.credential(request, context))
+            let body = try await request.decodeJSON(MeasurementBody.self, context: context)
+            guard let entry = try await authority.directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
+            let measurement = try authority.openMeasurement(body.measurement, did: device.did, key: entry.key)
+            return try Responses.json(try await authority.recordMeasurement(measurement, device: device, phase: .boot))
+        }
+        let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))
+        admin.post("/firmware") { request, context in
+            _ = try context.require(.operator)
+            let body = try await request.decodeJSON(FirmwareRegistration.self, context: context)
+            return try Responses.json(try await authority.registerFirmware(body, actor: context.actor), status: .created)
+        }
+        admin.get("/firmware") { _, context in
+            _ = try context.require(.readOnly)
+            return try Responses.json(try await authority.firmwareList())
+        }
+        admin.post("/firmware/{sha256}/revoke") { _, context in
+            _ = try context.require(.operator)
+            let (firmware, affected) = try await authority.revokeFirmware(try context.parameters.require("sha256"), actor: context.actor)
+            return try Responses.json(RevokedFirmware(firmware: firmware, devices: affected))
+        }
+    }
+}

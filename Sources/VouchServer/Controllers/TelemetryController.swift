@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import VouchKit
+import VouchStore
+
+/// `POST /v1/telemetry`: batches of signed envelopes from an authenticated device, answered one
+/// by one; and the recent messages an operator may look at.
+struct TelemetryController {
+    let authority: Authority
+    let devices: DeviceController
+
+    /// The largest batch body taken.
+    static let bodyLimit = 2 * 1024 * 1024
+
+    func addRoutes(to router: Router<VouchRequestContext>) {
+        router.post("/v1/telemetry") { request, context in
+            let device = try await authority.authenticatedDevice(try await devices.credential(request, context))
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: Self.bodyLimit)
+            } catch {
+                throw APIError(.contentTooLarge, "a telemetry batch is at most \(Self.bodyLimit / 1024) KiB; send smaller batches")
+            }
+            let envelopes = try Self.envelopes(Array(buffer.readableBytesView))
+            guard let entry = try await authority.directoryEntry(device.id) else {
+                throw APIError.unauthorized("device \(device.id) is not known here")
+            }
+            let outcomes = authority.ingestTelemetry(envelopes, from: entry, source: context.sourceAddress)
+            return Responses.json(bytes: Self.answer(outcomes))
+        }
+        router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority)).get("/devices/{id}/telemetry") { _, context in
+            _ = try context.require(.readOnly)
+            let id = try context.parameters.require("id")
+            guard try await authority.directoryEntry(id) != nil else { throw APIError.notFound("no device with id \(id.prefix(64))") }
+            return try Responses.json(TelemetryPage(keep: authority.telemetryKeep, messages: authority.recentTelemetry.recent(id)))
+        }
+    }
+
+    /// `GET /v1/admin/devices/{id}/telemetry`.
+    struct TelemetryPage: Codable, Sendable {
+        /// How many messages per device the server keeps (`--telemetry-keep`).
+        var keep: Int
+        var messages: [RecentTelemetry.Message]
+    }
+
+    /// `{"envelopes": ["<vouch-telemetry+jwt>", …]}`, read with the one-pass reader.
+    static func envelopes(_ bytes: [UInt8]) throws -> [String] {
+        guard !bytes.isEmpty else { throw APIError.badRequest("the request needs a JSON body: {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}") }
+        var scanner = JSONScanner(bytes)
+        var envelopes: [String]?
+        do {
+            try scanner.readObject { scanner, key in
+                switch key {
+                case "envelopes":
+                    try JSONScanner.once(envelopes != nil, key, in: "the body")
+                    var list: [String] = []
+                    try scanner.readArray { scanner in
+                        guard list.count < Authority.telemetryBatchLimit else {
+                            throw VouchKitError.malformedInput("a batch holds at most \(Authority.telemetryBatchLimit) envelopes")
+                        }
+                        list.append(try scanner.readString())
+                    }
+                    envelopes = list
+                default:
+                    try scanner.skipValue()
+                }
+            }
+            try scanner.finish()
+        } catch let error as VouchKitError {
+            throw APIError.badRequest("the body must be {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}: \(error.reason)")
+        }
+        guard let envelopes, !envelopes.isEmpty else { throw APIError.badRequest("envelopes is required: a list of at least one signed envelope") }
+        return envelopes
+    }
+
+    /// `{"accepted": N, "rejected": M, "results": [{"index", "status", "reason"?, "detail"?}]}`.
+    static func answer(_ outcomes: [TelemetryOutcome]) -> [UInt8] {
+        var results: [JSONValue] = []
+        results.reserveCapacity(outcomes.count)
+        var accepted = 0
+        for (index, outcome) in outcomes.enumerated() {
+            if let refusal = outcome.refusal {
+                results.append([
+                    "index": .number(Double(index)), "status": "rejected", "reason": .string(refusal.rawValue), "detail": .string(outcome.detail ?? ""),
+                ])
+            } else {
+                accepted += 1
+                results.append(["index": .number(Double(index)), "status": "accepted"])
+            }
+        }
+        return JSONValue.object([
+            "accepted": .number(Double(accepted)), "rejected": .number(Double(outcomes.count - accepted)), "results": .array(results),
+        ]).canonicalJSON
+    }
+}

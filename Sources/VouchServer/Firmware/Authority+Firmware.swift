@@ -1,0 +1,163 @@
+import Foundation
+import VouchCore
+import VouchKit
+import VouchStore
+
+/// A measurement as the admin API shows it.
+struct FirmwareView: Codable, Sendable {
+    var sha256: String
+    var model: String
+    var version: String
+    var status: String
+    var createdAt: Int
+    var updatedAt: Int
+
+    init(_ row: FirmwareRow) {
+        sha256 = row.digest
+        model = row.model
+        version = row.version
+        status = row.status
+        createdAt = row.createdAt
+        updatedAt = row.updatedAt
+    }
+}
+
+/// `POST /v1/admin/firmware`.
+struct FirmwareRegistration: Codable, Sendable {
+    var model: String
+    var version: String
+    var sha256: String
+}
+
+/// What the authority made of a device's measurement.
+struct FirmwareVerdict: Codable, Sendable {
+    /// `good` (registered for the device's model), `unknown` or `revoked`.
+    var status: String
+    var sha256: String
+    var version: String
+    var phase: String
+    /// What it means, for people.
+    var detail: String
+}
+
+/// When a device reports its firmware.
+enum AttestationPhase: String, Sendable {
+    case enrollment, renewal, boot
+}
+
+extension Authority {
+    /// Registers a known-good measurement for a model.
+    func registerFirmware(_ registration: FirmwareRegistration, actor: String) async throws -> FirmwareView {
+        let measurement: FirmwareMeasurement
+        do {
+            measurement = try FirmwareMeasurement(sha256: registration.sha256, version: registration.version)
+        } catch let error as VouchKitError {
+            throw APIError.unprocessable(error.reason)
+        }
+        let model = registration.model
+        guard !model.isEmpty, model.utf8.count <= 64, model.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+            throw APIError.unprocessable("model must be 1–64 printable characters without spaces, as devices give it in their model attribute")
+        }
+        let stamp = nowSeconds
+        let row = FirmwareRow(digest: measurement.sha256, model: model, version: measurement.version, status: "good", createdAt: stamp, updatedAt: stamp)
+        try await store.transaction { session in
+            if let existing = try await session.firmware(digest: row.digest) {
+                throw APIError.conflict(
+                    existing.status == "revoked"
+                        ? "measurement \(row.digest) was revoked; a revoked image is never good again"
+                        : "measurement \(row.digest) is already registered for \(existing.model) \(existing.version)")
+            }
+            try await session.insert(row)
+            try await self.record(session, kind: "firmware.registered", subject: "firmware:\(row.digest)", actor: actor, data: [
+                "sha256": .string(row.digest), "model": .string(model), "version": .string(row.version),
+            ])
+        }
+        return FirmwareView(row)
+    }
+
+    /// Revokes a measurement: devices reporting it are running bad firmware from now on.
+    func revokeFirmware(_ digest: String, actor: String) async throws -> (FirmwareView, devices: [String]) {
+        let digest = digest.lowercased()
+        let (row, devices) = try await store.transaction { session -> (FirmwareRow, [String]) in
+            guard var row = try await session.firmware(digest: digest) else { throw APIError.notFound("no registered measurement \(digest.prefix(64))") }
+            guard row.status != "revoked" else { throw APIError.conflict("measurement \(digest) is revoked already") }
+            let stamp = self.nowSeconds
+            let devices = try await session.revokeFirmware(digest: digest, at: stamp)
+            row.status = "revoked"
+            row.updatedAt = stamp
+            try await self.record(session, kind: "firmware.revoked", subject: "firmware:\(digest)", actor: actor, data: [
+                "sha256": .string(digest), "model": .string(row.model), "version": .string(row.version),
+                "devices": .array(devices.prefix(1000).map(JSONValue.string)),
+            ])
+            return (row, devices)
+        }
+        let now = self.now
+        for device in devices { monitor.count(.firmwareDrift, device: device, at: now) }
+        return (FirmwareView(row), devices)
+    }
+
+    func firmwareList() async throws -> [FirmwareView] {
+        try await store.read { try await $0.firmware() }.map(FirmwareView.init)
+    }
+
+    /// Opens a measurement envelope signed by `key` for `did`: type, signature, clock window.
+    func openMeasurement(_ token: String, did: String, key: PublicKey) throws -> FirmwareMeasurement {
+        let envelope: TelemetryEnvelope
+        switch TelemetryEnvelope.open(token, device: did, key: key) {
+        case .success(let opened): envelope = opened
+        case .failure(let failure): throw APIError.unprocessable("the firmware measurement is not usable: \(failure.reason)")
+        }
+        guard abs(envelope.time.timeIntervalSince(now)) <= replayGuard.window else {
+            throw APIError.unprocessable("the firmware measurement was signed at \(RFC3339.format(envelope.time)), outside the \(Int(replayGuard.window)) s window")
+        }
+        do {
+            return try FirmwareMeasurement(envelope: envelope)
+        } catch let error as VouchKitError {
+            throw APIError.unprocessable(error.reason)
+        }
+    }
+
+    /// Records a device's measurement and judges it against the registry for its model. An unknown
+    /// or revoked measurement, or a change of image, is an event, and counts as firmware drift.
+    @discardableResult
+    func recordMeasurement(_ measurement: FirmwareMeasurement, device: DeviceRow, phase: AttestationPhase) async throws -> FirmwareVerdict {
+        let model = (try? Self.decode([String: String].self, from: device.attributes))?["model"]
+        let stamp = nowSeconds
+        let verdict = try await store.transaction { session -> FirmwareVerdict in
+            let registered = try await session.firmware(digest: measurement.sha256)
+            let status: String
+            let detail: String
+            switch registered {
+            case .some(let row) where row.status == "revoked":
+                status = "revoked"
+                detail = "measurement \(row.digest) (\(row.model) \(row.version)) is revoked"
+            case .some(let row) where row.model == model:
+                status = "good"
+                detail = "\(row.model) \(row.version), known-good"
+            case .some(let row):
+                status = "unknown"
+                detail = "measurement \(row.digest) is registered for model \(row.model), not for this device's model \(model ?? "(none)")"
+            case .none:
+                status = "unknown"
+                detail = "measurement \(measurement.sha256) is not registered for model \(model ?? "(none)")"
+            }
+            let previous = try await session.deviceFirmware(deviceID: device.id)
+            try await session.record(DeviceFirmwareRow(
+                deviceId: device.id, digest: measurement.sha256, version: measurement.version, status: status, phase: phase.rawValue, reportedAt: stamp))
+            if status != "good" || previous?.digest != measurement.sha256 || previous?.status != status {
+                try await self.record(session, kind: "firmware.reported", subject: device.id, actor: "device:\(device.id)", data: [
+                    "sha256": .string(measurement.sha256), "version": .string(measurement.version), "status": .string(status),
+                    "phase": .string(phase.rawValue), "previous": previous.map { .string($0.digest) } ?? .null,
+                ])
+            }
+            return FirmwareVerdict(status: status, sha256: measurement.sha256, version: measurement.version, phase: phase.rawValue, detail: detail)
+        }
+        if verdict.status != "good" { monitor.count(.firmwareDrift, device: device.id, at: now) }
+        return verdict
+    }
+
+    /// The device's latest verdict, if it has reported.
+    func firmwareVerdict(of deviceID: String) async throws -> DeviceFirmwareRow? {
+        try await store.read { try await $0.deviceFirmware(deviceID: deviceID) }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import VouchCore
+import VouchKit
+import VouchStore
+
+/// One envelope's outcome in a telemetry batch.
+struct TelemetryOutcome: Sendable {
+    /// Why an envelope was refused.
+    enum Refusal: String, Sendable {
+        /// Not a telemetry envelope: not a JWS, wrong type, missing claims.
+        case format
+        /// Not signed by the sending device's key, or issued in another device's name.
+        case forged
+        /// Its sequence number is not above the last one accepted.
+        case replay
+        /// Its time is outside the clock window, or older than this server's replay memory.
+        case clock
+        /// The device's policy does not allow publishing to its topic.
+        case policy
+    }
+
+    var refusal: Refusal?
+    var detail: String?
+
+    static let accepted = TelemetryOutcome(refusal: nil, detail: nil)
+}
+
+extension Authority {
+    /// The most envelopes a batch may hold.
+    static let telemetryBatchLimit = 1000
+    /// The largest envelope taken, in bytes.
+    static let envelopeLimit = 16 * 1024
+
+    /// Checks each envelope of a batch from `device`, authenticated by the request: the device's
+    /// own signature and name, the clock window, the sequence (no replay), and that its policy
+    /// allows publishing to the topic. What is accepted feeds monitoring, as do the refusals.
+    func ingestTelemetry(_ envelopes: [String], from device: DeviceDirectory.Entry, source: IPAddress?) -> [TelemetryOutcome] {
+        let now = self.now
+        let id = device.row.id
+        let did = device.row.did
+        let policy = currentPolicy
+        let subject = subject(of: device, under: policy)
+        var outcomes: [TelemetryOutcome] = []
+        outcomes.reserveCapacity(envelopes.count)
+        var accepted = 0
+        var bytes = 0
+        var tallies: [DeviceMetric: UInt32] = [:]
+        for token in envelopes {
+            guard token.utf8.count <= Self.envelopeLimit else {
+                outcomes.append(TelemetryOutcome(refusal: .format, detail: "an envelope is at most \(Self.envelopeLimit) bytes"))
+                continue
+            }
+            let envelope: TelemetryEnvelope
+            switch TelemetryEnvelope.open(token, device: did, key: device.key) {
+            case .success(let opened):
+                envelope = opened
+            case .failure(let failure):
+                let forged = failure.check == .signature
+                if forged { tallies[.signatureFailures, default: 0] += 1 }
+                outcomes.append(TelemetryOutcome(refusal: forged ? .forged : .format, detail: failure.reason))
+                continue
+            }
+            let skew = envelope.time.timeIntervalSince(now)
+            guard abs(skew) <= replayGuard.window else {
+                tallies[.clockSkew, default: 0] += 1
+                outcomes.append(TelemetryOutcome(refusal: .clock, detail: "sent at \(RFC3339.format(envelope.time)), \(Int(skew.rounded())) s from the server's clock; the window is \(Int(replayGuard.window)) s"))
+                continue
+            }
+            guard envelope.time >= startedAt else {
+                tallies[.replays, default: 0] += 1
+                outcomes.append(TelemetryOutcome(refusal: .clock, detail: "sent before this server started (\(RFC3339.format(startedAt))), beyond its replay memory; send it again with a new sequence number"))
+                continue
+            }
+            if case .failure(let failure) = replayGuard.accept(device: id, sequence: envelope.sequence, time: envelope.time, now: now) {
+                tallies[.replays, default: 0] += 1
+                outcomes.append(TelemetryOutcome(refusal: .replay, detail: failure.reason))
+                continue
+            }
+            let decision: AuthorizationDecision
+            do {
+                let request = try AuthorizationRequest(
+                    action: "publish", resource: envelope.topic, context: AuthorizationContext(sourceAddress: source, time: now))
+                decision = Authorizer.decide(request, for: subject, zones: policy.zoneRules)
+            } catch {
+                tallies[.policyDenials, default: 0] += 1
+                outcomes.append(TelemetryOutcome(refusal: .policy, detail: error.reason))
+                continue
+            }
+            guard decision.allowed else {
+                tallies[.policyDenials, default: 0] += 1
+                outcomes.append(TelemetryOutcome(refusal: .policy, detail: decision.reasons.first?.description ?? "denied"))
+                continue
+            }
+            accepted += 1
+            bytes += envelope.payload.count
+            outcomes.append(.accepted)
+            if telemetryKeep > 0 { recentTelemetry.keep(envelope, device: id, limit: telemetryKeep) }
+        }
+        let minute = Monitor.minute(now)
+        monitor.update(id, at: now) { state in
+            state.windows.add(.connections, minute: minute)
+            _ = Monitor.see(source, in: &state, minute: minute)
+            if accepted > 0 {
+                state.windows.add(.messages, UInt32(accepted), minute: minute)
+                state.windows.add(.bytes, UInt32(clamping: bytes), minute: minute)
+            }
+            for (metric, amount) in tallies { state.windows.add(metric, amount, minute: minute) }
+        }
+        return outcomes
+    }
+}

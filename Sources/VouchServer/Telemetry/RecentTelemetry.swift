@@ -1,0 +1,32 @@
+import Foundation
+import Synchronization
+import VouchKit
+
+/// The last few accepted messages per device, in memory, for the console (`--telemetry-keep N`;
+/// none by default: payloads are the device owner's data, not the authority's).
+final class RecentTelemetry: Sendable {
+    struct Message: Codable, Sendable {
+        var sequence: UInt64
+        var time: String
+        var topic: String
+        /// The payload, base64.
+        var payload: String
+    }
+
+    private let messages = Mutex<[String: [Message]]>([:])
+
+    func keep(_ envelope: TelemetryEnvelope, device: String, limit: Int) {
+        let message = Message(
+            sequence: envelope.sequence, time: RFC3339.format(envelope.time), topic: envelope.topic, payload: envelope.payload.base64EncodedString())
+        messages.withLock { messages in
+            var list = messages[device, default: []]
+            list.append(message)
+            if list.count > limit { list.removeFirst(list.count - limit) }
+            messages[device] = list
+        }
+    }
+
+    func recent(_ device: String) -> [Message] {
+        messages.withLock { $0[device] ?? [] }
+    }
+}
