@@ -30,6 +30,10 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("witness-quorum"),
         help: "Cosignatures needed before a checkpoint is published (VOUCH_WITNESS_QUORUM; default 1 with witnesses)."
     ) var witnessQuorum: Int?
+    @Option(
+        name: .customLong("telemetry-keep"),
+        help: "Accepted telemetry messages to keep in memory per device for operators to read (VOUCH_TELEMETRY_KEEP; default 0: none)."
+    ) var telemetryKeep: Int?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -49,6 +53,11 @@ struct ServeCommand: AsyncParsableCommand {
             guard let value = Int(text) else { throw ValidationError("VOUCH_WITNESS_QUORUM=\(text) is not a number") }
             return value
         }
+        let keep = try telemetryKeep ?? environment["VOUCH_TELEMETRY_KEEP"].map { text in
+            guard let value = Int(text) else { throw ValidationError("VOUCH_TELEMETRY_KEEP=\(text) is not a number") }
+            return value
+        } ?? 0
+        guard (0...1000).contains(keep) else { throw ValidationError("--telemetry-keep must be between 0 and 1000 messages") }
         let configuration = ServerConfiguration(
             host: host ?? environment["VOUCH_HOST"] ?? "127.0.0.1",
             port: try integer(port, "VOUCH_PORT", default: 8080)!,
@@ -56,7 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
             databaseURL: database ?? environment["VOUCH_DATABASE"],
             publicURL: publicURL ?? environment["VOUCH_PUBLIC_URL"],
             mtlsPort: try integer(mtlsPort, "VOUCH_MTLS_PORT", default: nil),
-            checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum
+            checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum,
+            telemetryKeep: keep
         )
         guard (1...65_535).contains(configuration.port) else { throw ValidationError("--port must be 1–65535") }
         var logger = Logger(label: "vouch")
