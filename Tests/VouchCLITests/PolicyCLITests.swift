@@ -89,6 +89,48 @@ struct PolicyCLITests {
         }
     }
 
+    @Test func theDeviceAgentSendsTelemetryAndAttestsItsFirmware() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            try await vouch.withServer { server, admin in
+                let connection = ["--server", server, "--api-key", admin]
+                try vouch.write(Self.policy, to: "policy.yaml")
+                try await vouch.run(["policy", "upload", "policy.yaml"] + connection).expectExit(0)
+                let token = try #require(try await vouch.run(["admin", "group", "create", "--name", "sensors", "--zone", "line-3", "--role", "sensor"] + connection).lastOutputLine)
+                let enrolled = try await vouch.run(
+                    "device", "enroll", "--server", server, "--group", "sensors", "--token", token, "--attribute", "model=t1000", "--dir", "dev")
+                let id = try #require(enrolled.lastOutputLine)
+
+                let sent = try await vouch.run("device", "send", "--dir", "dev", "--topic", "telemetry/\(id)/temp", "--payload", "21.5", "--payload", "21.7")
+                sent.expectExit(0)
+                #expect(sent.outputLines == ["message 0: accepted", "message 1: accepted"], "\(sent)")
+                #expect(try vouch.text("dev/telemetry-seq") == "2\n")
+                let refused = try await vouch.run("device", "send", "--dir", "dev", "--topic", "telemetry/\(id)/debug", "--payload", "x")
+                refused.expectExit(1)
+                #expect(refused.standardOutput.contains("message 0: rejected (policy)"), "\(refused)")
+
+                try vouch.write("firmware 2.1", to: "fw-2.1.bin")
+                try vouch.write("firmware 2.0", to: "fw-2.0.bin")
+                try await vouch.run(["admin", "firmware", "register", "--model", "t1000", "--version", "2.1", "--image", "fw-2.1.bin"] + connection).expectExit(0)
+                let good = try await vouch.run("device", "attest", "--dir", "dev", "--image", "fw-2.1.bin", "--version", "2.1")
+                good.expectExit(0)
+                #expect(good.standardOutput.hasPrefix("good: t1000 2.1"), "\(good)")
+                let unknown = try await vouch.run("device", "attest", "--dir", "dev", "--image", "fw-2.0.bin", "--version", "2.0")
+                unknown.expectExit(1)
+                #expect(unknown.standardOutput.hasPrefix("unknown:"), "\(unknown)")
+                let listed = try await vouch.run(["admin", "firmware", "list"] + connection)
+                #expect(listed.outputLines.count == 1 && listed.standardOutput.contains("t1000\t2.1\tgood"), "\(listed)")
+
+                let shown = try await vouch.run(["admin", "device", "show", id, "--json"] + connection)
+                let detail = try shown.jsonObject()
+                #expect((detail["firmware"] as? [String: Any])?["status"] as? String == "unknown")
+                let metrics = ((detail["activity"] as? [String: Any])?["metrics"] as? [String: Any]) ?? [:]
+                #expect((metrics["messages"] as? [Int])?.first == 2, "\(metrics)")
+                #expect((metrics["firmware_drift"] as? [Int])?.first == 1, "\(metrics)")
+                #expect(((detail["activity"] as? [String: Any])?["sourceAddresses"] as? [String]) == ["127.0.0.1"])
+            }
+        }
+    }
+
     @Test func uploadDecideAndAssignAgainstARealServer() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
             try await vouch.withServer { server, admin in

@@ -20,6 +20,7 @@ import X509
 /// both sides; a server with its own cores does better.
 func benchmarks() {
     authorizationBenchmarks()
+    telemetryBenchmarks()
     let enrollmentBatch = BenchmarkScalingFactor.kilo
     let httpIterations = 6
 

@@ -21,8 +21,8 @@ struct AdminConnection: ParsableArguments {
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Operate a Vouch server: enrollment groups and devices.",
-        subcommands: [Group.self, Device.self]
+        abstract: "Operate a Vouch server: enrollment groups, devices and firmware.",
+        subcommands: [Group.self, Device.self, Firmware.self]
     )
 
     struct Group: AsyncParsableCommand {

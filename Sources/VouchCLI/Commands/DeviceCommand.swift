@@ -8,7 +8,7 @@ struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
         abstract: "The device agent: enroll with a Vouch server and keep the identity in a directory.",
-        subcommands: [Enroll.self, Token.self, Renew.self, Rotate.self, Present.self]
+        subcommands: [Enroll.self, Token.self, Renew.self, Rotate.self, Present.self, Send.self, Attest.self]
     )
 
     struct Enroll: AsyncParsableCommand {

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import VouchKit
+
+extension DeviceCommand {
+    /// The device's telemetry sequence counter, kept in DIR/telemetry-seq and advanced before any
+    /// envelope is sent, so that a number is never signed twice.
+    static func nextSequences(_ count: Int, dir: String) throws -> ClosedRange<UInt64> {
+        let path = dir + "/telemetry-seq"
+        let current = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        let last = current + UInt64(count)
+        try AtomicFile.write(Data("\(last)\n".utf8), to: path, mode: 0o600, replacingExisting: true)
+        return (current + 1)...last
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign telemetry with the device key and send it as one batch; prints what the server made of each message.",
+            discussion: "Exit status 1 when the server refused any message."
+        )
+
+        @Option(help: "The device directory written by vouch device enroll.") var dir: String
+        @Option(help: "The Vouch server (default: the one the device enrolled with).") var server: String?
+        @Option(help: "The topic, such as telemetry/DEVICE/temp.") var topic: String
+        @Option(name: .customLong("payload"), help: "A message (repeatable: one envelope each).") var payloads: [String]
+        @Flag(help: "Print the server's JSON answer.") var json = false
+
+        func run() async throws {
+            guard !payloads.isEmpty else { throw ValidationError("give at least one --payload") }
+            let identity = try Identity(dir: dir, server: server)
+            let did = DID(key: identity.key.publicKey)
+            var envelopes: [JSONValue] = []
+            for (sequence, payload) in zip(try DeviceCommand.nextSequences(payloads.count, dir: dir), payloads) {
+                let envelope = TelemetryEnvelope(device: did, sequence: sequence, topic: topic, payload: Data(payload.utf8))
+                envelopes.append(.string(try await envelope.signed(with: identity.key)))
+            }
+            var client = identity.client
+            client.bearer = try await identity.accessToken()
+            let answer = try await client.json("POST", "/v1/telemetry", body: ["envelopes": .array(envelopes)])
+            if json {
+                CLIOutput.json(answer)
+            } else {
+                for result in answer["results"]?.arrayValue ?? [] {
+                    let index = Int(result["index"]?.numberValue ?? 0)
+                    if let reason = result["reason"]?.stringValue {
+                        print("message \(index): rejected (\(reason)): \(result["detail"]?.stringValue ?? "")")
+                    } else {
+                        print("message \(index): accepted")
+                    }
+                }
+            }
+            if (answer["rejected"]?.numberValue ?? 0) > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Attest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Report the firmware the device runs (at boot): its image's SHA-256 and version, signed with the device key.",
+            discussion: "Prints good, unknown or revoked; exit status 1 unless good."
+        )
+
+        @Option(help: "The device directory written by vouch device enroll.") var dir: String
+        @Option(help: "The Vouch server (default: the one the device enrolled with).") var server: String?
+        @Option(help: "The firmware image file, hashed here.") var image: String?
+        @Option(help: "The image's SHA-256, in hex (instead of --image).") var sha256: String?
+        @Option(help: "The firmware version.") var version: String
+
+        func run() async throws {
+            let measurement: FirmwareMeasurement
+            switch (image, sha256) {
+            case (let path?, nil):
+                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+                measurement = try FirmwareMeasurement(image: data, version: version)
+            case (nil, let digest?):
+                measurement = try FirmwareMeasurement(sha256: digest, version: version)
+            default:
+                throw ValidationError("give --image FILE or --sha256 HEX")
+            }
+            let identity = try Identity(dir: dir, server: server)
+            let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
+            let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
+            var client = identity.client
+            client.bearer = try await identity.accessToken()
+            let answer = try await client.json("POST", "/v1/devices/self/attestation", body: ["measurement": .string(envelope)])
+            let status = answer["status"]?.stringValue ?? "unknown"
+            print("\(status): \(answer["detail"]?.stringValue ?? "")")
+            if status != "good" { throw ExitCode(1) }
+        }
+    }
+}
