@@ -124,8 +124,8 @@ struct PolicyCLITests {
                 let detail = try shown.jsonObject()
                 #expect((detail["firmware"] as? [String: Any])?["status"] as? String == "unknown")
                 let metrics = ((detail["activity"] as? [String: Any])?["metrics"] as? [String: Any]) ?? [:]
-                #expect((metrics["messages"] as? [Int])?.first == 2, "\(metrics)")
-                #expect((metrics["firmware_drift"] as? [Int])?.first == 1, "\(metrics)")
+                #expect((metrics["messages"] as? [Int])?.dropFirst().first == 2, "\(metrics)")
+                #expect((metrics["firmware_drift"] as? [Int])?.dropFirst().first == 1, "\(metrics)")
                 #expect(((detail["activity"] as? [String: Any])?["sourceAddresses"] as? [String]) == ["127.0.0.1"])
             }
         }

@@ -60,7 +60,7 @@ struct OfflineAuthorizationTests {
                 let bundle = try await TrustBundle(verifying: bundleToken, authority: try DID(contents.authority))
                 let zones = try #require(bundle.zoneRules)
                 #expect(zones.version == 1)
-                let credentials = [try #require(answer["identityCredential"]?.stringValue)] + (answer["roleCredentials"]?.arrayValue.compactMap(\.stringValue) ?? [])
+                let credentials = try PolicyFleet.credentials(in: answer)
                 let presentation = try await Presentation.create(credentials: credentials, holderKey: device.key, nonce: "gateway-nonce", audience: "did:web:gateway")
                 let verified = await PresentationVerifier.standard(
                     nonce: "gateway-nonce", audience: "did:web:gateway", trust: bundle, credentialVerifier: .standard(trust: bundle)
@@ -117,7 +117,7 @@ struct OfflineAuthorizationTests {
                 #expect(try await fleet.upload(plantPolicyYAML).status == 201)
                 let device = TestDevice()
                 let (id, answer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
-                let credentials = [try #require(answer["identityCredential"]?.stringValue)] + (answer["roleCredentials"]?.arrayValue.compactMap(\.stringValue) ?? [])
+                let credentials = try PolicyFleet.credentials(in: answer)
                 let presentation = try await Presentation.create(credentials: credentials, holderKey: device.key, nonce: "n", audience: "did:web:gateway")
                 func verifies() async throws -> PresentationVerificationResult {
                     let token = try await client.call(.get, "/v1/trust-bundle").text

@@ -2,7 +2,6 @@ import Benchmark
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Synchronization
 import NIOCore
 import VouchCore
 import VouchKit
@@ -44,7 +43,7 @@ func authorizationBenchmarks() {
     } setup: {
         try await AuthorizationFixture.start()
     } teardown: {
-        await stopAuthorizationFixtures()
+        await stopServers()
     }
 
     Benchmark(
@@ -55,7 +54,7 @@ func authorizationBenchmarks() {
     } setup: {
         try await AuthorizationFixture.start()
     } teardown: {
-        await stopAuthorizationFixtures()
+        await stopServers()
     }
 }
 
@@ -183,20 +182,10 @@ struct AuthorizationFixture: Sendable {
         let healthz = [PipelinedLoad.Request(bytes: ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), expected: Array("ok".utf8))]
         let load = try await PipelinedLoad(port: server.port, connections: connections)
         let fixture = AuthorizationFixture(server: server, load: load, requests: requests.shuffled(), healthz: healthz)
-        runningAuthorizationFixtures.withLock { $0.append(fixture) }
+        onTeardown {
+            await load.close()
+            await server.stop()
+        }
         return fixture
-    }
-}
-
-let runningAuthorizationFixtures = Mutex<[AuthorizationFixture]>([])
-
-func stopAuthorizationFixtures() async {
-    let fixtures = runningAuthorizationFixtures.withLock { fixtures in
-        defer { fixtures = [] }
-        return fixtures
-    }
-    for fixture in fixtures {
-        await fixture.load.close()
-        await fixture.server.stop()
     }
 }

@@ -40,7 +40,7 @@ func telemetryBenchmarks() {
     } setup: {
         try await TelemetryFixture.start()
     } teardown: {
-        await stopTelemetryFixtures()
+        await stopServers()
     }
 }
 
@@ -155,20 +155,10 @@ final class TelemetryFixture: Sendable {
         }
         let load = try await PipelinedLoad(port: server.port, connections: devices)
         let fixture = TelemetryFixture(server: server, load: load, batches: batches)
-        runningTelemetryFixtures.withLock { $0.append(fixture) }
+        onTeardown {
+            await load.close()
+            await server.stop()
+        }
         return fixture
-    }
-}
-
-let runningTelemetryFixtures = Mutex<[TelemetryFixture]>([])
-
-func stopTelemetryFixtures() async {
-    let fixtures = runningTelemetryFixtures.withLock { fixtures in
-        defer { fixtures = [] }
-        return fixtures
-    }
-    for fixture in fixtures {
-        await fixture.load.close()
-        await fixture.server.stop()
     }
 }

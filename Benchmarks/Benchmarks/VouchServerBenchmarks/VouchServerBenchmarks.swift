@@ -99,20 +99,26 @@ func configuration(operations: BenchmarkScalingFactor, maxIterations: Int) -> Be
     )
 }
 
-/// Servers started by setups, stopped by teardowns (which receive no state).
-let runningServers = Mutex<[ServerFixture]>([])
+/// What setups started, for teardowns (which receive no state) to stop.
+let teardowns = Mutex<[@Sendable () async -> Void]>([])
+
+/// Has `stop` run by the next teardown.
+func onTeardown(_ stop: @escaping @Sendable () async -> Void) {
+    teardowns.withLock { $0.append(stop) }
+}
 
 func running(_ fixture: ServerFixture) -> ServerFixture {
-    runningServers.withLock { $0.append(fixture) }
+    onTeardown { await fixture.stop() }
     return fixture
 }
 
+/// Stops everything the setups started.
 func stopServers() async {
-    let fixtures = runningServers.withLock { fixtures in
-        defer { fixtures = [] }
-        return fixtures
+    let stops = teardowns.withLock { stops in
+        defer { stops = [] }
+        return stops
     }
-    for fixture in fixtures { await fixture.stop() }
+    for stop in stops { await stop() }
 }
 
 extension ServerFixture {

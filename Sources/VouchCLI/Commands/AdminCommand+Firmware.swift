@@ -16,16 +16,7 @@ extension AdminCommand {
             @Option(help: "The image's SHA-256, in hex (instead of --image).") var sha256: String?
 
             func run() async throws {
-                let measurement: FirmwareMeasurement
-                switch (image, sha256) {
-                case (let path?, nil):
-                    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-                    measurement = try FirmwareMeasurement(image: data, version: version)
-                case (nil, let digest?):
-                    measurement = try FirmwareMeasurement(sha256: digest, version: version)
-                default:
-                    throw ValidationError("give --image FILE or --sha256 HEX")
-                }
+                let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version)
                 let answer = try await connection.client().json("POST", "/v1/admin/firmware", body: [
                     "model": .string(model), "version": .string(measurement.version), "sha256": .string(measurement.sha256),
                 ])

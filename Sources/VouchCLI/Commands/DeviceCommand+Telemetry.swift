@@ -34,9 +34,7 @@ extension DeviceCommand {
                 let envelope = TelemetryEnvelope(device: did, sequence: sequence, topic: topic, payload: Data(payload.utf8))
                 envelopes.append(.string(try await envelope.signed(with: identity.key)))
             }
-            var client = identity.client
-            client.bearer = try await identity.accessToken()
-            let answer = try await client.json("POST", "/v1/telemetry", body: ["envelopes": .array(envelopes)])
+            let answer = try await identity.authorizedClient().json("POST", "/v1/telemetry", body: ["envelopes": .array(envelopes)])
             if json {
                 CLIOutput.json(answer)
             } else {
@@ -66,22 +64,11 @@ extension DeviceCommand {
         @Option(help: "The firmware version.") var version: String
 
         func run() async throws {
-            let measurement: FirmwareMeasurement
-            switch (image, sha256) {
-            case (let path?, nil):
-                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-                measurement = try FirmwareMeasurement(image: data, version: version)
-            case (nil, let digest?):
-                measurement = try FirmwareMeasurement(sha256: digest, version: version)
-            default:
-                throw ValidationError("give --image FILE or --sha256 HEX")
-            }
+            let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version)
             let identity = try Identity(dir: dir, server: server)
             let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
             let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
-            var client = identity.client
-            client.bearer = try await identity.accessToken()
-            let answer = try await client.json("POST", "/v1/devices/self/attestation", body: ["measurement": .string(envelope)])
+            let answer = try await identity.authorizedClient().json("POST", "/v1/devices/self/attestation", body: ["measurement": .string(envelope)])
             let status = answer["status"]?.stringValue ?? "unknown"
             print("\(status): \(answer["detail"]?.stringValue ?? "")")
             if status != "good" { throw ExitCode(1) }

@@ -95,6 +95,13 @@ struct DeviceCommand: AsyncParsableCommand {
             return nonce
         }
 
+        /// The client, carrying a fresh access token as its bearer.
+        func authorizedClient() async throws -> APIClient {
+            var client = client
+            client.bearer = try await accessToken()
+            return client
+        }
+
         /// A 10-minute access token for this device.
         func accessToken() async throws -> String {
             switch try await accessToken(signedWith: key) {
@@ -147,9 +154,7 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let identity = try Identity(dir: dir, server: server)
-            var client = identity.client
-            client.bearer = try await identity.accessToken()
-            let answer = try await client.json("POST", "/v1/devices/self/renew")
+            let answer = try await identity.authorizedClient().json("POST", "/v1/devices/self/renew")
             try DeviceCommand.write(answer, to: dir)
             print("renewed the certificate and credentials of \(identity.deviceID)")
         }

@@ -50,6 +50,19 @@ enum CLIInput {
         return TimeInterval(value) * scale
     }
 
+    /// A firmware measurement from `--image FILE` (hashed here) or `--sha256 HEX`, and `--version`.
+    static func measurement(image: String?, sha256: String?, version: String) throws -> FirmwareMeasurement {
+        switch (image, sha256) {
+        case (let path?, nil):
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            return try FirmwareMeasurement(image: data, version: version)
+        case (nil, let digest?):
+            return try FirmwareMeasurement(sha256: digest, version: version)
+        default:
+            throw ValidationError("give --image FILE or --sha256 HEX")
+        }
+    }
+
     /// Opens a trust bundle file: the signed token, or JSON `{"trustBundle": token}`. The bundle must be
     /// signed by the authority key it names and unexpired (trust on first use of that authority).
     static func trustBundle(_ path: String) async throws -> TrustBundle {

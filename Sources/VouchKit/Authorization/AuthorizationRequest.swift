@@ -6,8 +6,8 @@ public struct AuthorizationRequest: Sendable, Hashable {
     public let action: String
     /// A resource name, or an MQTT topic filter for subscriptions.
     public let resource: String
-    /// Who else is involved, from where, when.
-    public let context: AuthorizationContext
+    /// Who else is involved, from where, when (not checked: a server fills in the peer's zone).
+    public var context: AuthorizationContext
 
     /// Creates a request; throws when the action or resource is malformed.
     public init(action: String, resource: String, context: AuthorizationContext = AuthorizationContext()) throws(AuthorizationError) {

@@ -35,16 +35,6 @@ public struct PolicyStatement: Sendable, Hashable {
         self.anyAction = actions.contains("*")
     }
 
-    /// Parses the short form `ACTION:RESOURCE` (`publish:telemetry/dev-1/#`).
-    public init(effect: Effect, capability: String, source: String) throws(AuthorizationError) {
-        guard let colon = capability.utf8.firstIndex(of: 0x3A) else {
-            throw AuthorizationError.invalidStatement("\"\(capability.prefix(80))\" must be ACTION:RESOURCE, such as publish:telemetry/${device.id}/#")
-        }
-        let action = String(capability[..<colon])
-        let resource = String(capability[capability.index(after: colon)...])
-        try self.init(effect: effect, actions: [action], resources: [try ResourcePattern(resource)], source: source)
-    }
-
     /// Whether the statement names `action` and a pattern covering `resource` (conditions aside).
     public func covers(action: String, resource: String) -> Bool {
         (anyAction || actions.contains(action)) && resources.contains { $0.matches(resource) }

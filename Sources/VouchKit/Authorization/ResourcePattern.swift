@@ -66,40 +66,7 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
     /// Whether `resource` (a name, or an MQTT topic filter) falls within the pattern.
     public func matches(_ resource: String) -> Bool {
         var resource = resource
-        return resource.withUTF8 { matches(bytes: UnsafeRawBufferPointer($0)) }
-    }
-
-    private func matches(bytes: UnsafeRawBufferPointer) -> Bool {
-        var start = 0
-        var index = 0
-        let count = bytes.count
-        while true {
-            var end = start
-            while end < count && bytes[end] != 0x2F { end += 1 }
-            let segment = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-            let isLast = end == count
-            let isPlus = segment.count == 1 && segment[0] == 0x2B
-            let isHash = segment.count == 1 && segment[0] == 0x23 && isLast
-            if index == segments.count {
-                // The resource goes on past the pattern's segments: only `#` covers the rest.
-                return matchesRest
-            }
-            if isHash { return false }  // a filter `#` here reaches beyond a fixed segment
-            switch segments[index] {
-            case .any:
-                break
-            case .literal(let literal):
-                if isPlus || !segment.elementsEqual(literal) { return false }
-            case .glob(let parts):
-                if isPlus || !Self.glob(parts, segment) { return false }
-            }
-            index += 1
-            if isLast {
-                // The resource ended; the pattern must end too, or end in `#` (which matches nothing more).
-                return index == segments.count
-            }
-            start = end + 1
-        }
+        return resource.withUTF8 { compare(UnsafeRawBufferPointer($0), overlapping: false) }
     }
 
     /// Whether some resource named by `filter` (a name, or an MQTT topic filter) falls within the
@@ -107,10 +74,13 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
     /// `commands/admin` denies.
     public func overlaps(_ filter: String) -> Bool {
         var filter = filter
-        return filter.withUTF8 { overlaps(bytes: UnsafeRawBufferPointer($0)) }
+        return filter.withUTF8 { compare(UnsafeRawBufferPointer($0), overlapping: true) }
     }
 
-    private func overlaps(bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Walks a name or filter against the pattern, segment by segment. Without `overlapping`,
+    /// every name the filter stands for must match (a filter `+` or `#` is covered only by the
+    /// pattern's own wildcards); with it, one name must.
+    private func compare(_ bytes: UnsafeRawBufferPointer, overlapping: Bool) -> Bool {
         var start = 0
         var index = 0
         let count = bytes.count
@@ -121,17 +91,22 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
             let isLast = end == count
             let isPlus = segment.count == 1 && segment[0] == 0x2B
             let isHash = segment.count == 1 && segment[0] == 0x23 && isLast
-            // A filter `#` names any continuation, so whatever the pattern still asks for.
-            if isHash { return true }
+            // A filter `#` names any continuation, so one of them meets whatever the pattern asks.
+            if isHash && overlapping { return true }
+            // The name goes on past the pattern's segments: only `#` covers the rest.
             if index == segments.count { return matchesRest }
-            if !isPlus {
-                switch segments[index] {
-                case .any: break
-                case .literal(let literal): if !segment.elementsEqual(literal) { return false }
-                case .glob(let parts): if !Self.glob(parts, segment) { return false }
-                }
+            // A filter `#` here reaches beyond a fixed segment.
+            if isHash { return false }
+            switch segments[index] {
+            case .any:
+                break
+            case .literal(let literal):
+                if isPlus ? !overlapping : !segment.elementsEqual(literal) { return false }
+            case .glob(let parts):
+                if isPlus ? !overlapping : !Self.glob(parts, segment) { return false }
             }
             index += 1
+            // The name ended; the pattern must end too, or end in `#` (which matches nothing more).
             if isLast { return index == segments.count }
             start = end + 1
         }

@@ -10,6 +10,23 @@ extension TelemetryEnvelope {
     public static func open(_ token: String, device: String, key: PublicKey) -> Result<TelemetryEnvelope, VerificationFailure> {
         let jws: CompactJWS
         let claims: Claims
+        switch read(token) {
+        case .success(let read): (jws, claims) = read
+        case .failure(let failure): return .failure(failure)
+        }
+        guard claims.iss == device else {
+            return .failure(VerificationFailure(.signature, "the envelope is issued by \(claims.iss.prefix(128)), not by the sending device \(device)"))
+        }
+        guard JWS.verify(jws, key: key) else {
+            return .failure(VerificationFailure(.signature, "the signature is not by the key of \(device)"))
+        }
+        return envelope(claims)
+    }
+
+    /// The token's JWS and claims, of the telemetry media type; nothing is verified yet.
+    static func read(_ token: String) -> Result<(CompactJWS, Claims), VerificationFailure> {
+        let jws: CompactJWS
+        let claims: Claims
         do {
             jws = try CompactJWS(parsing: token)
             claims = try Claims(json: jws.payloadBytes)
@@ -19,12 +36,11 @@ extension TelemetryEnvelope {
         guard jws.header.typ == MediaType.telemetry else {
             return .failure(VerificationFailure(.mediaType, "typ is \(jws.header.typ ?? "missing"), expected \(MediaType.telemetry)"))
         }
-        guard claims.iss == device else {
-            return .failure(VerificationFailure(.signature, "the envelope is issued by \(claims.iss.prefix(128)), not by the sending device \(device)"))
-        }
-        guard JWS.verify(jws, key: key) else {
-            return .failure(VerificationFailure(.signature, "the signature is not by the key of \(device)"))
-        }
+        return .success((jws, claims))
+    }
+
+    /// The envelope the claims describe (its signature is the caller's to check).
+    static func envelope(_ claims: Claims) -> Result<TelemetryEnvelope, VerificationFailure> {
         guard let did = try? DID(claims.iss), let payload = Base64URL.decode(claims.payload), claims.iat.isFinite else {
             return .failure(VerificationFailure(.format, "iss must be a DID, iat a time and payload base64url"))
         }

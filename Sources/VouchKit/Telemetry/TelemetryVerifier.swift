@@ -16,27 +16,23 @@ public struct TelemetryVerifier: Sendable {
     public func verify(_ token: String, now: Date = Date()) async -> Result<TelemetryEnvelope, VerificationFailure> {
         let jws: CompactJWS
         let claims: TelemetryEnvelope.Claims
-        do {
-            jws = try CompactJWS(parsing: token)
-            claims = try TelemetryEnvelope.Claims(json: jws.payloadBytes)
-        } catch {
-            return .failure(VerificationFailure(.format, "\(error)"))
+        switch TelemetryEnvelope.read(token) {
+        case .success(let read): (jws, claims) = read
+        case .failure(let failure): return .failure(failure)
         }
-        guard jws.header.typ == MediaType.telemetry else {
-            return .failure(VerificationFailure(.mediaType, "typ is \(jws.header.typ ?? "missing"), expected \(MediaType.telemetry)"))
-        }
-        guard let device = try? DID(claims.iss), let payload = Base64URL.decode(claims.payload) else {
-            return .failure(VerificationFailure(.format, "iss must be a DID and payload base64url"))
+        let envelope: TelemetryEnvelope
+        switch TelemetryEnvelope.envelope(claims) {
+        case .success(let read): envelope = read
+        case .failure(let failure): return .failure(failure)
         }
         let signature = await SignaturePolicy().check(jws, controller: claims.iss, relationship: .authentication, environment: environment)
         if case .failsToMeetPolicy(let failures) = signature { return .failure(failures[0]) }
-        let time = Date(timeIntervalSince1970: claims.iat)
-        guard abs(time.timeIntervalSince(now)) <= replayGuard.window else {
-            return .failure(VerificationFailure(.validity, "message time \(RFC3339.format(time)) is outside the \(Int(replayGuard.window)) s window"))
+        guard abs(envelope.time.timeIntervalSince(now)) <= replayGuard.window else {
+            return .failure(VerificationFailure(.validity, "message time \(RFC3339.format(envelope.time)) is outside the \(Int(replayGuard.window)) s window"))
         }
-        if case .failure(let failure) = replayGuard.accept(device: claims.iss, sequence: claims.seq, time: time, now: now) {
+        if case .failure(let failure) = replayGuard.accept(device: claims.iss, sequence: claims.seq, time: envelope.time, now: now) {
             return .failure(failure)
         }
-        return .success(TelemetryEnvelope(device: device, sequence: claims.seq, time: time, topic: claims.topic, payload: Data(payload)))
+        return .success(envelope)
     }
 }

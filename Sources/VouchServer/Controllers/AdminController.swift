@@ -188,7 +188,7 @@ struct AdminController {
                 throw APIError.notFound("no device action \(actionName.prefix(32)); actions: \(LifecycleAction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             var reason: RevocationReason?
-            if request.headers[.contentLength].map({ $0 != "0" }) ?? false || request.headers[.contentType] != nil {
+            if request.hasBody {
                 let body = try await request.decodeJSON(ActionRequest.self, context: context)
                 if let name = body.reason {
                     guard let parsed = RevocationReason(name: name) else {

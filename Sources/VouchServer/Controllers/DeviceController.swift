@@ -42,7 +42,7 @@ struct DeviceController {
             try limiter.take(context.sourceKey)
             let device = try await authority.authenticatedDevice(try await credential(request, context))
             var measurement: String?
-            if request.headers[.contentLength].map({ $0 != "0" }) ?? false || request.headers[.contentType] != nil {
+            if request.hasBody {
                 measurement = try await request.decodeJSON(FirmwareController.MeasurementBody.self, context: context).measurement
             }
             let bundle = try await authority.renew(device, measurement: measurement)

@@ -106,13 +106,7 @@ struct LogController {
         }
         router.post("/v1/log/cosignatures") { request, context in
             try limiter.take(context.sourceKey)
-            var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: 64 * 1024)
-            } catch {
-                throw APIError(.contentTooLarge, "a cosigned checkpoint is at most 64 KiB")
-            }
+            let body = try await request.bodyBytes(context: context, limit: 64 * 1024, tooLarge: "a cosigned checkpoint is at most 64 KiB")
             guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
                 throw APIError.badRequest("send the cosigned checkpoint note as UTF-8 text")
             }

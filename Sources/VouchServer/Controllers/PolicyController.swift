@@ -62,14 +62,7 @@ struct PolicyController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.group("/v1/authorize").add(middleware: APIKeyMiddleware(authority: authority)).post { request, context in
             _ = try context.require(.readOnly)
-            var request = request
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.collectBody(upTo: context.maxUploadSize)
-            } catch {
-                throw APIError(.contentTooLarge, "the request body is larger than \(context.maxUploadSize / 1024) KiB")
-            }
-            let body = try AuthorizeBody(json: Array(buffer.readableBytesView))
+            let body = try AuthorizeBody(json: Array(try await request.bodyBytes(context: context).readableBytesView))
             return Responses.json(bytes: try await authorize(body).json.canonicalJSON)
         }
 
@@ -85,13 +78,7 @@ struct PolicyController {
         }
         admin.put("/policy") { request, context in
             _ = try context.require(.operator)
-            var request = request
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.collectBody(upTo: context.maxUploadSize)
-            } catch {
-                throw APIError(.contentTooLarge, "a policy is at most \(context.maxUploadSize / 1024) KiB")
-            }
+            let buffer = try await request.bodyBytes(context: context, tooLarge: "a policy is at most \(context.maxUploadSize / 1024) KiB")
             guard let text = String(validating: buffer.readableBytesView, as: UTF8.self), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw APIError.badRequest("send the policy document (YAML or JSON, UTF-8) as the body")
             }

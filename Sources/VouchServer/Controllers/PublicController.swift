@@ -44,16 +44,10 @@ struct PublicController {
             return Responses.text(PEMDocument(type: "X509 CRL", derBytes: der).pemString + "\n", contentType: "application/x-pem-file")
         }
         router.post("/v1/pki/ocsp") { request, context in
-            var request = request
             guard request.headers[.contentType]?.lowercased().hasPrefix("application/ocsp-request") ?? false else {
                 throw APIError(.unsupportedMediaType, "send the DER OCSP request with Content-Type: application/ocsp-request")
             }
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: 16 * 1024)
-            } catch {
-                throw APIError(.contentTooLarge, "an OCSP request is at most 16 KiB")
-            }
+            let body = try await request.bodyBytes(context: context, limit: 16 * 1024, tooLarge: "an OCSP request is at most 16 KiB")
             return Responses.bytes(try await authority.ocsp(Array(body.readableBytesView)), contentType: "application/ocsp-response")
         }
         router.get("/v1/pki/ocsp/**") { request, context in

@@ -15,13 +15,8 @@ struct TelemetryController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/telemetry") { request, context in
             let device = try await authority.authenticatedDevice(try await devices.credential(request, context))
-            var request = request
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.collectBody(upTo: Self.bodyLimit)
-            } catch {
-                throw APIError(.contentTooLarge, "a telemetry batch is at most \(Self.bodyLimit / 1024) KiB; send smaller batches")
-            }
+            let buffer = try await request.bodyBytes(
+                context: context, limit: Self.bodyLimit, tooLarge: "a telemetry batch is at most \(Self.bodyLimit / 1024) KiB; send smaller batches")
             let envelopes = try Self.envelopes(Array(buffer.readableBytesView))
             guard let entry = try await authority.directoryEntry(device.id) else {
                 throw APIError.unauthorized("device \(device.id) is not known here")

@@ -43,15 +43,26 @@ struct VouchRequestContext: RequestContext, RemoteAddressRequestContext {
 }
 
 extension Request {
-    /// Decodes a JSON body of at most the context's upload size, with errors a person can act on.
-    func decodeJSON<T: Decodable>(_ type: T.Type, context: VouchRequestContext) async throws -> T {
-        let buffer: ByteBuffer
+    /// The body's bytes, at most `limit` (the context's upload size by default); 413 with
+    /// `tooLarge`, or a sentence naming the limit, beyond it.
+    func bodyBytes(context: VouchRequestContext, limit: Int? = nil, tooLarge: String? = nil) async throws -> ByteBuffer {
+        let limit = limit ?? context.maxUploadSize
         do {
             var request = self
-            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            return try await request.collectBody(upTo: limit)
         } catch {
-            throw APIError(.contentTooLarge, "the request body is larger than \(context.maxUploadSize / 1024) KiB")
+            throw APIError(.contentTooLarge, tooLarge ?? "the request body is larger than \(limit / 1024) KiB")
         }
+    }
+
+    /// Whether the request says it has a body (a non-zero length, or a content type).
+    var hasBody: Bool {
+        headers[.contentLength].map { $0 != "0" } ?? false || headers[.contentType] != nil
+    }
+
+    /// Decodes a JSON body of at most the context's upload size, with errors a person can act on.
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: VouchRequestContext) async throws -> T {
+        let buffer = try await bodyBytes(context: context)
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))

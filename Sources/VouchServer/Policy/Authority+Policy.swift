@@ -232,9 +232,7 @@ extension Authority {
                 countDenial(entry.row.id)
                 return (.deny("peer \(peer.prefix(128)) is not a device here that may act", code: .peer, policyVersion: policy.version), entry)
             }
-            var context = request.context
-            context.peerZone = peerEntry.state == .quarantined ? ZoneRules.quarantineZone : peerEntry.row.zone
-            request = try AuthorizationRequest(action: request.action, resource: request.resource, context: context)
+            request.context.peerZone = peerEntry.state == .quarantined ? ZoneRules.quarantineZone : peerEntry.row.zone
         }
         let decision = Authorizer.decide(request, for: subject(of: entry, under: policy), zones: policy.zoneRules)
         if !decision.allowed { countDenial(entry.row.id) }
