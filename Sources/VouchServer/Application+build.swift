@@ -42,7 +42,7 @@ public func buildApplication(
     let authority = loaded.authority
     try await authority.loadPolicy()
     let router = buildRouter(authority: authority, configuration: configuration)
-    var services: [any Service] = [DatabaseService(authority: authority)]
+    var services: [any Service] = [DatabaseService(authority: authority), Responder(authority: authority)]
     var boundMTLSPort: BoundPort?
     if let mtlsPort = configuration.mtlsPort {
         let hosts = [configuration.host, URL(string: authority.publicURL)?.host ?? "", "localhost", "127.0.0.1", "::1"]

@@ -353,6 +353,25 @@ package struct StoreSession: Sendable {
             ).run()
     }
 
+    // MARK: Step-up
+
+    /// Asks the device to step up at its next authentication (kept if already asked).
+    package func requireStepUp(deviceID: String, at: Int, cause: String) async throws {
+        guard try await stepUp(deviceID: deviceID) == nil else { return }
+        try await sql.insert(into: "step_ups").columns("device_id", "required_at", "cause")
+            .values(SQLBind(deviceID), SQLBind(at), SQLBind(cause)).run()
+    }
+
+    /// The step-up asked of the device, if any.
+    package func stepUp(deviceID: String) async throws -> StepUpRow? {
+        try await sql.select().column("*").from("step_ups").where("device_id", .equal, deviceID)
+            .first(decoding: StepUpRow.self, with: Self.decoder)
+    }
+
+    package func clearStepUp(deviceID: String) async throws {
+        try await sql.delete(from: "step_ups").where("device_id", .equal, deviceID).run()
+    }
+
     // MARK: Groups
 
     package func insert(_ group: GroupRow) async throws {

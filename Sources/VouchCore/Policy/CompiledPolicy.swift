@@ -26,6 +26,9 @@ public struct CompiledPolicy: Sendable {
         self.zoneRules = ZoneRules(version: version, zones: document.zoneNames, flows: flows)
     }
 
+    /// Thresholds, weights and responses for monitoring.
+    public var monitoring: MonitoringRules { document.monitoring }
+
     /// Whether the policy defines `role`.
     public func defines(role: String) -> Bool { roles[role] != nil }
 

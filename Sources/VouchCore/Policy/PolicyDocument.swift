@@ -26,7 +26,14 @@ import VouchKit
 ///         conditions: {sourceAddresses: [10.0.0.0/8], timeOfDay: "06:00-22:00"}
 /// quarantine:
 ///   allow: ["attest:device/${device.id}", "read:firmware/${device.model}/#"]
+/// monitoring:
+///   responses:
+///     - when score < 40 or signal == firmware.unknown then quarantine
 /// ```
+///
+/// The `monitoring` section (see ``MonitoringRules``) sets the detectors' thresholds and the
+/// automated responses, so that one versioned document governs what devices may do and what
+/// happens when they misbehave.
 ///
 /// `default` and `quarantine` are built-in zones. Without a `quarantine` section the allow-list is
 /// ``defaultQuarantineAllowList``. Unknown keys, malformed patterns and undefined zones are refused,
@@ -72,6 +79,8 @@ public struct PolicyDocument: Sendable, Hashable {
     public let flows: [Flow]
     /// What a quarantined device may still do.
     public let quarantineAllowList: [StatementTemplate]
+    /// Thresholds, signal weights and response rules.
+    public let monitoring: MonitoringRules
 
     /// The allow-list of the quarantine zone when a policy does not give one: re-attestation and
     /// firmware updates.
@@ -100,12 +109,16 @@ public struct PolicyDocument: Sendable, Hashable {
         self = parsed
     }
 
-    init(description: String?, zones: [Zone], roles: [Role], flows: [Flow], quarantineAllowList: [StatementTemplate]) {
+    init(
+        description: String?, zones: [Zone], roles: [Role], flows: [Flow], quarantineAllowList: [StatementTemplate],
+        monitoring: MonitoringRules = .standard
+    ) {
         self.description = description
         self.zones = zones
         self.roles = roles
         self.flows = flows
         self.quarantineAllowList = quarantineAllowList
+        self.monitoring = monitoring
     }
 
     /// Zone names, the built-in ones included.
@@ -124,7 +137,7 @@ struct PolicyReader {
 
     mutating func document(_ root: PolicyNode) -> PolicyDocument? {
         if case .null = root { return PolicyDocument(description: nil, zones: [], roles: [], flows: [], quarantineAllowList: defaultQuarantine()) }
-        guard let members = map(root, "", known: ["description", "zones", "roles", "flows", "quarantine"]) else { return nil }
+        guard let members = map(root, "", known: ["description", "zones", "roles", "flows", "quarantine", "monitoring"]) else { return nil }
         let description = members["description"].flatMap { string($0, "description") }
         var zones: [PolicyDocument.Zone] = []
         if let node = members["zones"], let entries = entries(node, "zones") {
@@ -203,7 +216,9 @@ struct PolicyReader {
         if let node = members["quarantine"], let fields = map(node, "quarantine", known: ["allow"]) {
             quarantine = fields["allow"].map { capabilities($0, "quarantine.allow", effect: .allow, zones: zoneNames) } ?? []
         }
-        return PolicyDocument(description: description, zones: zones, roles: roles, flows: flows, quarantineAllowList: quarantine)
+        let monitoring = members["monitoring"].map { monitoringRules($0, zones: zoneNames) } ?? .standard
+        return PolicyDocument(
+            description: description, zones: zones, roles: roles, flows: flows, quarantineAllowList: quarantine, monitoring: monitoring)
     }
 
     private func defaultQuarantine() -> [StatementTemplate] {

@@ -28,6 +28,8 @@ struct TokenRequest: Codable, Sendable {
     var nonce: String
     /// A `vouch-device+jwt` by the device key, purpose `authenticate`.
     var proof: String
+    /// A fresh firmware measurement envelope, required when the device was asked to step up.
+    var measurement: String?
 }
 
 /// `POST /v1/auth/token`'s answer (RFC 6749 §5.1 names).
@@ -67,14 +69,42 @@ extension Authority {
         // device's key learns neither whether it exists nor its state.
         let device = try await deviceHolding(key, id: proof.deviceId)
         try Self.requireActing(device)
+        try await stepUp(device, measurement: request.measurement)
         try await consumeDeviceNonce(request.nonce)
         let issuedAt = nowSeconds
+        // A quarantined device gets short-lived tokens: it is meant to remediate, then be looked at.
+        let lifetime = device.state == DeviceState.quarantined.rawValue ? Self.quarantineTokenLifetime : Self.accessTokenLifetime
         let claims = DeviceAccessToken(
-            iss: did.description, sub: device.id, aud: publicURL, iat: issuedAt, exp: issuedAt + Self.accessTokenLifetime,
+            iss: did.description, sub: device.id, aud: publicURL, iat: issuedAt, exp: issuedAt + lifetime,
             jti: Base64URL.encode(Secrets.randomBytes(16)), cnf: .init(jkt: device.keyThumbprint)
         )
         let token = try await JWS.sign(claims, type: DeviceAccessToken.mediaType, kid: issuer.keyID, key: issuerKey)
-        return TokenResponse(access_token: token, token_type: "Bearer", expires_in: Self.accessTokenLifetime, device_id: device.id)
+        return TokenResponse(access_token: token, token_type: "Bearer", expires_in: lifetime, device_id: device.id)
+    }
+
+    /// When a response rule asked the device to step up, a token is issued only with a fresh
+    /// measurement of known-good firmware, which clears the request.
+    private func stepUp(_ device: DeviceRow, measurement token: String?) async throws {
+        guard let asked = try await store.read({ try await $0.stepUp(deviceID: device.id) }) else { return }
+        func refuse(_ detail: String) -> APIError {
+            var error = APIError.forbidden(
+                "device \(device.id) was asked to step up at \(RFC3339.format(Date(timeIntervalSince1970: Double(asked.requiredAt)))) (\(asked.cause)); "
+                    + detail)
+            error.extensions["stepUp"] = "firmware-attestation"
+            return error
+        }
+        guard let token else {
+            throw refuse("send a fresh firmware measurement with this request ({\"nonce\", \"proof\", \"measurement\"})")
+        }
+        guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
+        let verdict = try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key), device: device, phase: .stepUp)
+        guard verdict.status == "good" else { throw refuse("the measurement sent is \(verdict.status): \(verdict.detail)") }
+        try await store.transaction { session in
+            try await session.clearStepUp(deviceID: device.id)
+            try await self.record(session, kind: "device.stepped-up", subject: device.id, actor: "device:\(device.id)", data: [
+                "sha256": .string(verdict.sha256), "version": .string(verdict.version), "cause": .string(asked.cause),
+            ])
+        }
     }
 
     /// The device a request acts for, from its access token or its client certificate. Checked on

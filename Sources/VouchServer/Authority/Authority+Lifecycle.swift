@@ -67,8 +67,20 @@ struct DeviceDetail: Codable, Sendable {
     /// What this server has observed of the device: each metric over the last minute, 5 minutes
     /// and hour (`{"messages": [1, 5, 60], …}`), and the source addresses it came from.
     var activity: ActivityView
+    /// The trust score and its arithmetic (`GET /v1/devices/{id}/trust` has the whole report).
+    var trust: TrustSummary
     /// The latest firmware report and what it was judged.
     var firmware: DeviceFirmwareView?
+}
+
+struct TrustSummary: Codable, Sendable {
+    var score: Int
+    var explanation: String
+
+    init(_ report: TrustReport) {
+        score = report.score
+        explanation = report.explanation
+    }
 }
 
 /// Counts per metric over 1 minute, 5 minutes, 1 hour; metrics never observed are left out.
@@ -76,7 +88,7 @@ struct ActivityView: Codable, Sendable {
     var metrics: [String: [Int]]
     var sourceAddresses: [String]
 
-    init(_ state: Monitor.DeviceState?) {
+    init(_ state: FleetMonitor.Activity?) {
         var metrics: [String: [Int]] = [:]
         if let windows = state?.windows {
             for metric in DeviceMetric.allCases where windows.lastHour(metric) > 0 {
@@ -128,7 +140,8 @@ extension Authority {
             history: try events.map {
                 DeviceDetail.EventView(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor, data: try JSONValue(parsing: Data($0.data.utf8)))
             },
-            activity: ActivityView(monitor.state(of: id, at: now)),
+            activity: ActivityView(monitor.activity(of: id, at: now)),
+            trust: TrustSummary(monitor.trust(of: id, at: now)),
             firmware: firmware.map {
                 DeviceFirmwareView(sha256: $0.digest, version: $0.version, status: $0.status, phase: $0.phase, reportedAt: $0.reportedAt)
             }
@@ -138,7 +151,7 @@ extension Authority {
     /// Applies a lifecycle action in one transaction: state, certificates, status bits, event.
     /// Returns the device after the change, and the bundle when approval issued its identity.
     func apply(
-        _ action: LifecycleAction, to id: String, reason: RevocationReason?, actor: String
+        _ action: LifecycleAction, to id: String, reason: RevocationReason?, actor: String, cause: [String: JSONValue]? = nil
     ) async throws -> (DeviceView, EnrollmentBundle?) {
         let (row, bundle) = try await store.transaction { session -> (DeviceRow, EnrollmentBundle?) in
             guard var row = try await session.device(id: id, forUpdate: true) else {
@@ -195,10 +208,15 @@ extension Authority {
             if let reason, action != .revoke, action != .decommission {
                 data["reason"] = .string(reason.name)
             }
+            if let cause { data["cause"] = .object(cause) }
             try await self.record(session, kind: "device.\(Self.pastTense(action))", subject: id, actor: actor, data: data)
             return (row, bundle)
         }
         directory.invalidate(id)
+        if action == .release || action == .reinstate {
+            // An operator looked and let the device back: what was held against it is cleared.
+            monitor.release(id, at: now, cause: "\(Self.pastTense(action)) by \(actor)")
+        }
         var issued: EnrollmentBundle?
         if let bundle { issued = await withTrustBundle(bundle) }
         return (try DeviceView(row), issued)

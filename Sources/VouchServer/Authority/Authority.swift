@@ -43,8 +43,11 @@ public final class Authority: Sendable {
     let policyState = Mutex(CompiledPolicy(version: 0, document: .empty))
     /// Devices as decisions need them.
     let directory = DeviceDirectory()
-    /// What each device has been observed doing (telemetry, authentication, decisions).
-    let monitor = Monitor()
+    /// What each device has been observed doing (telemetry, authentication, decisions), the
+    /// signals raised, trust scores and the response rules that fire.
+    let monitor = FleetMonitor()
+    /// Responses ordered by the rules, for the `Responder` service.
+    let responses = ResponseQueue()
     /// The highest telemetry sequence number accepted per device, within the clock window.
     let replayGuard = ReplayGuard(capacity: 1_000_000, window: 300)
     /// When this server started: telemetry signed earlier is beyond its replay memory.
@@ -64,6 +67,8 @@ public final class Authority: Sendable {
     static let nonceLifetime = 300
     /// Access token lifetime.
     static let accessTokenLifetime = 600
+    /// Access token lifetime of a quarantined device.
+    static let quarantineTokenLifetime = 120
 
     init(
         store: Store, ca: CertificateAuthority, issuerKey: SigningKey, nonceKey: SymmetricKey, log: TransparencyLog, publicURL: String,

@@ -4,6 +4,7 @@ import NIOSSL
 import SwiftASN1
 import VouchCore
 import VouchKit
+import VouchStore
 import X509
 
 /// The API of enrolled devices: challenge and access token, the device's own record, renewal and
@@ -27,16 +28,33 @@ struct DeviceController {
             do {
                 token = try await authority.issueAccessToken(body)
             } catch let error as APIError where error.status == .unauthorized || error.status == .forbidden {
-                await authority.noteFailedAuthentication(proof: body.proof)
+                if error.extensions["stepUp"] == nil { await authority.noteFailedAuthentication(proof: body.proof, source: context.sourceAddress) }
                 throw error
             }
-            authority.monitor.connected(token.device_id, from: context.sourceAddress, at: authority.now)
+            if let entry = try await authority.directoryEntry(token.device_id) {
+                authority.observe(Observation(source: context.sourceAddress, connection: true), of: entry)
+            }
             metrics.tokenIssued()
             return try Responses.json(token)
         }
         router.get("/v1/devices/self") { request, context in
             let device = try await authority.authenticatedDevice(try await credential(request, context))
             return try Responses.json(try DeviceView(device))
+        }
+        router.get("/v1/devices/{id}/trust") { request, context in
+            // Operators read any device's trust (an API key of any scope); a device reads its own.
+            let id = try context.parameters.require("id")
+            if let header = request.headers[.authorization], header.hasPrefix("Bearer vk_") {
+                guard try await authority.authenticate(apiKey: String(header.dropFirst(7))) != nil else {
+                    throw APIError.unauthorized("the API key is unknown or revoked")
+                }
+                return try Responses.json(try await authority.trust(of: id))
+            }
+            let device = try await authority.authenticatedDevice(try await credential(request, context))
+            guard id == "self" || id == device.id else {
+                throw APIError.forbidden("a device reads only its own trust score (GET /v1/devices/self/trust)")
+            }
+            return try Responses.json(try await authority.trust(of: device.id))
         }
         router.post("/v1/devices/self/renew") { request, context in
             try limiter.take(context.sourceKey)

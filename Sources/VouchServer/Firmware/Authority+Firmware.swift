@@ -43,6 +43,8 @@ struct FirmwareVerdict: Codable, Sendable {
 /// When a device reports its firmware.
 enum AttestationPhase: String, Sendable {
     case enrollment, renewal, boot
+    /// Sent with an access-token request after a response rule asked the device to step up.
+    case stepUp = "step-up"
 }
 
 extension Authority {
@@ -91,8 +93,13 @@ extension Authority {
             ])
             return (row, devices)
         }
-        let now = self.now
-        for device in devices { monitor.count(.firmwareDrift, device: device, at: now) }
+        for device in devices {
+            guard let entry = try await directoryEntry(device) else { continue }
+            var observation = Observation()
+            observation.count(.firmwareDrift)
+            observe(observation, of: entry)
+            raise(.firmwareRevoked, detail: "runs \(row.model) \(row.version) (\(digest.prefix(16))…), revoked by \(actor)", of: entry)
+        }
         return (FirmwareView(row), devices)
     }
 
@@ -152,7 +159,12 @@ extension Authority {
             }
             return FirmwareVerdict(status: status, sha256: measurement.sha256, version: measurement.version, phase: phase.rawValue, detail: detail)
         }
-        if verdict.status != "good" { monitor.count(.firmwareDrift, device: device.id, at: now) }
+        if verdict.status != "good", let entry = try await directoryEntry(device.id) {
+            var observation = Observation()
+            observation.count(.firmwareDrift)
+            observe(observation, of: entry)
+            raise(verdict.status == "revoked" ? .firmwareRevoked : .firmwareUnknown, detail: "\(phase.rawValue): \(verdict.detail)", of: entry)
+        }
         return verdict
     }
 

@@ -54,7 +54,10 @@ extension Authority {
             current = policy
             return true
         }
-        if changed { directory.invalidateAll() }
+        if changed {
+            directory.invalidateAll()
+            monitor.configure(policy.monitoring)
+        }
     }
 
     /// Validates and stores a new policy version; an unchanged text keeps the version in force.
@@ -223,25 +226,27 @@ extension Authority {
             return (.deny("no device \(reference.prefix(128)) is enrolled here", policyVersion: policy.version), nil)
         }
         guard Self.actingStates.contains(entry.state) else {
-            countDenial(entry.row.id)
+            countDenial(entry)
             return (.deny("device \(entry.row.id) is \(entry.state.rawValue) and may not act", policyVersion: policy.version), entry)
         }
         var request = request
         if let peer = request.context.peer {
             guard let peerEntry = try await directoryEntry(peer), Self.actingStates.contains(peerEntry.state) else {
-                countDenial(entry.row.id)
+                countDenial(entry)
                 return (.deny("peer \(peer.prefix(128)) is not a device here that may act", code: .peer, policyVersion: policy.version), entry)
             }
             request.context.peerZone = peerEntry.state == .quarantined ? ZoneRules.quarantineZone : peerEntry.row.zone
         }
         let decision = Authorizer.decide(request, for: subject(of: entry, under: policy), zones: policy.zoneRules)
-        if !decision.allowed { countDenial(entry.row.id) }
+        if !decision.allowed { countDenial(entry) }
         return (decision, entry)
     }
 
     /// Counts a policy denial against a device, for monitoring.
-    func countDenial(_ id: String) {
-        monitor.count(.policyDenials, device: id, at: now)
+    func countDenial(_ entry: DeviceDirectory.Entry) {
+        var observation = Observation()
+        observation.count(.policyDenials)
+        observe(observation, of: entry)
     }
 
     /// Takes up changes made by other nodes sharing the database: drops changed devices from the

@@ -96,16 +96,11 @@ extension Authority {
             outcomes.append(.accepted)
             if telemetryKeep > 0 { recentTelemetry.keep(envelope, device: id, limit: telemetryKeep) }
         }
-        let minute = Monitor.minute(now)
-        monitor.update(id, at: now) { state in
-            state.windows.add(.connections, minute: minute)
-            _ = Monitor.see(source, in: &state, minute: minute)
-            if accepted > 0 {
-                state.windows.add(.messages, UInt32(accepted), minute: minute)
-                state.windows.add(.bytes, UInt32(clamping: bytes), minute: minute)
-            }
-            for (metric, amount) in tallies { state.windows.add(metric, amount, minute: minute) }
-        }
+        var observation = Observation(source: source, connection: true)
+        observation.count(.messages, UInt32(accepted))
+        observation.count(.bytes, UInt32(clamping: bytes))
+        for (metric, amount) in tallies { observation.count(metric, amount) }
+        observe(observation, of: device)
         return outcomes
     }
 }

@@ -212,3 +212,10 @@ package struct DeviceFirmwareRow: Codable, Sendable, Hashable {
         self.reportedAt = reportedAt
     }
 }
+
+/// A step-up a response rule asked of a device.
+package struct StepUpRow: Codable, Sendable, Hashable {
+    package var deviceId: String
+    package var requiredAt: Int
+    package var cause: String
+}

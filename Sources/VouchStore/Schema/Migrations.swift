@@ -198,6 +198,15 @@ package enum Migrations {
                 .run()
             try await db.create(index: "device_firmware_by_digest").on("device_firmware").column("digest").run()
         },
+        // Devices a response rule has asked to step up: their next access token needs a fresh,
+        // known-good firmware measurement.
+        Migration(name: "0008_step_ups") { db in
+            try await db.create(table: "step_ups")
+                .column("device_id", type: .text, .primaryKey(autoIncrement: false), .references("devices", "id"))
+                .column("required_at", type: .bigint, .notNull)
+                .column("cause", type: .text, .notNull)
+                .run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

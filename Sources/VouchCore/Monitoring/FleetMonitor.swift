@@ -1,0 +1,382 @@
+import Foundation
+import Synchronization
+import VouchKit
+
+/// What is observed of every device, in memory, and what is concluded from it: counts over the
+/// last minute, 5 minutes and hour; source addresses; adaptive baselines per device and per
+/// cohort; the signals raised; the trust score and its history; and the response rules that fire.
+///
+/// Detection runs as counts arrive, with no timer: each device's limits are computed when its
+/// minute turns (folding the closed minute into its baseline and its cohort's), and an update
+/// compares the counts it touched with them. Devices are spread over shards, each behind its own
+/// lock, so updates from several connections rarely wait for one another.
+public final class FleetMonitor: Sendable {
+    /// The source addresses remembered per device; the least recently seen is forgotten past it.
+    public static let addressLimit = 32
+    /// History points kept per device.
+    public static let historyLimit = 120
+    static let shardCount = 16
+    /// A device's own baseline: settles at a 10-minute memory, used after 3 full minutes.
+    static let deviceAlpha = 0.1
+    static let deviceWarmUp = 3
+    /// A cohort's baseline: every member's minutes are folded in, so it remembers more samples.
+    static let cohortAlpha = 0.002
+    static let cohortWarmUp = 30
+
+    /// Windows and addresses of one device.
+    public struct Activity: Sendable {
+        public let windows: MetricWindows
+        /// Source addresses, with the minute each was last seen.
+        public let addresses: [IPAddress: Int]
+    }
+
+    private final class Shard: Sendable {
+        let records = Mutex<[String: DeviceRecord]>([:])
+    }
+
+    private final class Configuration: Sendable {
+        let rules: MonitoringRules
+        /// Thresholds by the metric they watch.
+        let thresholds: [[MonitoringRules.Threshold]]
+
+        init(_ rules: MonitoringRules) {
+            self.rules = rules
+            var thresholds = Array(repeating: [MonitoringRules.Threshold](), count: DeviceMetric.allCases.count)
+            for threshold in rules.thresholds { thresholds[threshold.metric.rawValue].append(threshold) }
+            self.thresholds = thresholds
+        }
+    }
+
+    private let shards: [Shard]
+    private let configuration: Mutex<Configuration>
+    private let cohorts = Mutex<[String: [Baseline]]>([:])
+
+    public init(rules: MonitoringRules = .standard) {
+        shards = (0..<Self.shardCount).map { _ in Shard() }
+        configuration = Mutex(Configuration(rules))
+    }
+
+    /// Puts new rules in force (a new policy version).
+    public func configure(_ rules: MonitoringRules) {
+        let next = Configuration(rules)
+        configuration.withLock { $0 = next }
+    }
+
+    /// The rules in force.
+    public var rules: MonitoringRules { configuration.withLock { $0 }.rules }
+
+    public static func minute(_ date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }
+
+    private func shard(_ device: String) -> Shard {
+        var hasher = Hasher()
+        hasher.combine(device)
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.shardCount))]
+    }
+
+    private func withRecord<T>(_ device: String, _ profile: DeviceProfile, at date: Date, _ body: (inout DeviceRecord, Configuration) -> T) -> T {
+        let configuration = configuration.withLock { $0 }
+        let minute = Self.minute(date)
+        return shard(device).records.withLock { records in
+            if records[device] == nil {
+                records[device] = DeviceRecord(profile: profile, minute: minute)
+                records[device]!.judgeByCohort(configuration.rules, cohorts: cohorts)
+            } else if records[device]!.profile != profile {
+                records[device]!.profile = profile
+                records[device]!.judgeByCohort(configuration.rules, cohorts: cohorts)
+            }
+            records[device]!.roll(to: minute, configuration.rules, cohorts: cohorts)
+            return body(&records[device]!, configuration)
+        }
+    }
+
+    /// Counts what a request showed, raises the signals it warrants, and returns the responses
+    /// the rules ask for.
+    public func record(_ observation: Observation, device: String, profile: DeviceProfile, at date: Date) -> [ResponseOrder] {
+        withRecord(device, profile, at: date) { record, configuration in
+            record.observe(observation, device: device, at: date, configuration.rules, thresholds: configuration.thresholds)
+        }
+    }
+
+    /// Raises a signal found elsewhere (a firmware report) and returns the responses it brings.
+    public func raise(_ kind: SignalKind, detail: String, device: String, profile: DeviceProfile, at date: Date) -> [ResponseOrder] {
+        withRecord(device, profile, at: date) { record, configuration in
+            guard record.raise(kind, detail: detail, at: date, configuration.rules) else { return [] }
+            return record.respond(device: device, trigger: kind, detail: detail, at: date, configuration.rules)
+        }
+    }
+
+    /// Forgets the device's signals and fired responses: an operator has looked and released it.
+    public func release(_ device: String, at date: Date, cause: String) {
+        let halfLife = rules.halfLife
+        shard(device).records.withLock { records in
+            guard records[device] != nil else { return }
+            records[device]!.signals = [:]
+            records[device]!.fired = []
+            records[device]!.note(cause, at: date, halfLife: halfLife)
+        }
+    }
+
+    /// The device's windows and addresses as of `date`, if it has been seen.
+    public func activity(of device: String, at date: Date) -> Activity? {
+        let minute = Self.minute(date)
+        return shard(device).records.withLock { records in
+            guard let record = records[device] else { return nil }
+            var windows = record.windows
+            windows.advance(to: minute)
+            return Activity(windows: windows, addresses: record.addresses)
+        }
+    }
+
+    /// The device's trust score and its explanation as of `date`; a device never observed
+    /// scores 100 with nothing to explain.
+    public func trust(of device: String, at date: Date) -> TrustReport {
+        let halfLife = rules.halfLife
+        let record = shard(device).records.withLock { $0[device] }
+        return record?.report(device: device, at: date, halfLife: halfLife)
+            ?? TrustReport(
+                device: device, score: 100, at: Int(date.timeIntervalSince1970), halfLifeSeconds: Int(halfLife), signals: [], history: [],
+                responses: [], explanation: "100: nothing observed against the device")
+    }
+
+    /// The baselines of a cohort (`model/group`), in the order of ``SignalKind/adaptiveMetrics``.
+    public func cohortBaselines(_ cohort: String) -> [Baseline]? { cohorts.withLock { $0[cohort] } }
+
+    /// The device's own baselines, in the order of ``SignalKind/adaptiveMetrics``.
+    public func baselines(of device: String) -> [Baseline]? { shard(device).records.withLock { $0[device]?.baselines } }
+}
+
+/// One device, as the monitor holds it.
+struct DeviceRecord: Sendable {
+    struct Raised: Sendable {
+        var weight: Double
+        /// Weight carried at `last`, before fading.
+        var strength: Double
+        var count: Int
+        var first: Date
+        var last: Date
+        var minute: Int
+        var detail: String
+    }
+
+    var windows: MetricWindows
+    var addresses: [IPAddress: Int] = [:]
+    var profile: DeviceProfile
+    /// The first minute seen: partial, so not folded into baselines.
+    let firstMinute: Int
+    var baselines: [Baseline]
+    /// Per adaptive metric: the device's limit, then the cohort's (infinite until warm).
+    var limits: [Double]
+    var signals: [SignalKind: Raised] = [:]
+    var history: [TrustReport.Point] = []
+    var fired: Set<String> = []
+
+    init(profile: DeviceProfile, minute: Int) {
+        windows = MetricWindows(minute: minute)
+        self.profile = profile
+        firstMinute = minute
+        baselines = SignalKind.adaptiveMetrics.map { _ in Baseline(alpha: FleetMonitor.deviceAlpha, warmUp: FleetMonitor.deviceWarmUp) }
+        limits = Array(repeating: .infinity, count: 2 * SignalKind.adaptiveMetrics.count)
+    }
+
+    /// Closes the minutes before `minute`: folds their counts into the device's baselines and its
+    /// cohort's, and computes the limits the new minute is judged by.
+    mutating func roll(to minute: Int, _ rules: MonitoringRules, cohorts: borrowing Mutex<[String: [Baseline]]>) {
+        guard minute > windows.minute else { return }
+        let closedMinute = windows.minute
+        let idle = min(minute - closedMinute - 1, 60)
+        let metrics = SignalKind.adaptiveMetrics
+        let closed = metrics.map { Double(windows.lastMinute($0)) }
+        windows.advance(to: minute)
+        guard closedMinute != firstMinute || idle > 0 else { return }
+        for index in metrics.indices {
+            if closedMinute != firstMinute { baselines[index].add(closed[index]) }
+            for _ in 0..<idle { baselines[index].add(0) }
+            limits[index] = baselines[index].isWarm ? baselines[index].limit(rules.deviceSensitivity) : .infinity
+        }
+        let cohort = profile.cohort
+        let cohortBaselines = cohorts.withLock { table in
+            var baselines = table[cohort]
+                ?? metrics.map { _ in Baseline(alpha: FleetMonitor.cohortAlpha, warmUp: FleetMonitor.cohortWarmUp) }
+            for index in metrics.indices {
+                if closedMinute != firstMinute { baselines[index].add(closed[index]) }
+                for _ in 0..<min(idle, 5) { baselines[index].add(0) }
+            }
+            table[cohort] = baselines
+            return baselines
+        }
+        setCohortLimits(cohortBaselines, rules)
+    }
+
+    /// Takes the cohort's limits as they stand (a new device, or one moved to another group).
+    mutating func judgeByCohort(_ rules: MonitoringRules, cohorts: borrowing Mutex<[String: [Baseline]]>) {
+        let cohort = profile.cohort
+        if let baselines = cohorts.withLock({ $0[cohort] }) {
+            setCohortLimits(baselines, rules)
+        } else {
+            let count = SignalKind.adaptiveMetrics.count
+            for index in count..<(2 * count) { limits[index] = .infinity }
+        }
+    }
+
+    private mutating func setCohortLimits(_ baselines: [Baseline], _ rules: MonitoringRules) {
+        let count = SignalKind.adaptiveMetrics.count
+        for index in 0..<count {
+            limits[count + index] = baselines[index].isWarm ? baselines[index].limit(rules.cohortSensitivity) : .infinity
+        }
+    }
+
+    mutating func observe(
+        _ observation: Observation, device: String, at date: Date, _ rules: MonitoringRules, thresholds: [[MonitoringRules.Threshold]]
+    ) -> [ResponseOrder] {
+        let minute = windows.minute
+        var trigger: (SignalKind, String)?
+        func raised(_ kind: SignalKind, _ detail: @autoclosure () -> String) {
+            let text = detail()
+            if raise(kind, detail: text, at: date, rules) { trigger = trigger ?? (kind, text) }
+        }
+        if observation.connection { windows.add(.connections, minute: minute) }
+        if let address = observation.source, let known = see(address, minute: minute) {
+            raised(.newAddress, "came from \(address), not seen from it before (seen: \(known.map(\.description).sorted().joined(separator: ", ")))")
+        }
+        var touched: [DeviceMetric] = observation.connection ? [.connections] : []
+        for (metric, amount) in observation.counts {
+            windows.add(metric, amount, minute: minute)
+            touched.append(metric)
+            switch metric {
+            case .signatureFailures: raised(.signatureForged, "\(amount) envelope(s) not signed by the device's key")
+            case .replays: raised(.replay, "\(amount) envelope(s) sent again or out of order")
+            case .clockSkew: raised(.clockSkew, "\(amount) envelope(s) outside the clock window")
+            case .policyDenials: raised(.policyDenied, "\(amount) request(s) the policy denies")
+            default: break
+            }
+        }
+        let metrics = SignalKind.adaptiveMetrics
+        for metric in touched {
+            if let index = metrics.firstIndex(of: metric) {
+                let count = Double(windows.lastMinute(metric))
+                if count > limits[index] {
+                    let baseline = baselines[index]
+                    raised(.baseline(metric), "\(Int(count)) \(metric) this minute; its own baseline is \(Self.figure(baseline.mean)) ± \(Self.figure(baseline.deviation)) (z = \(Self.figure(baseline.zScore(count))))")
+                }
+                if count > limits[metrics.count + index] {
+                    raised(.cohort(metric), "\(Int(count)) \(metric) this minute; devices of \(profile.cohort) stay under \(Int(limits[metrics.count + index]))")
+                }
+            }
+            for threshold in thresholds[metric.rawValue] where threshold.applies(to: profile) {
+                let count = threshold.window.count(metric, in: windows)
+                if count > threshold.above {
+                    raised(.rule(threshold.name), "\(count) \(metric) over \(threshold.window.rawValue), above \(threshold.above)")
+                }
+            }
+        }
+        guard let (kind, detail) = trigger else { return [] }
+        return respond(device: device, trigger: kind, detail: detail, at: date, rules)
+    }
+
+    /// Returns the addresses known before when `address` is new and not the device's first.
+    private mutating func see(_ address: IPAddress, minute: Int) -> [IPAddress]? {
+        if addresses[address] != nil {
+            addresses[address] = minute
+            return nil
+        }
+        let known = Array(addresses.keys)
+        if addresses.count >= FleetMonitor.addressLimit, let oldest = addresses.min(by: { $0.value < $1.value })?.key {
+            addresses.removeValue(forKey: oldest)
+        }
+        addresses[address] = minute
+        // The first address of a device is where it enrolled or first spoke from, not news.
+        guard !known.isEmpty else { return nil }
+        windows.add(.newSourceAddresses, minute: minute)
+        return known
+    }
+
+    /// Raises `kind` (at most once a minute); returns whether it was raised.
+    mutating func raise(_ kind: SignalKind, detail: String, at date: Date, _ rules: MonitoringRules) -> Bool {
+        let minute = FleetMonitor.minute(date)
+        let weight = rules.weight(of: kind)
+        if var raised = signals[kind] {
+            guard raised.minute != minute else { return false }
+            let faded = raised.strength * Self.fading(date.timeIntervalSince(raised.last), rules.halfLife)
+            raised.strength = min(100, faded + weight)
+            raised.weight = weight
+            raised.count += 1
+            raised.last = date
+            raised.minute = minute
+            raised.detail = detail
+            signals[kind] = raised
+        } else {
+            signals[kind] = Raised(weight: weight, strength: min(100, weight), count: 1, first: date, last: date, minute: minute, detail: detail)
+        }
+        note(kind.rawValue, at: date, halfLife: rules.halfLife)
+        return true
+    }
+
+    /// Evaluates the response rules after a signal: each fires once while its condition holds,
+    /// and again only after it has stopped holding.
+    mutating func respond(device: String, trigger: SignalKind, detail: String, at date: Date, _ rules: MonitoringRules) -> [ResponseOrder] {
+        let contributions = contributions(at: date, halfLife: rules.halfLife)
+        let score = Self.score(contributions)
+        let active = Set(contributions.filter { $0.value >= 1 }.map(\.key))
+        let heaviest = contributions.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map(\.key)
+        var orders: [ResponseOrder] = []
+        for response in rules.responses {
+            if response.condition.holds(score: score, signals: active, profile: profile) {
+                guard fired.insert(response.name).inserted else { continue }
+                orders.append(
+                    ResponseOrder(
+                        device: device, rule: response.name, action: response.action, dryRun: response.dryRun,
+                        condition: response.condition.description, score: Int(score.rounded()), trigger: trigger, detail: detail,
+                        signals: heaviest))
+            } else {
+                fired.remove(response.name)
+            }
+        }
+        return orders
+    }
+
+    mutating func note(_ cause: String, at date: Date, halfLife: Double) {
+        if history.count >= FleetMonitor.historyLimit { history.removeFirst(history.count - FleetMonitor.historyLimit + 1) }
+        let score = Self.score(contributions(at: date, halfLife: halfLife))
+        history.append(TrustReport.Point(at: Int(date.timeIntervalSince1970), score: Int(score.rounded()), cause: cause))
+    }
+
+    func contributions(at date: Date, halfLife: Double) -> [SignalKind: Double] {
+        signals.mapValues { $0.strength * Self.fading(date.timeIntervalSince($0.last), halfLife) }
+    }
+
+    static func fading(_ age: Double, _ halfLife: Double) -> Double {
+        age <= 0 ? 1 : pow(0.5, age / halfLife)
+    }
+
+    static func score(_ contributions: [SignalKind: Double]) -> Double {
+        max(0, 100 - contributions.values.reduce(0, +))
+    }
+
+    static func figure(_ value: Double) -> String {
+        value.isFinite ? String(format: "%.1f", value) : "∞"
+    }
+
+    func report(device: String, at date: Date, halfLife: Double) -> TrustReport {
+        let contributions = contributions(at: date, halfLife: halfLife)
+        let score = Self.score(contributions)
+        func seconds(_ date: Date) -> Int { Int(date.timeIntervalSince1970) }
+        var explained: [TrustReport.Signal] = []
+        for (kind, raised) in signals {
+            let contribution: Double = (contributions[kind, default: 0] * 10).rounded() / 10
+            guard contribution >= 0.1 else { continue }
+            let age = max(0, Int(date.timeIntervalSince(raised.last)))
+            explained.append(
+                TrustReport.Signal(
+                    kind: kind.rawValue, weight: raised.weight, count: raised.count, firstSeen: seconds(raised.first),
+                    lastSeen: seconds(raised.last), ageSeconds: age, contribution: contribution, detail: raised.detail))
+        }
+        explained.sort { $0.contribution > $1.contribution || ($0.contribution == $1.contribution && $0.kind < $1.kind) }
+        var explanation = "100"
+        for signal in explained { explanation += " − \(Self.figure(signal.contribution)) \(signal.kind)" }
+        explanation += " = \(Int(score.rounded()))"
+        if explained.isEmpty { explanation = "100: no signal weighs on the device" }
+        return TrustReport(
+            device: device, score: Int(score.rounded()), at: seconds(date), halfLifeSeconds: Int(halfLife), signals: explained, history: history,
+            responses: fired.sorted(), explanation: explanation)
+    }
+}

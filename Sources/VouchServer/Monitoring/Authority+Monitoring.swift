@@ -1,0 +1,136 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VouchCore
+import VouchKit
+import VouchStore
+
+extension DeviceDirectory.Entry {
+    /// What monitoring compares the device by: its group, zone (quarantine while quarantined) and model.
+    var profile: DeviceProfile {
+        DeviceProfile(group: facts.group, zone: facts.quarantined ? ZoneRules.quarantineZone : facts.zone, model: facts.attributes["model"] ?? "")
+    }
+}
+
+/// Response orders waiting for the responder: the detectors run inside request handlers and never
+/// wait for the database; the `Responder` service carries the orders out, one at a time.
+final class ResponseQueue: Sendable {
+    let orders: AsyncStream<ResponseOrder>
+    private let continuation: AsyncStream<ResponseOrder>.Continuation
+
+    init() {
+        // A burst of signals across a fleet must not grow memory without bound: past 100,000
+        // orders waiting, the oldest are dropped (and counted as dropped in the log).
+        (orders, continuation) = AsyncStream.makeStream(of: ResponseOrder.self, bufferingPolicy: .bufferingNewest(100_000))
+    }
+
+    func submit(_ orders: [ResponseOrder]) {
+        for order in orders { continuation.yield(order) }
+    }
+
+    func finish() { continuation.finish() }
+}
+
+/// Carries out what the response rules order: events for alerts and dry runs, a step-up asked of
+/// the device, or a lifecycle action (quarantine, suspend, revoke) whose event names the rule, the
+/// score and the signals that caused it.
+struct Responder: Service {
+    let authority: Authority
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            for await order in authority.responses.orders {
+                await authority.carryOut(order)
+            }
+        } onGracefulShutdown: {
+            authority.responses.finish()
+        }
+    }
+}
+
+extension Authority {
+    /// Feeds what a request showed of a device into monitoring, and queues the responses it brings.
+    func observe(_ observation: Observation, of entry: DeviceDirectory.Entry) {
+        let orders = monitor.record(observation, device: entry.row.id, profile: entry.profile, at: now)
+        if !orders.isEmpty { responses.submit(orders) }
+    }
+
+    /// Raises a signal found outside the request counts (a firmware verdict).
+    func raise(_ kind: SignalKind, detail: String, of entry: DeviceDirectory.Entry) {
+        let orders = monitor.raise(kind, detail: detail, device: entry.row.id, profile: entry.profile, at: now)
+        if !orders.isEmpty { responses.submit(orders) }
+    }
+
+    /// Counts a refused authentication against the device the proof names, if it is one of ours
+    /// (the proof's signature did not hold, so the name is only a claim: it weighs little, and
+    /// unknown names are not remembered).
+    func noteFailedAuthentication(proof: String, source: IPAddress?) async {
+        guard let jws = try? CompactJWS(parsing: proof), let claimed = try? JSONValue(parsing: jws.payload)["deviceId"]?.stringValue,
+            claimed.utf8.count <= 128, let entry = (try? await directoryEntry(claimed)) ?? nil
+        else { return }
+        var observation = Observation()
+        observation.count(.authFailures)
+        observe(observation, of: entry)
+    }
+
+    /// The cause of an automated action, as its event records it.
+    static func cause(of order: ResponseOrder) -> [String: JSONValue] {
+        [
+            "rule": .string(order.rule), "condition": .string(order.condition), "score": .number(Double(order.score)),
+            "trigger": .string(order.trigger.rawValue), "detail": .string(order.detail),
+            "signals": .array(order.signals.map { .string($0.rawValue) }),
+        ]
+    }
+
+    /// Carries out one response order. An action the device's state no longer allows (already
+    /// quarantined, revoked meanwhile) is skipped; other failures are logged, never retried in a loop.
+    func carryOut(_ order: ResponseOrder) async {
+        let actor = "monitor:\(order.rule)"
+        let data = Self.cause(of: order).merging(["action": .string(order.action.rawValue)]) { $1 }
+        do {
+            if order.dryRun {
+                try await store.transaction { session in
+                    try await self.record(session, kind: "monitor.dry-run", subject: order.device, actor: actor, data: data)
+                }
+                return
+            }
+            switch order.action {
+            case .alert:
+                try await store.transaction { session in
+                    try await self.record(session, kind: "monitor.alert", subject: order.device, actor: actor, data: data)
+                }
+            case .stepUp:
+                try await store.transaction { session in
+                    guard try await session.device(id: order.device) != nil else { return }
+                    try await session.requireStepUp(deviceID: order.device, at: self.nowSeconds, cause: "\(order.rule): \(order.trigger.rawValue)")
+                    try await self.record(session, kind: "monitor.step-up", subject: order.device, actor: actor, data: data)
+                }
+            case .quarantine, .suspend, .revoke:
+                let action: LifecycleAction = order.action == .quarantine ? .quarantine : order.action == .suspend ? .suspend : .revoke
+                let state = try await store.read { try await $0.device(id: order.device) }.flatMap { DeviceState(rawValue: $0.state) }
+                guard let state, case .success = DeviceLifecycle.transition(from: state, on: action) else {
+                    logger.debug("response skipped: the device's state does not allow it", metadata: [
+                        "device": "\(order.device)", "rule": "\(order.rule)", "action": "\(order.action.rawValue)",
+                    ])
+                    return
+                }
+                _ = try await apply(action, to: order.device, reason: nil, actor: actor, cause: data)
+            }
+            logger.notice("automated response", metadata: [
+                "device": "\(order.device)", "rule": "\(order.rule)", "action": "\(order.action.rawValue)", "score": "\(order.score)",
+                "trigger": "\(order.trigger.rawValue)",
+            ])
+        } catch {
+            logger.error("automated response failed", metadata: [
+                "device": "\(order.device)", "rule": "\(order.rule)", "action": "\(order.action.rawValue)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// The device's trust score and its explanation.
+    func trust(of id: String) async throws -> TrustReport {
+        guard try await directoryEntry(id) != nil else { throw APIError.notFound("no device with id \(id.prefix(64))") }
+        return monitor.trust(of: id, at: now)
+    }
+}
