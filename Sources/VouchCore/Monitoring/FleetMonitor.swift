@@ -232,7 +232,10 @@ struct DeviceRecord: Sendable {
         var trigger: (SignalKind, String)?
         func raised(_ kind: SignalKind, _ detail: @autoclosure () -> String) {
             let text = detail()
-            if raise(kind, detail: text, at: date, rules) { trigger = trigger ?? (kind, text) }
+            // The heaviest signal raised by the request is named as the responses' trigger.
+            if raise(kind, detail: text, at: date, rules), trigger.map({ rules.weight(of: $0.0) < rules.weight(of: kind) }) ?? true {
+                trigger = (kind, text)
+            }
         }
         if observation.connection { windows.add(.connections, minute: minute) }
         if let address = observation.source, let known = see(address, minute: minute) {
