@@ -13,7 +13,7 @@ struct Vouch: AsyncParsableCommand {
         subcommands: [
             KeysCommand.self, DIDCommand.self, CredentialCommand.self, PresentationCommand.self,
             StatusListCommand.self, LogCommand.self, WitnessCommand.self, ServeCommand.self, DeviceCommand.self, AdminCommand.self,
-            PolicyCommand.self, AuthorizeCommand.self,
+            PolicyCommand.self, AuthorizeCommand.self, SimulateCommand.self,
         ]
     )
 

@@ -32,14 +32,15 @@ func withServer<T: Sendable>(
 /// The same, also handing `test` the server's route list.
 func withServer<T: Sendable>(
     dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test", rateLimitPerMinute: Int = 600,
-    databaseURL: String? = nil, witnesses: [String] = [], witnessQuorum: Int? = nil,
+    databaseURL: String? = nil, witnesses: [String] = [], witnessQuorum: Int? = nil, clock: @escaping @Sendable () -> Date = { Date() },
     _ test: @escaping @Sendable (any TestClientProtocol, String, [String]) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "vouch-test")
     logger.logLevel = .warning
-    let configuration = ServerConfiguration(
+    var configuration = ServerConfiguration(
         port: port, dataDirectory: dataDirectory, databaseURL: databaseURL, publicURL: publicURL, rateLimitPerMinute: rateLimitPerMinute,
         checkpointInterval: .milliseconds(50), witnesses: witnesses, witnessQuorum: witnessQuorum)
+    configuration.clock = clock
     let server = try await buildApplication(configuration: configuration, logger: logger)
     let adminKey = try String(contentsOfFile: dataDirectory + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     let routes = server.routes

@@ -34,6 +34,10 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("telemetry-keep"),
         help: "Accepted telemetry messages to keep in memory per device for operators to read (VOUCH_TELEMETRY_KEEP; default 0: none)."
     ) var telemetryKeep: Int?
+    @Option(
+        name: .customLong("rate-limit"),
+        help: "Enrollment and authentication requests allowed per source address per minute (VOUCH_RATE_LIMIT; default 600)."
+    ) var rateLimit: Int?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -58,13 +62,18 @@ struct ServeCommand: AsyncParsableCommand {
             return value
         } ?? 0
         guard (0...1000).contains(keep) else { throw ValidationError("--telemetry-keep must be between 0 and 1000 messages") }
+        let limit = try rateLimit ?? environment["VOUCH_RATE_LIMIT"].map { text in
+            guard let value = Int(text) else { throw ValidationError("VOUCH_RATE_LIMIT=\(text) is not a number") }
+            return value
+        } ?? 600
+        guard (1...10_000_000).contains(limit) else { throw ValidationError("--rate-limit must be between 1 and 10000000 requests a minute") }
         let configuration = ServerConfiguration(
             host: host ?? environment["VOUCH_HOST"] ?? "127.0.0.1",
             port: try integer(port, "VOUCH_PORT", default: 8080)!,
             dataDirectory: dataDir ?? environment["VOUCH_DATA_DIR"] ?? "./vouch-data",
             databaseURL: database ?? environment["VOUCH_DATABASE"],
             publicURL: publicURL ?? environment["VOUCH_PUBLIC_URL"],
-            mtlsPort: try integer(mtlsPort, "VOUCH_MTLS_PORT", default: nil),
+            mtlsPort: try integer(mtlsPort, "VOUCH_MTLS_PORT", default: nil), rateLimitPerMinute: limit,
             checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum,
             telemetryKeep: keep
         )

@@ -27,8 +27,28 @@ public struct Baseline: Sendable, Hashable {
     /// The deviation, with its floors.
     public var deviation: Double { max(variance.squareRoot(), mean.squareRoot() + 1, mean / 4) }
 
-    /// The count above which a sample is `sensitivity` deviations high.
-    public func limit(_ sensitivity: Double) -> Double { mean + sensitivity * deviation }
+    /// The count above which a sample is `sensitivity` deviations high (with the deviation taken
+    /// as at least `floor`).
+    public func limit(_ sensitivity: Double, floor: Double = 0) -> Double { mean + sensitivity * max(deviation, floor) }
+
+    /// The limits of a set of baselines in the order of ``SignalKind/adaptiveMetrics`` (infinite
+    /// until warm). Bytes vary with the message count: their deviation is taken as at least the
+    /// usual message size times the message count's deviation; with no size known yet, bytes are
+    /// not judged (the message count still is).
+    static func limits(_ baselines: [Baseline], _ sensitivity: Double, messageSize: Double) -> [Double] {
+        let metrics = SignalKind.adaptiveMetrics
+        let messages = metrics.firstIndex(of: .messages).map { baselines[$0] }
+        return metrics.indices.map { index in
+            let baseline = baselines[index]
+            guard baseline.isWarm else { return .infinity }
+            var floor = 0.0
+            if metrics[index] == .bytes, let messages {
+                guard messageSize > 0 else { return .infinity }
+                floor = messageSize * messages.deviation
+            }
+            return baseline.limit(sensitivity, floor: floor)
+        }
+    }
 
     /// How many deviations `count` is above the mean.
     public func zScore(_ count: Double) -> Double { (count - mean) / deviation }

@@ -167,6 +167,8 @@ struct DeviceRecord: Sendable {
     /// Per adaptive metric: the device's limit, then the cohort's (infinite until warm).
     var limits: [Double]
     var signals: [SignalKind: Raised] = [:]
+    /// The usual message size: a moving average over the minutes that had messages.
+    var messageSize = 0.0
     var history: [TrustReport.Point] = []
     var fired: Set<String> = []
 
@@ -191,8 +193,12 @@ struct DeviceRecord: Sendable {
         for index in metrics.indices {
             if closedMinute != firstMinute { baselines[index].add(closed[index]) }
             for _ in 0..<idle { baselines[index].add(0) }
-            limits[index] = baselines[index].isWarm ? baselines[index].limit(rules.deviceSensitivity) : .infinity
         }
+        if let messages = metrics.firstIndex(of: .messages), let bytes = metrics.firstIndex(of: .bytes), closed[messages] > 0 {
+            let size = closed[bytes] / closed[messages]
+            messageSize = messageSize == 0 ? size : messageSize + 0.2 * (min(size, 3 * messageSize) - messageSize)
+        }
+        for (index, limit) in Baseline.limits(baselines, rules.deviceSensitivity, messageSize: messageSize).enumerated() { limits[index] = limit }
         let cohort = profile.cohort
         let cohortBaselines = cohorts.withLock { table in
             var baselines = table[cohort]
@@ -219,10 +225,12 @@ struct DeviceRecord: Sendable {
     }
 
     private mutating func setCohortLimits(_ baselines: [Baseline], _ rules: MonitoringRules) {
-        let count = SignalKind.adaptiveMetrics.count
-        for index in 0..<count {
-            limits[count + index] = baselines[index].isWarm ? baselines[index].limit(rules.cohortSensitivity) : .infinity
+        let metrics = SignalKind.adaptiveMetrics
+        var size = 0.0
+        if let messages = metrics.firstIndex(of: .messages), let bytes = metrics.firstIndex(of: .bytes), baselines[messages].mean > 0.1 {
+            size = baselines[bytes].mean / baselines[messages].mean
         }
+        for (index, limit) in Baseline.limits(baselines, rules.cohortSensitivity, messageSize: size).enumerated() { limits[metrics.count + index] = limit }
     }
 
     mutating func observe(

@@ -74,7 +74,9 @@ public final class Authority: Sendable {
         store: Store, ca: CertificateAuthority, issuerKey: SigningKey, nonceKey: SymmetricKey, log: TransparencyLog, publicURL: String,
         receiptTimeout: Duration = .seconds(5), telemetryKeep: Int = 0, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
-        self.startedAt = clock()
+        // Envelope times are whole seconds: the second the server starts in counts as its own (a
+        // previous run would have had to stop within that same second to have seen one of them).
+        self.startedAt = Date(timeIntervalSince1970: clock().timeIntervalSince1970.rounded(.down))
         self.telemetryKeep = telemetryKeep
         self.store = store
         self.log = log

@@ -20,7 +20,7 @@ enum AuthorityLoader {
         let fresh = try DataDirectory.prepare(root)
         let keys = FileKeyStore(directory: root + "/keys")
         let database = try await VouchDatabase.open(url: configuration.databaseURL, dataDirectory: root, logger: logger)
-        let now = Date()
+        let now = configuration.clock()
         do {
             let applied = try await Migrations.run(on: database, now: Int(now.timeIntervalSince1970))
             if !applied.isEmpty {
@@ -60,7 +60,7 @@ enum AuthorityLoader {
             let authority = try Authority(
                 store: store, ca: ca, issuerKey: issuerKey, nonceKey: nonceKey, log: log, publicURL: configuration.resolvedPublicURL,
                 receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, logger: logger)
+                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: configuration.clock)
             let (_, secret) = try await authority.createAPIKey(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
@@ -106,7 +106,7 @@ enum AuthorityLoader {
             let authority = try Authority(
                 store: store, ca: ca, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger), log: log,
                 publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, logger: logger)
+                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: configuration.clock)
             return Loaded(authority: authority, newAdminKey: nil)
         } catch let error as ServerStartupError {
             throw error
@@ -158,7 +158,7 @@ extension AuthorityLoader {
             store: store, signer: signer,
             configuration: TransparencyLog.Configuration(
                 interval: configuration.checkpointInterval, witnesses: witnesses, quorum: configuration.witnessQuorum),
-            logger: logger, clock: { Date() })
+            logger: logger, clock: configuration.clock)
         try await log.load()
         return log
     }

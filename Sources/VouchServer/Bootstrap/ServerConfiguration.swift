@@ -1,3 +1,5 @@
+import Foundation
+
 /// How `vouch serve` runs.
 public struct ServerConfiguration: Sendable {
     public var host: String
@@ -23,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     public var receiptTimeout: Duration
     /// How many accepted telemetry messages to keep in memory per device, for the console (0: none).
     public var telemetryKeep: Int
+    /// The authority's clock. Always the system clock when serving; simulations of a fleet over
+    /// hours of simulated time (`vouch simulate` in tests) run the server on their own clock.
+    public var clock: @Sendable () -> Date = { Date() }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./vouch-data",

@@ -67,7 +67,9 @@ extension Authority {
                 continue
             }
             guard envelope.time >= startedAt else {
-                tallies[.replays, default: 0] += 1
+                // Not provably a replay (a device may have buffered it across a restart): counted
+                // as clock trouble, which weighs less.
+                tallies[.clockSkew, default: 0] += 1
                 outcomes.append(TelemetryOutcome(refusal: .clock, detail: "sent before this server started (\(RFC3339.format(startedAt))), beyond its replay memory; send it again with a new sequence number"))
                 continue
             }

@@ -1,0 +1,131 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import VouchKit
+
+/// One keep-alive HTTP/1.1 connection to the server, optionally from a chosen local address (a
+/// device that moves shows up from a new source address). Requests on it go one at a time.
+final class SimulationConnection: Sendable {
+    /// A server's answer.
+    struct Answer: Sendable {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+
+        var json: JSONValue { (try? JSONValue(parsing: Data(body))) ?? .null }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    private let channel: any Channel
+    private let collector: NIOLoopBound<AnswerCollector>
+    private let host: String
+
+    private init(channel: any Channel, collector: NIOLoopBound<AnswerCollector>, host: String) {
+        self.channel = channel
+        self.collector = collector
+        self.host = host
+    }
+
+    static func open(host: String, port: Int, from local: String?) async throws -> SimulationConnection {
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+        if let local { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: local, port: 0)) }
+        let channel = try await bootstrap.connect(host: host, port: port).get()
+        let collector = try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+            let collector = AnswerCollector()
+            try channel.pipeline.syncOperations.addHandler(collector)
+            return NIOLoopBound(collector, eventLoop: channel.eventLoop)
+        }.get()
+        return SimulationConnection(channel: channel, collector: collector, host: port == 80 ? host : "\(host):\(port)")
+    }
+
+    /// Sends a request and waits for its answer.
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json", bearer: String? = nil) async throws -> Answer {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+        head.headers.add(name: "Prefer", value: "return=minimal")
+        if body != nil { head.headers.add(name: "Content-Type", value: contentType) }
+        if let bearer { head.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        let promise = channel.eventLoop.makePromise(of: Answer.self)
+        let collector = collector
+        let request = head
+        channel.eventLoop.execute {
+            collector.value.send(request, body: body, answer: promise)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    /// Sends a JSON body.
+    func send(_ method: HTTPMethod, _ path: String, json: JSONValue, bearer: String? = nil) async throws -> Answer {
+        try await send(method, path, body: Array(try JSONEncoder().encode(json)), bearer: bearer)
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// The end of the pipeline: writes requests and hands each answer to the request waiting for it.
+final class AnswerCollector: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    struct Closed: Error, CustomStringConvertible {
+        var description: String { "the server closed the connection" }
+    }
+
+    private var context: ChannelHandlerContext?
+    private var waiting: [EventLoopPromise<SimulationConnection.Answer>] = []
+    private var head: HTTPResponseHead?
+    private var body: [UInt8] = []
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func send(_ head: HTTPRequestHead, body: [UInt8]?, answer: EventLoopPromise<SimulationConnection.Answer>) {
+        guard let context, context.channel.isActive else { return answer.fail(Closed()) }
+        waiting.append(answer)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body, !body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = []
+        case .body(let buffer):
+            body.append(contentsOf: buffer.readableBytesView)
+        case .end:
+            guard let head, !waiting.isEmpty else { return }
+            let answer = waiting.removeFirst()
+            answer.succeed(SimulationConnection.Answer(status: Int(head.status.code), headers: head.headers, body: body))
+            self.head = nil
+            body = []
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(Closed())
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(error)
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: any Error) {
+        let pending = waiting
+        waiting = []
+        for answer in pending { answer.fail(error) }
+    }
+}
