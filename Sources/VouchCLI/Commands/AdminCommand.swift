@@ -89,7 +89,7 @@ struct AdminCommand: AsyncParsableCommand {
     struct Device: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "device", abstract: "Devices and their lifecycle.",
-            subcommands: [List.self, Show.self, Assign.self, Approve.self, Suspend.self, Reinstate.self, Quarantine.self, Release.self, Revoke.self, Decommission.self]
+            subcommands: [List.self, Show.self, Trust.self, Assign.self, Approve.self, Suspend.self, Reinstate.self, Quarantine.self, Release.self, Revoke.self, Decommission.self]
         )
 
         struct List: AsyncParsableCommand {
@@ -137,6 +137,30 @@ struct AdminCommand: AsyncParsableCommand {
                 for event in detail["history"]?.arrayValue ?? [] {
                     print("event \(Int(event["seq"]?.numberValue ?? 0)): \(event["kind"]?.stringValue ?? "") by \(event["actor"]?.stringValue ?? "")")
                 }
+            }
+        }
+
+        struct Trust: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Show a device's trust score and why: each signal, its weight, its age and what it takes off.")
+            @OptionGroup var connection: AdminConnection
+            @Argument(help: "The device id.") var id: String
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() async throws {
+                let path = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) ?? id
+                let report = try await connection.client().json("GET", "/v1/devices/\(path)/trust")
+                if json { return CLIOutput.json(report) }
+                print("trust \(report["explanation"]?.stringValue ?? "")")
+                for signal in report["signals"]?.arrayValue ?? [] {
+                    let contribution = String(format: "%.1f", signal["contribution"]?.numberValue ?? 0)
+                    let weight = String(format: "%.0f", signal["weight"]?.numberValue ?? 0)
+                    print(
+                        "signal \(signal["kind"]?.stringValue ?? ""): −\(contribution) (weight \(weight), raised \(Int(signal["count"]?.numberValue ?? 0))×, "
+                            + "last \(Int(signal["ageSeconds"]?.numberValue ?? 0)) s ago): \(signal["detail"]?.stringValue ?? "")")
+                }
+                let responses = (report["responses"]?.arrayValue ?? []).compactMap(\.stringValue)
+                if !responses.isEmpty { print("responses fired: \(responses.joined(separator: ", "))") }
             }
         }
 
