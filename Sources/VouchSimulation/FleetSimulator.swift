@@ -122,13 +122,23 @@ public struct FleetSimulator: Sendable {
         }
         try await clock.sleep(until: end)
         // The responder works after the answers; give it a moment to finish.
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(2))
 
         progress("reading trust scores")
+        // A fresh connection: the first may have been closed while idle.
+        let reader = try await SimulationConnection.open(host: host, port: port, from: nil)
+        defer { Task { await reader.close() } }
+        func read(_ path: String) async throws -> JSONValue {
+            let answer = try await reader.send(.GET, path, bearer: plan.apiKey)
+            guard answer.status == 200 else {
+                throw SimulationError("reading \(path) failed (HTTP \(answer.status)): \(answer.json["detail"]?.stringValue ?? answer.text.prefix(200).description)")
+            }
+            return answer.json
+        }
         var outcomes: [SimulationReport.Outcome] = []
         for (index, machine) in machines.enumerated() {
-            let trust = try await admin.send(.GET, "/v1/devices/\(ids[index])/trust", bearer: plan.apiKey).json
-            let device = try await admin.send(.GET, "/v1/admin/devices/\(ids[index])", bearer: plan.apiKey).json
+            let trust = try await read("/v1/devices/\(ids[index])/trust")
+            let device = try await read("/v1/admin/devices/\(ids[index])")
             let signals = (trust["signals"]?.arrayValue ?? []).map { signal in
                 SimulationReport.Signal(
                     kind: signal["kind"]?.stringValue ?? "", firstSeen: Int(signal["firstSeen"]?.numberValue ?? 0),

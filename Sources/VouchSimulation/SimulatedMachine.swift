@@ -75,24 +75,30 @@ actor SimulatedMachine {
         return opened
     }
 
-    /// Sends on the machine's connection; a connection the server closed is opened again once.
+    /// Sends on the machine's connection. A connection found closed before the request went out
+    /// is opened again and the request sent on it; a request that may have reached the server is
+    /// never sent twice (a telemetry batch sent twice would be a replay).
     private func send(_ method: HTTPMethod, _ path: String, json: JSONValue, bearer: String? = nil, moved: Bool = false) async throws -> SimulationConnection.Answer {
         do {
             return try await link(moved: moved).send(method, path, json: json, bearer: bearer)
-        } catch {
+        } catch is AnswerCollector.NotSent {
             if moved { movedConnection = nil } else { connection = nil }
             return try await link(moved: moved).send(method, path, json: json, bearer: bearer)
+        } catch {
+            if moved { movedConnection = nil } else { connection = nil }
+            throw error
         }
     }
 
     /// Waits and tries again while the server's rate limit answers 429.
     private func sendLimited(_ method: HTTPMethod, _ path: String, json: () async throws -> JSONValue, moved: Bool = false) async throws -> SimulationConnection.Answer {
-        while true {
+        for _ in 0..<30 {
             let answer = try await send(method, path, json: try await json(), moved: moved)
             guard answer.status == 429 else { return answer }
             let wait = answer.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
             try await Task.sleep(for: .milliseconds(Int64(min(wait, 30) * 1000)))
         }
+        throw SimulationError("the server's rate limit refused \(path) 30 times; start it with a higher --rate-limit for a simulated fleet")
     }
 
     /// Enrolls with the group's claim token, reporting the known-good firmware.
@@ -198,10 +204,20 @@ actor SimulatedMachine {
                 }
             }
             guard !envelopes.isEmpty else { return }
-            var answer = try await send(.POST, "/v1/telemetry", json: ["envelopes": .array(envelopes.map(JSONValue.string))], bearer: token, moved: moved)
+            let batch: JSONValue = ["envelopes": .array(envelopes.map(JSONValue.string))]
+            var answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
             if answer.status == 401 {
                 try await authenticate(moved: moved)
-                answer = try await send(.POST, "/v1/telemetry", json: ["envelopes": .array(envelopes.map(JSONValue.string))], bearer: token, moved: moved)
+                answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
+            } else if answer.status == 403, answer.json["stepUp"] != nil {
+                // Asked to step up: the batch was refused before any envelope was looked at; the
+                // machine attests the firmware it runs, as a real device would, and sends it again.
+                sequence += 1
+                let image = swapped ? context.swappedFirmware : context.goodFirmware
+                let report = try await image.envelope(device: did, sequence: sequence, time: now).signed(with: key)
+                let attested = try await send(.POST, "/v1/devices/self/attestation", json: ["measurement": .string(report)], bearer: token, moved: moved)
+                if attested.json["status"] == "good" { tally.steppedUp += 1 }
+                answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
             }
             tally.sent += envelopes.count
             guard answer.status == 200 else {

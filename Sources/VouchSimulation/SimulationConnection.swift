@@ -17,6 +17,9 @@ final class SimulationConnection: Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    /// How long an answer may take.
+    static let timeout = TimeAmount.seconds(60)
+
     private let channel: any Channel
     private let collector: NIOLoopBound<AnswerCollector>
     private let host: String
@@ -53,9 +56,14 @@ final class SimulationConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: Answer.self)
         let collector = collector
         let request = head
+        let channel = channel
         channel.eventLoop.execute {
             collector.value.send(request, body: body, answer: promise)
         }
+        // A server that takes a request and never answers must not hold the simulation forever:
+        // the connection is closed, which fails the request.
+        let timeout = channel.eventLoop.scheduleTask(in: Self.timeout) { channel.close(promise: nil) }
+        defer { timeout.cancel() }
         return try await promise.futureResult.get()
     }
 
@@ -75,7 +83,12 @@ final class AnswerCollector: ChannelInboundHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     struct Closed: Error, CustomStringConvertible {
-        var description: String { "the server closed the connection" }
+        var description: String { "the server closed the connection, or did not answer within \(SimulationConnection.timeout.nanoseconds / 1_000_000_000) s" }
+    }
+
+    /// The connection was closed before the request was written: sending it again is safe.
+    struct NotSent: Error, CustomStringConvertible {
+        var description: String { "the connection was closed before the request was sent" }
     }
 
     private var context: ChannelHandlerContext?
@@ -88,7 +101,7 @@ final class AnswerCollector: ChannelInboundHandler {
     }
 
     func send(_ head: HTTPRequestHead, body: [UInt8]?, answer: EventLoopPromise<SimulationConnection.Answer>) {
-        guard let context, context.channel.isActive else { return answer.fail(Closed()) }
+        guard let context, context.channel.isActive else { return answer.fail(NotSent()) }
         waiting.append(answer)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body, !body.isEmpty {

@@ -102,6 +102,8 @@ public struct SimulationReport: Sendable {
         lines.append(String(
             format: "false-positive rate %.3f; well-behaved devices' messages accepted %.4f; %.0f s simulated in %.0f s",
             falsePositiveRate, normalAcceptance, simulatedSeconds, wallSeconds))
+        let steppedUp = outcomes.filter { $0.steppedUp > 0 }.count
+        if steppedUp > 0 { lines.append("\(steppedUp) device(s) asked to step up attested known-good firmware and went on") }
         let failures = outcomes.map(\.failures).reduce(0, +)
         if failures > 0, let example = outcomes.first(where: { $0.lastFailure != nil }) {
             lines.append("\(failures) request(s) failed; for example \(example.id): \(example.lastFailure ?? "")")

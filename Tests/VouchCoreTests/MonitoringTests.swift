@@ -28,6 +28,9 @@ import VouchKit
         ("score < 3 score > 1", 11, "unexpected \"score\""),
         ("(score < 3", 11, "the condition ends where \")\" was expected"),
         ("signal == a*b", 11, "a signal pattern may only end in *"),
+        ("score < 1e19", 9, "a number from 0 to 100"),
+        (String(repeating: "not ", count: 33) + "score < 3", 129, "nests at most 32 deep"),
+        (String(repeating: "(", count: 40) + "score < 3" + String(repeating: ")", count: 40), 33, "nests at most 32 deep"),
     ])
     func badConditionsNameTheirColumn(text: String, column: Int, message: String) {
         #expect {
@@ -44,6 +47,8 @@ import VouchKit
         #expect(response.condition.description == "(score < 40 or signal == firmware.unknown)")
         #expect(throws: ResponseConditionError.self) { try MonitoringRules.Response(name: "r", parsing: "when score < 40 then explode") }
         #expect(throws: ResponseConditionError.self) { try MonitoringRules.Response(name: "r", parsing: "score < 40 then alert") }
+        #expect(throws: ResponseConditionError.self) { try MonitoringRules.Response(name: "r", parsing: "when then quarantine") }
+        #expect(throws: ResponseConditionError.self) { try MonitoringRules.Response(name: "r", parsing: "when  then  quarantine") }
     }
 }
 
@@ -85,6 +90,7 @@ import VouchKit
                   weights: {signal.unknown: 10}
                   thresholds:
                     - {name: chatty, metric: messagez, above: 10}
+                    - {name: guessers, metric: auth_failures, above: 1}
                   responses:
                     - when score < 40 then explode
                     - {when: signal == rule.quiet, then: alert}
@@ -94,9 +100,10 @@ import VouchKit
             guard let error = error as? PolicyDocumentError else { return false }
             let paths = error.problems.map(\.path)
             return paths == [
-                "monitoring.halfLife", "monitoring.weights.signal.unknown", "monitoring.thresholds[0].metric", "monitoring.responses[0]",
-                "monitoring.responses[1]", "monitoring.responses[2]",
-            ] && error.problems[2].message.contains("unknown metric \"messagez\"") && error.problems[4].message.contains("rule.quiet")
+                "monitoring.halfLife", "monitoring.weights.signal.unknown", "monitoring.thresholds[0].metric", "monitoring.thresholds[1].metric",
+                "monitoring.responses[0]", "monitoring.responses[1]", "monitoring.responses[2]",
+            ] && error.problems[2].message.contains("unknown metric \"messagez\"") && error.problems[5].message.contains("rule.quiet")
+                && error.problems[3].message.contains("anyone could run it up")
                 && error.problems[0].location.line == 2
         }
     }
@@ -184,6 +191,32 @@ import VouchKit
         #expect(released.score == 100 && released.responses.isEmpty && released.history.last?.cause == "released by operator")
         // After release the rule can fire again.
         #expect(monitor.raise(.firmwareUnknown, detail: "", device: "d", profile: sensor, at: start.addingTimeInterval(120)).map(\.rule) == ["quarantine"])
+    }
+
+    @Test func repeatedSignalsWeighTwiceTheirWeightAtMostAndFadedResponsesFireAgain() throws {
+        let rules = MonitoringRules(halfLife: 600, responses: [try MonitoringRules.Response(name: "watch", parsing: "when score < 85 then alert")])
+        let monitor = FleetMonitor(rules: rules)
+        var skewed = Observation()
+        skewed.count(.clockSkew)
+        var orders: [ResponseOrder] = []
+        for minute in 0..<10 {
+            orders += monitor.record(skewed, device: "d", profile: sensor, at: start.addingTimeInterval(Double(minute * 60)))
+        }
+        // clock.skew weighs 10: ten minutes of it take 20 at most.
+        #expect(monitor.trust(of: "d", at: start.addingTimeInterval(540)).score == 80)
+        #expect(orders.map(\.rule) == ["watch"])
+        // Hours later the signal has faded: the next minute re-arms the rule, and it fires again.
+        _ = monitor.record(Observation(), device: "d", profile: sensor, at: start.addingTimeInterval(6 * 3600))
+        #expect(monitor.trust(of: "d", at: start.addingTimeInterval(6 * 3600)).responses.isEmpty)
+        var forged = Observation()
+        forged.count(.signatureFailures)
+        #expect(monitor.record(forged, device: "d", profile: sensor, at: start.addingTimeInterval(6 * 3600 + 60)).map(\.rule) == ["watch"])
+        // Authentication failures are counted, never judged: anyone can name a device in a bad proof.
+        var failures = Observation()
+        failures.count(.authFailures, 10_000)
+        _ = monitor.record(failures, device: "victim", profile: sensor, at: start)
+        #expect(monitor.trust(of: "victim", at: start).score == 100)
+        #expect(monitor.activity(of: "victim", at: start)?.windows.lastMinute(.authFailures) == 10_000)
     }
 
     @Test func staticThresholdsApplyToTheirGroupsAndZones() {

@@ -54,6 +54,8 @@ struct FleetSimulationTests {
                 let moved = report.devices(.newAddress)
                 #expect(Double(report.count(moved, response: "monitor.step-up")) >= 0.95 * Double(moved.count))
                 #expect(report.count(moved, state: "quarantined") == 0)
+                // …and, refused at their next batch, they attest their firmware and go on.
+                #expect(Double(moved.filter { $0.steppedUp > 0 }.count) >= 0.95 * Double(moved.count))
                 let normal = report.devices(nil)
                 #expect(report.count(normal, state: "quarantined") == 0)
                 #expect(normal.allSatisfy { $0.state == "active" })

@@ -21,6 +21,7 @@ import X509
 func benchmarks() {
     authorizationBenchmarks()
     telemetryBenchmarks()
+    monitoringBenchmarks()
     let enrollmentBatch = BenchmarkScalingFactor.kilo
     let httpIterations = 6
 

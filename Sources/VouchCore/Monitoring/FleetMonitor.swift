@@ -67,6 +67,8 @@ public final class FleetMonitor: Sendable {
 
     public static func minute(_ date: Date) -> Int { Int((date.timeIntervalSince1970 / 60).rounded(.down)) }
 
+    static func date(minute: Int) -> Date { Date(timeIntervalSince1970: Double(minute) * 60) }
+
     private func shard(_ device: String) -> Shard {
         var hasher = Hasher()
         hasher.combine(device)
@@ -184,6 +186,7 @@ struct DeviceRecord: Sendable {
     /// cohort's, and computes the limits the new minute is judged by.
     mutating func roll(to minute: Int, _ rules: MonitoringRules, cohorts: borrowing Mutex<[String: [Baseline]]>) {
         guard minute > windows.minute else { return }
+        if !fired.isEmpty { rearm(at: FleetMonitor.date(minute: minute), rules) }
         let closedMinute = windows.minute
         let idle = min(minute - closedMinute - 1, 60)
         let metrics = SignalKind.adaptiveMetrics
@@ -239,6 +242,8 @@ struct DeviceRecord: Sendable {
         let minute = windows.minute
         var trigger: (SignalKind, String)?
         func raised(_ kind: SignalKind, _ detail: @autoclosure () -> String) {
+            // Raised already this minute: nothing to add, and no detail to write.
+            guard signals[kind]?.minute != minute else { return }
             let text = detail()
             // The heaviest signal raised by the request is named as the responses' trigger.
             if raise(kind, detail: text, at: date, rules), trigger.map({ rules.weight(of: $0.0) < rules.weight(of: kind) }) ?? true {
@@ -246,10 +251,11 @@ struct DeviceRecord: Sendable {
             }
         }
         if observation.connection { windows.add(.connections, minute: minute) }
+        var touched: [DeviceMetric] = observation.connection ? [.connections] : []
         if let address = observation.source, let known = see(address, minute: minute) {
+            touched.append(.newSourceAddresses)
             raised(.newAddress, "came from \(address), not seen from it before (seen: \(known.map(\.description).sorted().joined(separator: ", ")))")
         }
-        var touched: [DeviceMetric] = observation.connection ? [.connections] : []
         for (metric, amount) in observation.counts {
             windows.add(metric, amount, minute: minute)
             touched.append(metric)
@@ -308,7 +314,9 @@ struct DeviceRecord: Sendable {
         if var raised = signals[kind] {
             guard raised.minute != minute else { return false }
             let faded = raised.strength * Self.fading(date.timeIntervalSince(raised.last), rules.halfLife)
-            raised.strength = min(100, faded + weight)
+            // Raised again and again, a kind weighs up to twice its weight, no more: a
+            // low-weight signal never takes the score down alone.
+            raised.strength = min(100, 2 * weight, faded + weight)
             raised.weight = weight
             raised.count += 1
             raised.last = date
@@ -343,6 +351,17 @@ struct DeviceRecord: Sendable {
             }
         }
         return orders
+    }
+
+    /// Forgets fired responses whose condition no longer holds (signals have faded), so that they
+    /// fire again when it holds again.
+    mutating func rearm(at date: Date, _ rules: MonitoringRules) {
+        let contributions = contributions(at: date, halfLife: rules.halfLife)
+        let score = Self.score(contributions)
+        let active = Set(contributions.filter { $0.value >= 1 }.map(\.key))
+        for response in rules.responses where fired.contains(response.name) {
+            if !response.condition.holds(score: score, signals: active, profile: profile) { fired.remove(response.name) }
+        }
     }
 
     mutating func note(_ cause: String, at date: Date, halfLife: Double) {

@@ -89,7 +89,8 @@ public struct MonitoringRules: Sendable, Hashable {
             guard trimmed.hasPrefix("when ") else {
                 throw ResponseConditionError(column: 1, message: "a response reads \"when CONDITION then ACTION\"")
             }
-            guard let then = trimmed.range(of: " then ", options: .backwards) else {
+            let afterWhen = trimmed.index(trimmed.startIndex, offsetBy: 4)
+            guard let then = trimmed.range(of: " then ", options: .backwards, range: afterWhen..<trimmed.endIndex), then.lowerBound > afterWhen else {
                 throw ResponseConditionError(column: trimmed.count + 1, message: "a response ends with \"then ACTION\"")
             }
             let actionText = trimmed[then.upperBound...].trimmingCharacters(in: .whitespaces)

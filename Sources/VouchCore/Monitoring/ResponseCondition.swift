@@ -79,7 +79,7 @@ public indirect enum ResponseCondition: Sendable, Hashable, CustomStringConverti
     public var description: String {
         switch self {
         case .score(let comparison, let value):
-            "score \(comparison.rawValue) \(value == value.rounded() ? String(Int(value)) : String(value))"
+            "score \(comparison.rawValue) \(Int(exactly: value).map(String.init) ?? String(value))"
         case .signal(let equal, let pattern): "signal \(equal ? "==" : "!=") \(pattern)"
         case .zone(let equal, let name): "zone \(equal ? "==" : "!=") \(name)"
         case .group(let equal, let name): "group \(equal ? "==" : "!=") \(name)"
@@ -89,8 +89,14 @@ public indirect enum ResponseCondition: Sendable, Hashable, CustomStringConverti
         }
     }
 
+    /// The longest condition read, in characters.
+    public static let maximumLength = 2000
+
     /// Parses a condition; the error names the column where reading stopped.
     public init(parsing text: String) throws(ResponseConditionError) {
+        guard text.count <= Self.maximumLength else {
+            throw ResponseConditionError(column: Self.maximumLength + 1, message: "a condition is at most \(Self.maximumLength) characters")
+        }
         var parser = ConditionParser(text)
         let condition = try parser.expression()
         if let token = parser.peek() {
@@ -117,6 +123,8 @@ private struct ConditionParser {
 
     private var tokens: [Token] = []
     private var position = 0
+    /// Parentheses and `not`s open; past 32, the condition is refused rather than read deeper.
+    private var depth = 0
     private let end: Int
 
     init(_ text: String) {
@@ -170,6 +178,12 @@ private struct ConditionParser {
     }
 
     private mutating func negation() throws(ResponseConditionError) -> ResponseCondition {
+        let opens = peek().map { $0.text == "not" || $0.text == "(" } ?? false
+        if opens, let token = peek() {
+            depth += 1
+            guard depth <= 32 else { throw ResponseConditionError(column: token.column, message: "a condition nests at most 32 deep") }
+        }
+        defer { if opens { depth -= 1 } }
         if peek()?.text == "not" {
             position += 1
             return .not(try negation())
@@ -196,8 +210,8 @@ private struct ConditionParser {
         }
         switch subject.text {
         case "score":
-            guard let number = Double(value.text), number.isFinite else {
-                throw ResponseConditionError(column: value.column, message: "a score is compared with a number, not \"\(value.text)\"")
+            guard let number = Double(value.text), (0...100).contains(number) else {
+                throw ResponseConditionError(column: value.column, message: "a score is compared with a number from 0 to 100, not \"\(value.text.prefix(40))\"")
             }
             return .score(comparison, number)
         case "signal", "zone", "group":

@@ -31,8 +31,13 @@ public struct SignalKind: RawRepresentable, Sendable, Hashable, Comparable, Coda
     /// Signals raised on sight.
     public static let onSight: [SignalKind] = [.signatureForged, .replay, .firmwareUnknown, .firmwareRevoked, .clockSkew, .policyDenied, .newAddress]
 
-    /// Metrics with adaptive baselines, per device and per cohort.
-    public static let adaptiveMetrics: [DeviceMetric] = [.messages, .bytes, .connections, .authFailures]
+    /// Metrics with adaptive baselines, per device and per cohort. Authentication failures are
+    /// left out on purpose: a refused proof names a device without proving it, so anyone could
+    /// raise them against any device; they are counted for operators to read, never judged.
+    public static let adaptiveMetrics: [DeviceMetric] = [.messages, .bytes, .connections]
+
+    /// Metrics whose counts anyone could run up in a device's name, which no signal may come from.
+    public static let unprovenMetrics: Set<DeviceMetric> = [.authFailures]
 
     /// A count above the device's own baseline.
     public static func baseline(_ metric: DeviceMetric) -> SignalKind { SignalKind(rawValue: "baseline.\(metric)") }
@@ -48,16 +53,15 @@ public struct SignalKind: RawRepresentable, Sendable, Hashable, Comparable, Coda
         onSight + adaptiveMetrics.map(baseline) + adaptiveMetrics.map(cohort)
 
     /// How much each kind lowers the trust score when it is raised (out of 100), unless the policy
-    /// says otherwise.
+    /// says otherwise. Raised again, a kind adds up to twice its weight at most.
     public static let defaultWeights: [SignalKind: Double] = {
         var weights: [SignalKind: Double] = [
             .signatureForged: 60, .replay: 40, .firmwareUnknown: 50, .firmwareRevoked: 80, .clockSkew: 10, .policyDenied: 20,
             .newAddress: 20,
         ]
         for metric in adaptiveMetrics {
-            // Authentication failures name a device without proving it: they weigh little.
-            weights[baseline(metric)] = metric == .authFailures ? 5 : 25
-            weights[cohort(metric)] = metric == .authFailures ? 5 : 20
+            weights[baseline(metric)] = 25
+            weights[cohort(metric)] = 20
         }
         return weights
     }()

@@ -63,9 +63,14 @@ extension PolicyReader {
         if fields["name"] == nil { problem(path, node, "a threshold needs a name") }
         var metric: DeviceMetric?
         if let node = fields["metric"], let text = string(node, path + ".metric") {
-            metric = DeviceMetric.allCases.first { $0.description == text }
+            let usable = DeviceMetric.allCases.filter { !SignalKind.unprovenMetrics.contains($0) }
+            metric = usable.first { $0.description == text }
             if metric == nil {
-                problem(path + ".metric", node, "unknown metric \"\(text.prefix(64))\"; expected \(DeviceMetric.allCases.map(\.description).joined(separator: ", "))")
+                if SignalKind.unprovenMetrics.contains(where: { $0.description == text }) {
+                    problem(path + ".metric", node, "\(text) cannot raise a signal: a refused authentication names a device without proving it, so anyone could run it up")
+                } else {
+                    problem(path + ".metric", node, "unknown metric \"\(text.prefix(64))\"; expected \(usable.map(\.description).joined(separator: ", "))")
+                }
             }
         } else if fields["metric"] == nil {
             problem(path, node, "a threshold needs a metric")

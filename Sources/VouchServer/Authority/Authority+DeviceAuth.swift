@@ -69,8 +69,8 @@ extension Authority {
         // device's key learns neither whether it exists nor its state.
         let device = try await deviceHolding(key, id: proof.deviceId)
         try Self.requireActing(device)
-        try await stepUp(device, measurement: request.measurement)
         try await consumeDeviceNonce(request.nonce)
+        try await stepUp(device, measurement: request.measurement)
         let issuedAt = nowSeconds
         // A quarantined device gets short-lived tokens: it is meant to remediate, then be looked at.
         let lifetime = device.state == DeviceState.quarantined.rawValue ? Self.quarantineTokenLifetime : Self.accessTokenLifetime
@@ -86,20 +86,28 @@ extension Authority {
     /// measurement of known-good firmware, which clears the request.
     private func stepUp(_ device: DeviceRow, measurement token: String?) async throws {
         guard let asked = try await store.read({ try await $0.stepUp(deviceID: device.id) }) else { return }
-        func refuse(_ detail: String) -> APIError {
-            var error = APIError.forbidden(
-                "device \(device.id) was asked to step up at \(RFC3339.format(Date(timeIntervalSince1970: Double(asked.requiredAt)))) (\(asked.cause)); "
-                    + detail)
-            error.extensions["stepUp"] = "firmware-attestation"
-            return error
-        }
         guard let token else {
-            throw refuse("send a fresh firmware measurement with this request ({\"nonce\", \"proof\", \"measurement\"})")
+            throw Self.stepUpRequired(device, asked, "send a fresh firmware measurement with this request ({\"nonce\", \"proof\", \"measurement\"})")
         }
         guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
         let verdict = try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key), device: device, phase: .stepUp)
-        guard verdict.status == "good" else { throw refuse("the measurement sent is \(verdict.status): \(verdict.detail)") }
+        guard verdict.status == "good" else { throw Self.stepUpRequired(device, asked, "the measurement sent is \(verdict.status): \(verdict.detail)") }
+        try await steppedUp(device, verdict: verdict)
+    }
+
+    /// The refusal of a device that was asked to step up.
+    static func stepUpRequired(_ device: DeviceRow, _ asked: StepUpRow, _ detail: String) -> APIError {
+        var error = APIError.forbidden(
+            "device \(device.id) was asked to step up at \(RFC3339.format(Date(timeIntervalSince1970: Double(asked.requiredAt)))) (\(asked.cause)); "
+                + detail)
+        error.extensions["stepUp"] = "firmware-attestation"
+        return error
+    }
+
+    /// Clears a pending step-up after a known-good measurement (nothing when none is pending).
+    func steppedUp(_ device: DeviceRow, verdict: FirmwareVerdict) async throws {
         try await store.transaction { session in
+            guard let asked = try await session.stepUp(deviceID: device.id) else { return }
             try await session.clearStepUp(deviceID: device.id)
             try await self.record(session, kind: "device.stepped-up", subject: device.id, actor: "device:\(device.id)", data: [
                 "sha256": .string(verdict.sha256), "version": .string(verdict.version), "cause": .string(asked.cause),
@@ -108,8 +116,18 @@ extension Authority {
     }
 
     /// The device a request acts for, from its access token or its client certificate. Checked on
-    /// every request: a device revoked, suspended or rotated since is refused at once.
-    func authenticatedDevice(_ source: DeviceCredentialSource) async throws -> DeviceRow {
+    /// every request: a device revoked, suspended or rotated since is refused at once, and so is
+    /// a device asked to step up (unless `allowingStepUp`: reading its own record, attesting).
+    func authenticatedDevice(_ source: DeviceCredentialSource, allowingStepUp: Bool = false) async throws -> DeviceRow {
+        let device = try await identifiedDevice(source)
+        if !allowingStepUp, let asked = try await store.read({ try await $0.stepUp(deviceID: device.id) }) {
+            throw Self.stepUpRequired(
+                device, asked, "send a fresh firmware measurement to POST /v1/devices/self/attestation, or with a token request ({\"nonce\", \"proof\", \"measurement\"})")
+        }
+        return device
+    }
+
+    private func identifiedDevice(_ source: DeviceCredentialSource) async throws -> DeviceRow {
         switch source {
         case .accessToken(let token):
             let claims = try verifyAccessToken(token)

@@ -38,7 +38,7 @@ struct DeviceController {
             return try Responses.json(token)
         }
         router.get("/v1/devices/self") { request, context in
-            let device = try await authority.authenticatedDevice(try await credential(request, context))
+            let device = try await authority.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
             return try Responses.json(try DeviceView(device))
         }
         router.get("/v1/devices/{id}/trust") { request, context in
@@ -50,7 +50,7 @@ struct DeviceController {
                 }
                 return try Responses.json(try await authority.trust(of: id))
             }
-            let device = try await authority.authenticatedDevice(try await credential(request, context))
+            let device = try await authority.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
             guard id == "self" || id == device.id else {
                 throw APIError.forbidden("a device reads only its own trust score (GET /v1/devices/self/trust)")
             }

@@ -23,11 +23,14 @@ struct FirmwareController {
 
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/devices/self/attestation") { request, context in
-            let device = try await authority.authenticatedDevice(try await devices.credential(request, context))
+            // A device asked to step up attests here: a known-good measurement clears the request.
+            let device = try await authority.authenticatedDevice(try await devices.credential(request, context), allowingStepUp: true)
             let body = try await request.decodeJSON(MeasurementBody.self, context: context)
             guard let entry = try await authority.directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
             let measurement = try authority.openMeasurement(body.measurement, did: device.did, key: entry.key)
-            return try Responses.json(try await authority.recordMeasurement(measurement, device: device, phase: .boot))
+            let verdict = try await authority.recordMeasurement(measurement, device: device, phase: .boot)
+            if verdict.status == "good" { try await authority.steppedUp(device, verdict: verdict) }
+            return try Responses.json(verdict)
         }
         let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))
         admin.post("/firmware") { request, context in

@@ -21,12 +21,17 @@ final class ResponseQueue: Sendable {
 
     init() {
         // A burst of signals across a fleet must not grow memory without bound: past 100,000
-        // orders waiting, the oldest are dropped (and counted as dropped in the log).
+        // orders waiting, the oldest are dropped, and each drop is logged as an error.
         (orders, continuation) = AsyncStream.makeStream(of: ResponseOrder.self, bufferingPolicy: .bufferingNewest(100_000))
     }
 
-    func submit(_ orders: [ResponseOrder]) {
-        for order in orders { continuation.yield(order) }
+    /// Queues `orders`; returns those dropped to make room.
+    func submit(_ orders: [ResponseOrder]) -> [ResponseOrder] {
+        var dropped: [ResponseOrder] = []
+        for order in orders {
+            if case .dropped(let old) = continuation.yield(order) { dropped.append(old) }
+        }
+        return dropped
     }
 
     func finish() { continuation.finish() }
@@ -53,13 +58,21 @@ extension Authority {
     /// Feeds what a request showed of a device into monitoring, and queues the responses it brings.
     func observe(_ observation: Observation, of entry: DeviceDirectory.Entry) {
         let orders = monitor.record(observation, device: entry.row.id, profile: entry.profile, at: now)
-        if !orders.isEmpty { responses.submit(orders) }
+        if !orders.isEmpty { queue(orders) }
+    }
+
+    private func queue(_ orders: [ResponseOrder]) {
+        for lost in responses.submit(orders) {
+            logger.error("response queue full: an automated response was dropped", metadata: [
+                "device": "\(lost.device)", "rule": "\(lost.rule)", "action": "\(lost.action.rawValue)",
+            ])
+        }
     }
 
     /// Raises a signal found outside the request counts (a firmware verdict).
     func raise(_ kind: SignalKind, detail: String, of entry: DeviceDirectory.Entry) {
         let orders = monitor.raise(kind, detail: detail, device: entry.row.id, profile: entry.profile, at: now)
-        if !orders.isEmpty { responses.submit(orders) }
+        if !orders.isEmpty { queue(orders) }
     }
 
     /// Counts a refused authentication against the device the proof names, if it is one of ours
