@@ -60,7 +60,7 @@ final class MonitoringFixture: Sendable {
         monitor = FleetMonitor(rules: rules)
         ids = (0..<Self.devices).map { "dev_\(String($0, radix: 16))" }
         profiles = (0..<Self.devices).map { DeviceProfile(group: $0 % 2 == 0 ? "sensors" : "cameras", zone: "line-3", model: "t\($0 % 4)") }
-        addresses = (0..<Self.devices).map { try! IPAddress("10.\($0 / 65_536 % 256).\($0 / 256 % 256).\($0 % 256)") }
+        addresses = (0..<Self.devices).map { IPAddress("10.\($0 / 65_536 % 256).\($0 / 256 % 256).\($0 % 256)")! }
     }
 
     func record(_ index: Int) -> Int {
