@@ -54,6 +54,8 @@ struct TelemetryIngestTests {
                 let metrics = detail["activity"]?["metrics"]
                 #expect(metrics?["messages"]?.arrayValue.dropFirst().first == 3)
                 #expect(metrics?["bytes"]?.arrayValue.dropFirst().first == 12)
+                #expect(metrics?["message_size"]?.arrayValue.dropFirst().first == 4)
+                #expect(detail["activity"]?["distinctSourceAddresses"] == 1)
                 #expect(metrics?["replays"]?.arrayValue.dropFirst().first == 1)
                 #expect(metrics?["signature_failures"]?.arrayValue.dropFirst().first == 2)
                 #expect(metrics?["policy_denials"]?.arrayValue.dropFirst().first == 2)

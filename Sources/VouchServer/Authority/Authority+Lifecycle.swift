@@ -83,10 +83,12 @@ struct TrustSummary: Codable, Sendable {
     }
 }
 
-/// Counts per metric over 1 minute, 5 minutes, 1 hour; metrics never observed are left out.
+/// Counts per metric over 1 minute, 5 minutes, 1 hour, and the mean message size; metrics never
+/// observed are left out; `distinctSourceAddresses` is how many the device came from.
 struct ActivityView: Codable, Sendable {
     var metrics: [String: [Int]]
     var sourceAddresses: [String]
+    var distinctSourceAddresses: Int
 
     init(_ state: FleetMonitor.Activity?) {
         var metrics: [String: [Int]] = [:]
@@ -94,9 +96,14 @@ struct ActivityView: Codable, Sendable {
             for metric in DeviceMetric.allCases where windows.lastHour(metric) > 0 {
                 metrics[metric.description] = [windows.lastMinute(metric), windows.lastFiveMinutes(metric), windows.lastHour(metric)]
             }
+            // The mean message size (bytes per accepted message) over the same windows.
+            if let messages = metrics[DeviceMetric.messages.description], let bytes = metrics[DeviceMetric.bytes.description] {
+                metrics["message_size"] = zip(bytes, messages).map { $1 == 0 ? 0 : $0 / $1 }
+            }
         }
         self.metrics = metrics
         sourceAddresses = (state?.addresses.keys.map(\.description) ?? []).sorted()
+        distinctSourceAddresses = sourceAddresses.count
     }
 }
 
