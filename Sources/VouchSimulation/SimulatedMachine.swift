@@ -139,9 +139,7 @@ actor SimulatedMachine {
                 return .object(body)
             }, moved: moved)
             if answer.status == 403, answer.json["stepUp"] != nil, measurement == nil {
-                let image = swapped ? context.swappedFirmware : context.goodFirmware
-                sequence += 1
-                measurement = try await image.envelope(device: did, sequence: sequence, time: context.clock.now).signed(with: key)
+                measurement = try await self.measurement(at: context.clock.now)
                 tally.steppedUp += 1
                 continue
             }
@@ -166,8 +164,7 @@ actor SimulatedMachine {
             }
             if misbehaving, anomaly == .firmwareSwap, !swapped {
                 swapped = true
-                sequence += 1
-                let report = try await context.swappedFirmware.envelope(device: did, sequence: sequence, time: now).signed(with: key)
+                let report = try await measurement(at: now)
                 _ = try await send(.POST, "/v1/devices/self/attestation", json: ["measurement": .string(report)], bearer: token)
             }
             var count = random.poisson(rate * context.plan.interval / 60)
@@ -175,12 +172,8 @@ actor SimulatedMachine {
             var envelopes: [String] = []
             var accepted: String?
             for offset in 0..<count {
-                sequence += 1
-                let reading = "{\"t\":\(String(format: "%.2f", Double.random(in: 15...30, using: &random))),\"h\":\(Int.random(in: 30...70, using: &random)),\"n\":\(sequence)}"
-                let envelope = try await TelemetryEnvelope(
-                    device: did, sequence: sequence, time: now.addingTimeInterval(Double(offset) * 0.001), topic: "telemetry/\(id)/env",
-                    payload: Data(reading.utf8)
-                ).signed(with: key)
+                let reading = "{\"t\":\(String(format: "%.2f", Double.random(in: 15...30, using: &random))),\"h\":\(Int.random(in: 30...70, using: &random)),\"n\":\(sequence + 1)}"
+                let envelope = try await self.envelope(topic: "telemetry/\(id)/env", payload: reading, at: now.addingTimeInterval(Double(offset) * 0.001))
                 envelopes.append(envelope)
                 if offset == 0 { accepted = envelope }
             }
@@ -189,16 +182,9 @@ actor SimulatedMachine {
                 case .replay:
                     if let lastAccepted { envelopes.append(lastAccepted) }
                 case .forged:
-                    sequence += 1
-                    let stranger = SigningKey.generate(.ed25519)
-                    envelopes.append(try await TelemetryEnvelope(
-                        device: did, sequence: sequence, time: now, topic: "telemetry/\(id)/env", payload: Data("{\"t\":99}".utf8)
-                    ).signed(with: stranger))
+                    envelopes.append(try await envelope(topic: "telemetry/\(id)/env", payload: "{\"t\":99}", at: now, signer: SigningKey.generate(.ed25519)))
                 case .outOfPolicy:
-                    sequence += 1
-                    envelopes.append(try await TelemetryEnvelope(
-                        device: did, sequence: sequence, time: now, topic: "telemetry/\(victim)/env", payload: Data("{\"t\":1}".utf8)
-                    ).signed(with: key))
+                    envelopes.append(try await envelope(topic: "telemetry/\(victim)/env", payload: "{\"t\":1}", at: now))
                 default:
                     break
                 }
@@ -212,9 +198,7 @@ actor SimulatedMachine {
             } else if answer.status == 403, answer.json["stepUp"] != nil {
                 // Asked to step up: the batch was refused before any envelope was looked at; the
                 // machine attests the firmware it runs, as a real device would, and sends it again.
-                sequence += 1
-                let image = swapped ? context.swappedFirmware : context.goodFirmware
-                let report = try await image.envelope(device: did, sequence: sequence, time: now).signed(with: key)
+                let report = try await measurement(at: now)
                 let attested = try await send(.POST, "/v1/devices/self/attestation", json: ["measurement": .string(report)], bearer: token, moved: moved)
                 if attested.json["status"] == "good" { tally.steppedUp += 1 }
                 answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
@@ -238,6 +222,20 @@ actor SimulatedMachine {
             tally.lastFailure = "\(error)"
             token = nil
         }
+    }
+
+    /// The next envelope in the machine's sequence, signed by its own key unless `signer` forges it.
+    private func envelope(topic: String, payload: String, at time: Date, signer: SigningKey? = nil) async throws -> String {
+        sequence += 1
+        return try await TelemetryEnvelope(device: did, sequence: sequence, time: time, topic: topic, payload: Data(payload.utf8))
+            .signed(with: signer ?? key)
+    }
+
+    /// A measurement of the firmware the machine runs (the unknown image once swapped), next in its sequence.
+    private func measurement(at time: Date) async throws -> String {
+        sequence += 1
+        return try await (swapped ? context.swappedFirmware : context.goodFirmware).envelope(device: did, sequence: sequence, time: time)
+            .signed(with: key)
     }
 
     func close() async {

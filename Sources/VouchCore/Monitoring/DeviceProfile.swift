@@ -31,10 +31,21 @@ public struct Observation: Sendable {
         self.connection = connection
     }
 
-    /// Counts `amount` more of `metric`.
+    /// Counts `amount` more of `metric` (added to what the observation already holds of it).
     public mutating func count(_ metric: DeviceMetric, _ amount: UInt32 = 1) {
         guard amount > 0 else { return }
-        counts.append((metric, amount))
+        if let index = counts.firstIndex(where: { $0.metric == metric }) {
+            counts[index].amount &+= amount
+        } else {
+            counts.append((metric, amount))
+        }
+    }
+
+    /// An observation of one count and nothing else.
+    public static func counting(_ metric: DeviceMetric, _ amount: UInt32 = 1) -> Observation {
+        var observation = Observation()
+        observation.count(metric, amount)
+        return observation
     }
 }
 

@@ -99,9 +99,13 @@ public final class FleetMonitor: Sendable {
         }
     }
 
-    /// Raises a signal found elsewhere (a firmware report) and returns the responses it brings.
-    public func raise(_ kind: SignalKind, detail: String, device: String, profile: DeviceProfile, at date: Date) -> [ResponseOrder] {
+    /// Raises a signal found elsewhere (a firmware report), counting `metric` with it, and returns
+    /// the responses it brings.
+    public func raise(
+        _ kind: SignalKind, detail: String, counting metric: DeviceMetric? = nil, device: String, profile: DeviceProfile, at date: Date
+    ) -> [ResponseOrder] {
         withRecord(device, profile, at: date) { record, configuration in
+            if let metric { record.windows.add(metric, minute: record.windows.minute) }
             guard record.raise(kind, detail: detail, at: date, configuration.rules) else { return [] }
             return record.respond(device: device, trigger: kind, detail: detail, at: date, configuration.rules)
         }
@@ -333,9 +337,7 @@ struct DeviceRecord: Sendable {
     /// Evaluates the response rules after a signal: each fires once while its condition holds,
     /// and again only after it has stopped holding.
     mutating func respond(device: String, trigger: SignalKind, detail: String, at date: Date, _ rules: MonitoringRules) -> [ResponseOrder] {
-        let contributions = contributions(at: date, halfLife: rules.halfLife)
-        let score = Self.score(contributions)
-        let active = Set(contributions.filter { $0.value >= 1 }.map(\.key))
+        let (contributions, score, active) = standing(at: date, halfLife: rules.halfLife)
         let heaviest = contributions.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map(\.key)
         var orders: [ResponseOrder] = []
         for response in rules.responses {
@@ -356,9 +358,7 @@ struct DeviceRecord: Sendable {
     /// Forgets fired responses whose condition no longer holds (signals have faded), so that they
     /// fire again when it holds again.
     mutating func rearm(at date: Date, _ rules: MonitoringRules) {
-        let contributions = contributions(at: date, halfLife: rules.halfLife)
-        let score = Self.score(contributions)
-        let active = Set(contributions.filter { $0.value >= 1 }.map(\.key))
+        let (_, score, active) = standing(at: date, halfLife: rules.halfLife)
         for response in rules.responses where fired.contains(response.name) {
             if !response.condition.holds(score: score, signals: active, profile: profile) { fired.remove(response.name) }
         }
@@ -368,6 +368,13 @@ struct DeviceRecord: Sendable {
         if history.count >= FleetMonitor.historyLimit { history.removeFirst(history.count - FleetMonitor.historyLimit + 1) }
         let score = Self.score(contributions(at: date, halfLife: halfLife))
         history.append(TrustReport.Point(at: Int(date.timeIntervalSince1970), score: Int(score.rounded()), cause: cause))
+    }
+
+    /// What each signal takes off at `date`, the score, and the signals response conditions see
+    /// (those still taking off a point or more).
+    func standing(at date: Date, halfLife: Double) -> (contributions: [SignalKind: Double], score: Double, active: Set<SignalKind>) {
+        let contributions = contributions(at: date, halfLife: halfLife)
+        return (contributions, Self.score(contributions), Set(contributions.filter { $0.value >= 1 }.map(\.key)))
     }
 
     func contributions(at date: Date, halfLife: Double) -> [SignalKind: Double] {

@@ -89,8 +89,7 @@ extension Authority {
         guard let token else {
             throw Self.stepUpRequired(device, asked, "send a fresh firmware measurement with this request ({\"nonce\", \"proof\", \"measurement\"})")
         }
-        guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
-        let verdict = try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key), device: device, phase: .stepUp)
+        let verdict = try await attest(token, by: device, phase: .stepUp)
         guard verdict.status == "good" else { throw Self.stepUpRequired(device, asked, "the measurement sent is \(verdict.status): \(verdict.detail)") }
         try await steppedUp(device, verdict: verdict)
     }
@@ -119,38 +118,45 @@ extension Authority {
     /// every request: a device revoked, suspended or rotated since is refused at once, and so is
     /// a device asked to step up (unless `allowingStepUp`: reading its own record, attesting).
     func authenticatedDevice(_ source: DeviceCredentialSource, allowingStepUp: Bool = false) async throws -> DeviceRow {
-        let device = try await identifiedDevice(source)
-        if !allowingStepUp, let asked = try await store.read({ try await $0.stepUp(deviceID: device.id) }) {
+        // The step-up asked of the device is read with the device itself, in the same read.
+        let (device, asked) = try await identifiedDevice(source, readingStepUp: !allowingStepUp)
+        if let asked {
             throw Self.stepUpRequired(
                 device, asked, "send a fresh firmware measurement to POST /v1/devices/self/attestation, or with a token request ({\"nonce\", \"proof\", \"measurement\"})")
         }
         return device
     }
 
-    private func identifiedDevice(_ source: DeviceCredentialSource) async throws -> DeviceRow {
+    private func identifiedDevice(_ source: DeviceCredentialSource, readingStepUp: Bool) async throws -> (DeviceRow, StepUpRow?) {
         switch source {
         case .accessToken(let token):
             let claims = try verifyAccessToken(token)
-            let device = try await store.read { try await $0.device(id: claims.sub) }
+            let (device, asked) = try await store.read { session in
+                (try await session.device(id: claims.sub), readingStepUp ? try await session.stepUp(deviceID: claims.sub) : nil)
+            }
             guard let device else { throw APIError.unauthorized("the access token names a device that does not exist") }
             try Self.requireActing(device)
             guard ConstantTime.equals(claims.cnf.jkt, device.keyThumbprint) else {
                 throw APIError.unauthorized("the access token is bound to a key device \(device.id) no longer holds; get a new token")
             }
-            return device
+            return (device, asked)
         case .clientCertificate(let certificate):
-            return try await deviceForClientCertificate(certificate)
+            return try await holder(of: certificate, readingStepUp: readingStepUp)
         }
     }
 
     /// Checks a client certificate against the records: issued here, not revoked or on hold, not
     /// expired, and its device in a state that may act with the key the certificate holds.
     func deviceForClientCertificate(_ certificate: Certificate) async throws -> DeviceRow {
+        try await holder(of: certificate, readingStepUp: false).device
+    }
+
+    private func holder(of certificate: Certificate, readingStepUp: Bool) async throws -> (device: DeviceRow, stepUp: StepUpRow?) {
         let serial = Hex.encode(certificate.serialNumber.bytes)
         let now = nowSeconds
-        let (row, device) = try await store.read { session -> (CertificateRow?, DeviceRow?) in
-            guard let row = try await session.certificate(serial: serial) else { return (nil, nil) }
-            return (row, try await session.device(id: row.deviceId))
+        let (row, device, asked) = try await store.read { session -> (CertificateRow?, DeviceRow?, StepUpRow?) in
+            guard let row = try await session.certificate(serial: serial) else { return (nil, nil, nil) }
+            return (row, try await session.device(id: row.deviceId), readingStepUp ? try await session.stepUp(deviceID: row.deviceId) : nil)
         }
         guard let row, let device else {
             throw APIError.unauthorized("the client certificate was not issued by this authority")
@@ -161,7 +167,7 @@ extension Authority {
         guard let key = try? PublicKey(certificateKey: certificate.publicKey), ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
             throw APIError.unauthorized("the client certificate holds a key device \(device.id) no longer holds")
         }
-        return device
+        return (device, asked)
     }
 
     /// Renews an acting device's certificate and credentials for the key it already holds, after
@@ -170,8 +176,7 @@ extension Authority {
     func renew(_ device: DeviceRow, measurement token: String? = nil) async throws -> EnrollmentBundle {
         var verdict: FirmwareVerdict?
         if let token {
-            guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
-            verdict = try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key), device: device, phase: .renewal)
+            verdict = try await attest(token, by: device, phase: .renewal)
         }
         var bundle = try await store.transaction { session in
             guard let row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint else {

@@ -28,7 +28,7 @@ struct DeviceController {
             do {
                 token = try await authority.issueAccessToken(body)
             } catch let error as APIError where error.status == .unauthorized || error.status == .forbidden {
-                if error.extensions["stepUp"] == nil { await authority.noteFailedAuthentication(proof: body.proof, source: context.sourceAddress) }
+                if error.extensions["stepUp"] == nil { await authority.noteFailedAuthentication(proof: body.proof) }
                 throw error
             }
             if let entry = try await authority.directoryEntry(token.device_id) {
@@ -45,9 +45,7 @@ struct DeviceController {
             // Operators read any device's trust (an API key of any scope); a device reads its own.
             let id = try context.parameters.require("id")
             if let header = request.headers[.authorization], header.hasPrefix("Bearer vk_") {
-                guard try await authority.authenticate(apiKey: String(header.dropFirst(7))) != nil else {
-                    throw APIError.unauthorized("the API key is unknown or revoked")
-                }
+                _ = try await APIKeyMiddleware.key(header, authority)
                 return try Responses.json(try await authority.trust(of: id))
             }
             let device = try await authority.authenticatedDevice(try await credential(request, context), allowingStepUp: true)

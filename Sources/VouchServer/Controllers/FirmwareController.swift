@@ -26,9 +26,7 @@ struct FirmwareController {
             // A device asked to step up attests here: a known-good measurement clears the request.
             let device = try await authority.authenticatedDevice(try await devices.credential(request, context), allowingStepUp: true)
             let body = try await request.decodeJSON(MeasurementBody.self, context: context)
-            guard let entry = try await authority.directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
-            let measurement = try authority.openMeasurement(body.measurement, did: device.did, key: entry.key)
-            let verdict = try await authority.recordMeasurement(measurement, device: device, phase: .boot)
+            let verdict = try await authority.attest(body.measurement, by: device, phase: .boot)
             if verdict.status == "good" { try await authority.steppedUp(device, verdict: verdict) }
             return try Responses.json(verdict)
         }

@@ -95,16 +95,20 @@ extension Authority {
         }
         for device in devices {
             guard let entry = try await directoryEntry(device) else { continue }
-            var observation = Observation()
-            observation.count(.firmwareDrift)
-            observe(observation, of: entry)
-            raise(.firmwareRevoked, detail: "runs \(row.model) \(row.version) (\(digest.prefix(16))…), revoked by \(actor)", of: entry)
+            raise(.firmwareRevoked, detail: "runs \(row.model) \(row.version) (\(digest.prefix(16))…), revoked by \(actor)", counting: .firmwareDrift, of: entry)
         }
         return (FirmwareView(row), devices)
     }
 
     func firmwareList() async throws -> [FirmwareView] {
         try await store.read { try await $0.firmware() }.map(FirmwareView.init)
+    }
+
+    /// Opens the measurement envelope an enrolled device sent (with the key the directory holds for
+    /// it) and records what it is judged.
+    func attest(_ token: String, by device: DeviceRow, phase: AttestationPhase) async throws -> FirmwareVerdict {
+        guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
+        return try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key), device: device, phase: phase)
     }
 
     /// Opens a measurement envelope signed by `key` for `did`: type, signature, clock window.
@@ -160,10 +164,8 @@ extension Authority {
             return FirmwareVerdict(status: status, sha256: measurement.sha256, version: measurement.version, phase: phase.rawValue, detail: detail)
         }
         if verdict.status != "good", let entry = try await directoryEntry(device.id) {
-            var observation = Observation()
-            observation.count(.firmwareDrift)
-            observe(observation, of: entry)
-            raise(verdict.status == "revoked" ? .firmwareRevoked : .firmwareUnknown, detail: "\(phase.rawValue): \(verdict.detail)", of: entry)
+            let kind: SignalKind = verdict.status == "revoked" ? .firmwareRevoked : .firmwareUnknown
+            raise(kind, detail: "\(phase.rawValue): \(verdict.detail)", counting: .firmwareDrift, of: entry)
         }
         return verdict
     }

@@ -42,12 +42,17 @@ struct APIKeyMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized("send an API key as Authorization: Bearer vk_…")
         }
+        var context = context
+        context.apiKey = try await Self.key(header, authority)
+        return try await next(request, context)
+    }
+
+    /// The live API key an `Authorization` header carries, or 401.
+    static func key(_ header: String, _ authority: Authority) async throws -> APIKeyRow {
         guard header.hasPrefix("Bearer "), let key = try await authority.authenticate(apiKey: String(header.dropFirst(7))) else {
             throw APIError.unauthorized("the API key is unknown or revoked")
         }
-        var context = context
-        context.apiKey = key
-        return try await next(request, context)
+        return key
     }
 }
 

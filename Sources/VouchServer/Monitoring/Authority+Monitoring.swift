@@ -69,22 +69,20 @@ extension Authority {
         }
     }
 
-    /// Raises a signal found outside the request counts (a firmware verdict).
-    func raise(_ kind: SignalKind, detail: String, of entry: DeviceDirectory.Entry) {
-        let orders = monitor.raise(kind, detail: detail, device: entry.row.id, profile: entry.profile, at: now)
+    /// Raises a signal found outside the request counts (a firmware verdict), counting `metric`.
+    func raise(_ kind: SignalKind, detail: String, counting metric: DeviceMetric, of entry: DeviceDirectory.Entry) {
+        let orders = monitor.raise(kind, detail: detail, counting: metric, device: entry.row.id, profile: entry.profile, at: now)
         if !orders.isEmpty { queue(orders) }
     }
 
     /// Counts a refused authentication against the device the proof names, if it is one of ours
     /// (the proof's signature did not hold, so the name is only a claim: it weighs little, and
     /// unknown names are not remembered).
-    func noteFailedAuthentication(proof: String, source: IPAddress?) async {
+    func noteFailedAuthentication(proof: String) async {
         guard let jws = try? CompactJWS(parsing: proof), let claimed = try? JSONValue(parsing: jws.payload)["deviceId"]?.stringValue,
             claimed.utf8.count <= 128, let entry = (try? await directoryEntry(claimed)) ?? nil
         else { return }
-        var observation = Observation()
-        observation.count(.authFailures)
-        observe(observation, of: entry)
+        observe(.counting(.authFailures), of: entry)
     }
 
     /// The cause of an automated action, as its event records it.

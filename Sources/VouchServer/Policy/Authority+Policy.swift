@@ -244,9 +244,7 @@ extension Authority {
 
     /// Counts a policy denial against a device, for monitoring.
     func countDenial(_ entry: DeviceDirectory.Entry) {
-        var observation = Observation()
-        observation.count(.policyDenials)
-        observe(observation, of: entry)
+        observe(.counting(.policyDenials), of: entry)
     }
 
     /// Takes up changes made by other nodes sharing the database: drops changed devices from the

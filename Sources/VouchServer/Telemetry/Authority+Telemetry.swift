@@ -44,7 +44,7 @@ extension Authority {
         outcomes.reserveCapacity(envelopes.count)
         var accepted = 0
         var bytes = 0
-        var tallies: [DeviceMetric: UInt32] = [:]
+        var observation = Observation(source: source, connection: true)
         for token in envelopes {
             guard token.utf8.count <= Self.envelopeLimit else {
                 outcomes.append(TelemetryOutcome(refusal: .format, detail: "an envelope is at most \(Self.envelopeLimit) bytes"))
@@ -56,25 +56,25 @@ extension Authority {
                 envelope = opened
             case .failure(let failure):
                 let forged = failure.check == .signature
-                if forged { tallies[.signatureFailures, default: 0] += 1 }
+                if forged { observation.count(.signatureFailures) }
                 outcomes.append(TelemetryOutcome(refusal: forged ? .forged : .format, detail: failure.reason))
                 continue
             }
             let skew = envelope.time.timeIntervalSince(now)
             guard abs(skew) <= replayGuard.window else {
-                tallies[.clockSkew, default: 0] += 1
+                observation.count(.clockSkew)
                 outcomes.append(TelemetryOutcome(refusal: .clock, detail: "sent at \(RFC3339.format(envelope.time)), \(Int(skew.rounded())) s from the server's clock; the window is \(Int(replayGuard.window)) s"))
                 continue
             }
             guard envelope.time >= startedAt else {
                 // Not provably a replay (a device may have buffered it across a restart): counted
                 // as clock trouble, which weighs less.
-                tallies[.clockSkew, default: 0] += 1
+                observation.count(.clockSkew)
                 outcomes.append(TelemetryOutcome(refusal: .clock, detail: "sent before this server started (\(RFC3339.format(startedAt))), beyond its replay memory; send it again with a new sequence number"))
                 continue
             }
             if case .failure(let failure) = replayGuard.accept(device: id, sequence: envelope.sequence, time: envelope.time, now: now) {
-                tallies[.replays, default: 0] += 1
+                observation.count(.replays)
                 outcomes.append(TelemetryOutcome(refusal: .replay, detail: failure.reason))
                 continue
             }
@@ -84,12 +84,12 @@ extension Authority {
                     action: "publish", resource: envelope.topic, context: AuthorizationContext(sourceAddress: source, time: now))
                 decision = Authorizer.decide(request, for: subject, zones: policy.zoneRules)
             } catch {
-                tallies[.policyDenials, default: 0] += 1
+                observation.count(.policyDenials)
                 outcomes.append(TelemetryOutcome(refusal: .policy, detail: error.reason))
                 continue
             }
             guard decision.allowed else {
-                tallies[.policyDenials, default: 0] += 1
+                observation.count(.policyDenials)
                 outcomes.append(TelemetryOutcome(refusal: .policy, detail: decision.reasons.first?.description ?? "denied"))
                 continue
             }
@@ -98,10 +98,8 @@ extension Authority {
             outcomes.append(.accepted)
             if telemetryKeep > 0 { recentTelemetry.keep(envelope, device: id, limit: telemetryKeep) }
         }
-        var observation = Observation(source: source, connection: true)
         observation.count(.messages, UInt32(accepted))
         observation.count(.bytes, UInt32(clamping: bytes))
-        for (metric, amount) in tallies { observation.count(metric, amount) }
         observe(observation, of: device)
         return outcomes
     }
