@@ -109,7 +109,9 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
     let router = Router(context: VouchRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
-    PublicController(authority: authority, metrics: metrics).addRoutes(to: router)
+    // Public reads cost little each but are open to everyone: ten times the authenticated limit.
+    let publicLimiter = RateLimiter(perMinute: min(configuration.rateLimitPerMinute, Int.max / 10) * 10)
+    PublicController(authority: authority, metrics: metrics, limiter: publicLimiter).addRoutes(to: router)
     let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
     EnrollmentController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
     let devices = DeviceController(authority: authority, limiter: limiter, metrics: metrics)

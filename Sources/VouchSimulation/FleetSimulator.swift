@@ -141,13 +141,13 @@ public struct FleetSimulator: Sendable {
             let device = try await read("/v1/admin/devices/\(ids[index])")
             let signals = (trust["signals"]?.arrayValue ?? []).map { signal in
                 SimulationReport.Signal(
-                    kind: signal["kind"]?.stringValue ?? "", firstSeen: Int(signal["firstSeen"]?.numberValue ?? 0),
+                    kind: signal["kind"]?.stringValue ?? "", firstSeen: signal["firstSeen"]?.intValue ?? 0,
                     contribution: signal["contribution"]?.numberValue ?? 0)
             }
             let events = (device["history"]?.arrayValue ?? []).filter { ($0["actor"]?.stringValue ?? "").hasPrefix("monitor:") }
             let tally = await machine.tally
             outcomes.append(SimulationReport.Outcome(
-                id: ids[index], anomaly: assigned[index], score: Int(trust["score"]?.numberValue ?? 100), explanation: trust["explanation"]?.stringValue ?? "",
+                id: ids[index], anomaly: assigned[index], score: trust["score"]?.intValue ?? 100, explanation: trust["explanation"]?.stringValue ?? "",
                 signals: signals, responses: events.compactMap { $0["kind"]?.stringValue }, state: device["device"]?["state"]?.stringValue ?? "unknown",
                 sent: tally.sent, accepted: tally.accepted, refused: tally.refused, steppedUp: tally.steppedUp, failures: tally.failures,
                 lastFailure: tally.lastFailure))

@@ -95,8 +95,9 @@ actor SimulatedMachine {
         for _ in 0..<30 {
             let answer = try await send(method, path, json: try await json(), moved: moved)
             guard answer.status == 429 else { return answer }
-            let wait = answer.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
-            try await Task.sleep(for: .milliseconds(Int64(min(wait, 30) * 1000)))
+            // Retry-After is delta-seconds (RFC 9110 §10.2.3): a whole number, waited at most 30 s.
+            let wait = answer.headers.first(name: "Retry-After").flatMap { Int($0) }.map { min(max($0, 0), 30) } ?? 1
+            try await Task.sleep(for: .seconds(wait))
         }
         throw SimulationError("the server's rate limit refused \(path) 30 times; start it with a higher --rate-limit for a simulated fleet")
     }
@@ -110,7 +111,7 @@ actor SimulatedMachine {
             }
             let proof = try await PossessionProof(nonce: nonce, group: context.group).sign(with: key)
             let csr = try key.certificateSigningRequest(commonName: did.description)
-            let measurement = try await context.goodFirmware.envelope(device: did, sequence: 0, time: context.clock.now).signed(with: key)
+            let measurement = try await context.goodFirmware.answering(nonce).envelope(device: did, sequence: 0, time: context.clock.now).signed(with: key)
             return [
                 "nonce": .string(nonce), "group": .string(context.group), "csr": .string(try csr.serializeAsPEM().pemString),
                 "attributes": ["model": .string(context.plan.model), "serial": .string("sim-\(index)")],
@@ -126,20 +127,18 @@ actor SimulatedMachine {
     /// Gets an access token; when the server asks for a step-up, sends a fresh measurement of the
     /// firmware the machine runs, as a real device would.
     private func authenticate(moved: Bool) async throws {
-        var measurement: String?
+        var steppingUp = false
         for _ in 0..<2 {
             let answer = try await sendLimited(.POST, "/v1/auth/token", json: {
-                let challenge = try await self.send(.POST, "/v1/auth/challenge", json: .object([:]), moved: moved)
-                guard let nonce = challenge.json["nonce"]?.stringValue else {
-                    throw SimulationError("the server gave no challenge (HTTP \(challenge.status))")
-                }
+                let nonce = try await self.challenge(moved: moved)
                 let proof = try await DeviceProof(nonce: nonce, deviceId: id, purpose: .authenticate).sign(with: key)
                 var body: [String: JSONValue] = ["nonce": .string(nonce), "proof": .string(proof)]
-                if let measurement { body["measurement"] = .string(measurement) }
+                // Asked to step up: the measurement answers this request's nonce.
+                if steppingUp { body["measurement"] = .string(try await self.measurement(at: context.clock.now, answering: nonce)) }
                 return .object(body)
             }, moved: moved)
-            if answer.status == 403, answer.json["stepUp"] != nil, measurement == nil {
-                measurement = try await self.measurement(at: context.clock.now)
+            if answer.status == 403, answer.json["stepUp"] != nil, !steppingUp {
+                steppingUp = true
                 tally.steppedUp += 1
                 continue
             }
@@ -198,8 +197,10 @@ actor SimulatedMachine {
             } else if answer.status == 403, answer.json["stepUp"] != nil {
                 // Asked to step up: the batch was refused before any envelope was looked at; the
                 // machine attests the firmware it runs, as a real device would, and sends it again.
-                let report = try await measurement(at: now)
-                let attested = try await send(.POST, "/v1/devices/self/attestation", json: ["measurement": .string(report)], bearer: token, moved: moved)
+                let nonce = try await challenge(moved: moved)
+                let report = try await measurement(at: now, answering: nonce)
+                let attested = try await send(
+                    .POST, "/v1/devices/self/attestation", json: ["nonce": .string(nonce), "measurement": .string(report)], bearer: token, moved: moved)
                 if attested.json["status"] == "good" { tally.steppedUp += 1 }
                 answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
             }
@@ -231,11 +232,21 @@ actor SimulatedMachine {
             .signed(with: signer ?? key)
     }
 
-    /// A measurement of the firmware the machine runs (the unknown image once swapped), next in its sequence.
-    private func measurement(at time: Date) async throws -> String {
+    /// A measurement of the firmware the machine runs (the unknown image once swapped), next in its
+    /// sequence, answering the server's `nonce` when it asked.
+    private func measurement(at time: Date, answering nonce: String? = nil) async throws -> String {
         sequence += 1
-        return try await (swapped ? context.swappedFirmware : context.goodFirmware).envelope(device: did, sequence: sequence, time: time)
-            .signed(with: key)
+        let firmware = swapped ? context.swappedFirmware : context.goodFirmware
+        return try await (nonce.map(firmware.answering) ?? firmware).envelope(device: did, sequence: sequence, time: time).signed(with: key)
+    }
+
+    /// A fresh device nonce from `POST /v1/auth/challenge`.
+    private func challenge(moved: Bool) async throws -> String {
+        let challenge = try await send(.POST, "/v1/auth/challenge", json: .object([:]), moved: moved)
+        guard let nonce = challenge.json["nonce"]?.stringValue else {
+            throw SimulationError("the server gave no challenge (HTTP \(challenge.status))")
+        }
+        return nonce
     }
 
     func close() async {

@@ -90,7 +90,9 @@ public struct SimulationPlan: Sendable {
         guard (1...100_000).contains(devices) else { throw SimulationError("--devices must be between 1 and 100000") }
         guard rate > 0, rate <= 6000 else { throw SimulationError("--rate must be above 0 and at most 6000 messages a minute") }
         guard interval >= 1, interval <= 60 else { throw SimulationError("the batch interval must be between 1 and 60 seconds") }
-        guard warmUp >= 0, anomalyDuration > 0 else { throw SimulationError("the warm-up and the anomaly duration must be positive") }
+        guard warmUp >= 0, warmUp <= 7 * 86_400, anomalyDuration > 0, anomalyDuration <= 7 * 86_400 else {
+            throw SimulationError("the warm-up and the anomaly duration must be positive and at most a week (604800 s)")
+        }
         let total = anomalies.values.reduce(0, +)
         guard total <= 1 else { throw SimulationError("the anomaly fractions add up to \(total); at most 1 (a device gets one anomaly at most)") }
         guard let scheme = server.scheme, scheme == "http", server.host != nil else {

@@ -355,6 +355,11 @@ package struct StoreSession: Sendable {
 
     // MARK: Step-up
 
+    /// A secret the authority keeps in the database (hex), if there is one by that name.
+    package func secret(_ name: String) async throws -> String? {
+        try await sql.select().column("value").from("secrets").where("name", .equal, name).first(decodingColumn: "value", as: String.self)
+    }
+
     /// Asks the device to step up at its next authentication (kept if already asked).
     package func requireStepUp(deviceID: String, at: Int, cause: String) async throws {
         guard try await stepUp(deviceID: deviceID) == nil else { return }

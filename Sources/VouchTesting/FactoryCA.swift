@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SwiftASN1
+import VouchCore
 import VouchKit
 import X509
 
@@ -18,7 +19,7 @@ public struct FactoryCA: Sendable {
             CommonName("\(name) Root")
         }
         root = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
+            version: .v3, serialNumber: CertificateAuthority.newSerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
             notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(365 * 86_400),
             issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
@@ -37,7 +38,7 @@ public struct FactoryCA: Sendable {
     /// A factory certificate for `key`, as a device would carry from the production line.
     public func issue(to key: SigningKey, serial: String) throws -> String {
         let certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey.certificatePublicKey,
+            version: .v3, serialNumber: CertificateAuthority.newSerialNumber(), publicKey: key.publicKey.certificatePublicKey,
             notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(180 * 86_400),
             issuer: root.subject,
             subject: try DistinguishedName {

@@ -136,11 +136,13 @@ struct ResponseTests {
                 #expect(blocked.json["stepUp"] == "firmware-attestation")
                 #expect(try await client.call(.get, "/v1/devices/self/trust", headers: [.authorization: "Bearer \(token)"]).status == 200)
 
-                func tokenRequest(measurement: FirmwareMeasurement?, sequence: UInt64) async throws -> HTTPResult {
+                /// A token request; the measurement answers its nonce unless `answering` names another ("" for none).
+                func tokenRequest(measurement: FirmwareMeasurement?, sequence: UInt64, answering other: String? = nil) async throws -> HTTPResult {
                     let (nonce, proof) = try await device.proof(client, deviceID: id)
                     var body: [String: JSONValue] = ["nonce": .string(nonce), "proof": .string(proof)]
                     if let measurement {
-                        body["measurement"] = .string(try await measurement.envelope(device: device.did, sequence: sequence).signed(with: device.key))
+                        let sent = other == "" ? measurement : try measurement.answering(other ?? nonce)
+                        body["measurement"] = .string(try await sent.envelope(device: device.did, sequence: sequence).signed(with: device.key))
                     }
                     return try await client.call(.post, "/v1/auth/token", json: .object(body))
                 }
@@ -149,7 +151,11 @@ struct ResponseTests {
                 #expect(refused.json["stepUp"] == "firmware-attestation")
                 let homebrew = try FirmwareMeasurement(image: Data("homebrew".utf8), version: "9.9")
                 expectProblem(try await tokenRequest(measurement: homebrew, sequence: 2), 403, "the measurement sent is unknown")
-                let stepped = try await tokenRequest(measurement: good, sequence: 3)
+                // A good measurement made for no question, or for another nonce, is refused: it could be a replay.
+                expectProblem(try await tokenRequest(measurement: good, sequence: 3, answering: ""), 422, "must answer this request's nonce")
+                let (otherNonce, _) = try await device.proof(client, deviceID: id)
+                expectProblem(try await tokenRequest(measurement: good, sequence: 4, answering: otherNonce), 422, "must answer this request's nonce")
+                let stepped = try await tokenRequest(measurement: good, sequence: 5)
                 #expect(stepped.status == 200, "\(stepped.text)")
                 #expect(try await fleet.events(of: id).contains { $0["kind"] == "device.stepped-up" })
                 // Once stepped up, tokens are plain again, and the old token sends again.

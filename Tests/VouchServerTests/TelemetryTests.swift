@@ -97,8 +97,9 @@ struct TelemetryIngestTests {
                 // Enrollment with a measurement: the answer says what the authority made of it.
                 let device = TestDevice()
                 let token = try #require(try await client.createGroup("strict", apiKey: admin, extra: ["unlimitedTokenUses": true, "requireKnownFirmware": true]))
-                var body = try await device.enrollmentBody(nonce: try await client.nonce(), group: "strict", token: token, attributes: ["model": "t1000"])
-                let measured = try await good.envelope(device: device.did, sequence: 1).signed(with: device.key)
+                let enrollmentNonce = try await client.nonce()
+                var body = try await device.enrollmentBody(nonce: enrollmentNonce, group: "strict", token: token, attributes: ["model": "t1000"])
+                let measured = try await good.answering(enrollmentNonce).envelope(device: device.did, sequence: 1).signed(with: device.key)
                 if case .object(var members) = body {
                     members["measurement"] = .string(measured)
                     body = .object(members)
@@ -115,18 +116,26 @@ struct TelemetryIngestTests {
                     "measurement": .string(try await bad.envelope(device: device.did, sequence: 2).signed(with: device.key)),
                 ], headers: bearer)
                 #expect(revoked.json["status"] == "revoked", "\(revoked.text)")
-                // The group renews only known-good firmware.
+                // The group renews only a device that shows known-good firmware with the renewal.
                 expectProblem(try await client.call(.post, "/v1/devices/self/renew", headers: bearer), 409, "known-good firmware")
                 let unknown = try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "measurement": .string(try await homebrew.envelope(device: device.did, sequence: 3).signed(with: device.key)),
                 ], headers: bearer)
                 #expect(unknown.json["status"] == "unknown")
-                // A renewal that reports the good image goes through.
-                let renewed = try await client.call(.post, "/v1/devices/self/renew", json: [
+                // A renewal that reports the good image, answering a fresh nonce, goes through; the
+                // nonce is spent, so the same renewal cannot be sent again.
+                expectProblem(try await client.call(.post, "/v1/devices/self/renew", json: [
                     "measurement": .string(try await good.envelope(device: device.did, sequence: 4).signed(with: device.key)),
-                ], headers: bearer)
+                ], headers: bearer), 400, "answers a nonce")
+                let (renewalNonce, _) = try await device.proof(client, deviceID: id)
+                let renewal: JSONValue = [
+                    "nonce": .string(renewalNonce),
+                    "measurement": .string(try await good.answering(renewalNonce).envelope(device: device.did, sequence: 5).signed(with: device.key)),
+                ]
+                let renewed = try await client.call(.post, "/v1/devices/self/renew", json: renewal, headers: bearer)
                 #expect(renewed.status == 201, "\(renewed.text)")
                 #expect(renewed.json["firmware"]?["status"] == "good")
+                expectProblem(try await client.call(.post, "/v1/devices/self/renew", json: renewal, headers: bearer), 401, "already used")
 
                 // Another key's measurement, or a stale one, is refused.
                 let stranger = SigningKey.generate(.ed25519)

@@ -79,7 +79,7 @@ struct AdminCommand: AsyncParsableCommand {
                 let answer = try await connection.client().json("GET", "/v1/admin/groups")
                 if json { return CLIOutput.json(answer) }
                 for group in answer.arrayValue {
-                    let uses = group["tokenUsesLeft"]?.numberValue.map { "\(Int($0)) uses left" } ?? "unlimited"
+                    let uses = group["tokenUsesLeft"]?.intValue.map { "\($0) uses left" } ?? "unlimited"
                     print("\(group["name"]?.stringValue ?? "")\t\(group["rules"]?["attestation"]?.stringValue ?? "")\t\(group["disabled"] == .bool(true) ? "disabled" : "enabled")\t\(uses)")
                 }
             }
@@ -135,7 +135,7 @@ struct AdminCommand: AsyncParsableCommand {
                     print("certificate \(certificate["serial"]?.stringValue ?? ""): \(certificate["status"]?.stringValue ?? "")")
                 }
                 for event in detail["history"]?.arrayValue ?? [] {
-                    print("event \(Int(event["seq"]?.numberValue ?? 0)): \(event["kind"]?.stringValue ?? "") by \(event["actor"]?.stringValue ?? "")")
+                    print("event \(event["seq"]?.intValue ?? 0): \(event["kind"]?.stringValue ?? "") by \(event["actor"]?.stringValue ?? "")")
                 }
             }
         }
@@ -156,8 +156,8 @@ struct AdminCommand: AsyncParsableCommand {
                     let contribution = String(format: "%.1f", signal["contribution"]?.numberValue ?? 0)
                     let weight = String(format: "%.0f", signal["weight"]?.numberValue ?? 0)
                     print(
-                        "signal \(signal["kind"]?.stringValue ?? ""): −\(contribution) (weight \(weight), raised \(Int(signal["count"]?.numberValue ?? 0))×, "
-                            + "last \(Int(signal["ageSeconds"]?.numberValue ?? 0)) s ago): \(signal["detail"]?.stringValue ?? "")")
+                        "signal \(signal["kind"]?.stringValue ?? ""): −\(contribution) (weight \(weight), raised \(signal["count"]?.intValue ?? 0)×, "
+                            + "last \(signal["ageSeconds"]?.intValue ?? 0) s ago): \(signal["detail"]?.stringValue ?? "")")
                 }
                 let responses = (report["responses"]?.arrayValue ?? []).compactMap(\.stringValue)
                 if !responses.isEmpty { print("responses fired: \(responses.joined(separator: ", "))") }

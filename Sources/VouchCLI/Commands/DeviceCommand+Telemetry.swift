@@ -8,6 +8,10 @@ extension DeviceCommand {
     static func nextSequences(_ count: Int, dir: String) throws -> ClosedRange<UInt64> {
         let path = dir + "/telemetry-seq"
         let current = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        // The server takes sequence numbers up to 2^53 (what JSON numbers hold exactly).
+        guard count >= 0, current <= 1 << 53, UInt64(count) <= (1 << 53) - current else {
+            throw ValidationError("\(path) holds \(current): the telemetry sequence is exhausted (at most 2^53); the device needs a new key")
+        }
         let last = current + UInt64(count)
         try AtomicFile.write(Data("\(last)\n".utf8), to: path, mode: 0o600, replacingExisting: true)
         return (current + 1)...last
@@ -39,7 +43,7 @@ extension DeviceCommand {
                 CLIOutput.json(answer)
             } else {
                 for result in answer["results"]?.arrayValue ?? [] {
-                    let index = Int(result["index"]?.numberValue ?? 0)
+                    let index = result["index"]?.intValue ?? 0
                     if let reason = result["reason"]?.stringValue {
                         print("message \(index): rejected (\(reason)): \(result["detail"]?.stringValue ?? "")")
                     } else {
@@ -54,7 +58,10 @@ extension DeviceCommand {
     struct Attest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Report the firmware the device runs (at boot): its image's SHA-256 and version, signed with the device key.",
-            discussion: "Prints good, unknown or revoked; exit status 1 unless good."
+            discussion: """
+                The measurement answers a fresh nonce from the server, so that it also clears a step-up \
+                the server asked for. Prints good, unknown or revoked; exit status 1 unless good.
+                """
         )
 
         @Option(help: "The device directory written by vouch device enroll.") var dir: String
@@ -64,11 +71,13 @@ extension DeviceCommand {
         @Option(help: "The firmware version.") var version: String
 
         func run() async throws {
-            let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version)
             let identity = try Identity(dir: dir, server: server)
+            let nonce = try await identity.challenge()
+            let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version).answering(nonce)
             let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
             let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
-            let answer = try await identity.authorizedClient().json("POST", "/v1/devices/self/attestation", body: ["measurement": .string(envelope)])
+            let answer = try await identity.authorizedClient().json(
+                "POST", "/v1/devices/self/attestation", body: ["nonce": .string(nonce), "measurement": .string(envelope)])
             let status = answer["status"]?.stringValue ?? "unknown"
             print("\(status): \(answer["detail"]?.stringValue ?? "")")
             if status != "good" { throw ExitCode(1) }

@@ -151,10 +151,23 @@ struct DeviceCommand: AsyncParsableCommand {
 
         @Option(help: "The device directory written by vouch device enroll.") var dir: String
         @Option(help: "The Vouch server (default: the one the device enrolled with).") var server: String?
+        @Option(help: "The firmware image file, hashed here: report it with the renewal (groups that require known-good firmware).")
+        var image: String?
+        @Option(help: "The image's SHA-256, in hex (instead of --image).") var sha256: String?
+        @Option(help: "The firmware version (with --image or --sha256).") var version: String?
 
         func run() async throws {
             let identity = try Identity(dir: dir, server: server)
-            let answer = try await identity.authorizedClient().json("POST", "/v1/devices/self/renew")
+            var body: JSONValue?
+            if image != nil || sha256 != nil || version != nil {
+                guard let version else { throw ValidationError("--version is needed with --image or --sha256") }
+                let nonce = try await identity.challenge()
+                let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version).answering(nonce)
+                let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
+                let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
+                body = ["nonce": .string(nonce), "measurement": .string(envelope)]
+            }
+            let answer = try await identity.authorizedClient().json("POST", "/v1/devices/self/renew", body: body)
             try DeviceCommand.write(answer, to: dir)
             print("renewed the certificate and credentials of \(identity.deviceID)")
         }

@@ -55,7 +55,7 @@ extension LogCommand {
         @Option(help: "Stop after this many audits (0: run until stopped).") var count: Int = 0
 
         func validate() throws {
-            guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1 seconds") }
+            guard interval >= 0.1, interval <= 86_400 else { throw ValidationError("--interval must be between 0.1 seconds and a day (86400)") }
             if let webhook {
                 guard let url = URL(string: webhook), url.scheme == "http" || url.scheme == "https" else {
                     throw ValidationError("--webhook must be an http:// or https:// URL")
@@ -190,6 +190,6 @@ struct HTTPLogSource: LogAuditSource {
 
     func entryIndexes(_ range: Range<UInt64>) async throws -> [UInt64] {
         let answer = try await client.json("GET", "/v1/log/entries?start=\(range.lowerBound)&end=\(range.upperBound)")
-        return answer["entries"]?.arrayValue.compactMap { $0["index"]?.numberValue.map { UInt64($0) } } ?? []
+        return answer["entries"]?.arrayValue.compactMap { $0["index"]?.numberValue.flatMap { UInt64(exactly: $0) } } ?? []
     }
 }

@@ -104,14 +104,14 @@ struct PolicyCommand: AsyncParsableCommand {
             let answer = (try? JSONValue(parsing: data)) ?? .null
             guard (200..<300).contains(status) else {
                 for problem in answer["problems"]?.arrayValue ?? [] {
-                    let line = problem["line"]?.numberValue.map { " (line \(Int($0)))" } ?? ""
+                    let line = problem["line"]?.intValue.map { " (line \($0))" } ?? ""
                     CLIOutput.error("\(policy): \(problem["path"]?.stringValue ?? "")\(line): \(problem["message"]?.stringValue ?? "")")
                 }
                 CLIOutput.error("Error: \(answer["detail"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)) (HTTP \(status))")
                 throw ExitCode(1)
             }
             if json { return CLIOutput.json(answer) }
-            let version = Int(answer["policy"]?["version"]?.numberValue ?? 0)
+            let version = answer["policy"]?["version"]?.intValue ?? 0
             print(answer["created"] == .bool(true) ? "policy version \(version) is in force" : "unchanged: policy version \(version) is already in force")
         }
     }
@@ -144,7 +144,7 @@ struct PolicyCommand: AsyncParsableCommand {
             if json { return CLIOutput.json(answer) }
             for version in answer.arrayValue {
                 let created = Date(timeIntervalSince1970: version["createdAt"]?.numberValue ?? 0)
-                print("\(Int(version["version"]?.numberValue ?? 0))\t\(RFC3339.format(created))\t\(version["actor"]?.stringValue ?? "")\t\(version["digest"]?.stringValue ?? "")")
+                print("\(version["version"]?.intValue ?? 0)\t\(RFC3339.format(created))\t\(version["actor"]?.stringValue ?? "")\t\(version["digest"]?.stringValue ?? "")")
             }
         }
     }
@@ -180,7 +180,7 @@ struct AuthorizeCommand: AsyncParsableCommand {
         if json {
             CLIOutput.json(answer)
         } else {
-            let version = answer["policyVersion"]?.numberValue.map { " (policy version \(Int($0)))" } ?? ""
+            let version = answer["policyVersion"]?.intValue.map { " (policy version \($0))" } ?? ""
             print("\(answer["decision"]?.stringValue ?? "deny")\(version)")
             for reason in answer["reasons"]?.arrayValue ?? [] {
                 print("    \(reason["message"]?.stringValue ?? "")" + (reason["source"]?.stringValue.map { " (\($0))" } ?? ""))

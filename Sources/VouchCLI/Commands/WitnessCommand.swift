@@ -44,6 +44,10 @@ struct WitnessCommand: AsyncParsableCommand {
         @Option(help: "Seconds between polls.") var interval: Double = 1
         @Flag(help: "Witness the pending checkpoint, if any, and exit.") var once = false
 
+        func validate() throws {
+            guard interval >= 0.05, interval <= 86_400 else { throw ValidationError("--interval must be between 0.05 seconds and a day (86400)") }
+        }
+
         func run() async throws {
             let verifier = try LogCommand.verifiers([key])[0]
             let keyText = String(decoding: try LogCommand.read(witnessKey, what: "witness key"), as: UTF8.self)
@@ -69,7 +73,7 @@ struct WitnessCommand: AsyncParsableCommand {
                     // Unreachable (APIClient said so); try again at the next poll.
                 }
                 if once { return }
-                try await Task.sleep(for: .milliseconds(Int64(max(interval, 0.05) * 1000)))
+                try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
             }
         }
 

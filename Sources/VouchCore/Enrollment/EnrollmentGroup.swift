@@ -70,6 +70,9 @@ public struct EnrollmentRules: Sendable, Hashable, Codable {
         if let uses = tokenUses, uses < 1 {
             problems.append("token uses must be at least 1, or unlimited")
         }
+        if let expiry = tokenExpiresAt, !(0...Int(NumericDate.latest)).contains(expiry) {
+            problems.append("tokenExpiresAt must be seconds since 1970, up to \(Int(NumericDate.latest)) (year 9999)")
+        }
         if attestation == .manufacturerCA && manufacturerRoots.isEmpty {
             problems.append("a manufacturer-ca group needs at least one manufacturer root certificate (PEM)")
         }

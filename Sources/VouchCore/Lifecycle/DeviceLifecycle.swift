@@ -49,6 +49,11 @@ public struct IllegalTransition: Error, Sendable, Hashable, CustomStringConverti
 /// any of pending/active/suspended/quarantined ──revoke──▶ revoked
 /// anything but decommissioned ──decommission──▶ decommissioned
 /// ```
+///
+/// No transition out of `suspended` but `reinstate` leads back to a state that may act: a
+/// suspension is a hold that only an operator's explicit reinstate lifts. Quarantine, which keeps
+/// the device's certificate good so that it can remediate, is therefore not open to a suspended
+/// device (it would lift the hold); an automated response can never grant more than the device had.
 public enum DeviceLifecycle {
     /// The state `action` leads to from `state`, or why it cannot.
     public static func transition(
@@ -70,7 +75,7 @@ public enum DeviceLifecycle {
         switch (state, action) {
         case (.pending, .approve): .active
         case (.active, .suspend): .suspended
-        case (.active, .quarantine), (.suspended, .quarantine): .quarantined
+        case (.active, .quarantine): .quarantined
         case (.suspended, .reinstate): .active
         case (.quarantined, .release): .active
         case (.pending, .revoke), (.active, .revoke), (.suspended, .revoke), (.quarantined, .revoke): .revoked

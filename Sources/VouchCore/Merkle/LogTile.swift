@@ -75,8 +75,8 @@ public struct LogTile: Hashable, Sendable, CustomStringConvertible {
             guard !overflow, !carry else { return nil }
             index = sum
         }
-        // The first item of the tile must have a 64-bit index.
-        guard index <= UInt64.max / UInt64(Self.fullWidth) else { return nil }
+        // Every item of the tile must have a 64-bit index.
+        guard index < UInt64.max / UInt64(Self.fullWidth) else { return nil }
         self.init(level: level, index: index, width: width)
         // Only the canonical spelling (no superfluous leading groups) names the tile.
         guard self.path == path else { return nil }
@@ -86,8 +86,8 @@ public struct LogTile: Hashable, Sendable, CustomStringConvertible {
     /// partial, or nil when the tree has nothing in it yet.
     public static func current(level: Int?, index: UInt64, treeSize: UInt64) -> LogTile? {
         let itemsAtLevel = level.map { treeSize >> UInt64($0 * height) } ?? treeSize
-        let first = index * UInt64(fullWidth)
-        guard itemsAtLevel > first else { return nil }
+        let (first, overflow) = index.multipliedReportingOverflow(by: UInt64(fullWidth))
+        guard !overflow, itemsAtLevel > first else { return nil }
         return LogTile(level: level, index: index, width: Int(min(UInt64(fullWidth), itemsAtLevel - first)))
     }
 

@@ -48,7 +48,9 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// A new hierarchy: root (10 years), intermediate (path length 0, 5 years), responder (1 year).
-    public static func bootstrap(name: String, now: Date = Date()) throws -> (CertificateAuthority, Keys) {
+    /// `rootCRLURL`, where the root's own CRL is published, goes into the intermediate's CRL
+    /// distribution point.
+    public static func bootstrap(name: String, rootCRLURL: String? = nil, now: Date = Date()) throws -> (CertificateAuthority, Keys) {
         let keys = Keys(root: P256.Signing.PrivateKey(), intermediate: P256.Signing.PrivateKey(), responder: P256.Signing.PrivateKey())
         let start = now.addingTimeInterval(-300)
         let rootName = try DistinguishedName {
@@ -58,7 +60,7 @@ public struct CertificateAuthority: Sendable {
         let rootKeyID = keyIdentifier(keys.root.publicKey)
         let root = try Certificate(
             version: .v3,
-            serialNumber: Certificate.SerialNumber(),
+            serialNumber: Self.newSerialNumber(),
             publicKey: Certificate.PublicKey(keys.root.publicKey),
             notValidBefore: start,
             notValidAfter: now.addingTimeInterval(10 * 365.25 * 86_400),
@@ -78,7 +80,7 @@ public struct CertificateAuthority: Sendable {
         }
         let intermediate = try Certificate(
             version: .v3,
-            serialNumber: Certificate.SerialNumber(),
+            serialNumber: Self.newSerialNumber(),
             publicKey: Certificate.PublicKey(keys.intermediate.publicKey),
             notValidBefore: start,
             notValidAfter: now.addingTimeInterval(5 * 365.25 * 86_400),
@@ -90,6 +92,9 @@ public struct CertificateAuthority: Sendable {
                 Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
                 SubjectKeyIdentifier(keyIdentifier: ArraySlice(keyIdentifier(keys.intermediate.publicKey)))
                 AuthorityKeyIdentifier(keyIdentifier: ArraySlice(rootKeyID))
+                if let rootCRLURL {
+                    crlDistributionPoints(rootCRLURL)
+                }
             },
             issuerPrivateKey: Certificate.PrivateKey(keys.root)
         )
@@ -116,7 +121,7 @@ public struct CertificateAuthority: Sendable {
         )
         return try Certificate(
             version: .v3,
-            serialNumber: Certificate.SerialNumber(),
+            serialNumber: Self.newSerialNumber(),
             publicKey: Certificate.PublicKey(key),
             notValidBefore: now.addingTimeInterval(-300),
             notValidAfter: now.addingTimeInterval(365 * 86_400),
@@ -186,7 +191,7 @@ public struct CertificateAuthority: Sendable {
         let crlDistribution = profile.crlURL.map(Self.crlDistributionPoints)
         return try Certificate(
             version: .v3,
-            serialNumber: Certificate.SerialNumber(),
+            serialNumber: Self.newSerialNumber(),
             publicKey: profile.publicKey,
             notValidBefore: profile.notBefore,
             notValidAfter: profile.notAfter,
@@ -224,7 +229,7 @@ public struct CertificateAuthority: Sendable {
         guard !names.isEmpty else { throw VouchCoreError.inconsistentAuthority("a server certificate needs at least one name") }
         return try Certificate(
             version: .v3,
-            serialNumber: Certificate.SerialNumber(),
+            serialNumber: Self.newSerialNumber(),
             publicKey: publicKey,
             notValidBefore: notBefore,
             notValidAfter: notAfter,
@@ -244,6 +249,17 @@ public struct CertificateAuthority: Sendable {
             },
             issuerPrivateKey: Certificate.PrivateKey(intermediateKey)
         )
+    }
+
+    /// A fresh serial number: 20 octets, positive, and 159 random bits (RFC 5280 §4.2.1.2 wants at
+    /// most 20 octets; the CA/Browser Forum at least 64 random bits). The first octet is kept within
+    /// 0x01…0x7F, so that DER needs no leading zero (which would make 21 octets) and drops none.
+    public static func newSerialNumber() -> Certificate.SerialNumber {
+        var bytes = [UInt8](repeating: 0, count: 20)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        bytes[0] = UInt8.random(in: 0x01...0x7F, using: &generator)
+        return Certificate.SerialNumber(bytes: ArraySlice(bytes))
     }
 
     /// The intermediate's key identifier (SHA-1 of its public key bits, RFC 5280 §4.2.1.2 method 1).

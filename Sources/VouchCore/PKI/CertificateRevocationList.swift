@@ -25,11 +25,35 @@ extension CertificateAuthority {
         now: Date = Date(),
         validity: TimeInterval = 86_400
     ) throws -> [UInt8] {
+        try Self.revocationList(
+            issuer: intermediate.subject, keyIdentifier: intermediateKeyIdentifier, key: intermediateKey,
+            revoked: revoked, number: number, now: now, validity: validity)
+    }
+
+    /// The root's own CRL (an authority revocation list): the CA certificates the root has revoked
+    /// (none, while the intermediate stands), signed by the root key, so that a relying party that
+    /// checks every certificate of the chain (`openssl verify -crl_check_all`) finds one for each.
+    public func rootRevocationList(
+        rootKey: P256.Signing.PrivateKey, revoked: [RevokedCertificate] = [], number: Int, now: Date = Date(),
+        validity: TimeInterval = 7 * 86_400
+    ) throws -> [UInt8] {
+        guard root.publicKey == Certificate.PublicKey(rootKey.publicKey) else {
+            throw VouchCoreError.inconsistentAuthority("the root key does not match the root certificate")
+        }
+        return try Self.revocationList(
+            issuer: root.subject, keyIdentifier: Self.keyIdentifier(rootKey.publicKey), key: rootKey,
+            revoked: revoked, number: number, now: now, validity: validity)
+    }
+
+    static func revocationList(
+        issuer: DistinguishedName, keyIdentifier: [UInt8], key: P256.Signing.PrivateKey,
+        revoked: [RevokedCertificate], number: Int, now: Date, validity: TimeInterval
+    ) throws -> [UInt8] {
         var tbs = DER.Serializer()
         try tbs.appendConstructedNode(identifier: .sequence) { coder in
             try coder.serialize(1)  // v2
             try DERSupport.serializeECDSAWithSHA256(into: &coder)
-            try coder.serialize(intermediate.subject)
+            try coder.serialize(issuer)
             try DERSupport.serializeTime(now, into: &coder)
             try DERSupport.serializeTime(now.addingTimeInterval(validity), into: &coder)
             if !revoked.isEmpty {
@@ -50,15 +74,13 @@ extension CertificateAuthority {
             try coder.serialize(explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific) { coder in
                 try coder.appendConstructedNode(identifier: .sequence) { coder in
                     try coder.serialize(
-                        Certificate.Extension(
-                            AuthorityKeyIdentifier(keyIdentifier: ArraySlice(intermediateKeyIdentifier)), critical: false
-                        )
+                        Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: ArraySlice(keyIdentifier)), critical: false)
                     )
                     try coder.serialize(Self.crlNumberExtension(number))
                 }
             }
         }
-        return try DERSupport.signedStructure(tbs: tbs.serializedBytes, key: intermediateKey)
+        return try DERSupport.signedStructure(tbs: tbs.serializedBytes, key: key)
     }
 
     static func reasonCodeExtension(_ reason: RevocationReason) throws -> Certificate.Extension {

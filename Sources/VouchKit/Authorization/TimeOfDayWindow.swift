@@ -31,8 +31,10 @@ public struct TimeOfDayWindow: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `time` falls in the window.
     public func contains(_ time: Date) -> Bool {
-        let seconds = Int(time.timeIntervalSince1970.rounded(.down))
-        let minute = ((seconds % 86_400 + 86_400) % 86_400) / 60
+        // On the Double, so that no time (however far, or not finite) traps a conversion.
+        let secondOfDay = time.timeIntervalSince1970.rounded(.down).truncatingRemainder(dividingBy: 86_400)
+        guard secondOfDay.isFinite else { return false }
+        let minute = Int((secondOfDay < 0 ? secondOfDay + 86_400 : secondOfDay) / 60)
         return start < end ? (start <= minute && minute < end) : (minute >= start || minute < end)
     }
 

@@ -7,7 +7,7 @@ public enum ChallengeResponse {
         let iss: String
         let nonce: String
         let aud: String
-        let iat: Double
+        let iat: NumericDate
     }
 
     /// Signs the answer to `challenge` as `device` (defaults to the did:key of `key`).
@@ -16,7 +16,7 @@ public enum ChallengeResponse {
         guard let kid = keyID ?? (device == nil ? did.didKeyVerificationMethod.description : nil) else {
             throw VouchKitError.malformedInput("a device DID that is not the key's did:key needs a keyID")
         }
-        let claims = Claims(iss: did.description, nonce: challenge.nonce, aud: challenge.audience, iat: now.timeIntervalSince1970.rounded(.down))
+        let claims = Claims(iss: did.description, nonce: challenge.nonce, aud: challenge.audience, iat: NumericDate(Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))))
         return try await JWS.sign(claims, type: MediaType.challengeResponse, kid: kid, key: key)
     }
 }

@@ -38,7 +38,7 @@ public struct ChallengeVerifier: Sendable {
         guard ConstantTime.equals(claims.aud, audience) else {
             return .failure(VerificationFailure(.audience, "the response is for \(claims.aud), not \(audience)"))
         }
-        let issuedAt = Date(timeIntervalSince1970: claims.iat)
+        let issuedAt = claims.iat.date
         guard abs(issuedAt.timeIntervalSince(now)) <= clockSkew else {
             return .failure(VerificationFailure(.validity, "the response time \(RFC3339.format(issuedAt)) is more than \(Int(clockSkew)) s from now"))
         }

@@ -31,8 +31,8 @@ public struct Presentation: Sendable {
         holder = raw.holder?.id ?? ""
         nonce = raw.nonce
         audience = raw.aud?.values ?? []
-        issuedAt = raw.iat.map { Date(timeIntervalSince1970: $0) }
-        expiresAt = raw.exp.map { Date(timeIntervalSince1970: $0) }
+        issuedAt = raw.iat?.date
+        expiresAt = raw.exp?.date
         var problems: [String] = []
         var tokens: [String] = []
         for (index, envelope) in (raw.verifiableCredential?.values ?? []).enumerated() {
@@ -96,8 +96,8 @@ private struct RawPresentation: Decodable {
     let verifiableCredential: OneOrMany<RawEnvelope>?
     let nonce: String?
     let aud: OneOrMany<String>?
-    let iat: Double?
-    let exp: Double?
+    let iat: NumericDate?
+    let exp: NumericDate?
     let vc: Present?
     let vp: Present?
 

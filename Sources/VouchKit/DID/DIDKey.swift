@@ -11,7 +11,7 @@ enum DIDKey {
     static func multibase(of key: PublicKey) -> String {
         let prefix: [UInt8] =
             switch key.algorithm {
-            case .edDSA: ed25519Prefix
+            case .edDSA, .ed25519: ed25519Prefix
             case .es256: p256Prefix
             case .es384: p384Prefix
             case .es512: p521Prefix

@@ -10,14 +10,20 @@ import Foundation
 /// below their throughput targets.
 public enum JWS {
     /// Signs `payload` (any `Encodable`, encoded as compact JSON with sorted keys) with `key`. The
-    /// header carries `alg` from the key, `typ`, optional `cty`, and `kid` (a DID URL).
+    /// header carries `alg` from the key (or `algorithm`, another name for the key's algorithm, such
+    /// as the fully-specified `Ed25519` of RFC 9864), `typ`, optional `cty`, and `kid` (a DID URL).
     ///
     /// Built here rather than through jwt-kit's `JWTKeyCollection`, which made a key collection (an
     /// actor) and a serializer for every token: a tenth of the server's cost per enrollment.
     public static func sign(
-        _ payload: some Encodable & Sendable, type: String, contentType: String? = nil, kid: String, key: SigningKey
+        _ payload: some Encodable & Sendable, type: String, contentType: String? = nil, kid: String, key: SigningKey,
+        algorithm: JWSAlgorithm? = nil
     ) async throws -> String {
-        var header = ["alg": key.algorithm.rawValue, "typ": type, "kid": kid]
+        let name = algorithm ?? key.algorithm
+        guard key.algorithm.signs(as: name) else {
+            throw VouchKitError.unsupported("a \(key.algorithm.rawValue) key cannot sign as \(name.rawValue)")
+        }
+        var header = ["alg": name.rawValue, "typ": type, "kid": kid]
         if let contentType { header["cty"] = contentType }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -37,7 +43,7 @@ public enum JWS {
     /// Verifies the signature of `jws` with `key`. The header's `alg` must be the key's algorithm;
     /// `none` and any mismatch are refused before any cryptography runs.
     public static func verify(_ jws: CompactJWS, key: PublicKey) -> Bool {
-        guard jws.header.alg == key.algorithm.rawValue else { return false }
+        guard let named = JWSAlgorithm(rawValue: jws.header.alg), named.verifies(with: key.algorithm) else { return false }
         return key.isValidSignature(jws.signature, for: jws.signingInput)
     }
 }

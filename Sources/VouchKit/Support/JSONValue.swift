@@ -27,6 +27,13 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The number, when this value is a whole number an `Int` holds exactly (never a trap on a
+    /// huge or fractional number from elsewhere).
+    public var intValue: Int? {
+        if case .number(let value) = self { return Int(exactly: value) }
+        return nil
+    }
+
     /// The members, when this value is an object.
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }

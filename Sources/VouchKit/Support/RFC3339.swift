@@ -2,12 +2,15 @@ import Foundation
 
 /// RFC 3339 / XML Schema `dateTimeStamp` text, as VC 2.0 uses for `validFrom` and `validUntil`.
 package enum RFC3339 {
-    /// Formats a date in UTC with second precision: `2026-11-21T16:08:30Z`.
+    /// Formats a date in UTC with second precision: `2026-11-21T16:08:30Z`. Dates outside
+    /// 1970 … 9999 are written as the nearest end of that range (RFC 3339 has four-digit years).
     package static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .omitted))
+        let date = NumericDate(date).date
+        return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .omitted))
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `nil` when the text is anything else.
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` between 1970 and 9999; `nil` when the
+    /// text is anything else.
     package static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20 else { return nil }
@@ -58,7 +61,9 @@ package enum RFC3339 {
         guard index == bytes.count else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetSeconds
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        // The same range as every other outside time (NumericDate): 1970 … 9999.
+        guard let checked = try? NumericDate(Double(seconds) + fraction) else { return nil }
+        return checked.date
     }
 
     private static func daysInMonth(year: Int, month: Int) -> Int {

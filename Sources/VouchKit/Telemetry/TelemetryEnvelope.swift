@@ -23,7 +23,8 @@ public struct TelemetryEnvelope: Sendable, Hashable {
         self.payload = payload
     }
 
-    struct Claims: Codable, Sendable {
+    /// The claims. Read only through `init(json:)`, which range-checks `iat`; written as JSON.
+    struct Claims: Encodable, Sendable {
         let iss: String
         let seq: UInt64
         let iat: Double
@@ -50,7 +51,7 @@ public struct TelemetryEnvelope: Sendable, Hashable {
                 switch key {
                 case "iss": try JSONScanner.once(iss != nil, key, in: "the envelope"); iss = try scanner.readString()
                 case "seq": try JSONScanner.once(seq != nil, key, in: "the envelope"); seq = try scanner.readUnsignedInteger()
-                case "iat": try JSONScanner.once(iat != nil, key, in: "the envelope"); iat = try scanner.readNumber()
+                case "iat": try JSONScanner.once(iat != nil, key, in: "the envelope"); iat = try scanner.readNumericDate("iat").seconds
                 case "topic": try JSONScanner.once(topic != nil, key, in: "the envelope"); topic = try scanner.readString()
                 case "payload": try JSONScanner.once(payload != nil, key, in: "the envelope"); payload = try scanner.readString()
                 default: try scanner.skipValue()

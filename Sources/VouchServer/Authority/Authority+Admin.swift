@@ -8,6 +8,10 @@ import X509
 
 /// What an API key may do.
 public enum APIScope: String, Sendable, Codable, CaseIterable, Comparable {
+    /// An enforcement point (a broker plugin, a gateway): asks `POST /v1/authorize` on behalf of
+    /// real attempts, and only that. Its denials count against the device in monitoring; the
+    /// questions of every other key never move a score. It reads nothing else.
+    case gateway
     /// Reads everything.
     case readOnly = "read-only"
     /// Reads, manages devices and groups.
@@ -17,6 +21,7 @@ public enum APIScope: String, Sendable, Codable, CaseIterable, Comparable {
 
     var rank: Int {
         switch self {
+        case .gateway: -1
         case .readOnly: 0
         case .operator: 1
         case .admin: 2

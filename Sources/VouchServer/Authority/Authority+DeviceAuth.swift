@@ -49,6 +49,18 @@ struct RotationRequest: Codable, Sendable {
     var proof: String
     /// The same payload signed by the current key.
     var previousKeyProof: String
+    /// A firmware measurement by the current key answering `nonce`: what a group that requires
+    /// known-good firmware needs to issue.
+    var measurement: String?
+}
+
+/// `POST /v1/devices/self/renew` (the body is optional).
+struct RenewalRequest: Codable, Sendable {
+    /// A nonce from `POST /v1/auth/challenge`, which `measurement` answers.
+    var nonce: String?
+    /// A firmware measurement answering `nonce`: what a group that requires known-good firmware
+    /// needs to issue.
+    var measurement: String?
 }
 
 /// How a request proved which device it comes from.
@@ -70,7 +82,7 @@ extension Authority {
         let device = try await deviceHolding(key, id: proof.deviceId)
         try Self.requireActing(device)
         try await consumeDeviceNonce(request.nonce)
-        try await stepUp(device, measurement: request.measurement)
+        try await stepUp(device, measurement: request.measurement, nonce: request.nonce)
         let issuedAt = nowSeconds
         // A quarantined device gets short-lived tokens: it is meant to remediate, then be looked at.
         let lifetime = device.state == DeviceState.quarantined.rawValue ? Self.quarantineTokenLifetime : Self.accessTokenLifetime
@@ -83,13 +95,16 @@ extension Authority {
     }
 
     /// When a response rule asked the device to step up, a token is issued only with a fresh
-    /// measurement of known-good firmware, which clears the request.
-    private func stepUp(_ device: DeviceRow, measurement token: String?) async throws {
+    /// measurement of known-good firmware answering the request's `nonce`, which clears the request.
+    private func stepUp(_ device: DeviceRow, measurement token: String?, nonce: String) async throws {
         guard let asked = try await store.read({ try await $0.stepUp(deviceID: device.id) }) else { return }
         guard let token else {
-            throw Self.stepUpRequired(device, asked, "send a fresh firmware measurement with this request ({\"nonce\", \"proof\", \"measurement\"})")
+            throw Self.stepUpRequired(
+                device, asked, "send a firmware measurement answering this request's nonce with it ({\"nonce\", \"proof\", \"measurement\"})")
         }
-        let verdict = try await attest(token, by: device, phase: .stepUp)
+        // The measurement must answer this request's nonce (spent above), so none made earlier, or
+        // for another question, can be replayed.
+        let verdict = try await attest(token, by: device, phase: .stepUp, nonce: nonce)
         guard verdict.status == "good" else { throw Self.stepUpRequired(device, asked, "the measurement sent is \(verdict.status): \(verdict.detail)") }
         try await steppedUp(device, verdict: verdict)
     }
@@ -122,7 +137,9 @@ extension Authority {
         let (device, asked) = try await identifiedDevice(source, readingStepUp: !allowingStepUp)
         if let asked {
             throw Self.stepUpRequired(
-                device, asked, "send a fresh firmware measurement to POST /v1/devices/self/attestation, or with a token request ({\"nonce\", \"proof\", \"measurement\"})")
+                device, asked,
+                "send a firmware measurement answering a nonce from POST /v1/auth/challenge to POST /v1/devices/self/attestation ({\"nonce\", \"measurement\"}), "
+                    + "or with a token request ({\"nonce\", \"proof\", \"measurement\"})")
         }
         return device
     }
@@ -170,14 +187,11 @@ extension Authority {
         return (device, asked)
     }
 
-    /// Renews an acting device's certificate and credentials for the key it already holds, after
-    /// recording the firmware measurement it sends. A group that requires known firmware renews
-    /// only a device whose latest measurement is known-good.
-    func renew(_ device: DeviceRow, measurement token: String? = nil) async throws -> EnrollmentBundle {
-        var verdict: FirmwareVerdict?
-        if let token {
-            verdict = try await attest(token, by: device, phase: .renewal)
-        }
+    /// Renews an acting device's certificate and credentials for the key it already holds. A
+    /// measurement sent with it must answer the request's nonce (spent here) and is recorded; the
+    /// issuance gates decide (`checkIssuanceGates`).
+    func renew(_ device: DeviceRow, _ request: RenewalRequest = RenewalRequest()) async throws -> EnrollmentBundle {
+        let verdict = try await freshMeasurement(request.measurement, nonce: request.nonce, by: device, phase: .renewal)
         var bundle = try await store.transaction { session in
             guard let row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint else {
                 throw APIError.conflict("device \(device.id) changed while renewing; try again")
@@ -186,15 +200,7 @@ extension Authority {
                 throw APIError.conflict("device \(row.id) is \(row.state); only an active device renews")
             }
             let (group, rules) = try await Self.groupRules(session, for: row)
-            if rules.requireKnownFirmware == true {
-                let report = try await session.deviceFirmware(deviceID: row.id)
-                guard report?.status == "good" else {
-                    throw APIError.conflict(
-                        "group \(group.name) renews only devices running known-good firmware; "
-                            + (report.map { "the latest measurement (\($0.digest.prefix(16))…) is \($0.status)" } ?? "this device has reported no measurement")
-                            + "; send one with the renewal ({\"measurement\": …}) or to POST /v1/devices/self/attestation")
-                }
-            }
+            try await self.checkIssuanceGates(session, device: row, group: group, rules: rules, fresh: verdict)
             let key = try PublicKey(jwk: try Self.decode(JWK.self, from: row.publicKey))
             let actor = "device:\(row.id)"
             try await self.record(session, kind: "device.renewed", subject: row.id, actor: actor, data: ["keyThumbprint": .string(row.keyThumbprint)])
@@ -202,6 +208,52 @@ extension Authority {
         }
         bundle.firmware = verdict
         return await withTrustBundle(bundle)
+    }
+
+    /// A measurement sent to pass a gate: it must answer `nonce` (from `POST /v1/auth/challenge`),
+    /// which is spent before the measurement is recorded, so that neither can serve twice.
+    func freshMeasurement(_ token: String?, nonce: String?, by device: DeviceRow, phase: AttestationPhase) async throws -> FirmwareVerdict? {
+        guard let token else {
+            if nonce != nil { throw APIError.badRequest("a nonce is sent only with the measurement that answers it") }
+            return nil
+        }
+        guard let nonce else {
+            throw APIError.badRequest(
+                "a measurement sent with this request answers a nonce: send {\"nonce\", \"measurement\"} with a nonce from POST /v1/auth/challenge in the measurement's payload")
+        }
+        guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
+        let measurement = try openMeasurement(token, did: device.did, key: entry.key, nonce: nonce)
+        try await consumeDeviceNonce(nonce)
+        return try await recordMeasurement(measurement, device: device, phase: phase)
+    }
+
+    /// What every path that issues to an existing device (renewal, rotation, approval) checks in
+    /// its transaction: no step-up is pending, and a group that requires known-good firmware has
+    /// one. Renewal and rotation need a `fresh` measurement answering their nonce; an operator's
+    /// approval (no device on the line) goes by the latest one recorded.
+    func checkIssuanceGates(_ session: StoreSession, device: DeviceRow, group: GroupRow, rules: EnrollmentRules, fresh: FirmwareVerdict?, latestCounts: Bool = false) async throws {
+        if let asked = try await session.stepUp(deviceID: device.id) {
+            throw Self.stepUpRequired(
+                device, asked, "it is issued nothing until it attests known-good firmware (POST /v1/devices/self/attestation with {\"nonce\", \"measurement\"})")
+        }
+        guard rules.requireKnownFirmware == true else { return }
+        if let fresh {
+            guard fresh.status == "good" else {
+                throw APIError.conflict("group \(group.name) issues only to devices running known-good firmware; the measurement sent is \(fresh.status): \(fresh.detail)")
+            }
+            return
+        }
+        if latestCounts {
+            let report = try await session.deviceFirmware(deviceID: device.id)
+            guard report?.status == "good" else {
+                throw APIError.conflict(
+                    "group \(group.name) issues only to devices running known-good firmware; "
+                        + (report.map { "the latest measurement (\($0.digest.prefix(16))…) is \($0.status)" } ?? "this device has reported no measurement"))
+            }
+            return
+        }
+        throw APIError.conflict(
+            "group \(group.name) issues only to devices running known-good firmware: send a measurement answering a nonce from POST /v1/auth/challenge with the request ({\"nonce\", \"measurement\"})")
     }
 
     /// Replaces a device's key. Both keys sign the same proof over a fresh nonce; the device id is
@@ -225,9 +277,13 @@ extension Authority {
         let (_, rules) = try await store.read { try await Self.groupRules($0, for: device) }
         let csrKey = try checkCSR(request.csr, allowed: rules.allowedKeyTypes)
         guard csrKey == newKey else { throw APIError.badRequest("the CSR's key differs from the key that signed proof") }
+        // A measurement (by the current key) answers the nonce, which is then spent with it, first.
+        let verdict = try await freshMeasurement(request.measurement, nonce: request.measurement.map { _ in request.nonce }, by: device, phase: .rotation)
 
-        let bundle = try await store.transaction { session in
-            guard try await self.spendDeviceNonce(request.nonce, in: session) else { throw Self.staleNonce }
+        var bundle = try await store.transaction { session in
+            if request.measurement == nil {
+                guard try await self.spendDeviceNonce(request.nonce, in: session) else { throw Self.staleNonce }
+            }
             guard var row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint,
                 row.state == device.state
             else {
@@ -237,6 +293,7 @@ extension Authority {
                 throw APIError.conflict("the new key is already enrolled as device \(holder.id)")
             }
             let (group, rules) = try await Self.groupRules(session, for: row)
+            try await self.checkIssuanceGates(session, device: row, group: group, rules: rules, fresh: verdict)
             let stamp = self.nowSeconds
             let oldIndexes = try await session.statusIndexes(deviceID: row.id)
             let superseded = try await session.revokeCertificates(deviceID: row.id, at: stamp, reason: RevocationReason.superseded.rawValue)
@@ -259,6 +316,7 @@ extension Authority {
             return try await self.issueIdentity(session, device: row, key: newKey, rules: rules, groupName: group.name, actor: actor)
         }
         directory.invalidate(device.id)
+        bundle.firmware = verdict
         return await withTrustBundle(bundle)
     }
 
@@ -291,7 +349,7 @@ extension Authority {
     }
 
     /// Spends a challenge nonce: one insert, committed by itself (token requests write nothing else).
-    private func consumeDeviceNonce(_ nonce: String) async throws {
+    func consumeDeviceNonce(_ nonce: String) async throws {
         let taken = try await store.write { try await self.spendDeviceNonce(nonce, in: $0) }
         guard taken else { throw Self.staleNonce }
     }

@@ -28,7 +28,8 @@ struct EnrollmentRequest: Codable, Sendable {
     /// Proof of possession: a JWS (`typ` vouch-pop+jwt) by the device key, `kid` its did:key URL,
     /// payload `{"nonce": …, "group": …}`.
     var proof: String
-    /// The firmware the device runs: a signed envelope on topic `vouch/attestation/firmware`.
+    /// The firmware the device runs: a signed envelope on topic `vouch/attestation/firmware`,
+    /// answering `nonce`.
     var measurement: String?
 }
 
@@ -182,8 +183,8 @@ extension Authority {
         guard csrKey == proofKey else {
             throw APIError.badRequest("the CSR's key differs from the key of the proof of possession")
         }
-        // Checked now, recorded once the device exists.
-        let measurement = try request.measurement.map { try openMeasurement($0, did: did.description, key: csrKey) }
+        // Checked now (it answers the enrollment nonce, like the proof), recorded once the device exists.
+        let measurement = try request.measurement.map { try openMeasurement($0, did: did.description, key: csrKey, nonce: request.nonce) }
         let attributes = request.attributes ?? [:]
         let attributeProblems = rules.attributeProblems(attributes)
         guard attributeProblems.isEmpty else { throw APIError.unprocessable(attributeProblems.joined(separator: "; ")) }
@@ -374,7 +375,7 @@ extension Authority {
                 deviceID: device.id, did: device.did, spiffeID: "spiffe://\(trustDomain)/device/\(device.id)",
                 publicKey: key.certificatePublicKey,
                 notBefore: issuedAt.addingTimeInterval(-60), notAfter: issuedAt.addingTimeInterval(TimeInterval(rules.certificateValidity)),
-                crlURL: publicURL + "/v1/pki/crl", ocspURL: publicURL + "/v1/pki/ocsp", issuerURL: publicURL + "/v1/pki/intermediate.pem"
+                crlURL: publicURL + "/v1/pki/crl", ocspURL: publicURL + "/v1/pki/ocsp", issuerURL: publicURL + "/v1/pki/intermediate.crt"
             )
         )
         let pem = try certificate.serializeAsPEM().pemString + "\n"
@@ -486,16 +487,17 @@ extension Authority {
         return bundle
     }
 
-    /// A status-list index for an enrollment, from a block reserved in advance: one counter update per
-    /// 64 enrollments instead of one each. Indexes of a block unused when the process stops stay
-    /// unused, which costs nothing but a bit that is never set.
+    /// A status-list index for an enrollment: a slot from a block reserved in advance (one counter
+    /// update per 64 enrollments instead of one each), placed at its keyed random position in its
+    /// list. Slots of a block unused when the process stops stay unused, which costs nothing but a
+    /// bit that is never set.
     func reserveStatusIndex() async throws -> Int {
-        if let index = statusIndexPool.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return index }
+        if let slot = statusIndexPool.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return statusIndexes.index(ofSlot: slot) }
         let block = Self.statusIndexBlock
         let last = try await store.transaction { try await $0.advance("status_index", by: block) }
         let reserved = (last - block)..<last
         statusIndexPool.withLock { $0.append(contentsOf: reserved.dropFirst()) }
-        return reserved.lowerBound
+        return statusIndexes.index(ofSlot: reserved.lowerBound)
     }
 
     /// Adds the signed trust bundle to an answer whose change is already committed. Failing to sign

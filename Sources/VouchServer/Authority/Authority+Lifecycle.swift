@@ -184,6 +184,7 @@ extension Authority {
             case .approve:
                 guard let group = try await session.group(id: row.groupId) else { throw StoreError.corrupt("device \(id) has no group") }
                 let rules = try Self.decode(EnrollmentRules.self, from: group.settings)
+                try await self.checkIssuanceGates(session, device: row, group: group, rules: rules, fresh: nil, latestCounts: true)
                 let key = try PublicKey(jwk: try Self.decode(JWK.self, from: row.publicKey))
                 bundle = try await self.issueIdentity(session, device: row, key: key, rules: rules, groupName: group.name, actor: actor)
             case .suspend:
@@ -196,7 +197,7 @@ extension Authority {
                 // The certificate stays good, so that the device can still reach the authority for its
                 // quarantine allow-list (re-attestation, firmware). Its credentials are suspended, so
                 // offline verifiers, which cannot see the quarantine zone, refuse its capabilities.
-                try await session.resolveHolds(deviceID: id, at: stamp, reason: nil)
+                // Only an active device is quarantined, so there is no hold here to keep or lift.
                 try await session.setStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes, at: stamp)
             case .release:
                 try await session.clearStatusBits(purpose: StatusPurpose.suspension.rawValue, indexes: indexes)

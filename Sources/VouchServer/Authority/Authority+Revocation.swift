@@ -37,6 +37,16 @@ extension Authority {
         return der
     }
 
+    /// The root's own CRL (DER), made once a day and valid for a week: the root has revoked no
+    /// intermediate while this server runs on it. The CRL number is the day.
+    func rootRevocationList() throws -> [UInt8] {
+        let day = nowSeconds / 86_400
+        if let cached = revocationCache.withLock({ $0.rootCRL }), cached.day == day { return cached.der }
+        let der = try ca.rootRevocationList(rootKey: rootKey, number: day, now: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
+        revocationCache.withLock { $0.rootCRL = (day, der) }
+        return der
+    }
+
     /// Answers an OCSP request (DER), or an OCSP error response for a malformed one.
     func ocsp(_ request: [UInt8]) async throws -> [UInt8] {
         let summary: OCSPRequestSummary
@@ -88,6 +98,13 @@ extension Authority {
         if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
             return cached.token
         }
+        // Only lists in use are served (and so cached): list 0, and those that slots handed out reach.
+        if number > 0 {
+            let slots = try await store.read { try await $0.current("status_index") }
+            guard number <= (slots - 1) / Self.statusListSize else {
+                throw APIError.notFound("no status list \(id.prefix(64)): no credential has a bit in it")
+            }
+        }
         // The generation was read before the bits, so the list holds at least what it says.
         let range = (number * Self.statusListSize)..<((number + 1) * Self.statusListSize)
         let bits = try await store.read { try await $0.statusBits(purpose: purpose.rawValue, range: range) }
@@ -100,6 +117,11 @@ extension Authority {
         )
         revocationCache.withLock { cache in
             if let cached = cache.statusLists[id], (cached.generation, cached.hour) > (generation, hour) { return }
+            // Bounded whatever is asked: stale lists go first, then any, to make room.
+            if cache.statusLists[id] == nil, cache.statusLists.count >= RevocationCache.statusListLimit {
+                cache.statusLists = cache.statusLists.filter { $0.value.generation == generation && $0.value.hour == hour }
+                if cache.statusLists.count >= RevocationCache.statusListLimit { cache.statusLists.removeAll(keepingCapacity: true) }
+            }
             cache.statusLists[id] = (generation, hour, token)
         }
         return token

@@ -13,6 +13,8 @@ import X509
 public final class Authority: Sendable {
     let store: Store
     let ca: CertificateAuthority
+    /// The root key, which signs only the root's own CRL here (see `rootRevocationList()`).
+    let rootKey: P256.Signing.PrivateKey
     let issuerKey: SigningKey
     let issuer: CredentialIssuer
     /// The server's did:web.
@@ -35,8 +37,10 @@ public final class Authority: Sendable {
     let rulesCache = Mutex<[String: EnrollmentRules]>([:])
     /// Group commit of enrollments (see `Batcher`).
     let enrollmentBatcher = Batcher<EnrollmentWrite, EnrollmentBundle>()
-    /// Status-list indexes reserved for enrollments and not yet used.
+    /// Status-list slots reserved for enrollments and not yet used (see `reserveStatusIndex()`).
     let statusIndexPool = Mutex<[Int]>([])
+    /// Where each slot's bit goes in its list: a keyed random position.
+    let statusIndexes: StatusIndexPermutation
     static let statusIndexBlock = 64
 
     /// The policy in force (see `Authority+Policy`).
@@ -71,7 +75,7 @@ public final class Authority: Sendable {
     static let quarantineTokenLifetime = 120
 
     init(
-        store: Store, ca: CertificateAuthority, issuerKey: SigningKey, nonceKey: SymmetricKey, log: TransparencyLog, publicURL: String,
+        store: Store, ca: CertificateAuthority, rootKey: P256.Signing.PrivateKey, issuerKey: SigningKey, nonceKey: SymmetricKey, statusIndexKey: [UInt8], log: TransparencyLog, publicURL: String,
         receiptTimeout: Duration = .seconds(5), telemetryKeep: Int = 0, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         // Envelope times are whole seconds: the second the server starts in counts as its own (a
@@ -82,7 +86,9 @@ public final class Authority: Sendable {
         self.log = log
         self.receiptTimeout = receiptTimeout
         self.nonces = NonceMinter(key: nonceKey)
+        self.statusIndexes = StatusIndexPermutation(key: statusIndexKey, listSize: Self.statusListSize)
         self.ca = ca
+        self.rootKey = rootKey
         self.issuerKey = issuerKey
         self.publicURL = publicURL
         guard let url = URL(string: publicURL), let host = url.host, !host.isEmpty else {
@@ -162,7 +168,11 @@ public final class Authority: Sendable {
 /// lists while the revocation generation stands; both for the hour they were made in.
 struct RevocationCache: Sendable {
     var crl: (seq: Int, hour: Int, der: [UInt8])?
+    /// The root's CRL, made once a day.
+    var rootCRL: (day: Int, der: [UInt8])?
     var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
+    /// The most status lists kept signed (two purposes × lists in use: 256 lists is 33 million credentials).
+    static let statusListLimit = 512
     /// The signed trust bundle, which embeds the first status lists.
     var trustBundle: (generation: Int, policyVersion: Int, hour: Int, token: String)?
 }

@@ -46,7 +46,8 @@ enum AuthorityLoader {
         let store = Store(database: database)
         let name = URL(string: configuration.resolvedPublicURL)?.host ?? "vouch"
         if fresh {
-            let (ca, caKeys) = try CertificateAuthority.bootstrap(name: name, now: now)
+            let (ca, caKeys) = try CertificateAuthority.bootstrap(
+                name: name, rootCRLURL: configuration.resolvedPublicURL + "/v1/pki/root.crl", now: now)
             let issuerKey = SigningKey.generate(.ed25519)
             try keys.create("root.key", contents: Data(caKeys.root.pemRepresentation.utf8))
             try keys.create("intermediate.key", contents: Data(caKeys.intermediate.pemRepresentation.utf8))
@@ -58,7 +59,7 @@ enum AuthorityLoader {
             try AtomicFile.write(Data((try ca.responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/ocsp.pem", mode: 0o644, replacingExisting: false)
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let authority = try Authority(
-                store: store, ca: ca, issuerKey: issuerKey, nonceKey: nonceKey, log: log, publicURL: configuration.resolvedPublicURL,
+                store: store, ca: ca, rootKey: caKeys.root, issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store), log: log, publicURL: configuration.resolvedPublicURL,
                 receiptTimeout: configuration.receiptTimeout,
                 telemetryKeep: configuration.telemetryKeep, logger: logger, clock: configuration.clock)
             let (_, secret) = try await authority.createAPIKey(name: "bootstrap admin", scope: .admin, actor: "system")
@@ -101,10 +102,12 @@ enum AuthorityLoader {
                 root: try certificate("root.pem"), intermediate: intermediate, intermediateKey: intermediateKey,
                 responder: responder, responderKey: responderKey
             )
+            let rootKey = try P256.Signing.PrivateKey(pemRepresentation: try key("root.key"))
             let issuerKey = try SigningKey(jwk: try JSONDecoder().decode(JWK.self, from: Data(try key("issuer.jwk").utf8)))
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let authority = try Authority(
-                store: store, ca: ca, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger), log: log,
+                store: store, ca: ca, rootKey: rootKey, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
+                statusIndexKey: try await Self.statusIndexKey(store), log: log,
                 publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
                 telemetryKeep: configuration.telemetryKeep, logger: logger, clock: configuration.clock)
             return Loaded(authority: authority, newAdminKey: nil)
@@ -161,6 +164,14 @@ extension AuthorityLoader {
             logger: logger, clock: configuration.clock)
         try await log.load()
         return log
+    }
+
+    /// The key of status-list positions, which the migrations put in the database.
+    static func statusIndexKey(_ store: Store) async throws -> [UInt8] {
+        guard let text = try await store.read({ try await $0.secret("status_index_key") }), let key = Hex.decode(text), key.count == 32 else {
+            throw ServerStartupError("the database has no status-list position key (secrets.status_index_key); it is made by migration 0009_secrets")
+        }
+        return key
     }
 
     /// The nonce key, made when the data directory has none (it predates nonce keys, or the key was

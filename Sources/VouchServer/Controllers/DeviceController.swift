@@ -42,10 +42,12 @@ struct DeviceController {
             return try Responses.json(try DeviceView(device))
         }
         router.get("/v1/devices/{id}/trust") { request, context in
-            // Operators read any device's trust (an API key of any scope); a device reads its own.
+            // Operators read any device's trust (an API key that reads); a device reads its own.
             let id = try context.parameters.require("id")
             if let header = request.headers[.authorization], header.hasPrefix("Bearer vk_") {
-                _ = try await APIKeyMiddleware.key(header, authority)
+                var context = context
+                context.apiKey = try await APIKeyMiddleware.key(header, authority)
+                _ = try context.require(.readOnly)
                 return try Responses.json(try await authority.trust(of: id))
             }
             let device = try await authority.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
@@ -57,11 +59,8 @@ struct DeviceController {
         router.post("/v1/devices/self/renew") { request, context in
             try limiter.take(context.sourceKey)
             let device = try await authority.authenticatedDevice(try await credential(request, context))
-            var measurement: String?
-            if request.hasBody {
-                measurement = try await request.decodeJSON(FirmwareController.MeasurementBody.self, context: context).measurement
-            }
-            let bundle = try await authority.renew(device, measurement: measurement)
+            let body = request.hasBody ? try await request.decodeJSON(RenewalRequest.self, context: context) : RenewalRequest()
+            let bundle = try await authority.renew(device, body)
             metrics.renewed()
             return try Responses.json(await receipts(bundle, request), status: .created)
         }

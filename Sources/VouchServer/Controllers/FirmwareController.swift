@@ -9,10 +9,12 @@ struct FirmwareController {
     let authority: Authority
     let devices: DeviceController
 
-    /// `POST /v1/devices/self/attestation`, and the `measurement` of renewal.
+    /// `POST /v1/devices/self/attestation`.
     struct MeasurementBody: Codable, Sendable {
         /// A signed envelope on topic `vouch/attestation/firmware`.
         var measurement: String
+        /// A nonce from `POST /v1/auth/challenge` the measurement answers: needed to clear a step-up.
+        var nonce: String?
     }
 
     struct RevokedFirmware: Codable, Sendable {
@@ -26,8 +28,14 @@ struct FirmwareController {
             // A device asked to step up attests here: a known-good measurement clears the request.
             let device = try await authority.authenticatedDevice(try await devices.credential(request, context), allowingStepUp: true)
             let body = try await request.decodeJSON(MeasurementBody.self, context: context)
-            let verdict = try await authority.attest(body.measurement, by: device, phase: .boot)
-            if verdict.status == "good" { try await authority.steppedUp(device, verdict: verdict) }
+            // A boot report may stand alone; only one answering a fresh nonce clears a step-up.
+            let verdict: FirmwareVerdict
+            if let nonce = body.nonce, let fresh = try await authority.freshMeasurement(body.measurement, nonce: nonce, by: device, phase: .boot) {
+                verdict = fresh
+                if verdict.status == "good" { try await authority.steppedUp(device, verdict: verdict) }
+            } else {
+                verdict = try await authority.attest(body.measurement, by: device, phase: .boot)
+            }
             return try Responses.json(verdict)
         }
         let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))

@@ -61,9 +61,10 @@ struct PolicyController {
 
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.group("/v1/authorize").add(middleware: APIKeyMiddleware(authority: authority)).post { request, context in
-            _ = try context.require(.readOnly)
+            // Any key may ask; only an enforcement point's (gateway) denials count in monitoring.
+            let key = try context.require(.gateway)
             let body = try AuthorizeBody(json: Array(try await request.bodyBytes(context: context).readableBytesView))
-            return Responses.json(bytes: try await authorize(body).json.canonicalJSON)
+            return Responses.json(bytes: try await authorize(body, counting: key.scope == APIScope.gateway.rawValue).json.canonicalJSON)
         }
 
         let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))
@@ -96,8 +97,9 @@ struct PolicyController {
         }
     }
 
-    /// Resolves the subject and context, then decides.
-    func authorize(_ body: AuthorizeBody) async throws -> AuthorizeAnswer {
+    /// Resolves the subject and context, then decides; denials count against the device only when
+    /// `counting` (the question came from an enforcement point).
+    func authorize(_ body: AuthorizeBody, counting: Bool) async throws -> AuthorizeAnswer {
         var context = AuthorizationContext(time: authority.now)
         if let given = body.context {
             if let address = given.sourceAddress {
@@ -121,7 +123,7 @@ struct PolicyController {
             throw APIError.badRequest(error.reason)
         }
         let reference = try await subjectReference(body)
-        let (decision, entry) = try await authority.decide(reference, request)
+        let (decision, entry) = try await authority.decide(reference, request, countingDenials: counting)
         return AuthorizeAnswer(
             decision: decision.allowed ? "allow" : "deny", allowed: decision.allowed, device: entry?.row.id,
             zone: entry.map { $0.state == .quarantined ? ZoneRules.quarantineZone : $0.row.zone }, policyVersion: decision.policyVersion,

@@ -10,8 +10,12 @@ import VouchStore
 struct PublicController {
     let authority: Authority
     let metrics: ServerMetrics
+    /// Per-source limit of the routes that read or sign on demand (PKI, OCSP, status lists, the
+    /// trust bundle, the DID document): anyone may ask, nobody may ask without end.
+    let limiter: RateLimiter
 
     func addRoutes(to router: Router<VouchRequestContext>) {
+        let router = router.group().add(middleware: RateLimitMiddleware(limiter: limiter, exempt: ["/healthz", "/readyz", "/metrics", "/openapi.yaml"]))
         router.get("/healthz") { _, _ in Responses.text("ok\n", contentType: "text/plain") }
         router.get("/readyz") { _, _ in
             _ = try await authority.store.read { try await $0.current("events") }
@@ -32,6 +36,16 @@ struct PublicController {
         }
         router.get("/v1/pki/intermediate.pem") { _, _ in
             Responses.text(try authority.ca.intermediate.serializeAsPEM().pemString + "\n", contentType: "application/x-pem-file")
+        }
+        // DER, as RFC 5280 §4.2.2.1 has the caIssuers access method point at (application/pkix-cert).
+        router.get("/v1/pki/ca.crt") { _, _ in
+            Responses.bytes(try DERBytes.of(authority.ca.root), contentType: "application/pkix-cert")
+        }
+        router.get("/v1/pki/intermediate.crt") { _, _ in
+            Responses.bytes(try DERBytes.of(authority.ca.intermediate), contentType: "application/pkix-cert")
+        }
+        router.get("/v1/pki/root.crl") { _, _ in
+            Responses.bytes(try authority.rootRevocationList(), contentType: "application/pkix-crl")
         }
         router.get("/v1/pki/chain.pem") { _, _ in
             Responses.text(try authority.ca.chainPEM, contentType: "application/x-pem-file")

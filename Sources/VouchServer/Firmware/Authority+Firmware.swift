@@ -42,7 +42,7 @@ struct FirmwareVerdict: Codable, Sendable {
 
 /// When a device reports its firmware.
 enum AttestationPhase: String, Sendable {
-    case enrollment, renewal, boot
+    case enrollment, renewal, rotation, boot
     /// Sent with an access-token request after a response rule asked the device to step up.
     case stepUp = "step-up"
 }
@@ -105,14 +105,17 @@ extension Authority {
     }
 
     /// Opens the measurement envelope an enrolled device sent (with the key the directory holds for
-    /// it) and records what it is judged.
-    func attest(_ token: String, by device: DeviceRow, phase: AttestationPhase) async throws -> FirmwareVerdict {
+    /// it) and records what it is judged. With `nonce`, the measurement must answer it (the caller
+    /// spends the nonce).
+    func attest(_ token: String, by device: DeviceRow, phase: AttestationPhase, nonce: String? = nil) async throws -> FirmwareVerdict {
         guard let entry = try await directoryEntry(device.id) else { throw APIError.unauthorized("device \(device.id) is not known here") }
-        return try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key), device: device, phase: phase)
+        return try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key, nonce: nonce), device: device, phase: phase)
     }
 
-    /// Opens a measurement envelope signed by `key` for `did`: type, signature, clock window.
-    func openMeasurement(_ token: String, did: String, key: PublicKey) throws -> FirmwareMeasurement {
+    /// Opens a measurement envelope signed by `key` for `did`: type, signature, clock window, and,
+    /// when the server asked with `nonce`, that the measurement signs that nonce: a measurement
+    /// made for another question (or none) is refused, so that none can be replayed.
+    func openMeasurement(_ token: String, did: String, key: PublicKey, nonce: String? = nil) throws -> FirmwareMeasurement {
         let envelope: TelemetryEnvelope
         switch TelemetryEnvelope.open(token, device: did, key: key) {
         case .success(let opened): envelope = opened
@@ -121,11 +124,19 @@ extension Authority {
         guard abs(envelope.time.timeIntervalSince(now)) <= replayGuard.window else {
             throw APIError.unprocessable("the firmware measurement was signed at \(RFC3339.format(envelope.time)), outside the \(Int(replayGuard.window)) s window")
         }
+        let measurement: FirmwareMeasurement
         do {
-            return try FirmwareMeasurement(envelope: envelope)
+            measurement = try FirmwareMeasurement(envelope: envelope)
         } catch let error as VouchKitError {
             throw APIError.unprocessable(error.reason)
         }
+        if let nonce {
+            guard let signed = measurement.nonce, ConstantTime.equals(signed, nonce) else {
+                throw APIError.unprocessable(
+                    "the firmware measurement must answer this request's nonce: put the nonce (from POST /v1/auth/challenge) in its payload's \"nonce\"")
+            }
+        }
+        return measurement
     }
 
     /// Records a device's measurement and judges it against the registry for its model. An unknown

@@ -94,6 +94,18 @@ final class RateLimiter: Sendable {
     }
 }
 
+/// Takes a token from `limiter` for the request's source before the route runs (429 when empty),
+/// except on the `exempt` paths.
+struct RateLimitMiddleware: RouterMiddleware {
+    let limiter: RateLimiter
+    let exempt: Set<String>
+
+    func handle(_ request: Request, context: VouchRequestContext, next: (Request, VouchRequestContext) async throws -> Response) async throws -> Response {
+        if !exempt.contains(request.uri.path) { try limiter.take(context.sourceKey) }
+        return try await next(request, context)
+    }
+}
+
 /// Counts responses for `/metrics`.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics

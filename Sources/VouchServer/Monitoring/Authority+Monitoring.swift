@@ -94,8 +94,10 @@ extension Authority {
         ]
     }
 
-    /// Carries out one response order. An action the device's state no longer allows (already
-    /// quarantined, revoked meanwhile) is skipped; other failures are logged, never retried in a loop.
+    /// Carries out one response order. A device that cannot act (pending, suspended, revoked,
+    /// decommissioned) is left as it is: a response never grants more than the device had, and
+    /// only an operator lifts a hold. An action the device's state no longer allows (already
+    /// quarantined) is skipped too; other failures are logged, never retried in a loop.
     func carryOut(_ order: ResponseOrder) async {
         let actor = "monitor:\(order.rule)"
         let data = Self.cause(of: order).merging(["action": .string(order.action.rawValue)]) { $1 }
@@ -105,6 +107,19 @@ extension Authority {
                     try await self.record(session, kind: "monitor.dry-run", subject: order.device, actor: actor, data: data)
                 }
                 return
+            }
+            if order.action != .alert {
+                let state = try await store.read { try await $0.device(id: order.device) }.flatMap { DeviceState(rawValue: $0.state) }
+                guard let state, Self.actingStates.contains(state) else {
+                    // Recorded, so that an operator sees the rule fired and why nothing was done.
+                    guard let state else { return }
+                    try await store.transaction { session in
+                        try await self.record(session, kind: "monitor.skipped", subject: order.device, actor: actor, data: data.merging([
+                            "state": .string(state.rawValue), "why": .string("a \(state.rawValue) device cannot act; only an operator changes it"),
+                        ]) { $1 })
+                    }
+                    return
+                }
             }
             switch order.action {
             case .alert:

@@ -219,8 +219,14 @@ extension Authority {
     }
 
     /// Decides `request` for the device `reference` (id or DID). Unknown devices and devices that
-    /// may not act are denied; so is a peer that is not a device here. Denials are counted.
-    func decide(_ reference: String, _ request: AuthorizationRequest) async throws -> (AuthorizationDecision, DeviceDirectory.Entry?) {
+    /// may not act are denied; so is a peer that is not a device here. Denials are counted when
+    /// `countingDenials` (an enforcement point asked on behalf of a real attempt).
+    func decide(
+        _ reference: String, _ request: AuthorizationRequest, countingDenials: Bool
+    ) async throws -> (AuthorizationDecision, DeviceDirectory.Entry?) {
+        func countDenial(_ entry: DeviceDirectory.Entry) {
+            if countingDenials { self.countDenial(entry) }
+        }
         let policy = currentPolicy
         guard let entry = try await directoryEntry(reference) else {
             return (.deny("no device \(reference.prefix(128)) is enrolled here", policyVersion: policy.version), nil)

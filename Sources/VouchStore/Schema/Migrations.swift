@@ -207,6 +207,24 @@ package enum Migrations {
                 .column("cause", type: .text, .notNull)
                 .run()
         },
+        // Secrets the authority keeps in the database, so that every node sharing it has them:
+        // the key that places credentials at random positions within a status list. Positions
+        // handed out before (in order) keep their list; new ones start in the next list.
+        Migration(name: "0009_secrets") { db in
+            try await db.create(table: "secrets")
+                .column("name", type: .text, .primaryKey(autoIncrement: false))
+                .column("value", type: .text, .notNull)
+                .run()
+            var generator = SystemRandomNumberGenerator()
+            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try await db.insert(into: "secrets").columns("name", "value").values(SQLBind("status_index_key"), SQLBind(Hex.encode(key))).run()
+            let used = try await db.select().column("value").from("counters").where("name", .equal, "status_index")
+                .first(decodingColumn: "value", as: Int.self) ?? 0
+            let size = BitstringStatusList.minimumSize
+            if used % size != 0 {
+                try await db.update("counters").set("value", to: SQLBind((used / size + 1) * size)).where("name", .equal, "status_index").run()
+            }
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

@@ -11,7 +11,7 @@ public struct SignaturePolicy: Sendable {
             return .fails(.signature, "the header marks extensions VouchKit does not implement as critical: \(crit.joined(separator: ", "))")
         }
         guard let algorithm = JWSAlgorithm(rawValue: jws.header.alg) else {
-            return .fails(.signature, "algorithm \"\(jws.header.alg)\" is not accepted; use EdDSA or ES256")
+            return .fails(.signature, "algorithm \"\(jws.header.alg)\" is not accepted; use EdDSA (or Ed25519) or ES256")
         }
         guard !controller.isEmpty else {
             return .fails(.signature, "no issuer or holder to resolve the key from")
@@ -21,7 +21,7 @@ public struct SignaturePolicy: Sendable {
         case .success(let resolved): key = resolved
         case .failure(let failure): return .failsToMeetPolicy([failure])
         }
-        guard key.algorithm == algorithm else {
+        guard algorithm.verifies(with: key.algorithm) else {
             return .fails(.signature, "alg \(algorithm.rawValue) does not match the \(key.algorithm.rawValue) key \(jws.header.kid ?? "")")
         }
         guard JWS.verify(jws, key: key) else {

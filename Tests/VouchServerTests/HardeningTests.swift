@@ -1,0 +1,260 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import SwiftASN1
+import Testing
+import VouchKit
+
+/// Regression tests for the holes an outside review found (issue 14), one test per hole.
+@Suite("Hardening: holes an outside review found")
+struct HardeningTests {
+    /// Hole 1: an envelope whose `iat` is huge stopped the server (a trap converting its skew to
+    /// `Int`). Every outside time is range-checked where it is read: the envelope is refused as
+    /// malformed, and the server goes on answering.
+    @Test func hugeTimesInSignedEnvelopesAreRefusedNotTrapped() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(plantPolicyYAML).status == 201)
+                let device = TestDevice()
+                let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
+                let token = try await device.accessToken(client, deviceID: id)
+                var batch: [String] = []
+                for (sequence, seconds) in [(1, 1e19), (2, 1e300), (3, -1e300), (4, -1.0)] as [(UInt64, Double)] {
+                    batch.append(try await TelemetryEnvelope(
+                        device: device.did, sequence: sequence, time: Date(timeIntervalSince1970: seconds), topic: "telemetry/\(id)/t",
+                        payload: Data("1".utf8)
+                    ).signed(with: device.key))
+                }
+                batch.append(try await TelemetryEnvelope(device: device.did, sequence: 5, topic: "telemetry/\(id)/t", payload: Data("1".utf8)).signed(with: device.key))
+                let answer = try await fleet.send(batch, token: token)
+                #expect(answer.status == 200, "\(answer.text)")
+                let results = answer.json["results"]?.arrayValue ?? []
+                #expect(results.map { $0["reason"]?.stringValue ?? $0["status"]?.stringValue ?? "" } == ["format", "format", "format", "format", "accepted"])
+                #expect(results.first?["detail"]?.stringValue?.contains("iat must be seconds since 1970") == true, "\(answer.text)")
+
+                // The same through a firmware measurement: refused with a reason, not a trap.
+                let measurement = try FirmwareMeasurement(image: Data("image".utf8), version: "1.0")
+                let late = try await measurement.envelope(device: device.did, sequence: 6, time: Date(timeIntervalSince1970: 1e19)).signed(with: device.key)
+                expectProblem(
+                    try await client.call(.post, "/v1/devices/self/attestation", json: ["measurement": .string(late)], headers: [.authorization: "Bearer \(token)"]),
+                    422, "iat must be seconds since 1970")
+                #expect(try await client.call(.get, "/healthz").status == 200)
+            }
+        }
+    }
+
+    /// Hole 2: quarantining a suspended device lifted its suspension's hold. The transition is
+    /// refused, and the automated responder leaves a device that cannot act as it is (and says so).
+    @Test func aSuspendedDeviceStaysSuspendedWhateverRulesOrOperatorsDo() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(plantPolicyYAML + """
+
+                    monitoring:
+                      responses:
+                        - {name: denials-quarantine, when: signal == policy.denied, then: quarantine}
+                    """).status == 201)
+                let device = TestDevice()
+                let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                let refused = try await client.call(.post, "/v1/admin/devices/\(id)/quarantine", apiKey: admin)
+                expectProblem(refused, 409, "a suspended device cannot quarantine")
+                #expect(refused.json["legalActions"] == "reinstate revoke decommission")
+
+                // An enforcement point's denial about the suspended device fires the rule; the
+                // responder records that it skipped it, and the device stays suspended.
+                let gateway = try await fleet.apiKey("broker", scope: "gateway")
+                let denied = try await client.call(.post, "/v1/authorize", json: [
+                    "subject": .string(id), "action": "publish", "resource": .string("telemetry/\(id)/t"),
+                ], apiKey: gateway)
+                #expect(denied.json["decision"] == "deny")
+                try await fleet.eventually("the responder skips the suspended device") {
+                    try await fleet.events(of: id).contains { $0["kind"] == "monitor.skipped" && $0["data"]?["state"] == "suspended" }
+                }
+                let record = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json
+                #expect(record["device"]?["state"] == "suspended")
+                #expect(record["certificates"]?.arrayValue.allSatisfy { $0["status"] == "on-hold" } == true)
+                let (nonce, proof) = try await device.proof(client, deviceID: id)
+                expectProblem(try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)]), 403, "suspended")
+            }
+        }
+    }
+
+    /// Hole 3: any API key's questions to `POST /v1/authorize` counted denials against the
+    /// device. Only an enforcement point's (scope `gateway`) do; a gateway key reads nothing else.
+    @Test func onlyGatewayQuestionsMoveAScore() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(plantPolicyYAML).status == 201)
+                let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"])
+                let reader = try await fleet.apiKey("reader", scope: "read-only")
+                let gateway = try await fleet.apiKey("broker", scope: "gateway")
+                let question: JSONValue = ["subject": .string(id), "action": "publish", "resource": "telemetry/someone-else/t"]
+                for key in [admin, reader] {
+                    let answer = try await client.call(.post, "/v1/authorize", json: question, apiKey: key)
+                    #expect(answer.json["decision"] == "deny", "\(answer.text)")
+                }
+                func denials() async throws -> Double {
+                    try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["activity"]?["metrics"]?["policy_denials"]?
+                        .arrayValue.first?.numberValue ?? 0
+                }
+                #expect(try await denials() == 0)
+                #expect(try await client.call(.get, "/v1/devices/\(id)/trust", apiKey: admin).json["score"] == 100)
+
+                #expect(try await client.call(.post, "/v1/authorize", json: question, apiKey: gateway).json["decision"] == "deny")
+                #expect(try await denials() == 1)
+                let trust = try await client.call(.get, "/v1/devices/\(id)/trust", apiKey: admin).json
+                #expect((trust["score"]?.numberValue ?? 100) < 100, "\(trust)")
+
+                // A gateway key asks, and that is all it does.
+                expectProblem(try await client.call(.get, "/v1/admin/devices", apiKey: gateway), 403, "needs read-only")
+                expectProblem(try await client.call(.get, "/v1/admin/policy", apiKey: gateway), 403, "needs read-only")
+            }
+        }
+    }
+
+    /// Hole 4: key rotation skipped the gates renewal has (a pending step-up, a group that issues
+    /// only to known-good firmware), and so did an operator's approval. Every path that issues
+    /// applies them; the firmware must be shown fresh (hole 9: answering the request's nonce).
+    @Test func everyPathThatIssuesAppliesTheSameGates() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(plantPolicyYAML + """
+
+                    monitoring:
+                      responses:
+                        - {name: clock, when: signal == clock.skew, then: step-up}
+                    """).status == 201)
+                let good = try FirmwareMeasurement(image: Data("image 4.0".utf8), version: "4.0")
+                let homebrew = try FirmwareMeasurement(image: Data("homebrew".utf8), version: "0.1")
+                #expect(try await client.call(.post, "/v1/admin/firmware", json: [
+                    "model": "t1000", "version": "4.0", "sha256": .string(good.sha256),
+                ], apiKey: admin).status == 201)
+
+                // Enrolls into a group requiring known-good firmware, reporting `firmware`.
+                func enroll(_ device: TestDevice, group: String, token: String, firmware: FirmwareMeasurement) async throws -> HTTPResult {
+                    let nonce = try await client.nonce()
+                    guard case .object(var body) = try await device.enrollmentBody(nonce: nonce, group: group, token: token, attributes: ["model": "t1000"]) else {
+                        throw CancellationError()
+                    }
+                    body["measurement"] = .string(try await firmware.answering(nonce).envelope(device: device.did, sequence: 1).signed(with: device.key))
+                    return try await client.call(.post, "/v1/enrollments", json: .object(body))
+                }
+                let strict = try #require(try await client.createGroup("strict", apiKey: admin, extra: [
+                    "unlimitedTokenUses": true, "requireKnownFirmware": true, "defaultZone": "line-3", "defaultRoles": ["sensor"],
+                ]))
+                let device = TestDevice()
+                let enrolled = try await enroll(device, group: "strict", token: strict, firmware: good)
+                #expect(enrolled.status == 201, "\(enrolled.text)")
+                let id = try #require(enrolled.json["deviceId"]?.stringValue)
+
+                func rotation(to newKey: SigningKey, measurement: FirmwareMeasurement?) async throws -> JSONValue {
+                    let (nonce, _) = try await device.proof(client, deviceID: id, purpose: .rotate)
+                    let payload = DeviceProof(nonce: nonce, deviceId: id, purpose: .rotate, newKeyThumbprint: newKey.publicKey.thumbprint)
+                    var body: [String: JSONValue] = [
+                        "nonce": .string(nonce), "csr": .string(try newKey.certificateSigningRequest(commonName: "rotated").serializeAsPEM().pemString),
+                        "proof": .string(try await payload.sign(with: newKey)), "previousKeyProof": .string(try await payload.sign(with: device.key)),
+                    ]
+                    if let measurement {
+                        body["measurement"] = .string(try await measurement.answering(nonce).envelope(device: device.did, sequence: 9).signed(with: device.key))
+                    }
+                    return .object(body)
+                }
+                // Rotation: refused without a fresh known-good measurement, or with an unknown one.
+                let newKey = SigningKey.generate(.ed25519)
+                expectProblem(try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(to: newKey, measurement: nil)), 409, "known-good firmware")
+                expectProblem(try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(to: newKey, measurement: homebrew)), 409, "is unknown")
+
+                // A pending step-up stops rotation too, even with good firmware shown.
+                let token = try await device.accessToken(client, deviceID: id)
+                let stale = try await TelemetryEnvelope(
+                    device: device.did, sequence: 2, time: Date().addingTimeInterval(-3600), topic: "telemetry/\(id)/t", payload: Data()
+                ).signed(with: device.key)
+                #expect(try await fleet.send([stale], token: token).json["results"]?.arrayValue.first?["reason"] == "clock")
+                try await fleet.eventually("the step-up is asked") {
+                    try await fleet.events(of: id).contains { $0["kind"] == "monitor.step-up" }
+                }
+                let stepUp = try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(to: newKey, measurement: good))
+                expectProblem(stepUp, 403, "asked to step up")
+                #expect(stepUp.json["stepUp"] == "firmware-attestation")
+                #expect(try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["device"]?["did"] == .string(device.did.description))
+
+                // Attesting good firmware answering a nonce clears it; a boot report alone does not.
+                let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
+                let boot = try await client.call(.post, "/v1/devices/self/attestation", json: [
+                    "measurement": .string(try await good.envelope(device: device.did, sequence: 10).signed(with: device.key)),
+                ], headers: bearer)
+                #expect(boot.json["status"] == "good", "\(boot.text)")
+                expectProblem(try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(to: newKey, measurement: good)), 403, "asked to step up")
+                let (nonce, _) = try await device.proof(client, deviceID: id)
+                let attested = try await client.call(.post, "/v1/devices/self/attestation", json: [
+                    "nonce": .string(nonce),
+                    "measurement": .string(try await good.answering(nonce).envelope(device: device.did, sequence: 11).signed(with: device.key)),
+                ], headers: bearer)
+                #expect(attested.json["status"] == "good", "\(attested.text)")
+                let rotated = try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(to: newKey, measurement: good))
+                #expect(rotated.status == 201, "\(rotated.text)")
+                #expect(rotated.json["firmware"]?["status"] == "good")
+
+                // Approval: an operator cannot issue to a pending device whose firmware is unknown.
+                let manual = try #require(try await client.createGroup("strict-manual", apiKey: admin, extra: [
+                    "unlimitedTokenUses": true, "requireKnownFirmware": true, "approval": "manual",
+                ]))
+                let unknown = try await enroll(TestDevice(), group: "strict-manual", token: manual, firmware: homebrew)
+                #expect(unknown.status == 202, "\(unknown.text)")
+                let pending = try #require(unknown.json["deviceId"]?.stringValue)
+                expectProblem(try await client.call(.post, "/v1/admin/devices/\(pending)/approve", apiKey: admin), 409, "known-good firmware")
+                #expect(try await client.call(.get, "/v1/admin/devices/\(pending)", apiKey: admin).json["certificates"]?.arrayValue.isEmpty == true)
+                let known = try await enroll(TestDevice(), group: "strict-manual", token: manual, firmware: good)
+                let approvable = try #require(known.json["deviceId"]?.stringValue)
+                #expect(try await client.call(.post, "/v1/admin/devices/\(approvable)/approve", apiKey: admin).status == 200)
+            }
+        }
+    }
+
+    /// Hole 9: a measurement made for no question, or for another, must not pass a gate: the
+    /// enrollment's must answer the enrollment nonce, and a nonce serves one measurement only.
+    @Test func measurementsAnswerTheServersQuestionOnce() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let good = try FirmwareMeasurement(image: Data("image 5.0".utf8), version: "5.0")
+                let token = try #require(try await client.createGroup("measured", apiKey: admin, extra: ["unlimitedTokenUses": true]))
+                let device = TestDevice()
+                let nonce = try await client.nonce()
+                guard case .object(var body) = try await device.enrollmentBody(nonce: nonce, group: "measured", token: token) else { return }
+                body["measurement"] = .string(try await good.envelope(device: device.did, sequence: 1).signed(with: device.key))
+                expectProblem(try await client.call(.post, "/v1/enrollments", json: .object(body)), 422, "must answer this request's nonce")
+                body["measurement"] = .string(try await good.answering(nonce).envelope(device: device.did, sequence: 1).signed(with: device.key))
+                let enrolled = try await client.call(.post, "/v1/enrollments", json: .object(body))
+                #expect(enrolled.status == 201, "\(enrolled.text)")
+                let id = try #require(enrolled.json["deviceId"]?.stringValue)
+                let bearer: HTTPFields = [.authorization: "Bearer \(try await device.accessToken(client, deviceID: id))"]
+
+                let (challenge, _) = try await device.proof(client, deviceID: id)
+                let report: JSONValue = [
+                    "nonce": .string(challenge),
+                    "measurement": .string(try await good.answering(challenge).envelope(device: device.did, sequence: 2).signed(with: device.key)),
+                ]
+                #expect(try await client.call(.post, "/v1/devices/self/attestation", json: report, headers: bearer).status == 200)
+                expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: report, headers: bearer), 401, "already used")
+                let (other, _) = try await device.proof(client, deviceID: id)
+                expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: [
+                    "nonce": .string(other), "measurement": report["measurement"] ?? .null,
+                ], headers: bearer), 422, "must answer this request's nonce")
+            }
+        }
+    }
+}
+
+extension PolicyFleet {
+    /// Creates an API key with `scope`; returns its secret.
+    func apiKey(_ name: String, scope: String) async throws -> String {
+        let created = try await client.call(.post, "/v1/admin/api-keys", json: ["name": .string(name), "scope": .string(scope)], apiKey: admin)
+        #expect(created.status == 201, "\(created.text)")
+        return try #require(created.json["secret"]?.stringValue)
+    }
+}
