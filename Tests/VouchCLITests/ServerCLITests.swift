@@ -85,8 +85,24 @@ struct ServerCLITests {
                 try await vouch.run("device", "token", "--dir", "dev").expectExit(0)
                 try await vouch.run("credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json", "--fetch-status").expectExit(0)
 
+                // Status lists fetched by other means verify with the bundle's keys, offline.
+                let listURLs = try Credential(payload: try CompactJWS(parsing: try vouch.text("dev/identity.vc.jwt").trimmingCharacters(in: .whitespacesAndNewlines)).payload)
+                    .status.map(\.statusListCredential)
+                #expect(listURLs.count == 2)
+                func fetchLists() async throws -> [String] {
+                    var arguments: [String] = []
+                    for (index, url) in listURLs.enumerated() {
+                        try vouch.write(try await Self.fetch(url), to: "list-\(index).vc.jwt")
+                        arguments += ["--status-list", "list-\(index).vc.jwt"]
+                    }
+                    return arguments
+                }
+                try await vouch.run(["credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json"] + fetchLists()).expectExit(0)
+
                 try await vouch.run("admin", "device", "revoke", id, "--reason", "key-compromise", "--server", server, "--api-key", admin).expectExit(0)
                 try await vouch.run("credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json", "--fetch-status")
+                    .expectVerificationFailure(mentioning: "revoked")
+                try await vouch.run(["credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json"] + fetchLists())
                     .expectVerificationFailure(mentioning: "revoked")
                 try await vouch.run("device", "token", "--dir", "dev").expectVerificationFailure(mentioning: "revoked")
                 let listed = try await vouch.run("admin", "device", "list", "--state", "revoked", "--server", server, "--api-key", admin)
@@ -94,5 +110,19 @@ struct ServerCLITests {
                 #expect(listed.standardOutput.contains(id), "\(listed)")
             }
         }
+    }
+
+    /// The body at `url`, fetched with curl (a client that is not Vouch's).
+    static func fetch(_ url: String) async throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-sSf", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "curl \(url) failed")
+        return data
     }
 }

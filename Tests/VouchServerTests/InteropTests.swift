@@ -24,9 +24,13 @@ struct InteropTests {
                 try save("intermediate.pem", try await client.call(.get, "/v1/pki/intermediate.pem").text)
                 try save("chain.pem", try #require(answer["chain"]?.stringValue))
 
+                // Every certificate of the chain is checked against its issuer's CRL: the root publishes one too.
                 func verify() async throws -> (Int32, String) {
-                    try save("crl.pem", try await client.call(.get, "/v1/pki/crl.pem").text)
-                    return try await run(openssl, ["verify", "-CAfile", work + "/ca.pem", "-untrusted", work + "/intermediate.pem", "-crl_check", "-CRLfile", work + "/crl.pem", work + "/cert.pem"])
+                    let rootCRL = try await client.call(.get, "/v1/pki/root.crl")
+                    #expect(rootCRL.headers[.contentType] == "application/pkix-crl")
+                    let rootPEM = "-----BEGIN X509 CRL-----\n" + rootCRL.body.base64EncodedString(options: .lineLength64Characters) + "\n-----END X509 CRL-----\n"
+                    try save("crl.pem", try await client.call(.get, "/v1/pki/crl.pem").text + rootPEM)
+                    return try await run(openssl, ["verify", "-CAfile", work + "/ca.pem", "-untrusted", work + "/intermediate.pem", "-crl_check_all", "-CRLfile", work + "/crl.pem", work + "/cert.pem"])
                 }
                 func ocsp() async throws -> (Int32, String) {
                     try await run(openssl, ["ocsp", "-issuer", work + "/intermediate.pem", "-cert", work + "/cert.pem", "-url", "http://127.0.0.1:\(listening)/v1/pki/ocsp", "-CAfile", work + "/chain.pem"])

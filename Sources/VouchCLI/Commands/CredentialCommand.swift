@@ -96,7 +96,7 @@ struct CredentialCommand: AsyncParsableCommand {
             var bundle: TrustBundle?
             if let trustBundle { bundle = try await CLIInput.trustBundle(trustBundle) }
             if let bundle { trusted.formUnion(bundle.trustedIssuers.map(\.id)) }
-            var lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
+            var lists = try await CLIInput.statusLists(statusList, trust: bundle, trusted: trusted, json: json)
             if fetchStatus {
                 let parsed = try CompactJWS(parsing: credential)
                 let urls = Set(try Credential(payload: parsed.payload).status.map(\.statusListCredential))

@@ -68,7 +68,7 @@ struct PresentationCommand: AsyncParsableCommand {
             var bundle: TrustBundle?
             if let trustBundle { bundle = try await CLIInput.trustBundle(trustBundle) }
             if let bundle { trusted.formUnion(bundle.trustedIssuers.map(\.id)) }
-            var lists = try await CLIInput.statusLists(statusList, trusted: trusted, json: json)
+            var lists = try await CLIInput.statusLists(statusList, trust: bundle, trusted: trusted, json: json)
             if lists.isEmpty, let bundle { lists = bundle.statusLists }
             let resolver = MultiMethodResolver()
             let credentials = CredentialVerifier.standard(trust: bundle, resolver: resolver, trustedIssuers: trusted, statusLists: lists)

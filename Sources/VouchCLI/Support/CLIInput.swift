@@ -44,8 +44,10 @@ enum CLIInput {
     /// A duration such as `90s`, `15m`, `12h`, `30d` or `2w`.
     static func duration(_ text: String) throws -> TimeInterval {
         let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
-        guard let unit = text.last, let scale = units[unit], let value = Int(text.dropLast()), value > 0 else {
-            throw ValidationError("duration \"\(text)\" must be a positive number followed by s, m, h, d or w (e.g. 30d)")
+        guard let unit = text.last, let scale = units[unit], let value = Int(text.dropLast()), value > 0,
+            TimeInterval(value) * scale <= 100 * 366 * 86_400
+        else {
+            throw ValidationError("duration \"\(text)\" must be a positive number followed by s, m, h, d or w (e.g. 30d), at most 100 years")
         }
         return TimeInterval(value) * scale
     }
@@ -83,9 +85,10 @@ enum CLIInput {
 
     /// Status lists named on the command line: files made by `vouch status-list new`, or
     /// `BitstringStatusListCredential`s as `vc+jwt` or as an EnvelopedVerifiableCredential JSON,
-    /// which must verify and come from a trusted issuer. A file that is neither is a usage error
-    /// (exit 2); a status list credential that does not verify is a verification failure (exit 1).
-    static func statusLists(_ paths: [String], trusted: Set<String>, json: Bool) async throws -> [StatusList] {
+    /// which must verify and come from a trusted issuer (with its keys from `trust`, the trust
+    /// bundle, when it lists them, so that no network is needed). A file that is neither is a usage
+    /// error (exit 2); a status list credential that does not verify is a verification failure (exit 1).
+    static func statusLists(_ paths: [String], trust: TrustBundle?, trusted: Set<String>, json: Bool) async throws -> [StatusList] {
         var lists: [StatusList] = []
         for path in paths {
             if let file = try? StatusListFile.load(from: path) {
@@ -112,7 +115,7 @@ enum CLIInput {
                 throw ValidationError("\(path) is neither a status list file nor a status list credential")
             }
             do {
-                lists.append(try await StatusListCredential.verify(token, trustedIssuers: trusted))
+                lists.append(try await StatusListCredential.verify(token, trust: trust, trustedIssuers: trusted))
             } catch let error as VouchKitError {
                 let failure = VerificationFailure(.status, "status list \(path): \(error.reason)")
                 if json {
