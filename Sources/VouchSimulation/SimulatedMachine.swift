@@ -79,11 +79,13 @@ actor SimulatedMachine {
     /// is opened again and the request sent on it; a request that may have reached the server is
     /// never sent twice (a telemetry batch sent twice would be a replay).
     private func send(_ method: HTTPMethod, _ path: String, json: JSONValue, bearer: String? = nil, moved: Bool = false) async throws -> SimulationConnection.Answer {
+        // The token request and every use of the token carry a DPoP proof by the machine's key.
+        let dpop = bearer != nil || path == "/v1/auth/token" ? key : nil
         do {
-            return try await link(moved: moved).send(method, path, json: json, bearer: bearer)
+            return try await link(moved: moved).send(method, path, json: json, bearer: bearer, dpop: dpop, now: context.clock.now)
         } catch is AnswerCollector.NotSent {
             if moved { movedConnection = nil } else { connection = nil }
-            return try await link(moved: moved).send(method, path, json: json, bearer: bearer)
+            return try await link(moved: moved).send(method, path, json: json, bearer: bearer, dpop: dpop, now: context.clock.now)
         } catch {
             if moved { movedConnection = nil } else { connection = nil }
             throw error

@@ -45,14 +45,22 @@ final class SimulationConnection: Sendable {
         return SimulationConnection(channel: channel, collector: collector, host: port == 80 ? host : "\(host):\(port)")
     }
 
-    /// Sends a request and waits for its answer.
-    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json", bearer: String? = nil) async throws -> Answer {
+    /// Sends a request and waits for its answer. With `dpop`, the request carries a DPoP proof
+    /// signed by that key (RFC 9449) at `now` (the simulation's clock), and `bearer` (a device
+    /// access token) goes as `DPoP <token>`.
+    func send(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json", bearer: String? = nil,
+        dpop: SigningKey? = nil, now: Date = Date()
+    ) async throws -> Answer {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
         head.headers.add(name: "Prefer", value: "return=minimal")
         if body != nil { head.headers.add(name: "Content-Type", value: contentType) }
-        if let bearer { head.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if let dpop {
+            head.headers.add(name: DPoPProof.header, value: try DPoPProof.sign(method: method.rawValue, url: "http://\(host)\(path)", accessToken: bearer, key: dpop, now: now))
+        }
+        if let bearer { head.headers.add(name: "Authorization", value: "\(dpop == nil ? "Bearer" : "DPoP") \(bearer)") }
         let promise = channel.eventLoop.makePromise(of: Answer.self)
         let collector = collector
         let request = head
@@ -68,8 +76,8 @@ final class SimulationConnection: Sendable {
     }
 
     /// Sends a JSON body.
-    func send(_ method: HTTPMethod, _ path: String, json: JSONValue, bearer: String? = nil) async throws -> Answer {
-        try await send(method, path, body: Array(try JSONEncoder().encode(json)), bearer: bearer)
+    func send(_ method: HTTPMethod, _ path: String, json: JSONValue, bearer: String? = nil, dpop: SigningKey? = nil, now: Date = Date()) async throws -> Answer {
+        try await send(method, path, body: Array(try JSONEncoder().encode(json)), bearer: bearer, dpop: dpop, now: now)
     }
 
     func close() async {

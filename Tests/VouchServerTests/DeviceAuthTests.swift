@@ -16,12 +16,40 @@ extension TestDevice {
         return (nonce, try await DeviceProof(nonce: nonce, deviceId: deviceID, purpose: purpose).sign(with: signer ?? key))
     }
 
-    /// Exchanges a signed challenge for an access token.
-    func accessToken(_ client: any TestClientProtocol, deviceID: String) async throws -> String {
+    /// Exchanges a signed challenge for an access token, bound to the device key by a DPoP proof.
+    func accessToken(_ client: any TestClientProtocol, deviceID: String) async throws -> DeviceToken {
         let (nonce, proof) = try await proof(client, deviceID: deviceID)
-        let result = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)])
+        let result = try await client.call(
+            .post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try dpop(.post, "/v1/auth/token"))
         #expect(result.status == 200, "\(result.text)")
-        return try #require(result.json["access_token"]?.stringValue)
+        #expect(result.json["token_type"] == "DPoP")
+        return DeviceToken(token: try #require(result.json["access_token"]?.stringValue), device: self)
+    }
+
+    /// The headers of a request by this device (RFC 9449): a fresh DPoP proof by its key for the
+    /// method and URL, and, with an access token, `Authorization: DPoP <token>` (the proof bound to it).
+    func dpop(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, origin: String = "https://vouch.test") throws -> HTTPFields {
+        var fields: HTTPFields = [.dpop: try DPoPProof.sign(method: method.rawValue, url: origin + uri, accessToken: token, key: key)]
+        if let token { fields[.authorization] = "DPoP \(token)" }
+        return fields
+    }
+}
+
+/// A device's access token, with the device whose key proves each use of it.
+struct DeviceToken {
+    let token: String
+    let device: TestDevice
+}
+
+extension HTTPField.Name {
+    static let dpop = HTTPField.Name("DPoP")!
+}
+
+extension TestClientProtocol {
+    /// A request as the device holding `token`, with a fresh DPoP proof.
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, json: JSONValue? = nil, body: [UInt8]? = nil, as token: DeviceToken) async throws -> HTTPResult {
+        try await call(method, uri, json: json, headers: try token.device.dpop(method, uri, token: token.token), body: body)
     }
 }
 
@@ -39,48 +67,61 @@ struct DeviceAuthTests {
                 let (id, _) = try await RevocationTests.enroll(client, admin: admin, device: device)
 
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
-                let issued = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)])
+                let dpop = try device.dpop(.post, "/v1/auth/token")
+                let issued = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: dpop)
                 #expect(issued.status == 200, "\(issued.text)")
-                #expect(issued.json["token_type"]?.stringValue == "Bearer")
+                #expect(issued.json["token_type"]?.stringValue == "DPoP")
                 #expect(issued.json["expires_in"]?.numberValue == 600)
-                let token = try #require(issued.json["access_token"]?.stringValue)
-                let tokenClaims = try claims(of: token)
+                let raw = try #require(issued.json["access_token"]?.stringValue)
+                let token = DeviceToken(token: raw, device: device)
+                let tokenClaims = try claims(of: raw)
                 #expect(tokenClaims["sub"]?.stringValue == id)
                 #expect(tokenClaims["cnf"]?["jkt"]?.stringValue == device.key.publicKey.thumbprint)
                 #expect((tokenClaims["exp"]?.numberValue ?? 0) - (tokenClaims["iat"]?.numberValue ?? 0) == 600)
 
-                let me = try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(token)"])
+                let me = try await client.call(.get, "/v1/devices/self", as: token)
                 #expect(me.status == 200, "\(me.text)")
                 #expect(me.json["id"]?.stringValue == id)
 
-                // The nonce was spent; a replay of the same request is refused.
-                expectProblem(try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)]), 401, "already used")
+                // The nonce was spent; a replay of the same request is refused (with a new DPoP proof: the
+                // old one was spent too).
+                expectProblem(try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: dpop), 401, "DPoP proof was used before")
+                expectProblem(
+                    try await client.call(
+                        .post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token")),
+                    401, "already used")
                 // Another key cannot speak for the device.
                 let stranger = TestDevice()
                 let forged = try await stranger.proof(client, deviceID: id)
                 expectProblem(
-                    try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(forged.nonce), "proof": .string(forged.proof)]), 401,
+                    try await client.call(
+                        .post, "/v1/auth/token", json: ["nonce": .string(forged.nonce), "proof": .string(forged.proof)], headers: try stranger.dpop(.post, "/v1/auth/token")),
+                    401,
                     "not signed by the current key of a device")
                 // A proof made for rotation does not authenticate.
                 let wrongPurpose = try await device.proof(client, deviceID: id, purpose: .rotate)
                 expectProblem(
-                    try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(wrongPurpose.nonce), "proof": .string(wrongPurpose.proof)]),
+                    try await client.call(
+                        .post, "/v1/auth/token", json: ["nonce": .string(wrongPurpose.nonce), "proof": .string(wrongPurpose.proof)],
+                        headers: try device.dpop(.post, "/v1/auth/token")),
                     401, "is for rotate")
                 // Neither an admin key, an altered token nor no credential at all gets in.
                 expectProblem(try await client.call(.get, "/v1/devices/self", apiKey: admin), 401, "not an access token")
-                let altered = String(token.dropLast(2)) + (token.hasSuffix("AA") ? "BB" : "AA")
-                expectProblem(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(altered)"]), 401, "not an access token")
+                let altered = String(raw.dropLast(2)) + (raw.hasSuffix("AA") ? "BB" : "AA")
+                expectProblem(try await client.call(.get, "/v1/devices/self", as: DeviceToken(token: altered, device: device)), 401, "not an access token")
                 expectProblem(try await client.call(.get, "/v1/devices/self"), 401, "authenticate as the device")
 
                 // A suspended device's token stops working at once, and it cannot buy another.
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
-                expectProblem(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(token)"]), 403, "suspended")
+                expectProblem(try await client.call(.get, "/v1/devices/self", as: token), 403, "suspended")
                 let whileSuspended = try await device.proof(client, deviceID: id)
                 expectProblem(
-                    try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(whileSuspended.nonce), "proof": .string(whileSuspended.proof)]),
+                    try await client.call(
+                        .post, "/v1/auth/token", json: ["nonce": .string(whileSuspended.nonce), "proof": .string(whileSuspended.proof)],
+                        headers: try device.dpop(.post, "/v1/auth/token")),
                     403, "suspended")
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/reinstate", apiKey: admin).status == 200)
-                #expect(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(token)"]).status == 200)
+                #expect(try await client.call(.get, "/v1/devices/self", as: token).status == 200)
             }
         }
     }
@@ -92,7 +133,7 @@ struct DeviceAuthTests {
                 let (id, first) = try await RevocationTests.enroll(client, admin: admin, device: device)
                 let token = try await device.accessToken(client, deviceID: id)
 
-                let renewed = try await client.call(.post, "/v1/devices/self/renew", headers: [.authorization: "Bearer \(token)"])
+                let renewed = try await client.call(.post, "/v1/devices/self/renew", as: token)
                 #expect(renewed.status == 201, "\(renewed.text)")
                 #expect(renewed.json["deviceId"]?.stringValue == id)
                 #expect(renewed.json["did"]?.stringValue == device.did.description)
@@ -110,7 +151,7 @@ struct DeviceAuthTests {
 
                 // A pending (not yet approved) or revoked device cannot renew.
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/revoke", apiKey: admin).status == 200)
-                expectProblem(try await client.call(.post, "/v1/devices/self/renew", headers: [.authorization: "Bearer \(token)"]), 403, "revoked")
+                expectProblem(try await client.call(.post, "/v1/devices/self/renew", as: token), 403, "revoked")
             }
         }
     }
@@ -151,7 +192,7 @@ struct DeviceAuthTests {
                     try await client.call(
                         .post, "/v1/devices/self/rotate", json: try await rotation(newKey: replacement.key, oldKey: device.key, csrKey: TestDevice().key)),
                     400, "CSR's key differs")
-                #expect(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(oldToken)"]).json["did"]?.stringValue == device.did.description)
+                #expect(try await client.call(.get, "/v1/devices/self", as: oldToken).json["did"]?.stringValue == device.did.description)
 
                 let body = try await rotation(newKey: replacement.key, oldKey: device.key)
                 let rotated = try await client.call(.post, "/v1/devices/self/rotate", json: body)
@@ -175,13 +216,15 @@ struct DeviceAuthTests {
                 #expect(detail["history"]?.arrayValue.contains { $0["kind"]?.stringValue == "device.rotated" } == true)
 
                 // The old key and its token no longer act for the device; the new key does.
-                expectProblem(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(oldToken)"]), 401, "no longer holds")
+                expectProblem(try await client.call(.get, "/v1/devices/self", as: oldToken), 401, "no longer holds")
                 let stale = try await device.proof(client, deviceID: id)
                 expectProblem(
-                    try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(stale.nonce), "proof": .string(stale.proof)]), 401,
+                    try await client.call(
+                        .post, "/v1/auth/token", json: ["nonce": .string(stale.nonce), "proof": .string(stale.proof)], headers: try device.dpop(.post, "/v1/auth/token")),
+                    401,
                     "not signed by the current key of a device")
                 let newToken = try await replacement.accessToken(client, deviceID: id)
-                #expect(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(newToken)"]).json["id"]?.stringValue == id)
+                #expect(try await client.call(.get, "/v1/devices/self", as: newToken).json["id"]?.stringValue == id)
             }
         }
     }

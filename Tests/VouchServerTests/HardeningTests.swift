@@ -37,7 +37,7 @@ struct HardeningTests {
                 let measurement = try FirmwareMeasurement(image: Data("image".utf8), version: "1.0")
                 let late = try await measurement.envelope(device: device.did, sequence: 6, time: Date(timeIntervalSince1970: 1e19)).signed(with: device.key)
                 expectProblem(
-                    try await client.call(.post, "/v1/devices/self/attestation", json: ["measurement": .string(late)], headers: [.authorization: "Bearer \(token)"]),
+                    try await client.call(.post, "/v1/devices/self/attestation", json: ["measurement": .string(late)], as: token),
                     422, "iat must be seconds since 1970")
                 #expect(try await client.call(.get, "/healthz").status == 200)
             }
@@ -77,7 +77,9 @@ struct HardeningTests {
                 #expect(record["device"]?["state"] == "suspended")
                 #expect(record["certificates"]?.arrayValue.allSatisfy { $0["status"] == "on-hold" } == true)
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
-                expectProblem(try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)]), 403, "suspended")
+                expectProblem(
+                    try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token")),
+                    403, "suspended")
             }
         }
     }
@@ -184,17 +186,16 @@ struct HardeningTests {
                 #expect(try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["device"]?["did"] == .string(device.did.description))
 
                 // Attesting good firmware answering a nonce clears it; a boot report alone does not.
-                let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
                 let boot = try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "measurement": .string(try await good.envelope(device: device.did, sequence: 10).signed(with: device.key)),
-                ], headers: bearer)
+                ], as: token)
                 #expect(boot.json["status"] == "good", "\(boot.text)")
                 expectProblem(try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(to: newKey, measurement: good)), 403, "asked to step up")
                 let (nonce, _) = try await device.proof(client, deviceID: id)
                 let attested = try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "nonce": .string(nonce),
                     "measurement": .string(try await good.answering(nonce).envelope(device: device.did, sequence: 11).signed(with: device.key)),
-                ], headers: bearer)
+                ], as: token)
                 #expect(attested.json["status"] == "good", "\(attested.text)")
                 let rotated = try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(to: newKey, measurement: good))
                 #expect(rotated.status == 201, "\(rotated.text)")
@@ -232,19 +233,68 @@ struct HardeningTests {
                 let enrolled = try await client.call(.post, "/v1/enrollments", json: .object(body))
                 #expect(enrolled.status == 201, "\(enrolled.text)")
                 let id = try #require(enrolled.json["deviceId"]?.stringValue)
-                let bearer: HTTPFields = [.authorization: "Bearer \(try await device.accessToken(client, deviceID: id))"]
+                let bearer = try await device.accessToken(client, deviceID: id)
 
                 let (challenge, _) = try await device.proof(client, deviceID: id)
                 let report: JSONValue = [
                     "nonce": .string(challenge),
                     "measurement": .string(try await good.answering(challenge).envelope(device: device.did, sequence: 2).signed(with: device.key)),
                 ]
-                #expect(try await client.call(.post, "/v1/devices/self/attestation", json: report, headers: bearer).status == 200)
-                expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: report, headers: bearer), 401, "already used")
+                #expect(try await client.call(.post, "/v1/devices/self/attestation", json: report, as: bearer).status == 200)
+                expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: report, as: bearer), 401, "already used")
                 let (other, _) = try await device.proof(client, deviceID: id)
                 expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "nonce": .string(other), "measurement": report["measurement"] ?? .null,
-                ], headers: bearer), 422, "must answer this request's nonce")
+                ], as: bearer), 422, "must answer this request's nonce")
+            }
+        }
+    }
+
+    /// Hole 8: access tokens were bearer. They are bound to the device key (RFC 9449): each use
+    /// needs a fresh DPoP proof by that key for the method, URL and token, once. A token copied to
+    /// another host is useless.
+    @Test func aCopiedAccessTokenIsUselessWithoutTheDeviceKey() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let device = TestDevice()
+                let (id, _) = try await RevocationTests.enroll(client, admin: admin, device: device)
+                let thief = TestDevice()
+
+                // Asking for a token: a DPoP proof by the device's own key is needed.
+                let (nonce, proof) = try await device.proof(client, deviceID: id)
+                let body: JSONValue = ["nonce": .string(nonce), "proof": .string(proof)]
+                expectProblem(try await client.call(.post, "/v1/auth/token", json: body), 401, "send a DPoP proof")
+                expectProblem(
+                    try await client.call(.post, "/v1/auth/token", json: body, headers: try thief.dpop(.post, "/v1/auth/token")), 401,
+                    "must be signed by the key of device")
+                let token = try await device.accessToken(client, deviceID: id)
+                let claims = try claims(of: token.token)
+                #expect(claims["cnf"]?["jkt"]?.stringValue == device.key.publicKey.thumbprint)
+                #expect(claims["cnf"]?["x5t#S256"] == nil)
+                #expect(try await client.call(.get, "/v1/devices/self", as: token).status == 200)
+
+                // The stolen token: as a bearer, with the thief's proofs, or with a replayed proof.
+                expectProblem(
+                    try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(token.token)"]), 401, "bound to the device key")
+                expectProblem(try await client.call(.get, "/v1/devices/self", as: DeviceToken(token: token.token, device: thief)), 401, "signed by another key")
+                let headers = try device.dpop(.get, "/v1/devices/self", token: token.token)
+                #expect(try await client.call(.get, "/v1/devices/self", headers: headers).status == 200)
+                expectProblem(try await client.call(.get, "/v1/devices/self", headers: headers), 401, "used before")
+                // A proof for another request, another server, or without the token's hash.
+                expectProblem(try await client.call(.get, "/v1/devices/self", headers: try device.dpop(.get, "/v1/devices/self/trust", token: token.token)), 401, "not for /v1/devices/self")
+                expectProblem(try await client.call(.get, "/v1/devices/self", headers: try device.dpop(.post, "/v1/devices/self", token: token.token)), 401, "is for POST")
+                expectProblem(
+                    try await client.call(.get, "/v1/devices/self", headers: try device.dpop(.get, "/v1/devices/self", token: token.token, origin: "https://evil.test")), 401,
+                    "not for this server")
+                var unbound = try device.dpop(.get, "/v1/devices/self")
+                unbound[.authorization] = "DPoP \(token.token)"
+                expectProblem(try await client.call(.get, "/v1/devices/self", headers: unbound), 401, "not bound to this access token")
+                // A proof from an hour ago, or with a huge time, is refused as such.
+                let old = try DPoPProof.sign(method: "GET", url: "https://vouch.test/v1/devices/self", accessToken: token.token, key: device.key, now: Date().addingTimeInterval(-3600))
+                expectProblem(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "DPoP \(token.token)", .dpop: old]), 401, "more than 60 s from now")
+                let far = try DPoPProof.sign(method: "GET", url: "https://vouch.test/v1/devices/self", accessToken: token.token, key: device.key, now: Date(timeIntervalSince1970: 1e19))
+                expectProblem(try await client.call(.get, "/v1/devices/self", headers: [.authorization: "DPoP \(token.token)", .dpop: far]), 401, "iat must be seconds since 1970")
+                #expect(try await client.call(.get, "/v1/devices/self", as: token).json["id"] == .string(id))
             }
         }
     }

@@ -7,6 +7,8 @@ import SwiftASN1
 import Testing
 import VouchKit
 import VouchServer
+import X509
+import Crypto
 
 let curlPath: String? = ["/usr/bin/curl", "/usr/local/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
@@ -39,9 +41,13 @@ struct MTLSTests {
                 try save("cert.pem", try #require(answer["certificate"]?.stringValue))
                 try save("ca.pem", try await client.call(.get, "/v1/pki/ca.pem").text)
 
-                func request(_ path: String, method: String = "GET", certificate: String? = "cert.pem") async throws -> (status: Int32, output: String) {
+                func request(
+                    _ path: String, method: String = "GET", certificate: String? = "cert.pem", json: JSONValue? = nil, bearer: String? = nil
+                ) async throws -> (status: Int32, output: String) {
                     var arguments = ["-sS", "-X", method, "--cacert", work + "/ca.pem", "--max-time", "20"]
                     if let certificate { arguments += ["--cert", work + "/" + certificate, "--key", work + "/key.pem"] }
+                    if let json { arguments += ["-H", "Content-Type: application/json", "--data-binary", String(decoding: json.jsonData(), as: UTF8.self)] }
+                    if let bearer { arguments += ["-H", "Authorization: Bearer \(bearer)"] }
                     return try await run(curl, arguments + ["https://127.0.0.1:\(port)\(path)"])
                 }
 
@@ -53,6 +59,23 @@ struct MTLSTests {
                 let renewed = try await request("/v1/devices/self/renew", method: "POST")
                 #expect(renewed.status == 0, "\(renewed.output)")
                 #expect(try JSONValue(parsing: Data(renewed.output.utf8))["deviceId"]?.stringValue == id)
+                try save("cert.pem", try #require(try JSONValue(parsing: Data(renewed.output.utf8))["certificate"]?.stringValue))
+
+                // A token asked for over mTLS without a DPoP proof is bound to the client certificate
+                // (RFC 8705): good on this connection's certificate, useless anywhere else.
+                let (nonce, proof) = try await device.proof(client, deviceID: id)
+                let issued = try await request("/v1/auth/token", method: "POST", json: ["nonce": .string(nonce), "proof": .string(proof)])
+                let tokenAnswer = try JSONValue(parsing: Data(issued.output.utf8))
+                #expect(tokenAnswer["token_type"] == "Bearer", "\(issued.output)")
+                let bound = try #require(tokenAnswer["access_token"]?.stringValue)
+                let certificateDER = try Certificate(pemEncoded: try String(contentsOfFile: work + "/cert.pem", encoding: .utf8))
+                var serializer = DER.Serializer()
+                try serializer.serialize(certificateDER)
+                #expect(try claims(of: bound)["cnf"]?["x5t#S256"]?.stringValue == Base64URL.encode(Array(SHA256.hash(data: serializer.serializedBytes))))
+                let withToken = try await request("/v1/devices/self", bearer: bound)
+                #expect(try JSONValue(parsing: Data(withToken.output.utf8))["id"]?.stringValue == id, "\(withToken.output)")
+                expectProblem(
+                    try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(bound)"]), 401, "bound to a client certificate")
 
                 // No client certificate, or one from another CA for the same key: no handshake.
                 let anonymous = try await request("/v1/devices/self", certificate: nil)

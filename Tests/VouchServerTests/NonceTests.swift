@@ -57,7 +57,9 @@ struct NonceTests {
                     let enrollmentNonce = try await client.nonce()
                     let proof = try await DeviceProof(nonce: enrollmentNonce, deviceId: id, purpose: .authenticate).sign(with: device.key)
                     expectProblem(
-                        try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(enrollmentNonce), "proof": .string(proof)]), 401,
+                        try await client.call(
+                            .post, "/v1/auth/token", json: ["nonce": .string(enrollmentNonce), "proof": .string(proof)],
+                            headers: try device.dpop(.post, "/v1/auth/token")), 401,
                         "unknown, already used or expired")
                 }
             }

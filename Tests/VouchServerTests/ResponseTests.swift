@@ -83,9 +83,9 @@ struct ResponseTests {
                 let explanation = trust.json["explanation"]?.stringValue ?? ""
                 #expect(explanation.hasPrefix("100 − ") && explanation.contains(" signature.forged − ") && explanation.hasSuffix(" telemetry.replay = 0"), "\(explanation)")
                 #expect(trust.json["responses"]?.arrayValue.compactMap(\.stringValue) == ["low-score", "replay-revokes", "responses[0]"])
-                let own = try await client.call(.get, "/v1/devices/self/trust", headers: [.authorization: "Bearer \(token)"])
+                let own = try await client.call(.get, "/v1/devices/self/trust", as: token)
                 #expect(own.json["score"] == 0, "\(own.text)")
-                expectProblem(try await client.call(.get, "/v1/devices/\(id)/trust", headers: [.authorization: "Bearer \(otherToken)"]), 403, "only its own")
+                expectProblem(try await client.call(.get, "/v1/devices/\(id)/trust", as: otherToken), 403, "only its own")
                 expectProblem(try await client.call(.get, "/v1/devices/\(id)/trust", headers: [.authorization: "Bearer vk_nope"]), 401, "unknown or revoked")
                 expectProblem(try await client.call(.get, "/v1/devices/dev_nobody/trust", apiKey: admin), 404, "no device")
 
@@ -95,7 +95,7 @@ struct ResponseTests {
 
                 // A quarantined device gets short-lived tokens; its telemetry is outside the quarantine allow-list.
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
-                let short = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)])
+                let short = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token"))
                 #expect(short.json["expires_in"] == 120, "\(short.text)")
                 #expect(try await fleet.send([try await envelope(3)], token: token).json["accepted"] == 0)
 
@@ -134,7 +134,7 @@ struct ResponseTests {
                 let blocked = try await fleet.send([fresh], token: token)
                 expectProblem(blocked, 403, "asked to step up")
                 #expect(blocked.json["stepUp"] == "firmware-attestation")
-                #expect(try await client.call(.get, "/v1/devices/self/trust", headers: [.authorization: "Bearer \(token)"]).status == 200)
+                #expect(try await client.call(.get, "/v1/devices/self/trust", as: token).status == 200)
 
                 /// A token request; the measurement answers its nonce unless `answering` names another ("" for none).
                 func tokenRequest(measurement: FirmwareMeasurement?, sequence: UInt64, answering other: String? = nil) async throws -> HTTPResult {
@@ -144,7 +144,7 @@ struct ResponseTests {
                         let sent = other == "" ? measurement : try measurement.answering(other ?? nonce)
                         body["measurement"] = .string(try await sent.envelope(device: device.did, sequence: sequence).signed(with: device.key))
                     }
-                    return try await client.call(.post, "/v1/auth/token", json: .object(body))
+                    return try await client.call(.post, "/v1/auth/token", json: .object(body), headers: try device.dpop(.post, "/v1/auth/token"))
                 }
                 let refused = try await tokenRequest(measurement: nil, sequence: 0)
                 expectProblem(refused, 403, "asked to step up")
@@ -167,7 +167,7 @@ struct ResponseTests {
                 for _ in 0..<20 {
                     let (nonce, _) = try await device.proof(client, deviceID: id)
                     let forgedProof = try await DeviceProof(nonce: nonce, deviceId: id, purpose: .authenticate).sign(with: SigningKey.generate(.ed25519))
-                    _ = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(forgedProof)])
+                    _ = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(forgedProof)], headers: try device.dpop(.post, "/v1/auth/token"))
                 }
                 #expect(try await client.call(.get, "/v1/devices/\(id)/trust", apiKey: admin).json["score"] == before)
                 // Refusals for a step-up are not counted as failed authentications; the forged proofs are.

@@ -6,9 +6,8 @@ import VouchKit
 
 extension PolicyFleet {
     /// Posts a batch of envelopes as the device holding `token`.
-    func send(_ envelopes: [String], token: String) async throws -> HTTPResult {
-        try await client.call(
-            .post, "/v1/telemetry", json: ["envelopes": .array(envelopes.map(JSONValue.string))], headers: [.authorization: "Bearer \(token)"])
+    func send(_ envelopes: [String], token: DeviceToken) async throws -> HTTPResult {
+        try await client.call(.post, "/v1/telemetry", json: ["envelopes": .array(envelopes.map(JSONValue.string))], as: token)
     }
 }
 
@@ -65,7 +64,7 @@ struct TelemetryIngestTests {
                 // Only the device itself can send; bodies are checked; payloads are not kept by default.
                 expectProblem(try await client.call(.post, "/v1/telemetry", json: ["envelopes": ["x"]]), 401, "authenticate as the device")
                 expectProblem(try await fleet.send([], token: token), 400, "at least one")
-                expectProblem(try await client.call(.post, "/v1/telemetry", headers: [.authorization: "Bearer \(token)"], body: Array("[1]".utf8)), 400, "envelopes")
+                expectProblem(try await client.call(.post, "/v1/telemetry", body: Array("[1]".utf8), as: token), 400, "envelopes")
                 let kept = try await client.call(.get, "/v1/admin/devices/\(id)/telemetry", apiKey: admin).json
                 #expect(kept["keep"] == 0)
                 #expect(kept["messages"]?.arrayValue.isEmpty == true)
@@ -109,42 +108,41 @@ struct TelemetryIngestTests {
                 #expect(enrolled.json["firmware"]?["status"] == "good")
                 let id = try #require(enrolled.json["deviceId"]?.stringValue)
                 let access = try await device.accessToken(client, deviceID: id)
-                let bearer: HTTPFields = [.authorization: "Bearer \(access)"]
 
                 // At boot it reports a revoked image, then one nobody registered: both are events.
                 let revoked = try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "measurement": .string(try await bad.envelope(device: device.did, sequence: 2).signed(with: device.key)),
-                ], headers: bearer)
+                ], as: access)
                 #expect(revoked.json["status"] == "revoked", "\(revoked.text)")
                 // The group renews only a device that shows known-good firmware with the renewal.
-                expectProblem(try await client.call(.post, "/v1/devices/self/renew", headers: bearer), 409, "known-good firmware")
+                expectProblem(try await client.call(.post, "/v1/devices/self/renew", as: access), 409, "known-good firmware")
                 let unknown = try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "measurement": .string(try await homebrew.envelope(device: device.did, sequence: 3).signed(with: device.key)),
-                ], headers: bearer)
+                ], as: access)
                 #expect(unknown.json["status"] == "unknown")
                 // A renewal that reports the good image, answering a fresh nonce, goes through; the
                 // nonce is spent, so the same renewal cannot be sent again.
                 expectProblem(try await client.call(.post, "/v1/devices/self/renew", json: [
                     "measurement": .string(try await good.envelope(device: device.did, sequence: 4).signed(with: device.key)),
-                ], headers: bearer), 400, "answers a nonce")
+                ], as: access), 400, "answers a nonce")
                 let (renewalNonce, _) = try await device.proof(client, deviceID: id)
                 let renewal: JSONValue = [
                     "nonce": .string(renewalNonce),
                     "measurement": .string(try await good.answering(renewalNonce).envelope(device: device.did, sequence: 5).signed(with: device.key)),
                 ]
-                let renewed = try await client.call(.post, "/v1/devices/self/renew", json: renewal, headers: bearer)
+                let renewed = try await client.call(.post, "/v1/devices/self/renew", json: renewal, as: access)
                 #expect(renewed.status == 201, "\(renewed.text)")
                 #expect(renewed.json["firmware"]?["status"] == "good")
-                expectProblem(try await client.call(.post, "/v1/devices/self/renew", json: renewal, headers: bearer), 401, "already used")
+                expectProblem(try await client.call(.post, "/v1/devices/self/renew", json: renewal, as: access), 401, "already used")
 
                 // Another key's measurement, or a stale one, is refused.
                 let stranger = SigningKey.generate(.ed25519)
                 expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "measurement": .string(try await good.envelope(device: device.did, sequence: 5).signed(with: stranger)),
-                ], headers: bearer), 422, "not by the key")
+                ], as: access), 422, "not by the key")
                 expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: [
                     "measurement": .string(try await good.envelope(device: device.did, sequence: 6, time: Date().addingTimeInterval(-3600)).signed(with: device.key)),
-                ], headers: bearer), 422, "outside the 300 s window")
+                ], as: access), 422, "outside the 300 s window")
 
                 let detail = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json
                 #expect(detail["firmware"]?["status"] == "good")

@@ -95,10 +95,11 @@ struct DeviceCommand: AsyncParsableCommand {
             return nonce
         }
 
-        /// The client, carrying a fresh access token as its bearer.
+        /// The client, carrying a fresh access token and signing a DPoP proof for each request.
         func authorizedClient() async throws -> APIClient {
             var client = client
             client.bearer = try await accessToken()
+            client.dpopKey = key
             return client
         }
 
@@ -121,6 +122,8 @@ struct DeviceCommand: AsyncParsableCommand {
         func accessToken(signedWith key: SigningKey) async throws -> Result<String, Refusal> {
             let nonce = try await challenge()
             let proof = try await DeviceProof(nonce: nonce, deviceId: deviceID, purpose: .authenticate).sign(with: key)
+            var client = client
+            client.dpopKey = key
             let (status, data) = try await client.exchange("POST", "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)])
             let answer = try? JSONValue(parsing: data)
             guard status == 200, let token = answer?["access_token"]?.stringValue else {
@@ -133,7 +136,10 @@ struct DeviceCommand: AsyncParsableCommand {
     struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign a fresh challenge with the device key and print a 10-minute access token.",
-            discussion: "Use it as Authorization: Bearer TOKEN on /v1/devices/self/…."
+            discussion: """
+                The token is bound to the device key (RFC 9449): use it as Authorization: DPoP TOKEN on \
+                /v1/devices/self/…, with a DPoP proof signed by the key for each request in the DPoP header.
+                """
         )
 
         @Option(help: "The device directory written by vouch device enroll.") var dir: String
@@ -246,6 +252,7 @@ struct DeviceCommand: AsyncParsableCommand {
                 try install(pendingKey, pending: pending)
                 var client = identity.client
                 client.bearer = token
+                client.dpopKey = pendingKey
                 let answer = try await client.json("POST", "/v1/devices/self/renew")
                 try DeviceCommand.write(answer, to: dir)
                 print("finished an interrupted rotation of \(identity.deviceID)")

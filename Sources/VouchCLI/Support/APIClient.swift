@@ -11,8 +11,11 @@ import FoundationNetworking
 struct APIClient {
     let server: String
     var apiKey: String?
-    /// A device access token, sent as the bearer instead of an API key.
+    /// A device access token, sent instead of an API key (with a DPoP proof by `dpopKey`).
     var bearer: String?
+    /// The device key that signs a DPoP proof (RFC 9449) for every request: the token request, and
+    /// each use of the access token it binds.
+    var dpopKey: SigningKey?
 
     init(server: String, apiKey: String? = nil) throws {
         var url = server
@@ -43,7 +46,15 @@ struct APIClient {
         var request = URLRequest(url: URL(string: server + path)!)
         request.httpMethod = method
         request.timeoutInterval = 30
-        if let token = bearer ?? apiKey { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let dpopKey {
+            let proof = try DPoPProof.sign(method: method, url: server + path, accessToken: bearer, key: dpopKey)
+            request.setValue(proof, forHTTPHeaderField: DPoPProof.header)
+        }
+        if let bearer {
+            request.setValue("\(dpopKey == nil ? "Bearer" : "DPoP") \(bearer)", forHTTPHeaderField: "Authorization")
+        } else if let apiKey {
+            request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
+        }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             let encoder = JSONEncoder()

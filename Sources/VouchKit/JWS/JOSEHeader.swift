@@ -10,13 +10,16 @@ public struct JOSEHeader: Codable, Sendable, Hashable {
     public var kid: String?
     /// Extensions the verifier must understand (RFC 7515 §4.1.11). VouchKit understands none.
     public var crit: [String]?
+    /// The public key that signed, carried in the header (RFC 7515 §4.1.3), as DPoP proofs do.
+    public var jwk: JWK?
 
     /// Creates a header.
-    public init(alg: String, typ: String? = nil, cty: String? = nil, kid: String? = nil, crit: [String]? = nil) {
+    public init(alg: String, typ: String? = nil, cty: String? = nil, kid: String? = nil, crit: [String]? = nil, jwk: JWK? = nil) {
         self.alg = alg
         self.typ = typ
         self.cty = cty
         self.kid = kid
         self.crit = crit
+        self.jwk = jwk
     }
 }

@@ -6,11 +6,19 @@ import X509
 
 /// The claims of a device access token: an RFC 9068 `at+jwt` signed by the server's issuer key,
 /// bound to the device and to its key by the RFC 7800 confirmation `cnf.jkt` (the key's RFC 7638
-/// thumbprint). A token stops working when the device leaves the states that may act, or when its
-/// key is rotated.
+/// thumbprint). It is never a bearer token: it is used with a fresh DPoP proof by that key (RFC
+/// 9449), or, when issued over the mTLS listener without one, only over a connection with the
+/// client certificate `cnf.x5t#S256` names (RFC 8705). A token stops working when the device leaves
+/// the states that may act, or when its key is rotated.
 struct DeviceAccessToken: Codable, Sendable {
     struct Confirmation: Codable, Sendable {
         var jkt: String
+        var x5tS256: String?
+
+        enum CodingKeys: String, CodingKey {
+            case jkt
+            case x5tS256 = "x5t#S256"
+        }
     }
     static let mediaType = "at+jwt"
 
@@ -65,7 +73,7 @@ struct RenewalRequest: Codable, Sendable {
 
 /// How a request proved which device it comes from.
 enum DeviceCredentialSource: Sendable {
-    case accessToken(String)
+    case accessToken(TokenPresentation)
     case clientCertificate(Certificate)
 }
 
@@ -74,13 +82,26 @@ extension Authority {
     /// confines to remediation).
     static let actingStates: Set<DeviceState> = [.active, .quarantined]
 
-    /// Exchanges a signed nonce for a 10-minute access token bound to the device and its key.
-    func issueAccessToken(_ request: TokenRequest) async throws -> TokenResponse {
+    /// Exchanges a signed nonce for a 10-minute access token bound to the device and its key, and
+    /// used with DPoP proofs by that key, or bound to the client certificate it was asked over.
+    func issueAccessToken(_ request: TokenRequest, binding: TokenBinding) async throws -> TokenResponse {
         let (key, _, proof) = try verifyDeviceProof(request.proof, nonce: request.nonce, purpose: .authenticate)
         // The key is checked before anything about the device is told: whoever does not hold the
         // device's key learns neither whether it exists nor its state.
         let device = try await deviceHolding(key, id: proof.deviceId)
         try Self.requireActing(device)
+        var certificateThumbprint: String?
+        switch binding {
+        case .dpop(let dpop):
+            guard ConstantTime.equals(dpop.thumbprint, device.keyThumbprint) else {
+                throw APIError.unauthorized("the DPoP proof must be signed by the key of device \(device.id)")
+            }
+        case .certificate(let certificate, let thumbprint):
+            guard try await deviceForClientCertificate(certificate).id == device.id else {
+                throw APIError.unauthorized("the client certificate is not device \(device.id)'s")
+            }
+            certificateThumbprint = thumbprint
+        }
         try await consumeDeviceNonce(request.nonce)
         try await stepUp(device, measurement: request.measurement, nonce: request.nonce)
         let issuedAt = nowSeconds
@@ -88,10 +109,10 @@ extension Authority {
         let lifetime = device.state == DeviceState.quarantined.rawValue ? Self.quarantineTokenLifetime : Self.accessTokenLifetime
         let claims = DeviceAccessToken(
             iss: did.description, sub: device.id, aud: publicURL, iat: issuedAt, exp: issuedAt + lifetime,
-            jti: Base64URL.encode(Secrets.randomBytes(16)), cnf: .init(jkt: device.keyThumbprint)
+            jti: Base64URL.encode(Secrets.randomBytes(16)), cnf: .init(jkt: device.keyThumbprint, x5tS256: certificateThumbprint)
         )
         let token = try await JWS.sign(claims, type: DeviceAccessToken.mediaType, kid: issuer.keyID, key: issuerKey)
-        return TokenResponse(access_token: token, token_type: "Bearer", expires_in: lifetime, device_id: device.id)
+        return TokenResponse(access_token: token, token_type: certificateThumbprint == nil ? "DPoP" : "Bearer", expires_in: lifetime, device_id: device.id)
     }
 
     /// When a response rule asked the device to step up, a token is issued only with a fresh
@@ -146,8 +167,9 @@ extension Authority {
 
     private func identifiedDevice(_ source: DeviceCredentialSource, readingStepUp: Bool) async throws -> (DeviceRow, StepUpRow?) {
         switch source {
-        case .accessToken(let token):
-            let claims = try verifyAccessToken(token)
+        case .accessToken(let presented):
+            let claims = try verifyAccessToken(presented.token)
+            try checkBinding(claims, presented)
             let (device, asked) = try await store.read { session in
                 (try await session.device(id: claims.sub), readingStepUp ? try await session.stepUp(deviceID: claims.sub) : nil)
             }

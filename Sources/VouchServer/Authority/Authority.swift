@@ -62,6 +62,8 @@ public final class Authority: Sendable {
     let recentTelemetry = RecentTelemetry()
     /// Live API keys by secret digest (see `authenticate(apiKey:)`).
     let apiKeyCache = Mutex<[String: APIKeyRow]>([:])
+    /// DPoP proofs seen (each serves one request).
+    let dpopReplays = DPoPReplayGuard()
     /// The last event whose changes the directory and policy have taken up.
     let followedEvents = Mutex(0)
 

@@ -26,7 +26,7 @@ struct DeviceController {
             let body = try await request.decodeJSON(TokenRequest.self, context: context)
             let token: TokenResponse
             do {
-                token = try await authority.issueAccessToken(body)
+                token = try await authority.issueAccessToken(body, binding: try await binding(request, context))
             } catch let error as APIError where error.status == .unauthorized || error.status == .forbidden {
                 if error.extensions["stepUp"] == nil { await authority.noteFailedAuthentication(proof: body.proof) }
                 throw error
@@ -77,24 +77,52 @@ struct DeviceController {
         Prefer.minimal(request) ? bundle : await authority.withLogReceipts(bundle)
     }
 
-    /// The device's proof of identity on this request: a bearer access token, or the client
-    /// certificate of the TLS connection (mTLS listener).
+    /// The device's proof of identity on this request: an access token with what binds it (a DPoP
+    /// proof, or the client certificate of the connection), or the client certificate of the TLS
+    /// connection alone (mTLS listener).
     func credential(_ request: Request, _ context: VouchRequestContext) async throws -> DeviceCredentialSource {
+        let peer = try await clientCertificate(context)
         if let header = request.headers[.authorization] {
-            guard header.hasPrefix("Bearer "), header.count > 7 else {
-                throw APIError.unauthorized("send the access token as Authorization: Bearer <token>")
+            let scheme: TokenPresentation.Scheme
+            let token: Substring
+            if header.hasPrefix("DPoP "), header.count > 5 {
+                (scheme, token) = (.dpop, header.dropFirst(5))
+            } else if header.hasPrefix("Bearer "), header.count > 7 {
+                (scheme, token) = (.bearer, header.dropFirst(7))
+            } else {
+                throw APIError.unauthorized("send the access token as Authorization: DPoP <token>, with a DPoP proof in the DPoP header")
             }
-            return .accessToken(String(header.dropFirst(7)))
+            return .accessToken(TokenPresentation(
+                scheme: scheme, token: String(token), proof: request.headers[.dpop], method: request.method.rawValue, path: request.uri.path,
+                host: request.head.authority, certificateThumbprint: try peer.map { Authority.certificateThumbprint(try DERBytes.of($0)) }))
         }
-        if let peer = try? await context.channel.nioSSL_peerCertificate().get() {
-            do {
-                return .clientCertificate(try Certificate(derEncoded: try peer.toDERBytes()))
-            } catch {
-                throw APIError.unauthorized("the client certificate cannot be read as X.509")
-            }
+        if let peer { return .clientCertificate(peer) }
+        throw APIError.unauthorized(
+            "authenticate as the device: Authorization: DPoP <token from POST /v1/auth/token> with a DPoP proof, or a client certificate on the mTLS port"
+        )
+    }
+
+    /// What the token asked for is bound to: the DPoP proof sent with the request, or else the client
+    /// certificate of the mTLS connection.
+    func binding(_ request: Request, _ context: VouchRequestContext) async throws -> TokenBinding {
+        if let proof = request.headers[.dpop] {
+            return .dpop(try authority.checkDPoP(
+                proof, method: request.method.rawValue, path: request.uri.path, host: request.head.authority, accessToken: nil))
+        }
+        if let peer = try await clientCertificate(context) {
+            return .certificate(peer, thumbprint: Authority.certificateThumbprint(try DERBytes.of(peer)))
         }
         throw APIError.unauthorized(
-            "authenticate as the device: Authorization: Bearer <token from POST /v1/auth/token>, or a client certificate on the mTLS port"
-        )
+            "send a DPoP proof (RFC 9449) signed by the device key in the DPoP header: tokens are bound to the key; on the mTLS port the client certificate binds them")
+    }
+
+    /// The client certificate of the TLS connection (mTLS listener), if there is one.
+    private func clientCertificate(_ context: VouchRequestContext) async throws -> Certificate? {
+        guard let peer = try? await context.channel.nioSSL_peerCertificate().get() else { return nil }
+        do {
+            return try Certificate(derEncoded: try peer.toDERBytes())
+        } catch {
+            throw APIError.unauthorized("the client certificate cannot be read as X.509")
+        }
     }
 }

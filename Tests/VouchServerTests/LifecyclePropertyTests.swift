@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PropertyBased
+import SwiftASN1
+import Testing
+import VouchKit
+import VouchStore
+import X509
+@testable import VouchCore
+@testable import VouchServer
+
+/// The lifecycle against the real authority, as a property: whatever sequence of operator actions
+/// and automated responses a device goes through, it is never left able to act while a hold or a
+/// revocation is in force (issue 14). "Able to act": a token request with its key, a request with a
+/// token it held before, its client certificate. "In force": its certificate on hold or revoked,
+/// and, by the model, a suspension no operator has lifted or any revocation.
+@Suite("Lifecycle properties")
+struct LifecyclePropertyTests {
+    enum Step: CustomStringConvertible, Sendable {
+        case operatorAction(LifecycleAction)
+        case response(MonitoringRules.Action)
+
+        var description: String {
+            switch self {
+            case .operatorAction(let action): "operator \(action.rawValue)"
+            case .response(let action): "rule \(action.rawValue)"
+            }
+        }
+    }
+
+    static let steps: [Step] =
+        LifecycleAction.allCases.map(Step.operatorAction) + [MonitoringRules.Action.quarantine, .suspend, .revoke, .stepUp].map(Step.response)
+
+    /// Every transition of the state machine, by hand: what each state allows, and where it leads.
+    @Test func theStateMachineIsExactlyThis() {
+        let expected: [DeviceState: [LifecycleAction: DeviceState]] = [
+            .pending: [.approve: .active, .revoke: .revoked, .decommission: .decommissioned],
+            .active: [.suspend: .suspended, .quarantine: .quarantined, .revoke: .revoked, .decommission: .decommissioned],
+            .suspended: [.reinstate: .active, .revoke: .revoked, .decommission: .decommissioned],
+            .quarantined: [.release: .active, .revoke: .revoked, .decommission: .decommissioned],
+            .revoked: [.decommission: .decommissioned],
+            .decommissioned: [:],
+        ]
+        for state in DeviceState.allCases {
+            for action in LifecycleAction.allCases {
+                switch DeviceLifecycle.transition(from: state, on: action) {
+                case .success(let next): #expect(expected[state]?[action] == next, "\(state) \(action) → \(next)")
+                case .failure(let illegal):
+                    #expect(expected[state]?[action] == nil, "\(state) \(action) refused")
+                    #expect(illegal.legalActions == LifecycleAction.allCases.filter { expected[state]?[$0] != nil })
+                }
+            }
+            // Only reinstate leads a suspended device back to a state that may act.
+            if state == .suspended {
+                let acting = LifecycleAction.allCases.filter { (try? DeviceLifecycle.transition(from: state, on: $0).get())?.isInService == true }
+                #expect(acting == [.reinstate])
+            }
+        }
+    }
+
+    @Test func noSequenceLeavesADeviceAbleToActUnderAHoldOrRevocation() async throws {
+        try await withDataDirectory { dir in
+            var logger = Logger(label: "vouch-test")
+            logger.logLevel = .error
+            var configuration = ServerConfiguration(port: 0, dataDirectory: dir, publicURL: "https://vouch.test")
+            configuration.receiptTimeout = .milliseconds(1)
+            let authority = try await AuthorityLoader.load(configuration: configuration, logger: logger).authority
+            try await authority.loadPolicy()
+            let admin = try String(contentsOfFile: dir + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let application = Application(router: buildRouter(authority: authority, configuration: configuration))
+            try await application.test(.router) { client in
+                let claimToken = try #require(try await client.createGroup("fleet", apiKey: admin, extra: ["unlimitedTokenUses": true]))
+                await propertyCheck(count: 40, input: Gen.int(in: 0...(Self.steps.count - 1)).array(of: 1...8)) { choices in
+                    let sequence = choices.map { Self.steps[$0] }
+                    do {
+                        try await Self.check(sequence, authority: authority, client: client, claimToken: claimToken)
+                    } catch {
+                        Issue.record("\(sequence): \(error)")
+                    }
+                }
+            }
+            await authority.store.database.close()
+        }
+    }
+
+    static func check(_ sequence: [Step], authority: Authority, client: any TestClientProtocol, claimToken: String) async throws {
+        let device = TestDevice()
+        let enrolled = try await client.call(
+            .post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: "fleet", token: claimToken),
+            headers: [.init("Prefer")!: "return=minimal"])
+        let id = try #require(enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)")
+        let heldToken = try await device.accessToken(client, deviceID: id)
+        var held = false
+        var revoked = false
+        for step in sequence {
+            let before = try await state(of: id, authority)
+            switch step {
+            case .operatorAction(let action):
+                _ = try? await authority.apply(action, to: id, reason: nil, actor: "operator")
+                let after = try await state(of: id, authority)
+                if after != before {
+                    if action == .suspend { held = true }
+                    if action == .reinstate { held = false }
+                    if action == .revoke || action == .decommission { revoked = true }
+                }
+            case .response(let action):
+                await authority.carryOut(ResponseOrder(
+                    device: id, rule: "property", action: action, dryRun: false, condition: "score < 100", score: 10, trigger: .policyDenied,
+                    detail: "generated", signals: [.policyDenied]))
+                let after = try await state(of: id, authority)
+                if after != before {
+                    // A response may take privileges away; it never gives any back.
+                    #expect(!(before.isInService == false && after.isInService), "\(sequence): \(step) made a \(before) device \(after)")
+                    if action == .suspend { held = true }
+                    if action == .revoke { revoked = true }
+                }
+            }
+            let certificates = try await authority.store.read { try await $0.certificates(deviceID: id) }
+            let certificateInForce = certificates.contains { $0.revokedAt != nil }
+            guard held || revoked || certificateInForce else { continue }
+            let state = try await state(of: id, authority)
+            #expect(!Authority.actingStates.contains(state), "\(sequence) after \(step): \(state) while held \(held) revoked \(revoked)")
+            #expect(certificates.allSatisfy { $0.revokedAt != nil }, "\(sequence) after \(step): a certificate is good under a hold or revocation")
+            let (nonce, proof) = try await device.proof(client, deviceID: id)
+            let token = try await client.call(
+                .post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token"))
+            #expect(token.status == 403, "\(sequence) after \(step): a token request answered \(token.status)")
+            let used = try await client.call(.get, "/v1/devices/self", as: heldToken)
+            #expect(used.status == 403, "\(sequence) after \(step): a token held before answered \(used.status)")
+            for row in certificates {
+                let certificate = try Certificate(pemEncoded: row.pem)
+                await #expect(throws: (any Error).self, "\(sequence) after \(step): the client certificate was accepted") {
+                    _ = try await authority.deviceForClientCertificate(certificate)
+                }
+            }
+        }
+    }
+
+    static func state(of id: String, _ authority: Authority) async throws -> DeviceState {
+        let row = try #require(try await authority.store.read { try await $0.device(id: id) })
+        return try #require(DeviceState(rawValue: row.state))
+    }
+}
