@@ -108,16 +108,24 @@ struct EnrollmentTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 let token = try #require(try await client.createGroup("manual", apiKey: admin, extra: ["approval": "manual", "unlimitedTokenUses": true]))
-                let result = try await client.call(.post, "/v1/enrollments", json: try await TestDevice().enrollmentBody(nonce: try await client.nonce(), group: "manual", token: token))
+                let device = TestDevice()
+                let result = try await client.call(.post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: "manual", token: token))
                 #expect(result.status == 202)
                 #expect(result.json["state"]?.stringValue == "pending")
                 #expect(result.json["certificate"] == nil)
                 let id = try #require(result.json["deviceId"]?.stringValue)
-                #expect(try await client.call(.get, "/v1/enrollments/\(id)").json["certificate"] == nil)
+                // Only the device, proving its key, polls (hole 7: anyone could read any enrollment).
+                let polling = try await client.call(.get, "/v1/enrollments/\(id)", headers: try device.dpop(.get, "/v1/enrollments/\(id)"))
+                #expect(polling.status == 200, "\(polling.text)")
+                #expect(polling.json["state"] == "pending")
+                #expect(polling.json["certificate"] == nil)
+                expectProblem(try await client.call(.get, "/v1/enrollments/\(id)"), 401, "send a DPoP proof")
+                expectProblem(try await client.call(.get, "/v1/enrollments/\(id)", headers: try TestDevice().dpop(.get, "/v1/enrollments/\(id)")), 404, "no enrollment")
+                expectProblem(try await client.call(.get, "/v1/enrollments/dev_nobody", headers: try device.dpop(.get, "/v1/enrollments/dev_nobody")), 404, "no enrollment")
                 let approved = try await client.call(.post, "/v1/admin/devices/\(id)/approve", apiKey: admin)
                 #expect(approved.status == 200, "\(approved.text)")
                 #expect(approved.json["device"]?["state"]?.stringValue == "active")
-                let polled = try await client.call(.get, "/v1/enrollments/\(id)")
+                let polled = try await client.call(.get, "/v1/enrollments/\(id)", headers: try device.dpop(.get, "/v1/enrollments/\(id)"))
                 #expect(polled.json["certificate"]?.stringValue?.contains("BEGIN CERTIFICATE") == true)
                 #expect(polled.json["identityCredential"]?.stringValue != nil)
             }

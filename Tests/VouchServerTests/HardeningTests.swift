@@ -298,6 +298,51 @@ struct HardeningTests {
             }
         }
     }
+
+    /// Hole 7: the public log and endpoints leaked. Events carry no API-key names or scopes and no
+    /// detectors' words (which name source addresses); an enrollment is polled only by the device
+    /// (hole 7's GET /v1/enrollments/{id} is in EnrollmentTests); /metrics needs an operator's key.
+    @Test func thePublicLogAndEndpointsPublishNoPrivateDetail() async throws {
+        try await withDataDirectory { dir in
+            // On a real socket, so that requests have a source address the detectors see.
+            try await withServer(dataDirectory: dir, setup: .live) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(monitoredPolicyYAML).status == 201)
+                let reader = try await fleet.apiKey("billing-team-reader", scope: "read-only")
+                let gateway = try await fleet.apiKey("plant-7-broker", scope: "gateway")
+                let device = TestDevice()
+                let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
+                let token = try await device.accessToken(client, deviceID: id)
+                let forged = try await TelemetryEnvelope(device: device.did, sequence: 1, topic: "telemetry/\(id)/t", payload: Data())
+                    .signed(with: SigningKey.generate(.ed25519))
+                #expect(try await fleet.send([forged], token: token).json["results"]?.arrayValue.first?["reason"] == "forged")
+                try await fleet.eventually("the device is quarantined") {
+                    try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["device"]?["state"] == "quarantined"
+                }
+                // The operator still reads every detail, the source address included.
+                let trust = try await client.call(.get, "/v1/devices/\(id)/trust", apiKey: reader).json
+                #expect(trust["signals"]?.arrayValue.contains { $0["detail"]?.stringValue?.contains("not signed by the device's key") == true } == true)
+                #expect(try await client.call(.get, "/v1/admin/api-keys", apiKey: admin).text.contains("billing-team-reader"))
+
+                var entries: [String] = []
+                try await fleet.eventually("the quarantine is in the log") {
+                    let size = try Checkpoint(parsing: try await client.call(.get, "/v1/log/checkpoint").text.components(separatedBy: "\n\n")[0] + "\n").size
+                    entries = try await client.call(.get, "/v1/log/entries?start=0&end=\(size)").json["entries"]?.arrayValue.compactMap { $0["entry"]?.stringValue } ?? []
+                    return entries.contains { $0.contains("\"kind\":\"device.quarantined\"") }
+                }
+                let log = entries.joined(separator: "\n")
+                for secret in ["billing-team-reader", "plant-7-broker", "\"scope\"", "127.0.0.1", "\"detail\"", reader, gateway, admin] {
+                    #expect(!log.contains(secret), "the public log holds \(secret.prefix(24))")
+                }
+
+                expectProblem(try await client.call(.get, "/metrics"), 401, "API key")
+                expectProblem(try await client.call(.get, "/metrics", apiKey: gateway), 403, "needs read-only")
+                let metrics = try await client.call(.get, "/metrics", apiKey: reader)
+                #expect(metrics.status == 200)
+                #expect(metrics.text.contains("vouch_devices"), "\(metrics.text.prefix(300))")
+            }
+        }
+    }
 }
 
 extension PolicyFleet {

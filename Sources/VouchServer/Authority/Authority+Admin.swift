@@ -67,7 +67,8 @@ extension Authority {
         )
         try await store.transaction { session in
             try await session.insert(row)
-            try await self.record(session, kind: "apikey.created", subject: row.id, actor: actor, data: ["name": .string(name), "scope": .string(scope.rawValue)])
+            // The key's name and scope are for operators (GET /v1/admin/api-keys), not the public log.
+            try await self.record(session, kind: "apikey.created", subject: row.id, actor: actor)
         }
         return (row, secret)
     }

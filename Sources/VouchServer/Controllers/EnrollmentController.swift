@@ -33,7 +33,13 @@ struct EnrollmentController {
         }
         router.get("/v1/enrollments/{id}") { request, context in
             try limiter.take(context.sourceKey)
-            let row = try await authority.device(try context.parameters.require("id"))
+            // Only the device polls its enrollment: a DPoP proof by its key (RFC 9449) for this
+            // request. Whoever does not hold the key learns nothing, not even whether the id exists.
+            let proof = try authority.checkDPoP(request.headers[.dpop], method: "GET", path: request.uri.path, host: request.head.authority, accessToken: nil)
+            let id = try context.parameters.require("id")
+            let unknown = APIError.notFound("no enrollment \(id.prefix(64)) for the key that signed the DPoP proof")
+            guard let row = try await authority.store.read({ try await $0.device(id: id) }) else { throw unknown }
+            guard ConstantTime.equals(proof.thumbprint, row.keyThumbprint) else { throw unknown }
             let (certificates, credentials) = try await authority.store.read { session in
                 (try await session.certificates(deviceID: row.id), try await session.credentials(deviceID: row.id))
             }

@@ -21,7 +21,10 @@ struct PublicController {
             _ = try await authority.store.read { try await $0.current("events") }
             return Responses.text("ready\n", contentType: "text/plain")
         }
-        router.get("/metrics") { _, _ in
+        // Counts by state and route tell an outsider fleet size and activity: operators' keys only
+        // (Prometheus: authorization credentials_file with a read-only key).
+        router.group().add(middleware: APIKeyMiddleware(authority: authority)).get("/metrics") { _, context in
+            _ = try context.require(.readOnly)
             let (counts, last) = try await authority.store.read { (try await $0.deviceCounts(), try await $0.current("events")) }
             return Responses.text(metrics.render(devicesByState: counts, lastEvent: last), contentType: "text/plain; version=0.0.4")
         }

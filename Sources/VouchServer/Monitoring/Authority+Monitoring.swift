@@ -85,12 +85,14 @@ extension Authority {
         observe(.counting(.authFailures), of: entry)
     }
 
-    /// The cause of an automated action, as its event records it.
+    /// The cause of an automated action, as its event records it. Events go to the public
+    /// transparency log, so the detectors' own words (which name source addresses, for one) stay
+    /// out: the rule, the score and the kinds of signal are published; the details are in the
+    /// device's trust report, which only operators and the device read.
     static func cause(of order: ResponseOrder) -> [String: JSONValue] {
         [
             "rule": .string(order.rule), "condition": .string(order.condition), "score": .number(Double(order.score)),
-            "trigger": .string(order.trigger.rawValue), "detail": .string(order.detail),
-            "signals": .array(order.signals.map { .string($0.rawValue) }),
+            "trigger": .string(order.trigger.rawValue), "signals": .array(order.signals.map { .string($0.rawValue) }),
         ]
     }
 
