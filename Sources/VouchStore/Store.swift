@@ -355,6 +355,29 @@ package struct StoreSession: Sendable {
 
     // MARK: Step-up
 
+    /// How many devices a factory certificate has vouched for that still stand (not revoked or
+    /// decommissioned).
+    package func standingDevices(factoryCertificate fingerprint: String) async throws -> Int {
+        try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+            .from("factory_certificates")
+            .join("devices", on: SQLColumn("id", table: "devices"), .equal, SQLColumn("device_id", table: "factory_certificates"))
+            .where(SQLColumn("fingerprint", table: "factory_certificates"), .equal, SQLBind(fingerprint))
+            .where(SQLColumn("state", table: "devices"), .notIn, SQLGroupExpression([SQLBind("revoked"), SQLBind("decommissioned")]))
+            .first(decodingColumn: "n", as: Int.self) ?? 0
+    }
+
+    /// Records the factory certificate that vouched for a device.
+    package func recordFactoryCertificate(deviceID: String, fingerprint: String, at: Int) async throws {
+        try await sql.insert(into: "factory_certificates").columns("device_id", "fingerprint", "created_at")
+            .values(SQLBind(deviceID), SQLBind(fingerprint), SQLBind(at)).run()
+    }
+
+    /// The factory certificate (SHA-256 of its DER, hex) that vouched for a device, if one did.
+    package func factoryCertificate(deviceID: String) async throws -> String? {
+        try await sql.select().column("fingerprint").from("factory_certificates").where("device_id", .equal, deviceID)
+            .first(decodingColumn: "fingerprint", as: String.self)
+    }
+
     /// A secret the authority keeps in the database (hex), if there is one by that name.
     package func secret(_ name: String) async throws -> String? {
         try await sql.select().column("value").from("secrets").where("name", .equal, name).first(decodingColumn: "value", as: String.self)

@@ -35,6 +35,18 @@ public struct FactoryCA: Sendable {
         get throws { try root.serializeAsPEM().pemString }
     }
 
+    /// The root's CRL (PEM), listing `revoked` (PEM certificates it issued), made at `now` and
+    /// valid for `validity` seconds.
+    public func revocationList(revoking revoked: [String], now: Date = Date(), validity: TimeInterval = 86_400) throws -> String {
+        let entries = try revoked.map {
+            RevokedCertificate(serialNumber: try Certificate(pemEncoded: $0).serialNumber, revocationDate: now, reason: .keyCompromise)
+        }
+        let der = try CertificateAuthority.revocationList(
+            issuer: root.subject, keyIdentifier: Array(Insecure.SHA1.hash(data: rootKey.publicKey.x963Representation)), key: rootKey,
+            revoked: entries, number: 1, now: now, validity: validity)
+        return PEMDocument(type: "X509 CRL", derBytes: der).pemString
+    }
+
     /// A factory certificate for `key`, as a device would carry from the production line.
     public func issue(to key: SigningKey, serial: String) throws -> String {
         let certificate = try Certificate(

@@ -21,7 +21,7 @@ struct ManufacturerEnrollmentTests {
                 func body(device: TestDevice, factoryKey: SigningKey, chain: String, signNonce: String? = nil) async throws -> JSONValue {
                     let nonce = try await client.nonce()
                     var body = try await device.enrollmentBody(nonce: nonce, group: "factory", token: nil)
-                    let signature = Base64URL.encode(try factoryKey.signature(for: Array((signNonce ?? nonce).utf8)))
+                    let signature = try FactoryAttestation.sign(nonce: signNonce ?? nonce, group: "factory", enrolling: device.key.publicKey, with: factoryKey)
                     if case .object(var object) = body {
                         object["attestation"] = ["certificateChain": [.string(chain)], "signature": .string(signature)]
                         body = .object(object)
@@ -41,11 +41,81 @@ struct ManufacturerEnrollmentTests {
                 let otherKey = SigningKey.generate(.p256)
                 let wrongSigner = try await client.call(.post, "/v1/enrollments", json: try await body(device: TestDevice(), factoryKey: otherKey, chain: try factory.issue(to: factoryKey, serial: "SN-3")))
                 #expect(wrongSigner.status == 401)
-                #expect(wrongSigner.json["detail"]?.stringValue?.contains("signature over the nonce") == true, "\(wrongSigner.text)")
+                #expect(wrongSigner.json["detail"]?.stringValue?.contains("signature does not verify") == true, "\(wrongSigner.text)")
 
                 let missing = try await client.call(.post, "/v1/enrollments", json: try await TestDevice().enrollmentBody(nonce: try await client.nonce(), group: "factory", token: "ct_x"))
                 #expect(missing.status == 400)
                 #expect(missing.json["detail"]?.stringValue?.contains("certificateChain") == true, "\(missing.text)")
+            }
+        }
+    }
+
+    /// Hole 6: the factory key signed only the raw nonce, so one factory certificate enrolled any
+    /// number of devices with any keys. It signs a labelled message binding the nonce, the group and
+    /// the key enrolled; the certificate is recorded and vouches for one standing device unless the
+    /// group allows more; the operator's CRLs for the manufacturer's CAs are checked.
+    @Test func aFactoryCertificateVouchesForOneKeyOnceAndItsCRLsAreChecked() async throws {
+        let factory = try FactoryCA()
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                #expect(try await client.createGroup("factory", apiKey: admin, extra: [
+                    "attestation": "manufacturer-ca", "manufacturerRoots": [.string(try factory.rootPEM)],
+                ]) == nil)
+                func enroll(_ device: TestDevice, factoryKey: SigningKey, chain: String, group: String = "factory", signature: ((String) throws -> String)? = nil) async throws -> HTTPResult {
+                    let nonce = try await client.nonce()
+                    guard case .object(var body) = try await device.enrollmentBody(nonce: nonce, group: group, token: nil) else { throw CancellationError() }
+                    let signed = try signature?(nonce) ?? FactoryAttestation.sign(nonce: nonce, group: group, enrolling: device.key.publicKey, with: factoryKey)
+                    body["attestation"] = ["certificateChain": [.string(chain)], "signature": .string(signed)]
+                    return try await client.call(.post, "/v1/enrollments", json: .object(body))
+                }
+                let factoryKey = SigningKey.generate(.p256)
+                let chain = try factory.issue(to: factoryKey, serial: "SN-100")
+
+                // The old evidence (the raw nonce signed), or a signature for another key or group, is refused.
+                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain) { nonce in
+                    Base64URL.encode(try factoryKey.signature(for: Array(nonce.utf8)))
+                }, 401, "signature does not verify")
+                let other = TestDevice()
+                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain) { nonce in
+                    try FactoryAttestation.sign(nonce: nonce, group: "factory", enrolling: other.key.publicKey, with: factoryKey)
+                }, 401, "signature does not verify")
+                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain) { nonce in
+                    try FactoryAttestation.sign(nonce: nonce, group: "another", enrolling: other.key.publicKey, with: factoryKey)
+                }, 401, "signature does not verify")
+
+                // One standing device per factory certificate: the first enrolls, the second is refused.
+                let first = try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain)
+                #expect(first.status == 201, "\(first.text)")
+                let firstID = try #require(first.json["deviceId"]?.stringValue)
+                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain), 409, "already vouches for 1 device")
+                // Once the first is decommissioned, the certificate vouches again (a replaced board).
+                #expect(try await client.call(.post, "/v1/admin/devices/\(firstID)/decommission", apiKey: admin).status == 200)
+                #expect(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain).status == 201)
+                // A group may allow more per certificate.
+                #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["devicesPerFactoryCertificate": 2], apiKey: admin).status == 200)
+                #expect(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain).status == 201)
+                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain), 409, "already vouches for 2 device(s)")
+
+                // The operator supplies the manufacturer's CRL: a listed factory certificate is refused,
+                // and so is any chain of that issuer while the CRL is out of date.
+                let revokedKey = SigningKey.generate(.p256)
+                let revokedChain = try factory.issue(to: revokedKey, serial: "SN-666")
+                let freshKey = SigningKey.generate(.p256)
+                let freshChain = try factory.issue(to: freshKey, serial: "SN-101")
+                let crl = try factory.revocationList(revoking: [revokedChain])
+                #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": [.string(crl)]], apiKey: admin).status == 200)
+                expectProblem(try await enroll(TestDevice(), factoryKey: revokedKey, chain: revokedChain), 401, "revoked by its issuer's CRL")
+                #expect(try await enroll(TestDevice(), factoryKey: freshKey, chain: freshChain).status == 201)
+                let stale = try factory.revocationList(revoking: [], now: Date().addingTimeInterval(-3 * 86_400), validity: 86_400)
+                #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": [.string(stale)]], apiKey: admin).status == 200)
+                let anotherKey = SigningKey.generate(.p256)
+                expectProblem(try await enroll(TestDevice(), factoryKey: anotherKey, chain: try factory.issue(to: anotherKey, serial: "SN-102")), 401, "expired")
+                expectProblem(
+                    try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": ["not a crl"]], apiKey: admin), 422, "manufacturerCRLs[0]")
+
+                // The certificate that vouched is on record with each device.
+                let detail = try await client.call(.get, "/v1/admin/devices/\(firstID)", apiKey: admin).json
+                #expect(detail["factoryCertificate"]?.stringValue?.count == 64, "\(detail["factoryCertificate"] ?? .null)")
             }
         }
     }

@@ -35,6 +35,12 @@ public struct EnrollmentRules: Sendable, Hashable, Codable {
     public var credentialValidity: Int
     /// Whether a device renews only while its latest firmware measurement is known-good (nil: no).
     public var requireKnownFirmware: Bool?
+    /// How many standing devices one factory certificate may vouch for (manufacturer-ca mode;
+    /// nil: one). A device revoked or decommissioned no longer counts.
+    public var devicesPerFactoryCertificate: Int?
+    /// CRLs (PEM) of the manufacturer's CAs: a factory chain with a certificate they list is
+    /// refused, and so is one whose issuer's CRL here is out of date (manufacturer-ca mode).
+    public var manufacturerCRLs: [String]?
 
     public init(
         attestation: AttestationMode = .claimToken,
@@ -69,6 +75,16 @@ public struct EnrollmentRules: Sendable, Hashable, Codable {
         var problems: [String] = []
         if let uses = tokenUses, uses < 1 {
             problems.append("token uses must be at least 1, or unlimited")
+        }
+        if let limit = devicesPerFactoryCertificate, !(1...1_000_000).contains(limit) {
+            problems.append("devicesPerFactoryCertificate must be between 1 and 1000000")
+        }
+        for (index, crl) in (manufacturerCRLs ?? []).enumerated() {
+            do {
+                _ = try RevocationListReader(pemOrDER: crl)
+            } catch {
+                problems.append("manufacturerCRLs[\(index)] is not a usable CRL: \(error)")
+            }
         }
         if let expiry = tokenExpiresAt, !(0...Int(NumericDate.latest)).contains(expiry) {
             problems.append("tokenExpiresAt must be seconds since 1970, up to \(Int(NumericDate.latest)) (year 9999)")

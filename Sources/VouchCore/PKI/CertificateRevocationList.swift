@@ -45,7 +45,9 @@ extension CertificateAuthority {
             revoked: revoked, number: number, now: now, validity: validity)
     }
 
-    static func revocationList(
+    /// A signed X.509 v2 CRL of `issuer` (whose key is `key`): what both of the authority's CRLs are,
+    /// and what a test manufacturer publishes.
+    public static func revocationList(
         issuer: DistinguishedName, keyIdentifier: [UInt8], key: P256.Signing.PrivateKey,
         revoked: [RevokedCertificate], number: Int, now: Date, validity: TimeInterval
     ) throws -> [UInt8] {

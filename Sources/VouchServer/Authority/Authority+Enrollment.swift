@@ -15,7 +15,8 @@ struct EnrollmentRequest: Codable, Sendable {
         var claimToken: String?
         /// The factory certificate chain, leaf first, PEM (manufacturer-ca groups).
         var certificateChain: [String]?
-        /// The factory key's JWS-format signature over the nonce's UTF-8 bytes, base64url.
+        /// The factory key's JWS-format signature, base64url, over `FactoryAttestation.message`: the
+        /// label, the nonce, the group and the thumbprint of the CSR's key.
         var signature: String?
     }
 
@@ -190,6 +191,7 @@ extension Authority {
         guard attributeProblems.isEmpty else { throw APIError.unprocessable(attributeProblems.joined(separator: "; ")) }
 
         var usesToken = false
+        var factoryFingerprint: String?
         switch rules.attestation {
         case .claimToken:
             guard let token = request.attestation.claimToken, let hash = groupRow.tokenHash, Secrets.matches(token, digest: hash) else {
@@ -200,7 +202,8 @@ extension Authority {
             }
             usesToken = groupRow.tokenUsesLeft != nil
         case .manufacturerCA:
-            try await verifyFactoryEvidence(request.attestation, nonce: request.nonce, roots: rules.manufacturerRoots)
+            factoryFingerprint = try await verifyFactoryEvidence(
+                request.attestation, nonce: request.nonce, group: groupRow.name, enrolling: csrKey, rules: rules)
         }
 
         let takesTokenUse = usesToken
@@ -236,7 +239,8 @@ extension Authority {
         )
         let write = EnrollmentWrite(
             nonceDigest: nonceDigest, nonceExpiresAt: nonceExpiresAt, device: device, groupID: groupRow.id, groupName: groupRow.name, takesTokenUse: takesTokenUse,
-            prepared: prepared, enrolledEvent: enrolled
+            prepared: prepared, enrolledEvent: enrolled,
+            factory: factoryFingerprint.map { (fingerprint: $0, limit: rules.devicesPerFactoryCertificate ?? 1) }
         )
         var bundle = try await enrollmentBatcher.submit(write) { writes in await self.writeEnrollments(writes) }
         if let measurement, bundle.deviceId == deviceID {
@@ -256,6 +260,9 @@ extension Authority {
         /// Nil for a pending (manual-approval) enrollment.
         var prepared: PreparedIdentity?
         var enrolledEvent: (kind: String, subject: String, data: [String: JSONValue])
+        /// The factory certificate that vouched (SHA-256 of its DER, hex) and how many standing
+        /// devices it may vouch for (manufacturer-ca groups).
+        var factory: (fingerprint: String, limit: Int)?
     }
 
     /// Writes a batch of enrollments in one transaction. Each is answered on its own: one whose nonce
@@ -283,6 +290,7 @@ extension Authority {
         let enrolledKeys = try await session.deviceIDs(keyThumbprints: writes.map(\.device.keyThumbprint))
         var spent: Set<String> = []
         var claimed: Set<String> = []
+        var vouched: [String: Int] = [:]
         var accepted: [Int] = []
         for (index, write) in writes.enumerated() {
             let key = write.device.keyThumbprint
@@ -299,6 +307,18 @@ extension Authority {
                 results[index] = .failure(APIError.conflict("this key is being enrolled by another request"))
                 continue
             }
+            if let factory = write.factory {
+                // Counted in the transaction, with the batch's own: one factory certificate
+                // enrolls as many standing devices as its group allows (one by default).
+                var standing = vouched[factory.fingerprint] ?? 0
+                if vouched[factory.fingerprint] == nil { standing = try await session.standingDevices(factoryCertificate: factory.fingerprint) }
+                guard standing < factory.limit else {
+                    results[index] = .failure(APIError.conflict(
+                        "this factory certificate already vouches for \(standing) device(s), as many as group \(write.groupName) allows; revoke or decommission the other first"))
+                    continue
+                }
+                vouched[factory.fingerprint] = standing + 1
+            }
             if write.takesTokenUse, try await !session.takeTokenUse(groupID: write.groupID) {
                 results[index] = .failure(APIError.unauthorized("the claim token of group \(write.groupName) has no uses left"))
                 continue
@@ -309,6 +329,11 @@ extension Authority {
         var written = accepted.map { writes[$0] }
         try await session.spendNonces(written.map { (digest: $0.nonceDigest, expiresAt: $0.nonceExpiresAt) })
         try await session.insert(devices: written.map(\.device))
+        for write in written {
+            if let factory = write.factory {
+                try await session.recordFactoryCertificate(deviceID: write.device.id, fingerprint: factory.fingerprint, at: nowSeconds)
+            }
+        }
         let drafts = written.flatMap { write in
             Self.drafts([write.enrolledEvent] + (write.prepared?.events ?? []), actor: "device:\(write.device.id)")
         }
@@ -519,13 +544,18 @@ extension Authority {
         "\(publicURL)/v1/status-lists/\(purpose.rawValue)-\(index / Self.statusListSize)"
     }
 
-    /// Checks manufacturer evidence: the chain reaches one of the roots, and the leaf key signed the nonce.
-    private func verifyFactoryEvidence(_ evidence: EnrollmentRequest.Attestation, nonce: String, roots: [String]) async throws {
+    /// Checks manufacturer evidence: the chain reaches one of the group's roots, no certificate in it
+    /// is listed by a CRL the operator supplied for its issuer (nor is such a CRL out of date), and
+    /// the factory key signed the labelled message over the nonce, the group and the key being
+    /// enrolled. Returns the factory certificate's fingerprint (SHA-256 of its DER, hex).
+    private func verifyFactoryEvidence(
+        _ evidence: EnrollmentRequest.Attestation, nonce: String, group: String, enrolling key: PublicKey, rules: EnrollmentRules
+    ) async throws -> String {
         guard let chain = evidence.certificateChain, !chain.isEmpty, chain.count <= 5 else {
             throw APIError.badRequest("manufacturer attestation needs certificateChain: the factory certificate first, then intermediates (at most 5)")
         }
         guard let signatureText = evidence.signature, let signature = Base64URL.decode(signatureText) else {
-            throw APIError.badRequest("manufacturer attestation needs signature: the factory key's signature over the nonce, base64url")
+            throw APIError.badRequest("manufacturer attestation needs signature: the factory key's signature over the attestation message, base64url")
         }
         let certificates: [Certificate]
         do {
@@ -533,20 +563,31 @@ extension Authority {
         } catch {
             throw APIError.badRequest("certificateChain holds something that is not a PEM X.509 certificate")
         }
-        let trusted = CertificateStore(try roots.map { try Certificate(pemEncoded: $0) })
+        let trusted = CertificateStore(try rules.manufacturerRoots.map { try Certificate(pemEncoded: $0) })
         var verifier = Verifier(rootCertificates: trusted) {
             RFC5280Policy()
         }
-        let result = await verifier.validate(
-            leaf: certificates[0], intermediates: CertificateStore(certificates.dropFirst())
-        )
-        guard case .validCertificate = result else {
+        let result = await verifier.validate(leaf: certificates[0], intermediates: CertificateStore(certificates.dropFirst()))
+        guard case .validCertificate(let path) = result else {
             throw APIError.unauthorized("the factory certificate does not chain to a manufacturer root of this group")
         }
-        guard let factoryKey = try? PublicKey(certificateKey: certificates[0].publicKey),
-            factoryKey.isValidSignature(signature, for: Array(nonce.utf8))
-        else {
-            throw APIError.unauthorized("the factory key's signature over the nonce does not verify")
+        let crls = try (rules.manufacturerCRLs ?? []).map { try RevocationListReader(pemOrDER: $0) }
+        for (certificate, issuer) in zip(path, path.dropFirst()) {
+            for crl in crls where crl.isSigned(by: issuer) {
+                if let next = crl.nextUpdate, next < now {
+                    throw APIError.unauthorized(
+                        "the group's CRL of \(issuer.subject) expired at \(RFC3339.format(next)); an operator must supply a current one before this chain is trusted")
+                }
+                if crl.lists(certificate) {
+                    throw APIError.unauthorized("the factory chain's certificate \(certificate.subject) is revoked by its issuer's CRL")
+                }
+            }
         }
+        let message = FactoryAttestation.message(nonce: nonce, group: group, keyThumbprint: key.thumbprint)
+        guard let factoryKey = try? PublicKey(certificateKey: certificates[0].publicKey), factoryKey.isValidSignature(signature, for: message) else {
+            throw APIError.unauthorized(
+                "the factory key's signature does not verify: it signs \"\(FactoryAttestation.label)\\n<nonce>\\n<group>\\n<thumbprint of the CSR's key>\"")
+        }
+        return Hex.encode(Array(SHA256.hash(data: try DERBytes.of(certificates[0]))))
     }
 }

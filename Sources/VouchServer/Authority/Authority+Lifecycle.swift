@@ -71,6 +71,9 @@ struct DeviceDetail: Codable, Sendable {
     var trust: TrustSummary
     /// The latest firmware report and what it was judged.
     var firmware: DeviceFirmwareView?
+    /// The factory certificate that vouched for the device (SHA-256 of its DER, hex), for devices
+    /// enrolled by manufacturer attestation.
+    var factoryCertificate: String?
 }
 
 struct TrustSummary: Codable, Sendable {
@@ -125,10 +128,11 @@ extension Authority {
 
     func deviceDetail(_ id: String) async throws -> DeviceDetail {
         let row = try await device(id)
-        let (certificates, credentials, events, firmware) = try await store.read { session in
+        let (certificates, credentials, events, firmware, factory) = try await store.read { session in
             (
                 try await session.certificates(deviceID: id), try await session.credentials(deviceID: id),
-                try await session.events(subject: id, limit: 500), try await session.deviceFirmware(deviceID: id)
+                try await session.events(subject: id, limit: 500), try await session.deviceFirmware(deviceID: id),
+                try await session.factoryCertificate(deviceID: id)
             )
         }
         return DeviceDetail(
@@ -151,7 +155,8 @@ extension Authority {
             trust: TrustSummary(monitor.trust(of: id, at: now)),
             firmware: firmware.map {
                 DeviceFirmwareView(sha256: $0.digest, version: $0.version, status: $0.status, phase: $0.phase, reportedAt: $0.reportedAt)
-            }
+            },
+            factoryCertificate: factory
         )
     }
 

@@ -48,6 +48,8 @@ struct AdminController {
         var certificateValidity: Int?
         var credentialValidity: Int?
         var requireKnownFirmware: Bool?
+        var devicesPerFactoryCertificate: Int?
+        var manufacturerCRLs: [String]?
         var rotateToken: Bool?
 
         func rules(over base: EnrollmentRules) -> EnrollmentRules {
@@ -68,6 +70,8 @@ struct AdminController {
             if let certificateValidity { rules.certificateValidity = certificateValidity }
             if let credentialValidity { rules.credentialValidity = credentialValidity }
             if let requireKnownFirmware { rules.requireKnownFirmware = requireKnownFirmware }
+            if let devicesPerFactoryCertificate { rules.devicesPerFactoryCertificate = devicesPerFactoryCertificate }
+            if let manufacturerCRLs { rules.manufacturerCRLs = manufacturerCRLs }
             return rules
         }
     }

@@ -225,6 +225,16 @@ package enum Migrations {
                 try await db.update("counters").set("value", to: SQLBind((used / size + 1) * size)).where("name", .equal, "status_index").run()
             }
         },
+        // Which factory certificate vouched for each device enrolled by manufacturer attestation
+        // (SHA-256 of its DER), so that one certificate enrolls one device unless its group allows more.
+        Migration(name: "0010_factory_certificates") { db in
+            try await db.create(table: "factory_certificates")
+                .column("device_id", type: .text, .primaryKey(autoIncrement: false), .references("devices", "id"))
+                .column("fingerprint", type: .text, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(index: "factory_certificates_by_fingerprint").on("factory_certificates").column("fingerprint").run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL
