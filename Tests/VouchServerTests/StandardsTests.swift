@@ -82,11 +82,22 @@ struct StandardsTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 var indexes: [Int] = []
+                var renewed: [Int] = []
                 for index in 0..<8 {
-                    let (id, _) = try await RevocationTests.enroll(client, admin: admin, group: "g\(index)")
+                    let device = TestDevice()
+                    let (id, _) = try await RevocationTests.enroll(client, admin: admin, group: "g\(index)", device: device)
+                    if index < 4 {
+                        // Renewal, rotation and approval take their positions the same way.
+                        let renewal = try await client.call(.post, "/v1/devices/self/renew", as: try await device.accessToken(client, deviceID: id))
+                        #expect(renewal.status == 201, "\(renewal.text)")
+                        renewed += try claims(of: try #require(renewal.json["identityCredential"]?.stringValue))["credentialStatus"]?.arrayValue
+                            .prefix(1).compactMap { $0["statusListIndex"]?.stringValue.flatMap { Int($0) } } ?? []
+                    }
                     let detail = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json
                     indexes += (detail["credentials"]?.arrayValue ?? []).compactMap { $0["statusIndex"]?.intValue }
                 }
+                #expect(renewed.count == 4)
+                #expect(zip(renewed.sorted(), renewed.sorted().dropFirst()).contains { $1 - $0 != 1 }, "renewals took consecutive positions: \(renewed)")
                 #expect(indexes.count >= 8)
                 #expect(Set(indexes).count == indexes.count, "\(indexes)")
                 #expect(indexes.allSatisfy { (0..<BitstringStatusList.minimumSize).contains($0) })

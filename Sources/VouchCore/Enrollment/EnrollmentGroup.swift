@@ -9,6 +9,15 @@ public enum AttestationMode: String, Sendable, Hashable, Codable, CaseIterable {
     case manufacturerCA = "manufacturer-ca"
 }
 
+/// What a device certificate's subject alternative names hold.
+public enum CertificateProfile: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Two URIs: the device's did:key, then its SPIFFE ID (`spiffe://<trust domain>/device/<id>`).
+    case vouch
+    /// A SPIFFE X509-SVID: exactly one URI SAN, the SPIFFE ID, as SPIFFE workloads and their
+    /// libraries require (the DID travels in the credentials instead).
+    case spiffeSVID = "spiffe-svid"
+}
+
 /// Whether an operator must approve new devices.
 public enum ApprovalMode: String, Sendable, Hashable, Codable, CaseIterable {
     case auto, manual
@@ -41,6 +50,8 @@ public struct EnrollmentRules: Sendable, Hashable, Codable {
     /// CRLs (PEM) of the manufacturer's CAs: a factory chain with a certificate they list is
     /// refused, and so is one whose issuer's CRL here is out of date (manufacturer-ca mode).
     public var manufacturerCRLs: [String]?
+    /// What device certificates hold (nil: `vouch`).
+    public var certificateProfile: CertificateProfile?
 
     public init(
         attestation: AttestationMode = .claimToken,

@@ -157,6 +157,8 @@ public struct CertificateAuthority: Sendable {
         public var ocspURL: String?
         /// Where the issuing certificate can be fetched (authority information access).
         public var issuerURL: String?
+        /// Which names the certificate carries.
+        public var profile: CertificateProfile = .vouch
 
         public init(
             deviceID: String, did: String, spiffeID: String, publicKey: Certificate.PublicKey,
@@ -174,8 +176,9 @@ public struct CertificateAuthority: Sendable {
         }
     }
 
-    /// A client certificate for a device: SAN URIs (DID, SPIFFE ID), EKU clientAuth, SKI/AKI,
-    /// CRL distribution point and OCSP/CA issuers access when URLs are known.
+    /// A client certificate for a device: SAN URIs (DID and SPIFFE ID, or the SPIFFE ID alone for an
+    /// X509-SVID), EKU clientAuth, SKI/AKI, CRL distribution point and OCSP/CA issuers access when
+    /// URLs are known.
     public func issueDeviceCertificate(_ profile: DeviceProfile) throws -> Certificate {
         let subject = try DistinguishedName {
             OrganizationName("Vouch")
@@ -202,10 +205,10 @@ public struct CertificateAuthority: Sendable {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.clientAuth])
-                SubjectAlternativeNames([
-                    .uniformResourceIdentifier(profile.did),
-                    .uniformResourceIdentifier(profile.spiffeID),
-                ])
+                SubjectAlternativeNames(
+                    profile.profile == .spiffeSVID
+                        ? [.uniformResourceIdentifier(profile.spiffeID)]
+                        : [.uniformResourceIdentifier(profile.did), .uniformResourceIdentifier(profile.spiffeID)])
                 SubjectKeyIdentifier(hash: profile.publicKey)
                 AuthorityKeyIdentifier(keyIdentifier: ArraySlice(intermediateKeyIdentifier))
                 if !access.isEmpty {

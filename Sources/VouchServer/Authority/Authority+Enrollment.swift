@@ -385,7 +385,8 @@ extension Authority {
     func issueIdentity(
         _ session: StoreSession, device: DeviceRow, key: PublicKey, rules: EnrollmentRules, groupName: String, actor: String
     ) async throws -> EnrollmentBundle {
-        let index = try await session.next("status_index") - 1
+        // The next slot, at its keyed random position (as `reserveStatusIndex()` hands them out).
+        let index = statusIndexes.index(ofSlot: try await session.next("status_index") - 1)
         let prepared = try await prepareIdentity(device: device, key: key, rules: rules, groupName: groupName, statusIndex: index)
         return try await commit(prepared, in: session, actor: actor)
     }
@@ -395,14 +396,14 @@ extension Authority {
         device: DeviceRow, key: PublicKey, rules: EnrollmentRules, groupName: String, statusIndex index: Int
     ) async throws -> PreparedIdentity {
         let issuedAt = now
-        let certificate = try ca.issueDeviceCertificate(
-            CertificateAuthority.DeviceProfile(
-                deviceID: device.id, did: device.did, spiffeID: "spiffe://\(trustDomain)/device/\(device.id)",
-                publicKey: key.certificatePublicKey,
-                notBefore: issuedAt.addingTimeInterval(-60), notAfter: issuedAt.addingTimeInterval(TimeInterval(rules.certificateValidity)),
-                crlURL: publicURL + "/v1/pki/crl", ocspURL: publicURL + "/v1/pki/ocsp", issuerURL: publicURL + "/v1/pki/intermediate.crt"
-            )
+        var profile = CertificateAuthority.DeviceProfile(
+            deviceID: device.id, did: device.did, spiffeID: "spiffe://\(trustDomain)/device/\(device.id)",
+            publicKey: key.certificatePublicKey,
+            notBefore: issuedAt.addingTimeInterval(-60), notAfter: issuedAt.addingTimeInterval(TimeInterval(rules.certificateValidity)),
+            crlURL: publicURL + "/v1/pki/crl", ocspURL: publicURL + "/v1/pki/ocsp", issuerURL: publicURL + "/v1/pki/intermediate.crt"
         )
+        profile.profile = rules.certificateProfile ?? .vouch
+        let certificate = try ca.issueDeviceCertificate(profile)
         let pem = try certificate.serializeAsPEM().pemString + "\n"
         let serial = Hex.encode(certificate.serialNumber.bytes)
         let certificateRow = CertificateRow(

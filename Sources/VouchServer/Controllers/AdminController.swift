@@ -50,6 +50,7 @@ struct AdminController {
         var requireKnownFirmware: Bool?
         var devicesPerFactoryCertificate: Int?
         var manufacturerCRLs: [String]?
+        var certificateProfile: CertificateProfile?
         var rotateToken: Bool?
 
         func rules(over base: EnrollmentRules) -> EnrollmentRules {
@@ -72,6 +73,7 @@ struct AdminController {
             if let requireKnownFirmware { rules.requireKnownFirmware = requireKnownFirmware }
             if let devicesPerFactoryCertificate { rules.devicesPerFactoryCertificate = devicesPerFactoryCertificate }
             if let manufacturerCRLs { rules.manufacturerCRLs = manufacturerCRLs }
+            if let certificateProfile { rules.certificateProfile = certificateProfile }
             return rules
         }
     }
