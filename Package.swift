@@ -155,7 +155,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             // The Go program the interop tests build and run; not a resource of the test bundle.
-            exclude: ["GoInterop/tlogcheck"],
+            exclude: ["GoInterop/tlogcheck", "Vectors"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

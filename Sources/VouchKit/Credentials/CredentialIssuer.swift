@@ -33,10 +33,12 @@ public struct CredentialIssuer: Sendable {
     ///   - validFor: how long the credential is valid; `nil` for no `validUntil`.
     ///   - status: status list entries.
     ///   - id: the credential's id; a `urn:uuid:` is generated when `nil`.
+    ///   - contexts: JSON-LD contexts after the VC 2.0 one.
+    ///   - relatedResources: resources the credential pins by digest (`relatedResource`), such as its contexts.
     public func issue(
         types: [String], subject: String, claims: [String: JSONValue] = [:], validFrom: Date = Date(),
         validFor: TimeInterval? = nil, status: [CredentialStatusEntry] = [], id: String? = nil,
-        contexts: [String] = []
+        contexts: [String] = [], relatedResources: [JSONValue] = []
     ) async throws -> String {
         var subjectObject = claims
         subjectObject["id"] = .string(subject)
@@ -50,6 +52,9 @@ public struct CredentialIssuer: Sendable {
         ]
         if let validFor {
             credential["validUntil"] = .string(RFC3339.format(validFrom.addingTimeInterval(validFor)))
+        }
+        if !relatedResources.isEmpty {
+            credential["relatedResource"] = .array(relatedResources)
         }
         if !status.isEmpty {
             let entries = status.map(\.jsonValue)

@@ -429,8 +429,12 @@ extension Authority {
             claims[name] = .string(value)
         }
         let validity = TimeInterval(rules.credentialValidity)
+        // Vouch's terms are defined by its own context, pinned by digest (VC 2.0 §5.3).
+        let context = VouchContext.url(authority: publicURL)
+        let pinned: [JSONValue] = [["id": .string(context), "digestSRI": .string(VouchContext.digestSRI(url: context))]]
         let identity = try await issuer.issue(
-            types: ["DeviceIdentityCredential"], subject: device.did, claims: claims, validFrom: issuedAt, validFor: validity, status: status
+            types: ["DeviceIdentityCredential"], subject: device.did, claims: claims, validFrom: issuedAt, validFor: validity, status: status,
+            contexts: [context], relatedResources: pinned
         )
         func row(_ type: String, _ token: String) -> CredentialRow {
             CredentialRow(
@@ -454,7 +458,7 @@ extension Authority {
             }
             let credential = try await issuer.issue(
                 types: [AuthorizationSubject.roleCredentialType], subject: device.did, claims: roleClaims,
-                validFrom: issuedAt, validFor: validity, status: status
+                validFrom: issuedAt, validFor: validity, status: status, contexts: [context], relatedResources: pinned
             )
             credentialRows.append(row("DeviceRoleCredential", credential))
             roleCredentials.append(credential)

@@ -79,6 +79,9 @@ struct PublicController {
             let id = try context.parameters.require("id")
             return Responses.text(try await authority.statusListCredential(id: id), contentType: "application/vc+jwt")
         }
+        router.get("/v1/contexts/vouch-v1.jsonld") { _, _ in
+            Responses.bytes(VouchContext.document(url: VouchContext.url(authority: authority.publicURL)), contentType: "application/ld+json")
+        }
         router.get("/v1/trust-bundle") { _, _ in
             Responses.text(try await authority.trustBundle(), contentType: "application/jwt")
         }
