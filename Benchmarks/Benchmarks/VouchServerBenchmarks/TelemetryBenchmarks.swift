@@ -124,16 +124,23 @@ final class TelemetryFixture: Sendable {
             let id = answer.json["deviceId"]?.stringValue ?? ""
             let challenge = try await ServerFixture.call(connection, .post, "/v1/auth/challenge").json["nonce"]?.stringValue ?? ""
             let deviceProof = try await DeviceProof(nonce: challenge, deviceId: id, purpose: .authenticate).sign(with: device.key)
-            let token = try await ServerFixture.call(connection, .post, "/v1/auth/token", json: ["nonce": .string(challenge), "proof": .string(deviceProof)])
+            // Tokens are bound to the device key: the request carries a DPoP proof (RFC 9449).
+            let dpop = try DPoPProof.sign(method: "POST", url: "http://127.0.0.1:\(server.port)/v1/auth/token", key: device.key)
+            let token = try await ServerFixture.call(
+                connection, .post, "/v1/auth/token", json: ["nonce": .string(challenge), "proof": .string(deviceProof)],
+                headers: [HTTPField.Name(DPoPProof.header)!: dpop])
+            require(token.status == .ok, "the token request was refused: \(token.text)")
             enrolled.append((id, device.key, token.json["access_token"]?.stringValue ?? ""))
         }
         // Sign every iteration's envelopes now; each device's sequence rises across iterations.
         let accepted = Array(#""accepted":100,"#.utf8)
         let perDevice = perIteration / devices / batchSize
-        var batches: [[PipelinedLoad.Request]] = []
+        // Every envelope is signed first; the requests, each with its own DPoP proof (valid for a
+        // minute, used once), are made last, so that the proofs are fresh when the run starts.
+        var bodies: [[(slot: Int, body: [UInt8])]] = []
         var sequence: UInt64 = 0
         for _ in 0..<iterations {
-            var perConnection: [[PipelinedLoad.Request]] = Array(repeating: [], count: devices)
+            var perConnection: [(slot: Int, body: [UInt8])] = []
             for _ in 0..<perDevice {
                 for (slot, device) in enrolled.enumerated() {
                     let did = DID(key: device.key.publicKey)
@@ -143,13 +150,22 @@ final class TelemetryFixture: Sendable {
                             device: did, sequence: sequence + offset, topic: "telemetry/\(device.id)/temp", payload: Data("{\"t\":21.5,\"h\":40}".utf8))
                         envelopes.append(.string(try await envelope.signed(with: device.key)))
                     }
-                    let body = JSONValue.object(["envelopes": .array(envelopes)]).canonicalJSON
-                    var bytes = ByteBuffer(string: "POST /v1/telemetry HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(device.token)\r\n"
-                        + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
-                    bytes.writeBytes(body)
-                    perConnection[slot].append(PipelinedLoad.Request(bytes: bytes, expected: accepted))
+                    perConnection.append((slot, JSONValue.object(["envelopes": .array(envelopes)]).canonicalJSON))
                 }
                 sequence += UInt64(batchSize)
+            }
+            bodies.append(perConnection)
+        }
+        var batches: [[PipelinedLoad.Request]] = []
+        for iteration in bodies {
+            var perConnection: [[PipelinedLoad.Request]] = Array(repeating: [], count: devices)
+            for (slot, body) in iteration {
+                let device = enrolled[slot]
+                let proof = try DPoPProof.sign(method: "POST", url: "http://127.0.0.1:\(server.port)/v1/telemetry", accessToken: device.token, key: device.key)
+                var bytes = ByteBuffer(string: "POST /v1/telemetry HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\nAuthorization: DPoP \(device.token)\r\n"
+                    + "DPoP: \(proof)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+                bytes.writeBytes(body)
+                perConnection[slot].append(PipelinedLoad.Request(bytes: bytes, expected: accepted))
             }
             batches.append(perConnection.flatMap { $0 })
         }
