@@ -129,6 +129,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets for every parser of outside data (scripts/fuzz.sh), and the corpus
+        // replayer they are when built without -DFUZZING.
+        .executableTarget(
+            name: "VouchFuzz",
+            dependencies: [
+                "VouchKit",
+                "VouchCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VouchKitTests",
             dependencies: ["VouchKit", "VouchCore", "VouchTesting", .product(name: "JWTKit", package: "jwt-kit")],
@@ -156,6 +169,17 @@ let package = Package(
             ],
             // The Go program the interop tests build and run; not a resource of the test bundle.
             exclude: ["GoInterop/tlogcheck", "Vectors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VouchFuzzTests",
+            dependencies: [
+                "VouchFuzz",
+                "VouchKit",
+                "VouchCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

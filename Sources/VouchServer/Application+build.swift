@@ -52,9 +52,7 @@ public func buildApplication(
         services.append(
             Application(
                 router: router,
-                server: try .tls(.http1(), configuration: TLSChannelConfiguration(
-                    tlsConfiguration: tls, customAsyncVerificationCallback: { await authority.verifyClientChain($0) }
-                )),
+                server: .mtls(tlsConfiguration: tls) { await authority.decideClientChain($0)?.alert },
                 configuration: .init(address: .hostname(configuration.host, port: mtlsPort), serverName: "vouch"),
                 onServerRunning: { channel in
                     bound.set(channel.localAddress?.port)
@@ -73,7 +71,8 @@ public func buildApplication(
     return VouchServerInstance(
         application: app, newAdminKey: loaded.newAdminKey, publicURL: authority.publicURL, did: authority.did.description,
         logVerifierKey: authority.log.signer.verifierKey,
-        routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort
+        // HEAD is generated for every GET route; the description has the GET.
+        routes: router.routes.filter { $0.method != .head }.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort
     )
 }
 
@@ -106,7 +105,8 @@ final class BoundPort: Sendable {
 /// The routes: public PKI and status, the device API, the admin API.
 func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Router<VouchRequestContext> {
     let metrics = ServerMetrics()
-    let router = Router(context: VouchRequestContext.self)
+    // HEAD answers as GET does, without the body (RFC 9110 §9.3.2).
+    let router = Router(context: VouchRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
     // Public reads cost little each but are open to everyone: ten times the authenticated limit.
@@ -121,6 +121,8 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
     AdminController(authority: authority, metrics: metrics).addRoutes(to: router)
     LogController(log: authority.log, limiter: limiter).addRoutes(to: router)
     PolicyController(authority: authority).addRoutes(to: router)
+    // Last, so that it wraps only the not-found answer: 405 with Allow for a known path.
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router
 }
 

@@ -262,6 +262,14 @@ package struct StoreSession: Sendable {
             .all(decoding: APIKeyRow.self, with: Self.decoder)
     }
 
+    /// The keys not revoked, locked until the transaction ends on PostgreSQL (SQLite serialises
+    /// writers anyway), so that a check over them (the last admin key) holds when the change commits.
+    package func liveAPIKeysForUpdate() async throws -> [APIKeyRow] {
+        let query = sql.select().column("*").from("api_keys").where("revoked_at", .is, SQLLiteral.null).orderBy("id")
+        if sql.dialect.name == "postgresql" { query.for(.update) }
+        return try await query.all(decoding: APIKeyRow.self, with: Self.decoder)
+    }
+
     /// Marks the key revoked; false when it does not exist or already was.
     package func revokeAPIKey(id: String, at: Int) async throws -> Bool {
         let row = try await sql.update("api_keys").set("revoked_at", to: at)

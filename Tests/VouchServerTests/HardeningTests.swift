@@ -343,6 +343,44 @@ struct HardeningTests {
             }
         }
     }
+
+    /// Smaller findings of the review: a key revoking itself (or the last admin key) locked the
+    /// operator out; an unknown device answered 422 before 404; a valid pre-1970 date was called
+    /// "not RFC 3339"; an address with a NUL and junk after it was read as the address before it.
+    @Test func smallerFindingsAnswerAsAnOperatorExpects() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(plantPolicyYAML).status == 201)
+                let keys = try await client.call(.get, "/v1/admin/api-keys", apiKey: admin).json
+                let adminID = try #require(keys.arrayValue.first { $0["scope"] == "admin" }?["id"]?.stringValue)
+                expectProblem(try await client.call(.delete, "/v1/admin/api-keys/\(adminID)", apiKey: admin), 409, "cannot revoke itself")
+                // With a second admin key the first can go; the second then cannot revoke itself.
+                let second = try await fleet.apiKey("second-admin", scope: "admin")
+                #expect(try await client.call(.delete, "/v1/admin/api-keys/\(adminID)", apiKey: second).status == 204)
+                expectProblem(try await client.call(.get, "/v1/admin/api-keys", apiKey: admin), 401, "unknown or revoked")
+                let listed = try await client.call(.get, "/v1/admin/api-keys", apiKey: second).json
+                let secondID = try #require(listed.arrayValue.first { $0["name"] == "second-admin" }?["id"]?.stringValue)
+                expectProblem(try await client.call(.delete, "/v1/admin/api-keys/\(secondID)", apiKey: second), 409, "cannot revoke itself")
+                #expect(try await client.call(.get, "/v1/admin/api-keys", apiKey: second).status == 200)
+
+                // Not found comes before what the body says about a device that does not exist.
+                expectProblem(try await client.call(.patch, "/v1/admin/devices/dev-nobody", json: ["zone": "nowhere"], apiKey: second), 404, "no device with id dev-nobody")
+
+                func authorize(_ context: JSONValue) async throws -> HTTPResult {
+                    try await client.call(.post, "/v1/authorize", json: ["subject": "dev-x", "action": "publish", "resource": "t", "context": context], apiKey: second)
+                }
+                expectProblem(try await authorize(["time": "1969-12-31T23:59:59Z"]), 400, "is outside 1970-01-01T00:00:00Z")
+                expectProblem(try await authorize(["time": "1969-12-31 23:59"]), 400, "is not an RFC 3339 date-time")
+                expectProblem(try await authorize(["sourceAddress": "10.0.0.7\u{0}junk"]), 400, "is not an IPv4 or IPv6 address")
+            }
+        }
+        #expect(IPAddress("10.0.0.7\u{0}junk") == nil)
+        #expect(IPAddress("::1\u{0}") == nil)
+        #expect(IPAddress("10.0.0.7")?.description == "10.0.0.7")
+        #expect(RFC3339.parse("1969-12-31T23:59:59Z") == nil)
+        #expect(RFC3339.refusal("0001-01-01T00:00:00Z").contains("is outside 1970"))
+    }
 }
 
 extension PolicyFleet {

@@ -77,6 +77,22 @@ struct MTLSTests {
                 expectProblem(
                     try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(bound)"]), 401, "bound to a client certificate")
 
+                // No session is resumable (BoringSSL would not check the certificate again on
+                // resumption): TLS 1.3 sends no ticket, TLS 1.2 no session id, so openssl has no
+                // session to save.
+                func handshake(_ options: [String]) async throws -> String {
+                    try await run(openssl, [
+                        "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-CAfile", work + "/ca.pem",
+                        "-cert", work + "/cert.pem", "-key", work + "/key.pem", "-ign_eof",
+                    ] + options, input: "GET /v1/devices/self HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").output
+                }
+                let tls13 = try await handshake(["-tls1_3", "-sess_out", work + "/session13.pem"])
+                #expect(tls13.contains("\"id\":\"\(id)\""), "\(tls13)")
+                #expect(!FileManager.default.fileExists(atPath: work + "/session13.pem"), "the server sent a TLS 1.3 session ticket")
+                let tls12 = try await handshake(["-tls1_2", "-sess_out", work + "/session12.pem"])
+                #expect(tls12.contains("\"id\":\"\(id)\""), "\(tls12)")
+                #expect(!FileManager.default.fileExists(atPath: work + "/session12.pem"), "the server offered a TLS 1.2 session")
+
                 // No client certificate, or one from another CA for the same key: no handshake.
                 let anonymous = try await request("/v1/devices/self", certificate: nil)
                 #expect(anonymous.status != 0 && !anonymous.output.contains(id), "\(anonymous.output)")
@@ -86,11 +102,26 @@ struct MTLSTests {
                 #expect(selfSigned.status == 0, "\(selfSigned.output)")
                 let foreign = try await request("/v1/devices/self", certificate: "self-signed.pem")
                 #expect(foreign.status != 0 && !foreign.output.contains(id), "\(foreign.output)")
+                // The alert says why, as openssl s_server's would: not this authority's CA.
+                #expect(foreign.output.contains("alert unknown ca"), "\(foreign.output)")
 
-                // Revoked: the next handshake is refused.
+                // Suspended: the certificate is on hold, and the handshake ends with
+                // certificate_revoked (a CRL's certificateHold entry is a revocation to a verifier);
+                // reinstated, it works again.
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                let held = try await request("/v1/devices/self")
+                #expect(held.status != 0 && held.output.contains("alert certificate revoked"), "\(held.output)")
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/reinstate", apiKey: admin).status == 200)
+                let back = try await request("/v1/devices/self")
+                #expect(back.status == 0 && back.output.contains(id), "\(back.output)")
+
+                // Revoked: the next handshake is refused with certificate_revoked, on TLS 1.2 too.
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
                 let refused = try await request("/v1/devices/self")
                 #expect(refused.status != 0 && !refused.output.contains(id), "\(refused.output)")
+                #expect(refused.output.contains("alert certificate revoked"), "\(refused.output)")
+                let refused12 = try await handshake(["-tls1_2"])
+                #expect(!refused12.contains("\"id\":\"\(id)\"") && refused12.contains("alert certificate revoked"), "\(refused12)")
             }
         }
     }

@@ -118,7 +118,10 @@ struct TestDevice {
 
 /// Runs a program, returning its exit status and output (stdout and stderr). Waits without holding
 /// a thread, so that a live server in the same process keeps answering the program.
-func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+func run(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
+    let inputPath = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-run-in-\(UUID().uuidString)").path
+    _ = FileManager.default.createFile(atPath: inputPath, contents: Data((input ?? "").utf8))
+    defer { try? FileManager.default.removeItem(atPath: inputPath) }
     let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-run-\(UUID().uuidString)").path
     _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: outputPath) }
@@ -128,6 +131,7 @@ func run(_ executable: String, _ arguments: [String]) async throws -> (status: I
     process.arguments = arguments
     process.standardOutput = output
     process.standardError = output
+    process.standardInput = FileHandle(forReadingAtPath: inputPath)
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do {

@@ -132,7 +132,7 @@ public struct PolicyTestSuite: Sendable {
                             if let time = RFC3339.parse(text) {
                                 context.time = time
                             } else {
-                                reader.problem(path + ".context.time", timeNode, "\(text.prefix(64)) is not an RFC 3339 date-time")
+                                reader.problem(path + ".context.time", timeNode, RFC3339.refusal(text))
                             }
                         }
                     }

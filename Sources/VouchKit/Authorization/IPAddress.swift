@@ -14,7 +14,11 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text; nil when it is neither.
     public init?(_ text: String) {
-        guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
+        // inet_pton reads a C string, so a NUL would end the text early and "10.0.0.7\0junk"
+        // would pass as 10.0.0.7; only the characters an address is written with are taken.
+        guard !text.isEmpty, text.utf8.count <= 64,
+            text.utf8.allSatisfy({ $0 == 0x2E || $0 == 0x3A || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) || ($0 >= 0x61 && $0 <= 0x66) })
+        else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
             bytes = withUnsafeBytes(of: &v4) { Array($0) }

@@ -137,7 +137,7 @@ public struct DPoPProof: Sendable, Hashable {
             }
             try scanner.finish()
             guard let jti, let htm, let htu, let iat else { throw VouchKitError.malformedInput("a DPoP proof needs jti, htm, htu and iat") }
-            guard (16...256).contains(jti.utf8.count) else { throw VouchKitError.malformedInput("a DPoP proof's jti is 16–256 characters") }
+            guard (16...256).contains(jti.utf8.count) else { throw VouchKitError.malformedInput("a DPoP proof's jti is 16–256 bytes (UTF-8)") }
             guard htu.utf8.count <= 2048, htm.utf8.count <= 16 else { throw VouchKitError.malformedInput("a DPoP proof's htm or htu is too long") }
             (self.jti, self.htm, self.htu, self.iat, self.ath) = (jti, htm, htu, iat, ath)
         }

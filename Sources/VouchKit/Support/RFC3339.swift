@@ -12,6 +12,30 @@ package enum RFC3339 {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` between 1970 and 9999; `nil` when the
     /// text is anything else.
     package static func parse(_ text: String) -> Date? {
+        if case .date(let date) = read(text) { return date }
+        return nil
+    }
+
+    /// Why `parse` refused `text`, in words a person can act on: either it is not RFC 3339 at all,
+    /// or it is a well-formed date outside the 1970 … 9999 range Vouch takes. Quotes at most 64
+    /// characters of the text.
+    package static func refusal(_ text: String) -> String {
+        let quoted = "\"\(text.prefix(64))\""
+        switch read(text) {
+        case .date: return "\(quoted) is a valid RFC 3339 date-time"
+        case .outOfRange: return "\(quoted) is outside 1970-01-01T00:00:00Z … 9999-12-31T23:59:59Z, the range of times Vouch takes"
+        case .malformed: return "\(quoted) is not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SSZ or with an offset ±HH:MM)"
+        }
+    }
+
+    private enum Reading { case date(Date), outOfRange, malformed }
+
+    private static func read(_ text: String) -> Reading {
+        guard let reading = readSyntax(text) else { return .malformed }
+        return reading
+    }
+
+    private static func readSyntax(_ text: String) -> Reading? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20 else { return nil }
         func digits(_ start: Int, _ count: Int) -> Int? {
@@ -62,8 +86,8 @@ package enum RFC3339 {
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetSeconds
         // The same range as every other outside time (NumericDate): 1970 … 9999.
-        guard let checked = try? NumericDate(Double(seconds) + fraction) else { return nil }
-        return checked.date
+        guard let checked = try? NumericDate(Double(seconds) + fraction) else { return .outOfRange }
+        return .date(checked.date)
     }
 
     private static func daysInMonth(year: Int, month: Int) -> Int {

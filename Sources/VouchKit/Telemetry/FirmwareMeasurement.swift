@@ -23,10 +23,10 @@ public struct FirmwareMeasurement: Sendable, Hashable {
             throw VouchKitError.malformedInput("a firmware measurement is the image's SHA-256 as 64 hex digits")
         }
         guard !version.isEmpty, version.utf8.count <= 64, version.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
-            throw VouchKitError.malformedInput("a firmware version is 1–64 printable characters without spaces")
+            throw VouchKitError.malformedInput("a firmware version is 1–64 bytes (UTF-8) of printable text without spaces")
         }
         if let nonce, nonce.isEmpty || nonce.utf8.count > 256 {
-            throw VouchKitError.malformedInput("a firmware measurement's nonce is the server's nonce, 1–256 characters")
+            throw VouchKitError.malformedInput("a firmware measurement's nonce is the server's nonce, 1–256 bytes (UTF-8)")
         }
         self.sha256 = digest
         self.version = version

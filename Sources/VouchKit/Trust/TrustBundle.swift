@@ -56,7 +56,7 @@ public struct TrustBundle: Sendable {
             func date(_ key: CodingKeys) throws -> Date {
                 let text = try container.decode(String.self, forKey: key)
                 guard let date = RFC3339.parse(text) else {
-                    throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(text) is not an RFC 3339 date-time")
+                    throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: RFC3339.refusal(text))
                 }
                 return date
             }

@@ -102,8 +102,19 @@ extension Authority {
         try await store.read { try await $0.apiKeys() }
     }
 
+    /// Revokes a key. Refused (409) when it is the key making the request (revoke it with another
+    /// admin key) or the last live admin key (nobody could then manage the authority).
     func revokeAPIKey(id: String, actor: String) async throws {
         try await store.transaction { session in
+            let live = try await session.liveAPIKeysForUpdate()
+            if let target = live.first(where: { $0.id == id }) {
+                guard actor != "apikey:\(id)" else {
+                    throw APIError.conflict("a key cannot revoke itself; revoke \(id) with another admin key")
+                }
+                if target.scope == APIScope.admin.rawValue, !live.contains(where: { $0.id != id && $0.scope == APIScope.admin.rawValue }) {
+                    throw APIError.conflict("\(id) is the last live admin key; create another admin key (POST /v1/admin/api-keys with \"scope\": \"admin\") before revoking it")
+                }
+            }
             guard try await session.revokeAPIKey(id: id, at: self.nowSeconds) else {
                 throw APIError.notFound("no live API key with id \(id)")
             }

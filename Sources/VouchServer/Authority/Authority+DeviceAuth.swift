@@ -191,6 +191,14 @@ extension Authority {
     }
 
     private func holder(of certificate: Certificate, readingStepUp: Bool) async throws -> (device: DeviceRow, stepUp: StepUpRow?) {
+        switch try await standing(of: certificate, readingStepUp: readingStepUp) {
+        case .acting(let device, let stepUp): return (device, stepUp)
+        case .refused(let refusal): throw refusal.problem
+        }
+    }
+
+    /// What the records say of a client certificate: its device may act with it, or why not.
+    func standing(of certificate: Certificate, readingStepUp: Bool = false) async throws -> ClientCertificateStanding {
         let serial = Hex.encode(certificate.serialNumber.bytes)
         let now = nowSeconds
         let (row, device, asked) = try await store.read { session -> (CertificateRow?, DeviceRow?, StepUpRow?) in
@@ -198,15 +206,17 @@ extension Authority {
             return (row, try await session.device(id: row.deviceId), readingStepUp ? try await session.stepUp(deviceID: row.deviceId) : nil)
         }
         guard let row, let device else {
-            throw APIError.unauthorized("the client certificate was not issued by this authority")
+            return .refused(ClientCertificateRefusal(.notIssuedHere, "the client certificate was not issued by this authority"))
         }
-        guard row.revokedAt == nil else { throw APIError.unauthorized("the client certificate is revoked or on hold") }
-        guard row.notBefore <= now, now < row.notAfter else { throw APIError.unauthorized("the client certificate is not valid now") }
-        try Self.requireActing(device)
+        guard row.revokedAt == nil else { return .refused(ClientCertificateRefusal(.revoked, "the client certificate is revoked or on hold")) }
+        guard row.notBefore <= now, now < row.notAfter else { return .refused(ClientCertificateRefusal(now < row.notBefore ? .notYetValid : .expired, "the client certificate is not valid now")) }
+        guard let state = DeviceState(rawValue: device.state), Self.actingStates.contains(state) else {
+            return .refused(ClientCertificateRefusal(.deviceCannotAct, "device \(device.id) is \(device.state) and cannot act", forbidden: true))
+        }
         guard let key = try? PublicKey(certificateKey: certificate.publicKey), ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
-            throw APIError.unauthorized("the client certificate holds a key device \(device.id) no longer holds")
+            return .refused(ClientCertificateRefusal(.keyReplaced, "the client certificate holds a key device \(device.id) no longer holds"))
         }
-        return (device, asked)
+        return .acting(device, asked)
     }
 
     /// Renews an acting device's certificate and credentials for the key it already holds. A

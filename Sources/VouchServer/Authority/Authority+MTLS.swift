@@ -14,6 +14,54 @@ import Glibc
 import Darwin
 #endif
 
+/// Why a client certificate is refused: the problem an HTTP request gets, and the TLS alert
+/// (RFC 8446 §6.2) the mTLS handshake ends with, as `openssl s_server` chooses them.
+struct ClientCertificateRefusal: Error, Sendable {
+    enum Reason: Sendable {
+        case unreadable, notADeviceCertificate, notIssuedHere, revoked, expired, notYetValid, deviceCannotAct, keyReplaced
+    }
+
+    let reason: Reason
+    let detail: String
+    /// 403 rather than 401: the certificate is good, its device may not act.
+    let forbidden: Bool
+
+    init(_ reason: Reason, _ detail: String, forbidden: Bool = false) {
+        self.reason = reason
+        self.detail = detail
+        self.forbidden = forbidden
+    }
+
+    var problem: APIError { forbidden ? .forbidden(detail) : .unauthorized(detail) }
+
+    /// The alert's code.
+    var alert: UInt8 {
+        switch reason {
+        case .unreadable, .notADeviceCertificate, .notYetValid, .keyReplaced: 42  // bad_certificate
+        case .revoked: 44  // certificate_revoked (a hold too, as a CRL's certificateHold entry is)
+        case .expired: 45  // certificate_expired
+        case .notIssuedHere: 48  // unknown_ca
+        case .deviceCannotAct: 49  // access_denied
+        }
+    }
+
+    var alertName: String {
+        switch alert {
+        case 42: "bad_certificate"
+        case 44: "certificate_revoked"
+        case 45: "certificate_expired"
+        case 48: "unknown_ca"
+        default: "access_denied"
+        }
+    }
+}
+
+/// A client certificate's standing in the records.
+enum ClientCertificateStanding: Sendable {
+    case acting(DeviceRow, StepUpRow?)
+    case refused(ClientCertificateRefusal)
+}
+
 extension Authority {
     /// How long the mTLS listener's server certificate lives; a new one (and key) is made at each start.
     static let serverCertificateLifetime: TimeInterval = 365 * 86_400
@@ -64,46 +112,55 @@ extension Authority {
         configuration.minimumTLSVersion = .tlsv12
         // Device keys are Ed25519 or P-256; BoringSSL leaves Ed25519 out of its defaults.
         configuration.verifySignatureAlgorithms = [.ed25519, .ecdsaSecp256R1Sha256, .ecdsaSecp384R1Sha384, .rsaPssRsaeSha256, .rsaPkcs1Sha256]
-        // Ask for and require a client certificate; `verifyClientChain` decides whether it is good.
+        // Ask for and require a client certificate; `decideClientChain` decides whether it is good
+        // (MTLSChannel installs the callback that asks it).
         configuration.certificateVerification = .noHostnameVerification
         configuration.trustRoots = .certificates([try nio(ca.root)])
         return configuration
     }
 
-    /// The mTLS handshake's decision on a client's chain (leaf first): the leaf must chain through the
-    /// issuing intermediate to the root, be a certificate this authority issued to a device, not be
-    /// revoked or on hold, and belong to a device that may act. Anything else ends the handshake.
-    func verifyClientChain(_ chain: [NIOSSLCertificate]) async -> NIOSSLVerificationResult {
+    /// The mTLS handshake's decision on a client's chain (DER, leaf first): nil when the leaf
+    /// chains through the issuing intermediate to the root, is a certificate this authority issued
+    /// to a device, is neither revoked nor on hold nor outside its validity, and its device may act
+    /// with it; otherwise why not, which names the TLS alert the handshake ends with.
+    func decideClientChain(_ chain: [[UInt8]]) async -> ClientCertificateRefusal? {
+        let refusal: ClientCertificateRefusal?
         do {
-            let certificates = try chain.map { try Certificate(derEncoded: try $0.toDERBytes()) }
-            guard let leaf = certificates.first else { return .failed }
-            // A device certificate, not the responder's, the listener's or a CA's (the records below
-            // would refuse those too; this does not depend on them).
-            guard (try? leaf.extensions.extendedKeyUsage)??.contains(.clientAuth) == true,
-                (try? leaf.extensions.basicConstraints) != .isCertificateAuthority(maxPathLength: nil),
-                leaf.issuer == ca.intermediate.subject
-            else {
-                logger.info("mTLS handshake refused: the client certificate is not a device certificate of this authority")
-                return .failed
-            }
-            var verifier = Verifier(rootCertificates: CertificateStore([ca.root])) {
-                RFC5280Policy()
-            }
-            let result = await verifier.validate(
-                leaf: leaf, intermediates: CertificateStore(certificates.dropFirst() + [ca.intermediate])
-            )
-            guard case .validCertificate = result else {
-                logger.info("mTLS handshake refused: the client certificate does not chain to this authority")
-                return .failed
-            }
-            _ = try await deviceForClientCertificate(leaf)
-            return .certificateVerified
-        } catch let error as APIError {
-            logger.info("mTLS handshake refused: \(error.detail)")
-            return .failed
+            refusal = try await refusalOfClientChain(chain)
         } catch {
-            logger.info("mTLS handshake refused: the client certificate cannot be read")
-            return .failed
+            refusal = ClientCertificateRefusal(.unreadable, "the client certificate cannot be checked: \(error)")
+        }
+        if let refusal { logger.info("mTLS handshake refused (\(refusal.alertName)): \(refusal.detail)") }
+        return refusal
+    }
+
+    private func refusalOfClientChain(_ chain: [[UInt8]]) async throws -> ClientCertificateRefusal? {
+        guard let first = chain.first, let leaf = try? Certificate(derEncoded: first) else {
+            return ClientCertificateRefusal(.unreadable, "the client certificate cannot be read")
+        }
+        guard leaf.issuer == ca.intermediate.subject else {
+            return ClientCertificateRefusal(.notIssuedHere, "the client certificate was not issued by this authority")
+        }
+        // A device certificate, not the responder's, the listener's or a CA's (the records below
+        // would refuse those too; this does not depend on them).
+        guard (try? leaf.extensions.extendedKeyUsage)??.contains(.clientAuth) == true,
+            (try? leaf.extensions.basicConstraints) != .isCertificateAuthority(maxPathLength: nil)
+        else {
+            return ClientCertificateRefusal(.notADeviceCertificate, "the client certificate is not a device certificate")
+        }
+        let now = self.now
+        if now > leaf.notValidAfter { return ClientCertificateRefusal(.expired, "the client certificate expired at \(RFC3339.format(leaf.notValidAfter))") }
+        if now < leaf.notValidBefore { return ClientCertificateRefusal(.notYetValid, "the client certificate is valid only from \(RFC3339.format(leaf.notValidBefore))") }
+        var verifier = Verifier(rootCertificates: CertificateStore([ca.root])) {
+            RFC5280Policy()
+        }
+        let intermediates = chain.dropFirst().compactMap { try? Certificate(derEncoded: $0) } + [ca.intermediate]
+        guard case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates)) else {
+            return ClientCertificateRefusal(.notIssuedHere, "the client certificate does not chain to this authority's root")
+        }
+        switch try await standing(of: leaf) {
+        case .acting: return nil
+        case .refused(let refusal): return refusal
         }
     }
 

@@ -43,10 +43,10 @@ struct LogController {
             let query = request.uri.queryParameters
             let size = log.storedSize
             let start = try Self.number(query["start"].map(String.init), name: "start")
-            guard start < size else { throw APIError.badRequest("start (\(start)) is beyond the log's \(size) entries") }
+            guard start < size else { throw APIError.notFound("start (\(start)) is beyond the log's \(size) entries") }
             let end = try query["end"].map { try Self.number(String($0), name: "end") } ?? min(size, start + Self.entriesLimit)
             guard start < end else { throw APIError.badRequest("start (\(start)) must be below end (\(end))") }
-            guard end <= size else { throw APIError.badRequest("end (\(end)) is beyond the log's \(size) entries") }
+            guard end <= size else { throw APIError.notFound("end (\(end)) is beyond the log's \(size) entries") }
             guard end - start <= Self.entriesLimit else {
                 throw APIError.badRequest("at most \(Self.entriesLimit) entries per request; ask for start..<start+\(Self.entriesLimit) and continue from there")
             }
@@ -58,7 +58,7 @@ struct LogController {
             let published = log.published
             let index = try Self.number(query["index"].map(String.init), name: "index")
             let size = try query["size"].map { try Self.number(String($0), name: "size") } ?? published?.size ?? 0
-            guard size <= log.storedSize else { throw APIError.badRequest("size (\(size)) is beyond the log's \(log.storedSize) entries") }
+            guard size <= log.storedSize else { throw APIError.notFound("size (\(size)) is beyond the log's \(log.storedSize) entries") }
             guard index < size else {
                 throw APIError.notFound("entry \(index) is not in the tree of size \(size); a new checkpoint comes within a checkpoint interval")
             }
@@ -80,7 +80,7 @@ struct LogController {
             let from = try Self.number(query["from"].map(String.init), name: "from")
             let to = try query["to"].map { try Self.number(String($0), name: "to") } ?? log.published?.size ?? 0
             guard from >= 1, from <= to else { throw APIError.badRequest("a consistency proof needs 1 ≤ from ≤ to; got from=\(from), to=\(to)") }
-            guard to <= log.storedSize else { throw APIError.badRequest("to (\(to)) is beyond the log's \(log.storedSize) entries") }
+            guard to <= log.storedSize else { throw APIError.notFound("to (\(to)) is beyond the log's \(log.storedSize) entries") }
             let proof = try await log.consistencyProof(from: from, to: to)
             return Responses.json(bytes: JSONValue.object([
                 "from": .number(Double(from)), "to": .number(Double(to)), "proof": .array(proof.hashes.map { .string($0.base64EncodedString) }),

@@ -110,7 +110,7 @@ struct PolicyController {
             }
             if let time = given.time {
                 guard let parsed = RFC3339.parse(time) else {
-                    throw APIError.badRequest("context.time \(time.prefix(64)) is not an RFC 3339 date-time such as 2026-01-02T03:04:05Z")
+                    throw APIError.badRequest("context.time " + RFC3339.refusal(time))
                 }
                 context.time = parsed
             }

@@ -58,7 +58,7 @@ extension Authority {
         }
         let model = registration.model
         guard !model.isEmpty, model.utf8.count <= 64, model.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
-            throw APIError.unprocessable("model must be 1–64 printable characters without spaces, as devices give it in their model attribute")
+            throw APIError.unprocessable("model must be 1–64 bytes (UTF-8) of printable text without spaces, as devices give it in their model attribute")
         }
         let stamp = nowSeconds
         let row = FirmwareRow(digest: measurement.sha256, model: model, version: measurement.version, status: "good", createdAt: stamp, updatedAt: stamp)

@@ -125,6 +125,10 @@ extension Authority {
     /// A move or a role taken away revokes the credentials issued so far (the device renews);
     /// a role added shows in the credentials of the next renewal.
     func assign(_ id: String, _ request: AssignmentRequest, actor: String) async throws -> DeviceView {
+        // An unknown device is 404 whatever the body says; the transaction below checks again.
+        guard try await store.read({ try await $0.device(id: id) }) != nil else {
+            throw APIError.notFound("no device with id \(id.prefix(64))")
+        }
         let policy = currentPolicy
         if let zone = request.zone {
             guard zone != ZoneRules.quarantineZone else {

@@ -34,11 +34,11 @@ extension ValidityPolicy: CredentialPolicy {
         var notAfter: Date?
         if let text = credential.validFrom {
             notBefore = RFC3339.parse(text)
-            if notBefore == nil { failures.append(VerificationFailure(.validity, "validFrom \"\(text)\" is not an RFC 3339 date-time")) }
+            if notBefore == nil { failures.append(VerificationFailure(.validity, "validFrom " + RFC3339.refusal(text))) }
         }
         if let text = credential.validUntil {
             notAfter = RFC3339.parse(text)
-            if notAfter == nil { failures.append(VerificationFailure(.validity, "validUntil \"\(text)\" is not an RFC 3339 date-time")) }
+            if notAfter == nil { failures.append(VerificationFailure(.validity, "validUntil " + RFC3339.refusal(text))) }
         }
         if let notBefore, let notAfter, notAfter < notBefore {
             failures.append(VerificationFailure(.validity, "validUntil is before validFrom"))
