@@ -9,6 +9,9 @@ import VouchKit
 import VouchServer
 import X509
 import Crypto
+import NIOCore
+import NIOPosix
+import NIOSSL
 
 let curlPath: String? = ["/usr/bin/curl", "/usr/local/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
@@ -77,6 +80,12 @@ struct MTLSTests {
                 expectProblem(
                     try await client.call(.get, "/v1/devices/self", headers: [.authorization: "Bearer \(bound)"]), 401, "bound to a client certificate")
 
+                // A BoringSSL client (swift-nio-ssl, as AsyncHTTPClient and Chrome use) sends its
+                // Certificate, CertificateVerify and Finished in one record, so nothing of the
+                // handshake is left to read when the server's decision comes back.
+                let viaBoringSSL = try await Self.boringSSLGet(port: port, path: "/v1/devices/self", directory: work)
+                #expect(viaBoringSSL.hasPrefix("HTTP/1.1 200") && viaBoringSSL.contains("\"id\":\"\(id)\""), "\(viaBoringSSL)")
+
                 // No session is resumable (BoringSSL would not check the certificate again on
                 // resumption): TLS 1.3 sends no ticket, TLS 1.2 no session id, so openssl has no
                 // session to save.
@@ -120,9 +129,38 @@ struct MTLSTests {
                 let refused = try await request("/v1/devices/self")
                 #expect(refused.status != 0 && !refused.output.contains(id), "\(refused.output)")
                 #expect(refused.output.contains("alert certificate revoked"), "\(refused.output)")
+                await #expect {
+                    try await Self.boringSSLGet(port: port, path: "/v1/devices/self", directory: work)
+                } throws: { error in
+                    String(describing: error).contains("CERTIFICATE_REVOKED")
+                }
                 let refused12 = try await handshake(["-tls1_2"])
                 #expect(!refused12.contains("\"id\":\"\(id)\"") && refused12.contains("alert certificate revoked"), "\(refused12)")
             }
+        }
+    }
+
+    /// GET `path` over TLS with swift-nio-ssl's BoringSSL as the client, presenting cert.pem and
+    /// key.pem from `directory` and trusting ca.pem there; the raw HTTP/1.1 answer.
+    static func boringSSLGet(port: Int, path: String, directory: String) async throws -> String {
+        func read(_ name: String) throws -> [UInt8] { Array(try String(contentsOfFile: directory + "/" + name, encoding: .utf8).utf8) }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(try read("ca.pem")))
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(try read("cert.pem")).map { .certificate($0) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: try read("key.pem"), format: .pem))
+        let context = try NIOSSLContext(configuration: tls)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+            var answer = ""
+            for try await var buffer in inbound { answer += buffer.readString(length: buffer.readableBytes) ?? "" }
+            return answer
         }
     }
 }

@@ -6,7 +6,7 @@ import SwiftASN1
 import VouchCore
 import VouchKit
 import VouchStore
-import X509
+@_spi(FixedExpiryValidationTime) import X509
 
 #if canImport(Glibc)
 import Glibc
@@ -19,6 +19,8 @@ import Darwin
 struct ClientCertificateRefusal: Error, Sendable {
     enum Reason: Sendable {
         case unreadable, notADeviceCertificate, notIssuedHere, revoked, expired, notYetValid, deviceCannotAct, keyReplaced
+        /// The records could not be read (the database is down): nothing is said of the certificate.
+        case unavailable
     }
 
     let reason: Reason
@@ -42,6 +44,7 @@ struct ClientCertificateRefusal: Error, Sendable {
         case .expired: 45  // certificate_expired
         case .notIssuedHere: 48  // unknown_ca
         case .deviceCannotAct: 49  // access_denied
+        case .unavailable: 80  // internal_error
         }
     }
 
@@ -51,7 +54,8 @@ struct ClientCertificateRefusal: Error, Sendable {
         case 44: "certificate_revoked"
         case 45: "certificate_expired"
         case 48: "unknown_ca"
-        default: "access_denied"
+        case 49: "access_denied"
+        default: "internal_error"
         }
     }
 }
@@ -128,23 +132,26 @@ extension Authority {
         do {
             refusal = try await refusalOfClientChain(chain)
         } catch {
-            refusal = ClientCertificateRefusal(.unreadable, "the client certificate cannot be checked: \(error)")
+            refusal = ClientCertificateRefusal(.unavailable, "the client certificate cannot be checked now: \(error)")
         }
         if let refusal { logger.info("mTLS handshake refused (\(refusal.alertName)): \(refusal.detail)") }
         return refusal
     }
 
+    /// In the order that names the truest alert: whose certificate it is (unknown_ca) before what
+    /// it says of itself (a forged certificate with an old date is not "expired").
     private func refusalOfClientChain(_ chain: [[UInt8]]) async throws -> ClientCertificateRefusal? {
         guard let first = chain.first, let leaf = try? Certificate(derEncoded: first) else {
             return ClientCertificateRefusal(.unreadable, "the client certificate cannot be read")
         }
-        guard leaf.issuer == ca.intermediate.subject else {
+        guard leaf.issuer == ca.intermediate.subject, ca.intermediate.publicKey.isValidSignature(leaf.signature, for: leaf) else {
             return ClientCertificateRefusal(.notIssuedHere, "the client certificate was not issued by this authority")
         }
         // A device certificate, not the responder's, the listener's or a CA's (the records below
         // would refuse those too; this does not depend on them).
         guard (try? leaf.extensions.extendedKeyUsage)??.contains(.clientAuth) == true,
-            (try? leaf.extensions.basicConstraints) != .isCertificateAuthority(maxPathLength: nil)
+            let constraints = try? leaf.extensions.basicConstraints as BasicConstraints??,
+            constraints == nil || constraints == .notCertificateAuthority
         else {
             return ClientCertificateRefusal(.notADeviceCertificate, "the client certificate is not a device certificate")
         }
@@ -152,7 +159,7 @@ extension Authority {
         if now > leaf.notValidAfter { return ClientCertificateRefusal(.expired, "the client certificate expired at \(RFC3339.format(leaf.notValidAfter))") }
         if now < leaf.notValidBefore { return ClientCertificateRefusal(.notYetValid, "the client certificate is valid only from \(RFC3339.format(leaf.notValidBefore))") }
         var verifier = Verifier(rootCertificates: CertificateStore([ca.root])) {
-            RFC5280Policy()
+            RFC5280Policy(fixedExpiryValidationTime: now)
         }
         let intermediates = chain.dropFirst().compactMap { try? Certificate(derEncoded: $0) } + [ca.intermediate]
         guard case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates)) else {
