@@ -14,32 +14,11 @@ extension FuzzTargets {
         open(String(decoding: data, as: UTF8.self))
     }
 
-    /// A `POST /v1/telemetry` body, `{"envelopes": ["<vouch-telemetry+jwt>", …]}`, read as the
-    /// server's `TelemetryController.envelopes` reads it (one pass, at most 1000 envelopes, none
-    /// repeated key), each envelope then opened.
+    /// A `POST /v1/telemetry` body, `{"envelopes": ["<vouch-telemetry+jwt>", …]}`, read by the
+    /// reader the server uses (`TelemetryBatch`), each envelope then opened.
     static func telemetryBatch(_ data: Data) {
-        var scanner = JSONScanner(Array(data))
-        var envelopes: [String]?
-        do {
-            try scanner.readObject { scanner, key in
-                switch key {
-                case "envelopes":
-                    try JSONScanner.once(envelopes != nil, key, in: "the body")
-                    var list: [String] = []
-                    try scanner.readArray { scanner in
-                        guard list.count < 1000 else { throw VouchKitError.malformedInput("a batch holds at most 1000 envelopes") }
-                        list.append(try scanner.readString())
-                    }
-                    envelopes = list
-                default:
-                    try scanner.skipValue()
-                }
-            }
-            try scanner.finish()
-        } catch {
-            return
-        }
-        for token in envelopes ?? [] where token.utf8.count <= 16 * 1024 { open(token) }
+        guard let envelopes = try? TelemetryBatch.envelopes(Array(data)) else { return }
+        for token in envelopes where token.utf8.count <= 16 * 1024 { open(token) }
     }
 
     /// The payload of a firmware measurement envelope, read as the server reads a measurement.

@@ -42,26 +42,9 @@ struct TelemetryController {
     /// `{"envelopes": ["<vouch-telemetry+jwt>", …]}`, read with the one-pass reader.
     static func envelopes(_ bytes: [UInt8]) throws -> [String] {
         guard !bytes.isEmpty else { throw APIError.badRequest("the request needs a JSON body: {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}") }
-        var scanner = JSONScanner(bytes)
-        var envelopes: [String]?
+        let envelopes: [String]?
         do {
-            try scanner.readObject { scanner, key in
-                switch key {
-                case "envelopes":
-                    try JSONScanner.once(envelopes != nil, key, in: "the body")
-                    var list: [String] = []
-                    try scanner.readArray { scanner in
-                        guard list.count < Authority.telemetryBatchLimit else {
-                            throw VouchKitError.malformedInput("a batch holds at most \(Authority.telemetryBatchLimit) envelopes")
-                        }
-                        list.append(try scanner.readString())
-                    }
-                    envelopes = list
-                default:
-                    try scanner.skipValue()
-                }
-            }
-            try scanner.finish()
+            envelopes = try TelemetryBatch.envelopes(bytes)
         } catch let error as VouchKitError {
             throw APIError.badRequest("the body must be {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}: \(error.reason)")
         }

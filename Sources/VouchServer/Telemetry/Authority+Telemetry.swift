@@ -27,7 +27,7 @@ struct TelemetryOutcome: Sendable {
 
 extension Authority {
     /// The most envelopes a batch may hold.
-    static let telemetryBatchLimit = 1000
+    static let telemetryBatchLimit = TelemetryBatch.limit
     /// The largest envelope taken, in bytes.
     static let envelopeLimit = 16 * 1024
 
