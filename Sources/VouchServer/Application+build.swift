@@ -37,21 +37,25 @@ extension VouchServerInstance: Sendable where App: Sendable {}
 public func buildApplication(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "vouch")
 ) async throws -> VouchServerInstance<some ApplicationProtocol> {
-    let loaded = try await AuthorityLoader.load(configuration: configuration, logger: logger)
-    let authority = loaded.authority
-    try await authority.loadPolicy()
-    let router = buildRouter(authority: authority, configuration: configuration)
-    var services: [any Service] = [DatabaseService(authority: authority), Responder(authority: authority)]
+    let loaded = try await ServerLoader.load(configuration: configuration, logger: logger)
+    let vouch = loaded.services
+    try await vouch.changes.start()
+    let router = buildRouter(services: vouch, configuration: configuration)
+    var services: [any Service] = [
+        DatabaseService(log: vouch.log, changes: vouch.changes, store: vouch.store),
+        Responder(responses: vouch.monitoring.responses, lifecycle: vouch.lifecycle, store: vouch.store, events: vouch.events, logger: logger),
+    ]
     var boundMTLSPort: BoundPort?
     if let mtlsPort = configuration.mtlsPort {
-        let hosts = [configuration.host, URL(string: authority.publicURL)?.host ?? "", "localhost", "127.0.0.1", "::1"]
-        let tls = try await authority.mtlsConfiguration(hosts: hosts)
+        let hosts = [configuration.host, URL(string: vouch.publicURL)?.host ?? "", "localhost", "127.0.0.1", "::1"]
+        let tls = try await TLSConfiguration.mtlsListener(issuance: vouch.issuance, hosts: hosts)
+        let deviceAuth = vouch.deviceAuth
         let bound = BoundPort()
         boundMTLSPort = bound
         services.append(
             Application(
                 router: router,
-                server: .mtls(tlsConfiguration: tls) { await authority.decideClientChain($0)?.alert },
+                server: .mtls(tlsConfiguration: tls) { await deviceAuth.decideClientChain($0)?.alert },
                 configuration: .init(address: .hostname(configuration.host, port: mtlsPort), serverName: "vouch"),
                 onServerRunning: { channel in
                     bound.set(channel.localAddress?.port)
@@ -68,8 +72,8 @@ public func buildApplication(
         logger: logger
     )
     return VouchServerInstance(
-        application: app, newAdminKey: loaded.newAdminKey, publicURL: authority.publicURL, did: authority.did.description,
-        logVerifierKey: authority.log.signer.verifierKey,
+        application: app, newAdminKey: loaded.newAdminKey, publicURL: vouch.publicURL, did: vouch.did.description,
+        logVerifierKey: vouch.log.signer.verifierKey,
         // HEAD is generated for every GET route; the description has the GET.
         routes: router.routes.filter { $0.method != .head }.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort
     )
@@ -102,7 +106,7 @@ final class BoundPort: Sendable {
 }
 
 /// The routes: public PKI and status, the device API, the admin API.
-func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Router<VouchRequestContext> {
+func buildRouter(services: VouchServices, configuration: ServerConfiguration) -> Router<VouchRequestContext> {
     let metrics = ServerMetrics()
     // HEAD answers as GET does, without the body (RFC 9110 §9.3.2).
     let router = Router(context: VouchRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -110,16 +114,21 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
     router.add(middleware: ProblemMiddleware())
     // Public reads cost little each but are open to everyone: ten times the authenticated limit.
     let publicLimiter = RateLimiter(perMinute: min(configuration.rateLimitPerMinute, Int.max / 10) * 10)
-    PublicController(authority: authority, metrics: metrics, limiter: publicLimiter).addRoutes(to: router)
+    let apiKeys = APIKeyMiddleware(apiKeys: services.apiKeys)
+    PublicController(issuance: services.issuance, store: services.store, apiKeys: apiKeys, metrics: metrics, limiter: publicLimiter).addRoutes(to: router)
     let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
-    EnrollmentController(authority: authority, limiter: limiter, metrics: metrics).addRoutes(to: router)
-    let devices = DeviceController(authority: authority, limiter: limiter, metrics: metrics)
+    EnrollmentController(
+        enrollment: services.enrollment, nonces: services.nonces, issuance: services.issuance, deviceAuth: services.deviceAuth, limiter: limiter,
+        metrics: metrics
+    ).addRoutes(to: router)
+    let devices = DeviceController(services: services, apiKeys: apiKeys, limiter: limiter, metrics: metrics)
     devices.addRoutes(to: router)
-    TelemetryController(authority: authority, devices: devices).addRoutes(to: router)
-    FirmwareController(authority: authority, devices: devices).addRoutes(to: router)
-    AdminController(authority: authority, metrics: metrics).addRoutes(to: router)
-    LogController(log: authority.log, limiter: limiter).addRoutes(to: router)
-    PolicyController(authority: authority).addRoutes(to: router)
+    TelemetryController(telemetry: services.telemetry, directory: services.directory, deviceAuth: services.deviceAuth, apiKeys: apiKeys, devices: devices)
+        .addRoutes(to: router)
+    FirmwareController(firmware: services.firmware, deviceAuth: services.deviceAuth, apiKeys: apiKeys, devices: devices).addRoutes(to: router)
+    AdminController(services: services, apiKeys: apiKeys, metrics: metrics).addRoutes(to: router)
+    LogController(log: services.log, limiter: limiter).addRoutes(to: router)
+    PolicyController(policy: services.policy, clock: services.clock, apiKeys: apiKeys).addRoutes(to: router)
     // Last, so that it wraps only the not-found answer: 405 with Allow for a known path.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router
@@ -128,10 +137,11 @@ func buildRouter(authority: Authority, configuration: ServerConfiguration) -> Ro
 /// Runs the transparency log's sequencer until the server shuts down; then appends what was
 /// committed meanwhile and closes the database.
 struct DatabaseService: Service {
-    let authority: Authority
+    let log: TransparencyLog
+    let changes: ChangeFollower
+    let store: Store
 
     func run() async throws {
-        let log = authority.log
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
@@ -141,7 +151,7 @@ struct DatabaseService: Service {
                 }
                 log.expireWaiters()
                 do {
-                    try await authority.followEvents()
+                    try await changes.follow()
                 } catch {
                     log.logger.error("following other nodes' changes failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
@@ -154,6 +164,6 @@ struct DatabaseService: Service {
             log.logger.error("appending to the transparency log at shutdown failed", metadata: ["error": "\(String(reflecting: error))"])
         }
         log.expireWaiters(all: true)
-        await authority.store.database.close()
+        await store.database.close()
     }
 }

@@ -33,59 +33,34 @@ struct LifecyclePropertyTests {
     static let steps: [Step] =
         LifecycleAction.allCases.map(Step.operatorAction) + [MonitoringRules.Action.quarantine, .suspend, .revoke, .stepUp].map(Step.response)
 
-    /// Every transition of the state machine, by hand: what each state allows, and where it leads.
-    @Test func theStateMachineIsExactlyThis() {
-        let expected: [DeviceState: [LifecycleAction: DeviceState]] = [
-            .pending: [.approve: .active, .revoke: .revoked, .decommission: .decommissioned],
-            .active: [.suspend: .suspended, .quarantine: .quarantined, .revoke: .revoked, .decommission: .decommissioned],
-            .suspended: [.reinstate: .active, .revoke: .revoked, .decommission: .decommissioned],
-            .quarantined: [.release: .active, .revoke: .revoked, .decommission: .decommissioned],
-            .revoked: [.decommission: .decommissioned],
-            .decommissioned: [:],
-        ]
-        for state in DeviceState.allCases {
-            for action in LifecycleAction.allCases {
-                switch DeviceLifecycle.transition(from: state, on: action) {
-                case .success(let next): #expect(expected[state]?[action] == next, "\(state) \(action) → \(next)")
-                case .failure(let illegal):
-                    #expect(expected[state]?[action] == nil, "\(state) \(action) refused")
-                    #expect(illegal.legalActions == LifecycleAction.allCases.filter { expected[state]?[$0] != nil })
-                }
-            }
-            // Only reinstate leads a suspended device back to a state that may act.
-            if state == .suspended {
-                let acting = LifecycleAction.allCases.filter { (try? DeviceLifecycle.transition(from: state, on: $0).get())?.isInService == true }
-                #expect(acting == [.reinstate])
-            }
-        }
-    }
-
     @Test func noSequenceLeavesADeviceAbleToActUnderAHoldOrRevocation() async throws {
         try await withDataDirectory { dir in
             var logger = Logger(label: "vouch-test")
             logger.logLevel = .error
             var configuration = ServerConfiguration(port: 0, dataDirectory: dir, publicURL: "https://vouch.test")
             configuration.receiptTimeout = .milliseconds(1)
-            let authority = try await AuthorityLoader.load(configuration: configuration, logger: logger).authority
-            try await authority.loadPolicy()
+            let services = try await ServerLoader.load(configuration: configuration, logger: logger).services
+            try await services.changes.start()
             let admin = try String(contentsOfFile: dir + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            let application = Application(router: buildRouter(authority: authority, configuration: configuration))
+            let application = Application(router: buildRouter(services: services, configuration: configuration))
             try await application.test(.router) { client in
                 let claimToken = try #require(try await client.createGroup("fleet", apiKey: admin, extra: ["unlimitedTokenUses": true]))
                 await propertyCheck(count: 40, input: Gen.int(in: 0...(Self.steps.count - 1)).array(of: 1...8)) { choices in
                     let sequence = choices.map { Self.steps[$0] }
                     do {
-                        try await Self.check(sequence, authority: authority, client: client, claimToken: claimToken)
+                        try await Self.check(sequence, services: services, client: client, claimToken: claimToken)
                     } catch {
                         Issue.record("\(sequence): \(error)")
                     }
                 }
             }
-            await authority.store.database.close()
+            await services.store.database.close()
         }
     }
 
-    static func check(_ sequence: [Step], authority: Authority, client: any TestClientProtocol, claimToken: String) async throws {
+    static func check(_ sequence: [Step], services: VouchServices, client: any TestClientProtocol, claimToken: String) async throws {
+        let responder = Responder(
+            responses: services.monitoring.responses, lifecycle: services.lifecycle, store: services.store, events: services.events, logger: services.logger)
         let device = TestDevice()
         let enrolled = try await client.call(
             .post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: "fleet", token: claimToken),
@@ -95,21 +70,21 @@ struct LifecyclePropertyTests {
         var held = false
         var revoked = false
         for step in sequence {
-            let before = try await state(of: id, authority)
+            let before = try await state(of: id, services)
             switch step {
             case .operatorAction(let action):
-                _ = try? await authority.apply(action, to: id, reason: nil, actor: "operator")
-                let after = try await state(of: id, authority)
+                _ = try? await services.lifecycle.apply(action, to: id, reason: nil, actor: "operator")
+                let after = try await state(of: id, services)
                 if after != before {
                     if action == .suspend { held = true }
                     if action == .reinstate { held = false }
                     if action == .revoke || action == .decommission { revoked = true }
                 }
             case .response(let action):
-                await authority.carryOut(ResponseOrder(
+                await responder.carryOut(ResponseOrder(
                     device: id, rule: "property", action: action, dryRun: false, condition: "score < 100", score: 10, trigger: .policyDenied,
                     detail: "generated", signals: [.policyDenied]))
-                let after = try await state(of: id, authority)
+                let after = try await state(of: id, services)
                 if after != before {
                     // A response may take privileges away; it never gives any back.
                     #expect(!(before.isInService == false && after.isInService), "\(sequence): \(step) made a \(before) device \(after)")
@@ -117,11 +92,11 @@ struct LifecyclePropertyTests {
                     if action == .revoke { revoked = true }
                 }
             }
-            let certificates = try await authority.store.read { try await $0.certificates(deviceID: id) }
+            let certificates = try await services.store.read { try await $0.certificates(deviceID: id) }
             let certificateInForce = certificates.contains { $0.revokedAt != nil }
             guard held || revoked || certificateInForce else { continue }
-            let state = try await state(of: id, authority)
-            #expect(!Authority.actingStates.contains(state), "\(sequence) after \(step): \(state) while held \(held) revoked \(revoked)")
+            let state = try await state(of: id, services)
+            #expect(!state.mayAct, "\(sequence) after \(step): \(state) while held \(held) revoked \(revoked)")
             #expect(certificates.allSatisfy { $0.revokedAt != nil }, "\(sequence) after \(step): a certificate is good under a hold or revocation")
             let (nonce, proof) = try await device.proof(client, deviceID: id)
             let token = try await client.call(
@@ -131,15 +106,16 @@ struct LifecyclePropertyTests {
             #expect(used.status == 403, "\(sequence) after \(step): a token held before answered \(used.status)")
             for row in certificates {
                 let certificate = try Certificate(pemEncoded: row.pem)
-                await #expect(throws: (any Error).self, "\(sequence) after \(step): the client certificate was accepted") {
-                    _ = try await authority.deviceForClientCertificate(certificate)
+                let refusal = await #expect(throws: ServiceError.self, "\(sequence) after \(step): the client certificate was accepted") {
+                    _ = try await services.deviceAuth.deviceForClientCertificate(certificate)
                 }
+                #expect(refusal?.code == .unauthenticated || refusal?.code == .forbidden, "\(sequence) after \(step): \(String(describing: refusal))")
             }
         }
     }
 
-    static func state(of id: String, _ authority: Authority) async throws -> DeviceState {
-        let row = try #require(try await authority.store.read { try await $0.device(id: id) })
+    static func state(of id: String, _ services: VouchServices) async throws -> DeviceState {
+        let row = try #require(try await services.store.read { try await $0.device(id: id) })
         return try #require(DeviceState(rawValue: row.state))
     }
 }

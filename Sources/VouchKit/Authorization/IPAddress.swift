@@ -10,7 +10,7 @@ import Darwin
 /// that a dual-stack listener's peers match IPv4 ranges.
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// 4 or 16 bytes, network order.
-    let bytes: [UInt8]
+    package let bytes: [UInt8]
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text; nil when it is neither.
     public init?(_ text: String) {

@@ -11,14 +11,15 @@ import X509
 /// key rotation. A device authenticates with `Authorization: Bearer <access token>` or, on the mTLS
 /// listener, with its client certificate.
 struct DeviceController {
-    let authority: Authority
+    let services: VouchServices
+    let apiKeys: APIKeyMiddleware
     let limiter: RateLimiter
     let metrics: ServerMetrics
 
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/auth/challenge") { _, context in
             try limiter.take(context.sourceKey)
-            let (nonce, expiresAt) = authority.issueNonce(purpose: "device")
+            let (nonce, expiresAt) = services.nonces.issue(.device)
             return try Responses.json(EnrollmentController.NonceResponse(nonce: nonce, expiresAt: expiresAt), status: .created)
         }
         router.post("/v1/auth/token") { request, context in
@@ -26,19 +27,19 @@ struct DeviceController {
             let body = try await request.decodeJSON(TokenRequest.self, context: context)
             let token: TokenResponse
             do {
-                token = try await authority.issueAccessToken(body, binding: try await binding(request, context))
-            } catch let error as APIError where error.status == .unauthorized || error.status == .forbidden {
-                if error.extensions["stepUp"] == nil { await authority.noteFailedAuthentication(proof: body.proof) }
+                token = try await services.deviceAuth.issueAccessToken(body, binding: try await binding(request, context))
+            } catch let error as ServiceError where error.code == .unauthenticated || error.code == .forbidden {
+                if error.members["stepUp"] == nil { await services.monitoring.noteFailedAuthentication(proof: body.proof) }
                 throw error
             }
-            if let entry = try await authority.directoryEntry(token.device_id) {
-                authority.observe(Observation(source: context.sourceAddress, connection: true), of: entry)
+            if let entry = try await services.directory.entry(token.device_id) {
+                services.monitoring.observe(Observation(source: context.sourceAddress, connection: true), of: entry)
             }
             metrics.tokenIssued()
             return try Responses.json(token)
         }
         router.get("/v1/devices/self") { request, context in
-            let device = try await authority.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
+            let device = try await services.deviceAuth.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
             return try Responses.json(try DeviceView(device))
         }
         router.get("/v1/devices/{id}/trust") { request, context in
@@ -46,35 +47,35 @@ struct DeviceController {
             let id = try context.parameters.require("id")
             if let header = request.headers[.authorization], header.hasPrefix("Bearer vk_") {
                 var context = context
-                context.apiKey = try await APIKeyMiddleware.key(header, authority)
+                context.apiKey = try await apiKeys.key(header)
                 _ = try context.require(.readOnly)
-                return try Responses.json(try await authority.trust(of: id))
+                return try Responses.json(try await services.monitoring.trust(of: id))
             }
-            let device = try await authority.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
+            let device = try await services.deviceAuth.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
             guard id == "self" || id == device.id else {
-                throw APIError.forbidden("a device reads only its own trust score (GET /v1/devices/self/trust)")
+                throw ServiceError.forbidden("a device reads only its own trust score (GET /v1/devices/self/trust)")
             }
-            return try Responses.json(try await authority.trust(of: device.id))
+            return try Responses.json(try await services.monitoring.trust(of: device.id))
         }
         router.post("/v1/devices/self/renew") { request, context in
             try limiter.take(context.sourceKey)
-            let device = try await authority.authenticatedDevice(try await credential(request, context))
+            let device = try await services.deviceAuth.authenticatedDevice(try await credential(request, context))
             let body = request.hasBody ? try await request.decodeJSON(RenewalRequest.self, context: context) : RenewalRequest()
-            let bundle = try await authority.renew(device, body)
+            let bundle = try await services.enrollment.renew(device, body)
             metrics.renewed()
             return try Responses.json(await receipts(bundle, request), status: .created)
         }
         router.post("/v1/devices/self/rotate") { request, context in
             try limiter.take(context.sourceKey)
             let body = try await request.decodeJSON(RotationRequest.self, context: context)
-            let bundle = try await authority.rotate(body)
+            let bundle = try await services.enrollment.rotate(body)
             metrics.rotated()
             return try Responses.json(await receipts(bundle, request), status: .created)
         }
     }
 
     private func receipts(_ bundle: EnrollmentBundle, _ request: Request) async -> EnrollmentBundle {
-        Prefer.minimal(request) ? bundle : await authority.withLogReceipts(bundle)
+        Prefer.minimal(request) ? bundle : await services.issuance.withLogReceipts(bundle)
     }
 
     /// The device's proof of identity on this request: an access token with what binds it (a DPoP
@@ -90,14 +91,14 @@ struct DeviceController {
             } else if header.hasPrefix("Bearer "), header.count > 7 {
                 (scheme, token) = (.bearer, header.dropFirst(7))
             } else {
-                throw APIError.unauthorized("send the access token as Authorization: DPoP <token>, with a DPoP proof in the DPoP header")
+                throw ServiceError.unauthenticated("send the access token as Authorization: DPoP <token>, with a DPoP proof in the DPoP header")
             }
             return .accessToken(TokenPresentation(
                 scheme: scheme, token: String(token), proof: request.headers[.dpop], method: request.method.rawValue, path: request.uri.path,
-                host: request.head.authority, certificateThumbprint: try peer.map { Authority.certificateThumbprint(try DERBytes.of($0)) }))
+                host: request.head.authority, certificateThumbprint: try peer.map { DeviceAuthService.certificateThumbprint(try DERBytes.of($0)) }))
         }
         if let peer { return .clientCertificate(peer) }
-        throw APIError.unauthorized(
+        throw ServiceError.unauthenticated(
             "authenticate as the device: Authorization: DPoP <token from POST /v1/auth/token> with a DPoP proof, or a client certificate on the mTLS port"
         )
     }
@@ -106,13 +107,13 @@ struct DeviceController {
     /// certificate of the mTLS connection.
     func binding(_ request: Request, _ context: VouchRequestContext) async throws -> TokenBinding {
         if let proof = request.headers[.dpop] {
-            return .dpop(try authority.checkDPoP(
+            return .dpop(try services.deviceAuth.checkDPoP(
                 proof, method: request.method.rawValue, path: request.uri.path, host: request.head.authority, accessToken: nil))
         }
         if let peer = try await clientCertificate(context) {
-            return .certificate(peer, thumbprint: Authority.certificateThumbprint(try DERBytes.of(peer)))
+            return .certificate(peer, thumbprint: DeviceAuthService.certificateThumbprint(try DERBytes.of(peer)))
         }
-        throw APIError.unauthorized(
+        throw ServiceError.unauthenticated(
             "send a DPoP proof (RFC 9449) signed by the device key in the DPoP header: tokens are bound to the key; on the mTLS port the client certificate binds them")
     }
 
@@ -122,7 +123,7 @@ struct DeviceController {
         do {
             return try Certificate(derEncoded: try peer.toDERBytes())
         } catch {
-            throw APIError.unauthorized("the client certificate cannot be read as X.509")
+            throw ServiceError.unauthenticated("the client certificate cannot be read as X.509")
         }
     }
 }

@@ -6,7 +6,10 @@ import VouchStore
 
 /// The device API: nonces, enrollment, polling a pending enrollment.
 struct EnrollmentController {
-    let authority: Authority
+    let enrollment: EnrollmentService
+    let nonces: NonceService
+    let issuance: IssuanceService
+    let deviceAuth: DeviceAuthService
     let limiter: RateLimiter
     let metrics: ServerMetrics
 
@@ -18,29 +21,29 @@ struct EnrollmentController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/enrollments/nonce") { _, context in
             try limiter.take(context.sourceKey)
-            let (nonce, expiresAt) = authority.issueNonce(purpose: "enrollment")
+            let (nonce, expiresAt) = nonces.issue(.enrollment)
             return try Responses.json(NonceResponse(nonce: nonce, expiresAt: expiresAt), status: .created)
         }
         router.post("/v1/enrollments") { request, context in
             try limiter.take(context.sourceKey)
             let body = try await request.decodeJSON(EnrollmentRequest.self, context: context)
-            let (bundle, issued) = try await authority.enroll(body)
+            let (bundle, issued) = try await enrollment.enroll(body)
             if issued { metrics.enrolled() }
             // The receipts prove the issuance in a checkpoint: waiting for it costs latency, not
             // work, and `Prefer: return=minimal` (RFC 7240) answers with the log indexes alone.
-            let answer = issued && !Prefer.minimal(request) ? await authority.withLogReceipts(bundle) : bundle
+            let answer = issued && !Prefer.minimal(request) ? await issuance.withLogReceipts(bundle) : bundle
             return try Responses.json(answer, status: issued ? .created : .accepted)
         }
         router.get("/v1/enrollments/{id}") { request, context in
             try limiter.take(context.sourceKey)
             // Only the device polls its enrollment: a DPoP proof by its key (RFC 9449) for this
             // request. Whoever does not hold the key learns nothing, not even whether the id exists.
-            let proof = try authority.checkDPoP(request.headers[.dpop], method: "GET", path: request.uri.path, host: request.head.authority, accessToken: nil)
+            let proof = try deviceAuth.checkDPoP(request.headers[.dpop], method: "GET", path: request.uri.path, host: request.head.authority, accessToken: nil)
             let id = try context.parameters.require("id")
-            let unknown = APIError.notFound("no enrollment \(id.prefix(64)) for the key that signed the DPoP proof")
-            guard let row = try await authority.store.read({ try await $0.device(id: id) }) else { throw unknown }
+            let unknown = ServiceError.notFound("no enrollment \(id.prefix(64)) for the key that signed the DPoP proof")
+            guard let row = try await enrollment.store.read({ try await $0.device(id: id) }) else { throw unknown }
             guard ConstantTime.equals(proof.thumbprint, row.keyThumbprint) else { throw unknown }
-            let (certificates, credentials) = try await authority.store.read { session in
+            let (certificates, credentials) = try await enrollment.store.read { session in
                 (try await session.certificates(deviceID: row.id), try await session.credentials(deviceID: row.id))
             }
             let current = certificates.last { $0.revokedAt == nil }
@@ -48,14 +51,14 @@ struct EnrollmentController {
             let roles = identity.map { identity in credentials.filter { $0.type == "DeviceRoleCredential" && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
             var bundle = EnrollmentBundle(
                 deviceId: row.id, did: row.did, state: row.state, certificate: current?.pem,
-                chain: current == nil ? nil : try authority.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
+                chain: current == nil ? nil : try issuance.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
                 roleCredentials: current == nil ? [] : roles
             )
             if let certificateIndex = current?.logIndex, let credentialIndex = identity?.logIndex {
                 bundle.log = IssuanceLog(certificateIndex: UInt64(certificateIndex), credentialIndex: UInt64(credentialIndex))
-                if !Prefer.minimal(request) { bundle = await authority.withLogReceipts(bundle) }
+                if !Prefer.minimal(request) { bundle = await issuance.withLogReceipts(bundle) }
             }
-            return try Responses.json(await authority.withTrustBundle(bundle))
+            return try Responses.json(await issuance.withTrustBundle(bundle))
         }
     }
 }

@@ -6,7 +6,9 @@ import VouchStore
 /// Firmware attestation: the registry of known-good measurements (`/v1/admin/firmware`), and the
 /// device's boot report (`POST /v1/devices/self/attestation`).
 struct FirmwareController {
-    let authority: Authority
+    let firmware: FirmwareService
+    let deviceAuth: DeviceAuthService
+    let apiKeys: APIKeyMiddleware
     let devices: DeviceController
 
     /// `POST /v1/devices/self/attestation`.
@@ -26,32 +28,32 @@ struct FirmwareController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/devices/self/attestation") { request, context in
             // A device asked to step up attests here: a known-good measurement clears the request.
-            let device = try await authority.authenticatedDevice(try await devices.credential(request, context), allowingStepUp: true)
+            let device = try await deviceAuth.authenticatedDevice(try await devices.credential(request, context), allowingStepUp: true)
             let body = try await request.decodeJSON(MeasurementBody.self, context: context)
             // A boot report may stand alone; only one answering a fresh nonce clears a step-up.
             let verdict: FirmwareVerdict
-            if let nonce = body.nonce, let fresh = try await authority.freshMeasurement(body.measurement, nonce: nonce, by: device, phase: .boot) {
+            if let nonce = body.nonce, let fresh = try await firmware.freshMeasurement(body.measurement, nonce: nonce, by: device, phase: .boot) {
                 verdict = fresh
-                if verdict.status == "good" { try await authority.steppedUp(device, verdict: verdict) }
+                if verdict.status == "good" { try await deviceAuth.steppedUp(device, verdict: verdict) }
             } else {
-                verdict = try await authority.attest(body.measurement, by: device, phase: .boot)
+                verdict = try await firmware.attest(body.measurement, by: device, phase: .boot)
             }
             return try Responses.json(verdict)
         }
-        let admin = router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority))
+        let admin = router.group("/v1/admin").add(middleware: apiKeys)
         admin.post("/firmware") { request, context in
             _ = try context.require(.operator)
             let body = try await request.decodeJSON(FirmwareRegistration.self, context: context)
-            return try Responses.json(try await authority.registerFirmware(body, actor: context.actor), status: .created)
+            return try Responses.json(try await firmware.register(body, actor: context.actor), status: .created)
         }
         admin.get("/firmware") { _, context in
             _ = try context.require(.readOnly)
-            return try Responses.json(try await authority.firmwareList())
+            return try Responses.json(try await firmware.list())
         }
         admin.post("/firmware/{sha256}/revoke") { _, context in
             _ = try context.require(.operator)
-            let (firmware, affected) = try await authority.revokeFirmware(try context.parameters.require("sha256"), actor: context.actor)
-            return try Responses.json(RevokedFirmware(firmware: firmware, devices: affected))
+            let (revoked, affected) = try await firmware.revoke(try context.parameters.require("sha256"), actor: context.actor)
+            return try Responses.json(RevokedFirmware(firmware: revoked, devices: affected))
         }
     }
 }

@@ -31,7 +31,7 @@ struct LogController {
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.get("/v1/log/checkpoint") { _, _ in
             guard let published = log.published else {
-                throw APIError.notFound("the log has published no checkpoint yet; the first comes within a checkpoint interval of the server's start")
+                throw ServiceError.notFound("the log has published no checkpoint yet; the first comes within a checkpoint interval of the server's start")
             }
             // C2SP tlog-tiles: a checkpoint may be cached for a few seconds at most.
             return Responses.bytes(Array(published.note.utf8), contentType: "text/plain; charset=utf-8", cache: "max-age=1")
@@ -43,12 +43,12 @@ struct LogController {
             let query = request.uri.queryParameters
             let size = log.storedSize
             let start = try Self.number(query["start"].map(String.init), name: "start")
-            guard start < size else { throw APIError.notFound("start (\(start)) is beyond the log's \(size) entries") }
+            guard start < size else { throw ServiceError.notFound("start (\(start)) is beyond the log's \(size) entries") }
             let end = try query["end"].map { try Self.number(String($0), name: "end") } ?? min(size, start + Self.entriesLimit)
-            guard start < end else { throw APIError.badRequest("start (\(start)) must be below end (\(end))") }
-            guard end <= size else { throw APIError.notFound("end (\(end)) is beyond the log's \(size) entries") }
+            guard start < end else { throw ServiceError.invalidRequest("start (\(start)) must be below end (\(end))") }
+            guard end <= size else { throw ServiceError.notFound("end (\(end)) is beyond the log's \(size) entries") }
             guard end - start <= Self.entriesLimit else {
-                throw APIError.badRequest("at most \(Self.entriesLimit) entries per request; ask for start..<start+\(Self.entriesLimit) and continue from there")
+                throw ServiceError.invalidRequest("at most \(Self.entriesLimit) entries per request; ask for start..<start+\(Self.entriesLimit) and continue from there")
             }
             let entries = try await log.entries(start..<end)
             return try Responses.json(EntriesResponse(entries: entries.map { .init(index: $0.index, entry: String(decoding: $0.entry, as: UTF8.self)) }))
@@ -58,12 +58,12 @@ struct LogController {
             let published = log.published
             let index = try Self.number(query["index"].map(String.init), name: "index")
             let size = try query["size"].map { try Self.number(String($0), name: "size") } ?? published?.size ?? 0
-            guard size <= log.storedSize else { throw APIError.notFound("size (\(size)) is beyond the log's \(log.storedSize) entries") }
+            guard size <= log.storedSize else { throw ServiceError.notFound("size (\(size)) is beyond the log's \(log.storedSize) entries") }
             guard index < size else {
-                throw APIError.notFound("entry \(index) is not in the tree of size \(size); a new checkpoint comes within a checkpoint interval")
+                throw ServiceError.notFound("entry \(index) is not in the tree of size \(size); a new checkpoint comes within a checkpoint interval")
             }
             guard let entry = try await log.entries(index..<index + 1).first else {
-                throw APIError.notFound("entry \(index) is missing from the log's event table")
+                throw ServiceError.notFound("entry \(index) is missing from the log's event table")
             }
             let proof = try await log.inclusionProof(index: index, size: size)
             // Written with the canonical serializer: a proof is on the hot path of every verifier.
@@ -79,8 +79,8 @@ struct LogController {
             let query = request.uri.queryParameters
             let from = try Self.number(query["from"].map(String.init), name: "from")
             let to = try query["to"].map { try Self.number(String($0), name: "to") } ?? log.published?.size ?? 0
-            guard from >= 1, from <= to else { throw APIError.badRequest("a consistency proof needs 1 ≤ from ≤ to; got from=\(from), to=\(to)") }
-            guard to <= log.storedSize else { throw APIError.notFound("to (\(to)) is beyond the log's \(log.storedSize) entries") }
+            guard from >= 1, from <= to else { throw ServiceError.invalidRequest("a consistency proof needs 1 ≤ from ≤ to; got from=\(from), to=\(to)") }
+            guard to <= log.storedSize else { throw ServiceError.notFound("to (\(to)) is beyond the log's \(log.storedSize) entries") }
             let proof = try await log.consistencyProof(from: from, to: to)
             return Responses.json(bytes: JSONValue.object([
                 "from": .number(Double(from)), "to": .number(Double(to)), "proof": .array(proof.hashes.map { .string($0.base64EncodedString) }),
@@ -89,10 +89,10 @@ struct LogController {
         router.get("/v1/log/tile/**") { _, context in
             let path = "tile/" + context.parameters.getCatchAll().joined(separator: "/")
             guard let tile = LogTile(path: path) else {
-                throw APIError.notFound("\(path) is not a C2SP tlog-tiles path (tile/<L>/<N> or tile/entries/<N>, with .p/<W> for a partial tile)")
+                throw ServiceError.notFound("\(path) is not a C2SP tlog-tiles path (tile/<L>/<N> or tile/entries/<N>, with .p/<W> for a partial tile)")
             }
             guard let bytes = try await log.tile(tile, size: log.storedSize) else {
-                throw APIError.notFound("the log does not hold \(path) yet")
+                throw ServiceError.notFound("the log does not hold \(path) yet")
             }
             // A full tile never changes; a partial one is replaced by a wider one as the log grows.
             let cache = tile.width == LogTile.fullWidth ? "public, max-age=31536000, immutable" : "no-cache"
@@ -100,7 +100,7 @@ struct LogController {
         }
         router.get("/v1/log/pending") { _, _ in
             guard let note = try await log.pendingNote() else {
-                throw APIError.notFound("no checkpoint awaits cosignatures")
+                throw ServiceError.notFound("no checkpoint awaits cosignatures")
             }
             return Responses.text(note, contentType: "text/plain; charset=utf-8")
         }
@@ -108,7 +108,7 @@ struct LogController {
             try limiter.take(context.sourceKey)
             let body = try await request.bodyBytes(context: context, limit: 64 * 1024, tooLarge: "a cosigned checkpoint is at most 64 KiB")
             guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
-                throw APIError.badRequest("send the cosigned checkpoint note as UTF-8 text")
+                throw ServiceError.invalidRequest("send the cosigned checkpoint note as UTF-8 text")
             }
             let result = try await log.addCosignature(text)
             return try Responses.json(CosignatureResponse(
@@ -118,9 +118,9 @@ struct LogController {
 
     /// A required non-negative decimal query parameter.
     private static func number(_ text: String?, name: String) throws -> UInt64 {
-        guard let text else { throw APIError.badRequest("the query parameter \(name) is required") }
+        guard let text else { throw ServiceError.invalidRequest("the query parameter \(name) is required") }
         guard let value = UInt64(text), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            throw APIError.badRequest("the query parameter \(name) must be a non-negative integer, not \"\(text.prefix(32))\"")
+            throw ServiceError.invalidRequest("the query parameter \(name) must be a non-negative integer, not \"\(text.prefix(32))\"")
         }
         return value
     }

@@ -6,7 +6,7 @@ extension PolicyController.AuthorizeBody {
     /// cost several times the decision itself. Members are the `Codable` ones; others are skipped,
     /// repeated ones refused.
     init(json bytes: [UInt8]) throws {
-        guard !bytes.isEmpty else { throw APIError.badRequest("the request needs a JSON body") }
+        guard !bytes.isEmpty else { throw ServiceError.invalidRequest("the request needs a JSON body") }
         var scanner = JSONScanner(bytes)
         var subject: String?
         var action: String?
@@ -45,11 +45,11 @@ extension PolicyController.AuthorizeBody {
             }
             try scanner.finish()
         } catch let error as VouchKitError {
-            throw APIError.badRequest("the body must be a JSON object with string members subject, action and resource, and context: \(error.reason)")
+            throw ServiceError.invalidRequest("the body must be a JSON object with string members subject, action and resource, and context: \(error.reason)")
         }
-        guard let subject else { throw APIError.badRequest("subject is required: a device id, a DID or a vp+jwt") }
-        guard let action else { throw APIError.badRequest("action is required, such as publish") }
-        guard let resource else { throw APIError.badRequest("resource is required, such as telemetry/dev-1/temp") }
+        guard let subject else { throw ServiceError.invalidRequest("subject is required: a device id, a DID or a vp+jwt") }
+        guard let action else { throw ServiceError.invalidRequest("action is required, such as publish") }
+        guard let resource else { throw ServiceError.invalidRequest("resource is required, such as telemetry/dev-1/temp") }
         self.init(subject: subject, nonce: nonce, audience: audience, action: action, resource: resource, context: context)
     }
 }

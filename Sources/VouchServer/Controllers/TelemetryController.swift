@@ -6,7 +6,10 @@ import VouchStore
 /// `POST /v1/telemetry`: batches of signed envelopes from an authenticated device, answered one
 /// by one; and the recent messages an operator may look at.
 struct TelemetryController {
-    let authority: Authority
+    let telemetry: TelemetryService
+    let directory: DirectoryService
+    let deviceAuth: DeviceAuthService
+    let apiKeys: APIKeyMiddleware
     let devices: DeviceController
 
     /// The largest batch body taken.
@@ -14,21 +17,21 @@ struct TelemetryController {
 
     func addRoutes(to router: Router<VouchRequestContext>) {
         router.post("/v1/telemetry") { request, context in
-            let device = try await authority.authenticatedDevice(try await devices.credential(request, context))
+            let device = try await deviceAuth.authenticatedDevice(try await devices.credential(request, context))
             let buffer = try await request.bodyBytes(
                 context: context, limit: Self.bodyLimit, tooLarge: "a telemetry batch is at most \(Self.bodyLimit / 1024) KiB; send smaller batches")
             let envelopes = try Self.envelopes(Array(buffer.readableBytesView))
-            guard let entry = try await authority.directoryEntry(device.id) else {
-                throw APIError.unauthorized("device \(device.id) is not known here")
+            guard let entry = try await directory.entry(device.id) else {
+                throw ServiceError.unauthenticated("device \(device.id) is not known here")
             }
-            let outcomes = authority.ingestTelemetry(envelopes, from: entry, source: context.sourceAddress)
+            let outcomes = telemetry.ingest(envelopes, from: entry, source: context.sourceAddress)
             return Responses.json(bytes: Self.answer(outcomes))
         }
-        router.group("/v1/admin").add(middleware: APIKeyMiddleware(authority: authority)).get("/devices/{id}/telemetry") { _, context in
+        router.group("/v1/admin").add(middleware: apiKeys).get("/devices/{id}/telemetry") { _, context in
             _ = try context.require(.readOnly)
             let id = try context.parameters.require("id")
-            guard try await authority.directoryEntry(id) != nil else { throw APIError.notFound("no device with id \(id.prefix(64))") }
-            return try Responses.json(TelemetryPage(keep: authority.telemetryKeep, messages: authority.recentTelemetry.recent(id)))
+            guard try await directory.entry(id) != nil else { throw ServiceError.notFound("no device with id \(id.prefix(64))") }
+            return try Responses.json(TelemetryPage(keep: telemetry.keep, messages: telemetry.recentMessages(of: id)))
         }
     }
 
@@ -41,14 +44,14 @@ struct TelemetryController {
 
     /// `{"envelopes": ["<vouch-telemetry+jwt>", …]}`, read with the one-pass reader.
     static func envelopes(_ bytes: [UInt8]) throws -> [String] {
-        guard !bytes.isEmpty else { throw APIError.badRequest("the request needs a JSON body: {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}") }
+        guard !bytes.isEmpty else { throw ServiceError.invalidRequest("the request needs a JSON body: {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}") }
         let envelopes: [String]?
         do {
             envelopes = try TelemetryBatch.envelopes(bytes)
         } catch let error as VouchKitError {
-            throw APIError.badRequest("the body must be {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}: \(error.reason)")
+            throw ServiceError.invalidRequest("the body must be {\"envelopes\": [\"<vouch-telemetry+jwt>\", …]}: \(error.reason)")
         }
-        guard let envelopes, !envelopes.isEmpty else { throw APIError.badRequest("envelopes is required: a list of at least one signed envelope") }
+        guard let envelopes, !envelopes.isEmpty else { throw ServiceError.invalidRequest("envelopes is required: a list of at least one signed envelope") }
         return envelopes
     }
 

@@ -35,7 +35,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let allow = await allowedMethods(request, context: context) else {
             return try await next(request, context)
         }
-        var response = try APIError(
+        var response = try Problem(
             .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); its methods are \(allow) (see /openapi.yaml)"
         ).response(from: request, context: context)
         response.headers[.allow] = allow

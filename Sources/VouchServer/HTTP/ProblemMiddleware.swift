@@ -10,7 +10,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
+        } catch let error as ServiceError {
+            return try Problem(error).response(from: request, context: context)
+        } catch let error as Problem {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             let detail: String =
@@ -20,15 +22,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 case .contentTooLarge: "the request body is too large"
                 default: error.body ?? error.status.reasonPhrase
                 }
-            return try APIError(error.status, detail).response(from: request, context: context)
+            return try Problem(error.status, detail).response(from: request, context: context)
         } catch where StoreError.isUniqueViolation(error) {
             // Two requests raced for the same record (a key, a name) and the database kept one.
             context.logger.info("unique constraint refused a write", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
-            return try APIError(.conflict, "another request created the same record at the same moment; read the current state and retry")
+            return try Problem(.conflict, "another request created the same record at the same moment; read the current state and retry")
                 .response(from: request, context: context)
         } catch {
             context.logger.error("internal error", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
-            return try APIError(.internalServerError, "the server failed to handle this request; the log has the details")
+            return try Problem(.internalServerError, "the server failed to handle this request; the log has the details")
                 .response(from: request, context: context)
         }
     }
@@ -36,21 +38,21 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// Reads `Authorization: Bearer vk_…` into the context. Routes decide what scope they need.
 struct APIKeyMiddleware: RouterMiddleware {
-    let authority: Authority
+    let apiKeys: APIKeyService
 
     func handle(_ request: Request, context: VouchRequestContext, next: (Request, VouchRequestContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
-            throw APIError.unauthorized("send an API key as Authorization: Bearer vk_…")
+            throw ServiceError.unauthenticated("send an API key as Authorization: Bearer vk_…")
         }
         var context = context
-        context.apiKey = try await Self.key(header, authority)
+        context.apiKey = try await key(header)
         return try await next(request, context)
     }
 
     /// The live API key an `Authorization` header carries, or 401.
-    static func key(_ header: String, _ authority: Authority) async throws -> APIKeyRow {
-        guard header.hasPrefix("Bearer "), let key = try await authority.authenticate(apiKey: String(header.dropFirst(7))) else {
-            throw APIError.unauthorized("the API key is unknown or revoked")
+    func key(_ header: String) async throws -> APIKeyRow {
+        guard header.hasPrefix("Bearer "), let key = try await apiKeys.authenticate(String(header.dropFirst(7))) else {
+            throw ServiceError.unauthenticated("the API key is unknown or revoked")
         }
         return key
     }
@@ -89,7 +91,7 @@ final class RateLimiter: Sendable {
             return (1 - bucket.tokens) / refillPerSecond
         }
         if let wait {
-            throw APIError.tooManyRequests(retryAfter: max(1, Int(wait.rounded(.up))))
+            throw ServiceError.rateLimited(retryAfter: max(1, Int(wait.rounded(.up))))
         }
     }
 }

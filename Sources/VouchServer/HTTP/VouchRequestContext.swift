@@ -30,10 +30,10 @@ struct VouchRequestContext: RequestContext, RemoteAddressRequestContext {
     /// Requires an API key with at least `scope`.
     func require(_ scope: APIScope) throws -> APIKeyRow {
         guard let key = apiKey else {
-            throw APIError.unauthorized("send an API key as Authorization: Bearer vk_…")
+            throw ServiceError.unauthenticated("send an API key as Authorization: Bearer vk_…")
         }
         guard let held = APIScope(rawValue: key.scope), held >= scope else {
-            throw APIError.forbidden("this API key has scope \(key.scope); this needs \(scope.rawValue)")
+            throw ServiceError.forbidden("this API key has scope \(key.scope); this needs \(scope.rawValue)")
         }
         return key
     }
@@ -51,7 +51,7 @@ extension Request {
             var request = self
             return try await request.collectBody(upTo: limit)
         } catch {
-            throw APIError(.contentTooLarge, tooLarge ?? "the request body is larger than \(limit / 1024) KiB")
+            throw ServiceError.tooLarge(tooLarge ?? "the request body is larger than \(limit / 1024) KiB")
         }
     }
 
@@ -63,13 +63,13 @@ extension Request {
     /// Decodes a JSON body of at most the context's upload size, with errors a person can act on.
     func decodeJSON<T: Decodable>(_ type: T.Type, context: VouchRequestContext) async throws -> T {
         let buffer = try await bodyBytes(context: context)
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
+        guard buffer.readableBytes > 0 else { throw ServiceError.invalidRequest("the request needs a JSON body") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw APIError.badRequest(Self.describe(error))
+            throw ServiceError.invalidRequest(Self.describe(error))
         } catch {
-            throw APIError.badRequest("the body is not valid JSON")
+            throw ServiceError.invalidRequest("the body is not valid JSON")
         }
     }
 

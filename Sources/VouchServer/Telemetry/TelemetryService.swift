@@ -25,7 +25,41 @@ struct TelemetryOutcome: Sendable {
     static let accepted = TelemetryOutcome(refusal: nil, detail: nil)
 }
 
-extension Authority {
+/// Signed telemetry from devices: each envelope checked (signature, name, clock, sequence,
+/// policy), what is accepted fed to monitoring, and the last few messages kept when asked.
+final class TelemetryService: Sendable {
+    private let policy: PolicyService
+    private let directory: DirectoryService
+    private let monitoring: MonitoringService
+    private let clock: ServerClock
+    /// The highest telemetry sequence number accepted per device, within the clock window.
+    private let replayGuard = ReplayGuard(capacity: 1_000_000, window: TelemetryService.clockWindow)
+    /// When this server started: telemetry signed earlier is beyond its replay memory.
+    private let startedAt: Date
+    /// How many accepted telemetry messages to keep per device for the console (0: none).
+    let keep: Int
+    /// The messages kept.
+    private let recent = RecentTelemetry()
+
+    /// How far an envelope's time may be from the server's clock.
+    static let clockWindow: TimeInterval = 300
+
+    init(policy: PolicyService, directory: DirectoryService, monitoring: MonitoringService, clock: ServerClock, keep: Int) {
+        self.policy = policy
+        self.directory = directory
+        self.monitoring = monitoring
+        self.clock = clock
+        self.keep = keep
+        // Envelope times are whole seconds: the second the server starts in counts as its own (a
+        // previous run would have had to stop within that same second to have seen one of them).
+        self.startedAt = Date(timeIntervalSince1970: clock.now.timeIntervalSince1970.rounded(.down))
+    }
+
+    /// The messages kept of a device, oldest first.
+    func recentMessages(of device: String) -> [RecentTelemetry.Message] {
+        recent.recent(device)
+    }
+
     /// The most envelopes a batch may hold.
     static let telemetryBatchLimit = TelemetryBatch.limit
     /// The largest envelope taken, in bytes.
@@ -34,12 +68,12 @@ extension Authority {
     /// Checks each envelope of a batch from `device`, authenticated by the request: the device's
     /// own signature and name, the clock window, the sequence (no replay), and that its policy
     /// allows publishing to the topic. What is accepted feeds monitoring, as do the refusals.
-    func ingestTelemetry(_ envelopes: [String], from device: DeviceDirectory.Entry, source: IPAddress?) -> [TelemetryOutcome] {
-        let now = self.now
+    func ingest(_ envelopes: [String], from device: DeviceDirectory.Entry, source: IPAddress?) -> [TelemetryOutcome] {
+        let now = clock.now
         let id = device.row.id
         let did = device.row.did
-        let policy = currentPolicy
-        let subject = subject(of: device, under: policy)
+        let policy = self.policy.current
+        let subject = directory.subject(of: device, under: policy)
         var outcomes: [TelemetryOutcome] = []
         outcomes.reserveCapacity(envelopes.count)
         var accepted = 0
@@ -96,11 +130,11 @@ extension Authority {
             accepted += 1
             bytes += envelope.payload.count
             outcomes.append(.accepted)
-            if telemetryKeep > 0 { recentTelemetry.keep(envelope, device: id, limit: telemetryKeep) }
+            if keep > 0 { recent.keep(envelope, device: id, limit: keep) }
         }
         observation.count(.messages, UInt32(accepted))
         observation.count(.bytes, UInt32(clamping: bytes))
-        observe(observation, of: device)
+        monitoring.observe(observation, of: device)
         return outcomes
     }
 }

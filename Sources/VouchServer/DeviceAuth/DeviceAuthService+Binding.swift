@@ -55,7 +55,7 @@ extension HTTPField.Name {
     static let dpop = HTTPField.Name(DPoPProof.header)!
 }
 
-extension Authority {
+extension DeviceAuthService {
     /// How far a DPoP proof's `iat` may be from the server's clock.
     static let dpopWindow: TimeInterval = 60
 
@@ -69,24 +69,24 @@ extension Authority {
     /// within a minute, bound to `accessToken` when one is sent, and not seen before.
     func checkDPoP(_ proof: String?, method: String, path: String, host: String?, accessToken: String?) throws -> DPoPProof {
         guard let proof else {
-            throw APIError.unauthorized("send a DPoP proof (RFC 9449) signed by the device key in the DPoP header")
+            throw ServiceError.unauthenticated("send a DPoP proof (RFC 9449) signed by the device key in the DPoP header")
         }
         let checked: DPoPProof
-        switch DPoPProof.verify(proof, method: method, accessToken: accessToken, now: now, window: Self.dpopWindow) {
+        switch DPoPProof.verify(proof, method: method, accessToken: accessToken, now: clock.now, window: Self.dpopWindow) {
         case .success(let value): checked = value
-        case .failure(let failure): throw APIError.unauthorized("the DPoP proof is refused: \(failure.reason)")
+        case .failure(let failure): throw ServiceError.unauthenticated("the DPoP proof is refused: \(failure.reason)")
         }
         guard let url = URL(string: checked.url), url.path == path, let scheme = url.scheme, let authority = url.host.map({ host in url.port.map { "\(host):\($0)" } ?? host }) else {
-            throw APIError.unauthorized("the DPoP proof is for \(checked.url.prefix(256)), not for \(path.prefix(256)) here")
+            throw ServiceError.unauthenticated("the DPoP proof is for \(checked.url.prefix(256)), not for \(path.prefix(256)) here")
         }
         let origin = "\(scheme.lowercased())://\(authority.lowercased())"
         let ownOrigin = URL(string: publicURL).flatMap { own in own.scheme.map { "\($0)://" + (own.host ?? "") + (own.port.map { ":\($0)" } ?? "") } }
         guard origin == ownOrigin?.lowercased() || (host.map { authority.lowercased() == $0.lowercased() } ?? false) else {
-            throw APIError.unauthorized("the DPoP proof is for \(origin.prefix(256)), not for this server (\(publicURL))")
+            throw ServiceError.unauthenticated("the DPoP proof is for \(origin.prefix(256)), not for this server (\(publicURL))")
         }
         let iat = Int(checked.issuedAt.timeIntervalSince1970)
-        guard dpopReplays.accept(thumbprint: checked.thumbprint, jti: checked.jti, expiresAt: iat + Int(Self.dpopWindow) + 1, now: nowSeconds) else {
-            throw APIError.unauthorized("the DPoP proof was used before (its jti); make a new one for each request")
+        guard dpopReplays.accept(thumbprint: checked.thumbprint, jti: checked.jti, expiresAt: iat + Int(Self.dpopWindow) + 1, now: clock.seconds) else {
+            throw ServiceError.unauthenticated("the DPoP proof was used before (its jti); make a new one for each request")
         }
         return checked
     }
@@ -97,18 +97,18 @@ extension Authority {
     func checkBinding(_ claims: DeviceAccessToken, _ presented: TokenPresentation) throws {
         if let bound = claims.cnf.x5tS256 {
             guard let presentedCertificate = presented.certificateThumbprint, ConstantTime.equals(presentedCertificate, bound) else {
-                throw APIError.unauthorized(
+                throw ServiceError.unauthenticated(
                     "this access token is bound to a client certificate (RFC 8705): use it on the mTLS listener with the certificate it was issued over")
             }
             return
         }
         guard presented.scheme == .dpop else {
-            throw APIError.unauthorized(
+            throw ServiceError.unauthenticated(
                 "this access token is bound to the device key (RFC 9449): send Authorization: DPoP <token> with a DPoP proof in the DPoP header")
         }
         let proof = try checkDPoP(presented.proof, method: presented.method, path: presented.path, host: presented.host, accessToken: presented.token)
         guard ConstantTime.equals(proof.thumbprint, claims.cnf.jkt) else {
-            throw APIError.unauthorized("the DPoP proof is signed by another key than the one the access token is bound to")
+            throw ServiceError.unauthenticated("the DPoP proof is signed by another key than the one the access token is bound to")
         }
     }
 }

@@ -8,9 +8,9 @@ import VouchStore
 import X509
 
 /// Starts the authority on a data directory: bootstraps it the first time, loads it afterwards.
-enum AuthorityLoader {
+enum ServerLoader {
     struct Loaded {
-        let authority: Authority
+        let services: VouchServices
         /// The admin API key, when this start created it.
         let newAdminKey: String?
     }
@@ -58,21 +58,22 @@ enum AuthorityLoader {
             try AtomicFile.write(Data((try ca.intermediate.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/intermediate.pem", mode: 0o644, replacingExisting: false)
             try AtomicFile.write(Data((try ca.responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/ocsp.pem", mode: 0o644, replacingExisting: false)
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
-            let authority = try Authority(
-                store: store, ca: ca, rootKey: caKeys.root, issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store), log: log, publicURL: configuration.resolvedPublicURL,
-                receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: configuration.clock)
-            let (_, secret) = try await authority.createAPIKey(name: "bootstrap admin", scope: .admin, actor: "system")
+            let services = try VouchServices(
+                store: store,
+                keys: .init(ca: ca, rootKey: caKeys.root, issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store)),
+                log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
+                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: ServerClock(configuration.clock))
+            let (_, secret) = try await services.apiKeys.create(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
-                try await authority.record(session, kind: "authority.bootstrapped", subject: authority.did.description, actor: "system", data: [
+                try await services.events.record(session, kind: "authority.bootstrapped", subject: services.did.description, actor: "system", data: [
                     "root": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.root)))),
                     "intermediate": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.intermediate)))),
                     "issuerKey": .string(issuerKey.publicKey.thumbprint),
                 ])
             }
             try AtomicFile.write(Data("{\"format\": 1}\n".utf8), to: root + "/" + DataDirectory.marker, mode: 0o600, replacingExisting: false)
-            return Loaded(authority: authority, newAdminKey: secret)
+            return Loaded(services: services, newAdminKey: secret)
         }
         func key(_ name: String) throws -> String {
             guard let data = try keys.load(name) else { throw ServerStartupError("\(root)/keys/\(name) is missing") }
@@ -105,12 +106,14 @@ enum AuthorityLoader {
             let rootKey = try P256.Signing.PrivateKey(pemRepresentation: try key("root.key"))
             let issuerKey = try SigningKey(jwk: try JSONDecoder().decode(JWK.self, from: Data(try key("issuer.jwk").utf8)))
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
-            let authority = try Authority(
-                store: store, ca: ca, rootKey: rootKey, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
-                statusIndexKey: try await Self.statusIndexKey(store), log: log,
-                publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: configuration.clock)
-            return Loaded(authority: authority, newAdminKey: nil)
+            let services = try VouchServices(
+                store: store,
+                keys: .init(
+                    ca: ca, rootKey: rootKey, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
+                    statusIndexKey: try await Self.statusIndexKey(store)),
+                log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
+                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: ServerClock(configuration.clock))
+            return Loaded(services: services, newAdminKey: nil)
         } catch let error as ServerStartupError {
             throw error
         } catch {
@@ -119,7 +122,7 @@ enum AuthorityLoader {
     }
 }
 
-extension AuthorityLoader {
+extension ServerLoader {
     /// The log key's file in `keys/`: a C2SP signed-note signer key.
     static let logKeyName = "log.key"
 

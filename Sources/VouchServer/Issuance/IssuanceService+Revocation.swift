@@ -6,20 +6,20 @@ import VouchKit
 import VouchStore
 import X509
 
-extension Authority {
+extension IssuanceService {
     /// The current CRL (DER). Regenerated whenever an event has been recorded since the last one, so
     /// a revocation is visible to the next request on every node, and at least hourly, so that its
     /// nextUpdate (a day ahead) never passes. The CRL number is the last event's sequence times 100,000
     /// plus the hour of issue modulo 100,000: it grows with every new CRL and is the same on every node.
     func certificateRevocationList() async throws -> [UInt8] {
         let seq = try await store.read { try await $0.current("events") }
-        let hour = nowSeconds / 3600
+        let hour = clock.seconds / 3600
         if let cached = revocationCache.withLock({ $0.crl }), cached.seq == seq, cached.hour == hour {
             return cached.der
         }
         // The sequence was read before the rows: the CRL holds at least what that sequence says, and a
         // later change moves the sequence past what is cached.
-        let stamp = nowSeconds
+        let stamp = clock.seconds
         let rows = try await store.read { try await $0.revokedCertificates(unexpiredAt: stamp) }
         let entries = rows.compactMap { row -> RevokedCertificate? in
             guard let revokedAt = row.revokedAt, let serial = Hex.decode(row.serial), !serial.isEmpty else { return nil }
@@ -29,7 +29,7 @@ extension Authority {
                 reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified
             )
         }
-        let der = try ca.certificateRevocationList(revoked: entries, number: seq * 100_000 + hour % 100_000, now: now, validity: 86_400)
+        let der = try ca.certificateRevocationList(revoked: entries, number: seq * 100_000 + hour % 100_000, now: clock.now, validity: 86_400)
         revocationCache.withLock { cache in
             if let cached = cache.crl, (cached.seq, cached.hour) > (seq, hour) { return }
             cache.crl = (seq, hour, der)
@@ -40,7 +40,7 @@ extension Authority {
     /// The root's own CRL (DER), made once a day and valid for a week: the root has revoked no
     /// intermediate while this server runs on it. The CRL number is the day.
     func rootRevocationList() throws -> [UInt8] {
-        let day = nowSeconds / 86_400
+        let day = clock.seconds / 86_400
         if let cached = revocationCache.withLock({ $0.rootCRL }), cached.day == day { return cached.der }
         let der = try ca.rootRevocationList(rootKey: rootKey, number: day, now: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
         revocationCache.withLock { $0.rootCRL = (day, der) }
@@ -73,7 +73,7 @@ extension Authority {
                 statuses.append(.unknown)
             }
         }
-        return try ca.ocspResponse(for: summary, statuses: statuses, now: now)
+        return try ca.ocspResponse(for: summary, statuses: statuses, now: clock.now)
     }
 
     /// The signed BitstringStatusListCredential with id `revocation-N` or `suspension-N`.
@@ -84,7 +84,7 @@ extension Authority {
             purpose == .revocation || purpose == .suspension, let number = Int(parts[1]), number >= 0, number < 1_000_000,
             String(number) == parts[1]
         else {
-            throw APIError.notFound("no status list \(id.prefix(64)); lists are named revocation-N or suspension-N")
+            throw ServiceError.notFound("no status list \(id.prefix(64)); lists are named revocation-N or suspension-N")
         }
         // Rebuilt when the revocation generation moved (any change to status bits moves it, in the
         // same transaction) or hourly, so that a list is never served near the end of its day.
@@ -94,7 +94,7 @@ extension Authority {
         } else {
             generation = try await store.read { try await $0.current("revocations") }
         }
-        let hour = nowSeconds / 3600
+        let hour = clock.seconds / 3600
         if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
             return cached.token
         }
@@ -102,7 +102,7 @@ extension Authority {
         if number > 0 {
             let slots = try await store.read { try await $0.current("status_index") }
             guard number <= (slots - 1) / Self.statusListSize else {
-                throw APIError.notFound("no status list \(id.prefix(64)): no credential has a bit in it")
+                throw ServiceError.notFound("no status list \(id.prefix(64)): no credential has a bit in it")
             }
         }
         // The generation was read before the bits, so the list holds at least what it says.
@@ -113,7 +113,7 @@ extension Authority {
             try list.set(bit - range.lowerBound)
         }
         let token = try await StatusListCredential.issue(
-            list, purpose: purpose, url: "\(publicURL)/v1/status-lists/\(id)", issuer: issuer, validFrom: now, validFor: 86_400
+            list, purpose: purpose, url: "\(publicURL)/v1/status-lists/\(id)", issuer: issuer, validFrom: clock.now, validFor: 86_400
         )
         revocationCache.withLock { cache in
             if let cached = cache.statusLists[id], (cached.generation, cached.hour) > (generation, hour) { return }
@@ -131,8 +131,8 @@ extension Authority {
     /// Signed once per revocation generation and hour (it embeds the first status lists).
     func trustBundle() async throws -> String {
         let generation = try await store.read { try await $0.current("revocations") }
-        let hour = nowSeconds / 3600
-        let policy = currentPolicy
+        let hour = clock.seconds / 3600
+        let policy = self.policy.current
         if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generation == generation, cached.hour == hour,
             cached.policyVersion == policy.version
         {
@@ -147,7 +147,7 @@ extension Authority {
     }
 
     private func signTrustBundle(generation: Int, policy: CompiledPolicy) async throws -> String {
-        let issued = now
+        let issued = clock.now
         let contents = TrustBundle.Contents(
             authority: DID(key: issuerKey.publicKey).description,
             issuedAt: issued,

@@ -1,18 +1,10 @@
-import Crypto
 import Foundation
 import Logging
-import NIOSSL
 import SwiftASN1
 import VouchCore
 import VouchKit
 import VouchStore
 @_spi(FixedExpiryValidationTime) import X509
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Why a client certificate is refused: the problem an HTTP request gets, and the TLS alert
 /// (RFC 8446 §6.2) the mTLS handshake ends with, as `openssl s_server` chooses them.
@@ -34,7 +26,7 @@ struct ClientCertificateRefusal: Error, Sendable {
         self.forbidden = forbidden
     }
 
-    var problem: APIError { forbidden ? .forbidden(detail) : .unauthorized(detail) }
+    var problem: ServiceError { forbidden ? .forbidden(detail) : .unauthenticated(detail) }
 
     /// The alert's code.
     var alert: UInt8 {
@@ -66,63 +58,7 @@ enum ClientCertificateStanding: Sendable {
     case refused(ClientCertificateRefusal)
 }
 
-extension Authority {
-    /// How long the mTLS listener's server certificate lives; a new one (and key) is made at each start.
-    static let serverCertificateLifetime: TimeInterval = 365 * 86_400
-
-    /// The TLS configuration of the mTLS listener: a server certificate issued by the intermediate
-    /// for `hosts` with a key made now and kept only in memory, and client certificates required.
-    /// The issuance is recorded as an event like every other certificate the authority signs.
-    func mtlsConfiguration(hosts: [String]) async throws -> TLSConfiguration {
-        var dnsNames: [String] = []
-        var addresses: [[UInt8]] = []
-        var addressNames: [String] = []
-        for host in hosts {
-            let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            guard !bare.isEmpty, bare != "0.0.0.0", bare != "::" else { continue }
-            if let bytes = Self.ipAddressBytes(bare) {
-                if !addresses.contains(bytes) {
-                    addresses.append(bytes)
-                    addressNames.append(bare)
-                }
-            } else if !dnsNames.contains(bare.lowercased()) {
-                dnsNames.append(bare.lowercased())
-            }
-        }
-        let key = P256.Signing.PrivateKey()
-        let issuedAt = now
-        let certificate = try ca.issueServerCertificate(
-            dnsNames: dnsNames, ipAddresses: addresses, publicKey: Certificate.PublicKey(key.publicKey),
-            notBefore: issuedAt.addingTimeInterval(-60), notAfter: issuedAt.addingTimeInterval(Self.serverCertificateLifetime)
-        )
-        let serial = Hex.encode(certificate.serialNumber.bytes)
-        let names = dnsNames + addressNames
-        _ = try await store.transaction { session in
-            try await self.record(session, kind: "server.certificate.issued", subject: "server", actor: "server", data: [
-                "serial": .string(serial), "purpose": "mtls-listener",
-                "names": .array(names.map(JSONValue.string)),
-                "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
-            ])
-        }
-        func nio(_ certificate: Certificate) throws -> NIOSSLCertificate {
-            var serializer = DER.Serializer()
-            try serializer.serialize(certificate)
-            return try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)
-        }
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(try nio(certificate)), .certificate(try nio(ca.intermediate))],
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
-        )
-        configuration.minimumTLSVersion = .tlsv12
-        // Device keys are Ed25519 or P-256; BoringSSL leaves Ed25519 out of its defaults.
-        configuration.verifySignatureAlgorithms = [.ed25519, .ecdsaSecp256R1Sha256, .ecdsaSecp384R1Sha384, .rsaPssRsaeSha256, .rsaPkcs1Sha256]
-        // Ask for and require a client certificate; `decideClientChain` decides whether it is good
-        // (MTLSChannel installs the callback that asks it).
-        configuration.certificateVerification = .noHostnameVerification
-        configuration.trustRoots = .certificates([try nio(ca.root)])
-        return configuration
-    }
-
+extension DeviceAuthService {
     /// The mTLS handshake's decision on a client's chain (DER, leaf first): nil when the leaf
     /// chains through the issuing intermediate to the root, is a certificate this authority issued
     /// to a device, is neither revoked nor on hold nor outside its validity, and its device may act
@@ -155,7 +91,7 @@ extension Authority {
         else {
             return ClientCertificateRefusal(.notADeviceCertificate, "the client certificate is not a device certificate")
         }
-        let now = self.now
+        let now = clock.now
         if now > leaf.notValidAfter { return ClientCertificateRefusal(.expired, "the client certificate expired at \(RFC3339.format(leaf.notValidAfter))") }
         if now < leaf.notValidBefore { return ClientCertificateRefusal(.notYetValid, "the client certificate is valid only from \(RFC3339.format(leaf.notValidBefore))") }
         var verifier = Verifier(rootCertificates: CertificateStore([ca.root])) {
@@ -171,12 +107,38 @@ extension Authority {
         }
     }
 
-    /// The 4 or 16 bytes of an IPv4 or IPv6 literal, or nil for a host name.
-    static func ipAddressBytes(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
-        return nil
+    /// Checks a client certificate against the records: issued here, not revoked or on hold, not
+    /// expired, and its device in a state that may act with the key the certificate holds.
+    func deviceForClientCertificate(_ certificate: Certificate) async throws -> DeviceRow {
+        try await holder(of: certificate, readingStepUp: false).device
+    }
+
+    func holder(of certificate: Certificate, readingStepUp: Bool) async throws -> (device: DeviceRow, stepUp: StepUpRow?) {
+        switch try await standing(of: certificate, readingStepUp: readingStepUp) {
+        case .acting(let device, let stepUp): return (device, stepUp)
+        case .refused(let refusal): throw refusal.problem
+        }
+    }
+
+    /// What the records say of a client certificate: its device may act with it, or why not.
+    func standing(of certificate: Certificate, readingStepUp: Bool = false) async throws -> ClientCertificateStanding {
+        let serial = Hex.encode(certificate.serialNumber.bytes)
+        let now = clock.seconds
+        let (row, device, asked) = try await store.read { session -> (CertificateRow?, DeviceRow?, StepUpRow?) in
+            guard let row = try await session.certificate(serial: serial) else { return (nil, nil, nil) }
+            return (row, try await session.device(id: row.deviceId), readingStepUp ? try await session.stepUp(deviceID: row.deviceId) : nil)
+        }
+        guard let row, let device else {
+            return .refused(ClientCertificateRefusal(.notIssuedHere, "the client certificate was not issued by this authority"))
+        }
+        guard row.revokedAt == nil else { return .refused(ClientCertificateRefusal(.revoked, "the client certificate is revoked or on hold")) }
+        guard row.notBefore <= now, now < row.notAfter else { return .refused(ClientCertificateRefusal(now < row.notBefore ? .notYetValid : .expired, "the client certificate is not valid now")) }
+        guard let state = DeviceState(rawValue: device.state), state.mayAct else {
+            return .refused(ClientCertificateRefusal(.deviceCannotAct, "device \(device.id) is \(device.state) and cannot act", forbidden: true))
+        }
+        guard let key = try? PublicKey(certificateKey: certificate.publicKey), ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
+            return .refused(ClientCertificateRefusal(.keyReplaced, "the client certificate holds a key device \(device.id) no longer holds"))
+        }
+        return .acting(device, asked)
     }
 }

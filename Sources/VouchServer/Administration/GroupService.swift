@@ -1,0 +1,154 @@
+import Foundation
+import SwiftASN1
+import Synchronization
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+/// An enrollment group as the API shows it.
+struct GroupView: Codable, Sendable {
+    var id: String
+    var name: String
+    var disabled: Bool
+    var tokenUsesLeft: Int?
+    var rules: EnrollmentRules
+    var createdAt: Int
+    var updatedAt: Int
+
+    init(_ row: GroupRow) throws {
+        id = row.id
+        name = row.name
+        disabled = row.disabled != 0
+        tokenUsesLeft = row.tokenUsesLeft
+        rules = try StoredJSON.decode(EnrollmentRules.self, from: row.settings)
+        createdAt = row.createdAt
+        updatedAt = row.updatedAt
+    }
+}
+
+/// Enrollment groups: their rules and claim tokens.
+final class GroupService: Sendable {
+    private let store: Store
+    private let events: EventRecorder
+    /// Groups' decoded rules, by their settings text (see `rules(_:)`).
+    private let rulesCache = Mutex<[String: EnrollmentRules]>([:])
+
+    init(store: Store, events: EventRecorder) {
+        self.store = store
+        self.events = events
+    }
+
+    /// Creates a group; claim-token groups get their token, returned once.
+    func create(name: String, rules: EnrollmentRules, actor: String) async throws -> (GroupView, token: String?) {
+        guard EnrollmentRules.isName(name) else {
+            throw ServiceError.unprocessable("a group name is 1–64 characters of a–z, 0–9, '-', '_' or '.'")
+        }
+        let problems = rules.problems + Self.manufacturerRootProblems(rules)
+        guard problems.isEmpty else { throw ServiceError.unprocessable(problems.joined(separator: "; ")) }
+        let token = rules.attestation == .claimToken ? Secrets.make(prefix: "ct") : nil
+        let stamp = events.clock.seconds
+        let row = GroupRow(
+            id: Secrets.identifier("grp", now: events.clock.now), name: name, tokenHash: token.map(Secrets.digest),
+            tokenUsesLeft: rules.attestation == .claimToken ? rules.tokenUses : nil,
+            settings: try StoredJSON.encode(rules), disabled: 0, createdAt: stamp, updatedAt: stamp
+        )
+        try await store.transaction { session in
+            if try await session.group(name: name) != nil {
+                throw ServiceError.conflict("a group named \(name) already exists")
+            }
+            try await session.insert(row)
+            try await self.events.record(session, kind: "group.created", subject: row.id, actor: actor, data: ["name": .string(name), "settings": try JSONValue(parsing: Data(row.settings.utf8))])
+        }
+        return (try GroupView(row), token)
+    }
+
+    func list() async throws -> [GroupView] {
+        try await store.read { try await $0.groups() }.map(GroupView.init)
+    }
+
+    func group(_ idOrName: String) async throws -> GroupView {
+        guard let row = try await find(idOrName) else { throw ServiceError.notFound("no enrollment group \(idOrName)") }
+        return try GroupView(row)
+    }
+
+    /// The group with this id or name.
+    func find(_ idOrName: String) async throws -> GroupRow? {
+        try await store.read { session in
+            if let row = try await session.group(id: idOrName) { return row }
+            return try await session.group(name: idOrName)
+        }
+    }
+
+    /// A group's rules, decoded from its settings JSON once per distinct text: the text is the key,
+    /// so a changed group is decoded afresh and nothing needs invalidating.
+    func rules(_ settings: String) throws -> EnrollmentRules {
+        if let rules = rulesCache.withLock({ $0[settings] }) { return rules }
+        let rules = try StoredJSON.decode(EnrollmentRules.self, from: settings)
+        rulesCache.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[settings] = rules
+        }
+        return rules
+    }
+
+    /// The group of a device and its rules, read in `session`.
+    static func rules(_ session: StoreSession, for device: DeviceRow) async throws -> (GroupRow, EnrollmentRules) {
+        guard let group = try await session.group(id: device.groupId) else { throw StoreError.corrupt("device \(device.id) has no group") }
+        return (group, try StoredJSON.decode(EnrollmentRules.self, from: group.settings))
+    }
+
+    /// Replaces a group's rules; `rotateToken` issues a new claim token (with the rules' uses).
+    func update(_ idOrName: String, rules: EnrollmentRules, rotateToken: Bool, actor: String) async throws -> (GroupView, token: String?) {
+        let problems = rules.problems + Self.manufacturerRootProblems(rules)
+        guard problems.isEmpty else { throw ServiceError.unprocessable(problems.joined(separator: "; ")) }
+        guard var row = try await find(idOrName) else { throw ServiceError.notFound("no enrollment group \(idOrName)") }
+        let old = try StoredJSON.decode(EnrollmentRules.self, from: row.settings)
+        var token: String?
+        if rules.attestation == .claimToken && (rotateToken || old.attestation != .claimToken) {
+            token = Secrets.make(prefix: "ct")
+            row.tokenHash = token.map(Secrets.digest)
+            row.tokenUsesLeft = rules.tokenUses
+        } else if rules.attestation == .manufacturerCA {
+            row.tokenHash = nil
+            row.tokenUsesLeft = nil
+        } else if rules.tokenUses != old.tokenUses {
+            row.tokenUsesLeft = rules.tokenUses
+        }
+        row.settings = try StoredJSON.encode(rules)
+        row.updatedAt = events.clock.seconds
+        let updated = row
+        let rotated = token != nil
+        try await store.transaction { session in
+            try await session.update(updated)
+            try await self.events.record(session, kind: "group.updated", subject: updated.id, actor: actor, data: ["settings": try JSONValue(parsing: Data(updated.settings.utf8)), "tokenRotated": .bool(rotated)])
+        }
+        return (try GroupView(updated), token)
+    }
+
+    func setDisabled(_ idOrName: String, disabled: Bool, actor: String) async throws -> GroupView {
+        guard var row = try await find(idOrName) else { throw ServiceError.notFound("no enrollment group \(idOrName)") }
+        row.disabled = disabled ? 1 : 0
+        row.updatedAt = events.clock.seconds
+        let updated = row
+        try await store.transaction { session in
+            try await session.update(updated)
+            try await self.events.record(session, kind: disabled ? "group.disabled" : "group.enabled", subject: updated.id, actor: actor)
+        }
+        return try GroupView(updated)
+    }
+
+    private static func manufacturerRootProblems(_ rules: EnrollmentRules) -> [String] {
+        rules.manufacturerRoots.enumerated().compactMap { index, pem in
+            do {
+                let certificate = try Certificate(pemEncoded: pem)
+                guard let constraints = try certificate.extensions.basicConstraints, case .isCertificateAuthority = constraints else {
+                    return "manufacturer root \(index + 1) is not a CA certificate (basicConstraints cA)"
+                }
+                return nil
+            } catch {
+                return "manufacturer root \(index + 1) is not a PEM X.509 certificate"
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import Crypto
+import Foundation
+import Logging
+import SwiftASN1
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+/// Zero-touch enrollment, and the reissues an enrolled device asks for (renewal, key rotation):
+/// every check runs before anything is written, signing happens outside the transaction, and
+/// enrollments that arrive together are written in one (see `Batcher`).
+final class EnrollmentService: Sendable {
+    let store: Store
+    let groups: GroupService
+    let nonces: NonceService
+    let issuance: IssuanceService
+    let firmware: FirmwareService
+    let deviceAuth: DeviceAuthService
+    let directory: DirectoryService
+    let events: EventRecorder
+    /// Group commit of enrollments (see `Batcher`).
+    let batcher = Batcher<EnrollmentWrite, EnrollmentBundle>()
+
+    var clock: ServerClock { events.clock }
+
+    init(
+        store: Store, groups: GroupService, nonces: NonceService, issuance: IssuanceService, firmware: FirmwareService,
+        deviceAuth: DeviceAuthService, directory: DirectoryService, events: EventRecorder
+    ) {
+        self.store = store
+        self.groups = groups
+        self.nonces = nonces
+        self.issuance = issuance
+        self.firmware = firmware
+        self.deviceAuth = deviceAuth
+        self.directory = directory
+        self.events = events
+    }
+
+    /// Verifies a proof of possession and returns the key it proves and its payload.
+    func verifyPossession(_ token: String, expectedNonce: String) throws -> (PublicKey, DID, PossessionProof) {
+        let (key, did, proof) = try SelfSignedProof.verify(
+            token, as: PossessionProof.self, mediaType: PossessionProof.mediaType, name: "proof of possession",
+            shape: "{\"nonce\": …, \"group\": …}"
+        )
+        guard ConstantTime.equals(proof.nonce, expectedNonce) else {
+            throw ServiceError.unauthenticated("the proof of possession signs another nonce")
+        }
+        return (key, did, proof)
+    }
+
+    /// Parses and checks a CSR: PEM, signature, key type.
+    func checkCSR(_ pem: String, allowed: [SigningKey.KeyType]) throws -> PublicKey {
+        guard pem.utf8.count <= 16_384 else { throw ServiceError.invalidRequest("the CSR is larger than 16 KiB") }
+        let csr: CertificateSigningRequest
+        do {
+            csr = try CertificateSigningRequest(pemEncoded: pem)
+        } catch {
+            throw ServiceError.invalidRequest("the csr is not a PEM PKCS#10 certificate request")
+        }
+        guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
+            throw ServiceError.invalidRequest("the CSR's signature does not verify with its own key")
+        }
+        let key: PublicKey
+        do {
+            key = try PublicKey(certificateKey: csr.publicKey)
+        } catch {
+            throw ServiceError.unprocessable("the CSR's key type is not supported; use Ed25519 or P-256")
+        }
+        let type: SigningKey.KeyType? =
+            switch key.algorithm {
+            case .edDSA: .ed25519
+            case .es256: .p256
+            default: nil
+            }
+        guard let type, allowed.contains(type) else {
+            throw ServiceError.unprocessable("this group accepts keys of type \(allowed.map(\.rawValue).joined(separator: ", ")) only")
+        }
+        return key
+    }
+
+    /// Enrolls a device. Every check runs before anything is written; the writes are one transaction.
+    func enroll(_ request: EnrollmentRequest) async throws -> (EnrollmentBundle, created: Bool) {
+        guard let groupRow = try await groups.find(request.group), groupRow.name == request.group || groupRow.id == request.group else {
+            throw ServiceError.notFound("no enrollment group named \(request.group.prefix(64))")
+        }
+        guard groupRow.disabled == 0 else { throw ServiceError.forbidden("enrollment group \(groupRow.name) is disabled") }
+        let rules = try groups.rules(groupRow.settings)
+
+        let (proofKey, did, proof) = try verifyPossession(request.proof, expectedNonce: request.nonce)
+        guard proof.group == request.group else {
+            throw ServiceError.unauthenticated("the proof of possession names group \(proof.group.prefix(64)), not \(request.group.prefix(64))")
+        }
+        let csrKey = try checkCSR(request.csr, allowed: rules.allowedKeyTypes)
+        guard csrKey == proofKey else {
+            throw ServiceError.invalidRequest("the CSR's key differs from the key of the proof of possession")
+        }
+        // Checked now (it answers the enrollment nonce, like the proof), recorded once the device exists.
+        let measurement = try request.measurement.map { try firmware.openMeasurement($0, did: did.description, key: csrKey, nonce: request.nonce) }
+        let attributes = request.attributes ?? [:]
+        let attributeProblems = rules.attributeProblems(attributes)
+        guard attributeProblems.isEmpty else { throw ServiceError.unprocessable(attributeProblems.joined(separator: "; ")) }
+
+        var usesToken = false
+        var factoryFingerprint: String?
+        switch rules.attestation {
+        case .claimToken:
+            guard let token = request.attestation.claimToken, let hash = groupRow.tokenHash, Secrets.matches(token, digest: hash) else {
+                throw ServiceError.unauthenticated("the claim token is wrong for group \(groupRow.name)")
+            }
+            if let expiry = rules.tokenExpiresAt, expiry <= clock.seconds {
+                throw ServiceError.unauthenticated("the claim token of group \(groupRow.name) expired at \(RFC3339.format(Date(timeIntervalSince1970: TimeInterval(expiry))))")
+            }
+            usesToken = groupRow.tokenUsesLeft != nil
+        case .manufacturerCA:
+            factoryFingerprint = try await verifyFactoryEvidence(
+                request.attestation, nonce: request.nonce, group: groupRow.name, enrolling: csrKey, rules: rules)
+        }
+
+        let takesTokenUse = usesToken
+        let thumbprint = csrKey.thumbprint
+        let nonceDigest = Secrets.digest(request.nonce)
+        let stamp = clock.seconds
+        let deviceID = Secrets.identifier("dev", now: clock.now)
+        let pending = rules.approval == .manual
+        let device = DeviceRow(
+            id: deviceID, groupId: groupRow.id, zone: rules.defaultZone, state: (pending ? DeviceState.pending : .active).rawValue,
+            did: did.description, keyThumbprint: thumbprint, publicKey: try StoredJSON.encode(csrKey.jwk),
+            attributes: try StoredJSON.encode(attributes), roles: try StoredJSON.encode(rules.defaultRoles), previousDids: "[]",
+            createdAt: stamp, updatedAt: stamp
+        )
+        // Sign before the transaction, so that the database is held only for the writes; but only
+        // for a nonce that is there to be spent (the batch spends it for good).
+        guard let nonceExpiresAt = nonces.expiry(of: request.nonce, purpose: .enrollment),
+            try await store.read({ try await $0.spentNonces(digests: [nonceDigest]) }).isEmpty
+        else {
+            throw Self.staleEnrollmentNonce
+        }
+        let prepared: IssuanceService.PreparedIdentity? =
+            pending
+            ? nil
+            : try await issuance.prepareIdentity(
+                device: device, key: csrKey, rules: rules, groupName: groupRow.name, statusIndex: try await issuance.reserveStatusIndex())
+        let enrolled = EventDraft(
+            kind: pending ? "device.pending" : "device.enrolled", subject: deviceID,
+            data: [
+                "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
+                "attestation": .string(rules.attestation.rawValue),
+            ]
+        )
+        let write = EnrollmentWrite(
+            nonceDigest: nonceDigest, nonceExpiresAt: nonceExpiresAt, device: device, groupID: groupRow.id, groupName: groupRow.name, takesTokenUse: takesTokenUse,
+            prepared: prepared, enrolledEvent: enrolled,
+            factory: factoryFingerprint.map { (fingerprint: $0, limit: rules.devicesPerFactoryCertificate ?? 1) }
+        )
+        var bundle = try await batcher.submit(write) { writes in await self.writeEnrollments(writes) }
+        if let measurement, bundle.deviceId == deviceID {
+            bundle.firmware = try await firmware.recordMeasurement(measurement, device: device, phase: .enrollment)
+        }
+        return (await issuance.withTrustBundle(bundle), !pending)
+    }
+
+    /// Checks manufacturer evidence: the chain reaches one of the group's roots, no certificate in it
+    /// is listed by a CRL the operator supplied for its issuer (nor is such a CRL out of date), and
+    /// the factory key signed the labelled message over the nonce, the group and the key being
+    /// enrolled. Returns the factory certificate's fingerprint (SHA-256 of its DER, hex).
+    private func verifyFactoryEvidence(
+        _ evidence: EnrollmentRequest.Attestation, nonce: String, group: String, enrolling key: PublicKey, rules: EnrollmentRules
+    ) async throws -> String {
+        guard let chain = evidence.certificateChain, !chain.isEmpty, chain.count <= 5 else {
+            throw ServiceError.invalidRequest("manufacturer attestation needs certificateChain: the factory certificate first, then intermediates (at most 5)")
+        }
+        guard let signatureText = evidence.signature, let signature = Base64URL.decode(signatureText) else {
+            throw ServiceError.invalidRequest("manufacturer attestation needs signature: the factory key's signature over the attestation message, base64url")
+        }
+        let certificates: [Certificate]
+        do {
+            certificates = try chain.map { try Certificate(pemEncoded: $0) }
+        } catch {
+            throw ServiceError.invalidRequest("certificateChain holds something that is not a PEM X.509 certificate")
+        }
+        let trusted = CertificateStore(try rules.manufacturerRoots.map { try Certificate(pemEncoded: $0) })
+        var verifier = Verifier(rootCertificates: trusted) {
+            RFC5280Policy()
+        }
+        let result = await verifier.validate(leaf: certificates[0], intermediates: CertificateStore(certificates.dropFirst()))
+        guard case .validCertificate(let path) = result else {
+            throw ServiceError.unauthenticated("the factory certificate does not chain to a manufacturer root of this group")
+        }
+        let crls = try (rules.manufacturerCRLs ?? []).map { try RevocationListReader(pemOrDER: $0) }
+        for (certificate, issuer) in zip(path, path.dropFirst()) {
+            for crl in crls where crl.isSigned(by: issuer) {
+                if let next = crl.nextUpdate, next < clock.now {
+                    throw ServiceError.unauthenticated(
+                        "the group's CRL of \(issuer.subject) expired at \(RFC3339.format(next)); an operator must supply a current one before this chain is trusted")
+                }
+                if crl.lists(certificate) {
+                    throw ServiceError.unauthenticated("the factory chain's certificate \(certificate.subject) is revoked by its issuer's CRL")
+                }
+            }
+        }
+        let message = FactoryAttestation.message(nonce: nonce, group: group, keyThumbprint: key.thumbprint)
+        guard let factoryKey = try? PublicKey(certificateKey: certificates[0].publicKey), factoryKey.isValidSignature(signature, for: message) else {
+            throw ServiceError.unauthenticated(
+                "the factory key's signature does not verify: it signs \"\(FactoryAttestation.label)\\n<nonce>\\n<group>\\n<thumbprint of the CSR's key>\"")
+        }
+        return Hex.encode(Array(SHA256.hash(data: try DERBytes.of(certificates[0]))))
+    }
+}

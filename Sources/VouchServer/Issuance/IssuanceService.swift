@@ -1,0 +1,135 @@
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import VouchCore
+import VouchKit
+import VouchStore
+import X509
+
+/// What the authority signs: device certificates and credentials (see `+Identity`), the CRLs,
+/// OCSP answers, status lists and the trust bundle (see `+Revocation`), and the mTLS listener's
+/// server certificate. It owns the CA and issuer keys; no other service holds them.
+final class IssuanceService: Sendable {
+    let store: Store
+    let ca: CertificateAuthority
+    /// The root key, which signs only the root's own CRL here (see `rootRevocationList()`).
+    let rootKey: P256.Signing.PrivateKey
+    let issuerKey: SigningKey
+    let issuer: CredentialIssuer
+    /// The server's did:web.
+    let did: DID
+    let publicURL: String
+    /// SPIFFE trust domain: the public URL's host.
+    let trustDomain: String
+    let policy: PolicyService
+    let log: TransparencyLog
+    let events: EventRecorder
+    let logger: Logger
+    /// How long an answer waits for a checkpoint to prove its issuance in.
+    let receiptTimeout: Duration
+    /// Where each slot's bit goes in its list: a keyed random position.
+    let statusIndexes: StatusIndexPermutation
+    /// Status-list slots reserved for enrollments and not yet used (see `reserveStatusIndex()`).
+    let statusIndexPool = Mutex<[Int]>([])
+    let revocationCache = Mutex(RevocationCache())
+
+    static let statusIndexBlock = 64
+    /// Status list capacity (the Bitstring Status List minimum, 16 KiB).
+    static let statusListSize = BitstringStatusList.minimumSize
+    /// How long the mTLS listener's server certificate lives; a new one (and key) is made at each start.
+    static let serverCertificateLifetime: TimeInterval = 365 * 86_400
+
+    var clock: ServerClock { events.clock }
+
+    init(
+        store: Store, ca: CertificateAuthority, rootKey: P256.Signing.PrivateKey, issuerKey: SigningKey, statusIndexKey: [UInt8],
+        publicURL: String, policy: PolicyService, log: TransparencyLog, events: EventRecorder, receiptTimeout: Duration, logger: Logger
+    ) throws {
+        self.store = store
+        self.ca = ca
+        self.rootKey = rootKey
+        self.issuerKey = issuerKey
+        self.publicURL = publicURL
+        self.policy = policy
+        self.log = log
+        self.events = events
+        self.receiptTimeout = receiptTimeout
+        self.logger = logger
+        self.statusIndexes = StatusIndexPermutation(key: statusIndexKey, listSize: Self.statusListSize)
+        guard let url = URL(string: publicURL), let host = url.host, !host.isEmpty else {
+            throw ServerStartupError("the public URL \(publicURL) has no host")
+        }
+        self.trustDomain = host
+        // did:web names the host (and port, percent-encoded); resolvers fetch it over https. An
+        // http public URL (local development) still gets the same DID shape.
+        let did: DID
+        do {
+            var text = "did:web:" + host.lowercased()
+            if let port = url.port { text += "%3A\(port)" }
+            let path = url.path.split(separator: "/").map(String.init)
+            if !path.isEmpty { text += ":" + path.joined(separator: ":") }
+            did = try DID(text)
+        } catch {
+            throw ServerStartupError("cannot derive a did:web from the public URL \(publicURL): \(error)")
+        }
+        self.did = did
+        self.issuer = CredentialIssuer(key: issuerKey, did: did, keyID: did.description + "#" + issuerKey.publicKey.thumbprint)
+    }
+
+    /// The server's DID document: the issuer key for assertions and authentication.
+    var didDocument: DIDDocument {
+        get throws {
+            try DIDDocument(didWeb: did, keys: [issuerKey.publicKey])
+        }
+    }
+
+    /// A server certificate for the mTLS listener, for `hosts`, over a key made now and kept only in
+    /// memory. The issuance is recorded as an event like every other certificate the authority signs.
+    func issueServerCertificate(hosts: [String]) async throws -> (Certificate, P256.Signing.PrivateKey) {
+        var dnsNames: [String] = []
+        var addresses: [[UInt8]] = []
+        var addressNames: [String] = []
+        for host in hosts {
+            let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            guard !bare.isEmpty, bare != "0.0.0.0", bare != "::" else { continue }
+            if let bytes = IPAddress(bare)?.bytes {
+                if !addresses.contains(bytes) {
+                    addresses.append(bytes)
+                    addressNames.append(bare)
+                }
+            } else if !dnsNames.contains(bare.lowercased()) {
+                dnsNames.append(bare.lowercased())
+            }
+        }
+        let key = P256.Signing.PrivateKey()
+        let issuedAt = clock.now
+        let certificate = try ca.issueServerCertificate(
+            dnsNames: dnsNames, ipAddresses: addresses, publicKey: Certificate.PublicKey(key.publicKey),
+            notBefore: issuedAt.addingTimeInterval(-60), notAfter: issuedAt.addingTimeInterval(Self.serverCertificateLifetime)
+        )
+        let serial = Hex.encode(certificate.serialNumber.bytes)
+        let names = dnsNames + addressNames
+        _ = try await store.transaction { session in
+            try await self.events.record(session, kind: "server.certificate.issued", subject: "server", actor: "server", data: [
+                "serial": .string(serial), "purpose": "mtls-listener",
+                "names": .array(names.map(JSONValue.string)),
+                "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
+            ])
+        }
+        return (certificate, key)
+    }
+}
+
+/// Generated revocation artefacts: the CRL valid while no event has been recorded since, status
+/// lists while the revocation generation stands; both for the hour they were made in.
+struct RevocationCache: Sendable {
+    var crl: (seq: Int, hour: Int, der: [UInt8])?
+    /// The root's CRL, made once a day.
+    var rootCRL: (day: Int, der: [UInt8])?
+    var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
+    /// The most status lists kept signed (two purposes × lists in use: 256 lists is 33 million credentials).
+    static let statusListLimit = 512
+    /// The signed trust bundle, which embeds the first status lists.
+    var trustBundle: (generation: Int, policyVersion: Int, hour: Int, token: String)?
+}

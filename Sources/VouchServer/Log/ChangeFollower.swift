@@ -1,0 +1,48 @@
+import Synchronization
+import VouchStore
+
+/// Takes up changes made by other nodes sharing the database, by following the events they
+/// commit: drops changed devices from the directory, forgets revoked API keys, and loads a newer
+/// policy. Runs in the database service's loop.
+final class ChangeFollower: Sendable {
+    private let store: Store
+    private let directory: DirectoryService
+    private let apiKeys: APIKeyService
+    private let policy: PolicyService
+    /// The last event whose changes have been taken up.
+    private let followed = Mutex(0)
+
+    init(store: Store, directory: DirectoryService, apiKeys: APIKeyService, policy: PolicyService) {
+        self.store = store
+        self.directory = directory
+        self.apiKeys = apiKeys
+        self.policy = policy
+    }
+
+    /// Loads the policy in force, at start. The event counter is read first: a policy change
+    /// landing between the two reads is then seen again by `follow()`, never skipped.
+    func start() async throws {
+        let lastEvent = try await store.read { try await $0.current("events") }
+        followed.withLock { if $0 == 0 { $0 = lastEvent } }
+        try await policy.load()
+    }
+
+    /// Takes up the events committed since the last call.
+    func follow() async throws {
+        let after = followed.withLock { $0 }
+        let events = try await store.read { try await $0.eventSubjects(after: after, limit: 10_000) }
+        guard let last = events.last else { return }
+        var policyChanged = false
+        for event in events {
+            if event.kind == "policy.updated" {
+                policyChanged = true
+            } else if event.kind.hasPrefix("device.") {
+                directory.invalidate(event.subject)
+            } else if event.kind == "apikey.revoked" {
+                apiKeys.forget(id: event.subject)
+            }
+        }
+        if policyChanged { try await policy.load() }
+        followed.withLock { $0 = max($0, last.seq) }
+    }
+}
