@@ -92,7 +92,7 @@ struct LifecyclePropertyTests {
                     if action == .revoke { revoked = true }
                 }
             }
-            let certificates = try await services.store.read { try await $0.certificates(deviceID: id) }
+            let certificates = try await services.store.read { try await $0.certificates.of(deviceID: id) }
             let certificateInForce = certificates.contains { $0.revokedAt != nil }
             guard held || revoked || certificateInForce else { continue }
             let state = try await state(of: id, services)
@@ -115,7 +115,6 @@ struct LifecyclePropertyTests {
     }
 
     static func state(of id: String, _ services: VouchServices) async throws -> DeviceState {
-        let row = try #require(try await services.store.read { try await $0.device(id: id) })
-        return try #require(DeviceState(rawValue: row.state))
+        try #require(try await services.store.read { try await $0.devices.find(id: id) }).state
     }
 }

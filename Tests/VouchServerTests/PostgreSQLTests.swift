@@ -54,46 +54,46 @@ struct DatabaseEngineTests {
                         let (size, root) = (frontier.size, frontier.root)
                         let batchNodes = nodes
                         try await store.transaction { session in
-                            try await session.insertLogNodes(batchNodes)
-                            try await session.insertCheckpoint(size: size, root: root, note: "note \(size)", at: batch)
+                            try await session.log.insertNodes(batchNodes)
+                            try await session.log.insertCheckpoint(size: size, root: root, note: "note \(size)", at: batch)
                         }
                     }
                     let size = frontier.size
                     #expect(size == 845)
-                    let latest = try #require(try await store.read { try await $0.latestCheckpoint() })
+                    let latest = try #require(try await store.read { try await $0.log.latestCheckpoint() })
                     let expectedRoot = try tree.rootHash()
                     #expect(latest.size == size)
                     #expect(latest.root == expectedRoot)
                     #expect(latest.note == "note 845")
                     // A checkpoint of a size already published is refused.
                     await #expect(throws: (any Error).self) {
-                        try await store.transaction { try await $0.insertCheckpoint(size: size, root: latest.root, note: "again", at: 9) }
+                        try await store.transaction { try await $0.log.insertCheckpoint(size: size, root: latest.root, note: "again", at: 9) }
                     }
 
                     // Roots and proofs from one batched read of the nodes they name.
                     for (leaf, treeSize) in [(0, 1), (0, 845), (500, 845), (844, 845), (211, 423)] as [(UInt64, UInt64)] {
                         let names = MerkleProofs.inclusionNodes(leafIndex: leaf, treeSize: treeSize)
-                        let found = try await store.read { try await $0.logNodes(names) }
+                        let found = try await store.read { try await $0.log.nodes(names) }
                         #expect(found.count == names.count)
                         let proof = MerkleProofs.inclusionProof(leafIndex: leaf, treeSize: treeSize) { found[$0]! }
                         #expect(proof == (try tree.inclusionProof(leafIndex: leaf, treeSize: treeSize)))
                     }
                     for (old, new) in [(1, 845), (212, 845), (423, 634), (845, 845)] as [(UInt64, UInt64)] {
                         let names = MerkleProofs.consistencyNodes(oldSize: old, newSize: new)
-                        let found = try await store.read { try await $0.logNodes(names) }
+                        let found = try await store.read { try await $0.log.nodes(names) }
                         let proof = MerkleProofs.consistencyProof(oldSize: old, newSize: new) { found[$0]! }
                         #expect(proof == (try tree.consistencyProof(oldSize: old, newSize: new)))
                     }
                     let rootNames = MerkleProofs.rootNodes(size: size)
-                    let rootNodes = try await store.read { try await $0.logNodes(rootNames) }
+                    let rootNodes = try await store.read { try await $0.log.nodes(rootNames) }
                     #expect(try MerkleFrontier(size: size, hashes: rootNames.map { rootNodes[$0]! }) == frontier)
 
                     // A tile is a range of one level: the full first level-0 tile, a partial one, level 8.
-                    let firstTile = try await store.read { try await $0.logNodes(level: 0, from: 0, count: 256) }
+                    let firstTile = try await store.read { try await $0.log.nodes(level: 0, from: 0, count: 256) }
                     #expect(firstTile == (0..<256).map { tree.leafHashes[$0] })
                     let partial = try #require(LogTile.current(level: 0, index: 3, treeSize: size))
-                    #expect(try await store.read { try await $0.logNodes(level: 0, from: 768, count: partial.width) }.count == 77)
-                    let upper = try await store.read { try await $0.logNodes(level: 8, from: 0, count: 4) }
+                    #expect(try await store.read { try await $0.log.nodes(level: 0, from: 768, count: partial.width) }.count == 77)
+                    let upper = try await store.read { try await $0.log.nodes(level: 8, from: 0, count: 4) }
                     #expect(upper == (0..<3).map { MerkleHash.root(ofLeafHashes: tree.leafHashes[($0 * 256)..<($0 * 256 + 256)]) })
                     await database.close()
                 } catch {

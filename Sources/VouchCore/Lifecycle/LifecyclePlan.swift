@@ -34,8 +34,8 @@ public struct LifecyclePlan: Hashable, Sendable {
     /// reason used when none was given.
     public var reason: RevocationReason?
 
-    /// The event kind: `device.` and the action's past tense.
-    public var eventKind: String { "device." + action.pastTense }
+    /// The event that records it.
+    public var eventKind: EventKind { EventKind(action) }
 }
 
 extension LifecycleAction {

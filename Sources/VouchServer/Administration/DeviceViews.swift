@@ -18,17 +18,17 @@ struct DeviceView: Codable, Sendable {
     var createdAt: Int
     var updatedAt: Int
 
-    init(_ row: DeviceRow) throws {
+    init(_ row: DeviceRecord) {
         id = row.id
         group = row.groupId
         zone = row.zone
-        state = row.state
+        state = row.state.rawValue
         did = row.did
         keyThumbprint = row.keyThumbprint
-        attributes = try StoredJSON.decode([String: String].self, from: row.attributes)
-        roles = try StoredJSON.decode([String].self, from: row.roles)
-        previousDids = try StoredJSON.decode([String].self, from: row.previousDids)
-        legalActions = DeviceState(rawValue: row.state).map { DeviceLifecycle.legalActions(from: $0).map(\.rawValue) } ?? []
+        attributes = row.attributes
+        roles = row.roles
+        previousDids = row.previousDids
+        legalActions = DeviceLifecycle.legalActions(from: row.state).map(\.rawValue)
         createdAt = row.createdAt
         updatedAt = row.updatedAt
     }

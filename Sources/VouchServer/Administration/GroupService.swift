@@ -16,12 +16,12 @@ struct GroupView: Codable, Sendable {
     var createdAt: Int
     var updatedAt: Int
 
-    init(_ row: GroupRow) throws {
+    init(_ row: GroupRecord) {
         id = row.id
         name = row.name
-        disabled = row.disabled != 0
+        disabled = row.disabled
         tokenUsesLeft = row.tokenUsesLeft
-        rules = try StoredJSON.decode(EnrollmentRules.self, from: row.settings)
+        rules = row.rules
         createdAt = row.createdAt
         updatedAt = row.updatedAt
     }
@@ -31,8 +31,6 @@ struct GroupView: Codable, Sendable {
 final class GroupService: Sendable {
     private let store: Store
     private let events: EventRecorder
-    /// Groups' decoded rules, by their settings text (see `rules(_:)`).
-    private let rulesCache = Mutex<[String: EnrollmentRules]>([:])
 
     init(store: Store, events: EventRecorder) {
         self.store = store
@@ -48,54 +46,42 @@ final class GroupService: Sendable {
         guard problems.isEmpty else { throw ServiceError.unprocessable(problems.joined(separator: "; ")) }
         let token = rules.attestation == .claimToken ? Secrets.make(prefix: "ct") : nil
         let stamp = events.clock.seconds
-        let row = GroupRow(
+        let row = GroupRecord(
             id: Secrets.identifier("grp", now: events.clock.now), name: name, tokenHash: token.map(Secrets.digest),
             tokenUsesLeft: rules.attestation == .claimToken ? rules.tokenUses : nil,
-            settings: try StoredJSON.encode(rules), disabled: 0, createdAt: stamp, updatedAt: stamp
+            rules: rules, disabled: false, createdAt: stamp, updatedAt: stamp
         )
         try await store.transaction { session in
-            if try await session.group(name: name) != nil {
+            if try await session.groups.find(name: name) != nil {
                 throw ServiceError.conflict("a group named \(name) already exists")
             }
-            try await session.insert(row)
-            try await self.events.record(session, kind: "group.created", subject: row.id, actor: actor, data: ["name": .string(name), "settings": try JSONValue(parsing: Data(row.settings.utf8))])
+            try await session.groups.insert(row)
+            try await self.events.record(session, kind: .groupCreated, subject: row.id, actor: actor, data: ["name": .string(name), "settings": try row.settings()])
         }
-        return (try GroupView(row), token)
+        return (GroupView(row), token)
     }
 
     func list() async throws -> [GroupView] {
-        try await store.read { try await $0.groups() }.map(GroupView.init)
+        try await store.read { try await $0.groups.all() }.map(GroupView.init)
     }
 
     func group(_ idOrName: String) async throws -> GroupView {
         guard let row = try await find(idOrName) else { throw ServiceError.notFound("no enrollment group \(idOrName)") }
-        return try GroupView(row)
+        return GroupView(row)
     }
 
     /// The group with this id or name.
-    func find(_ idOrName: String) async throws -> GroupRow? {
+    func find(_ idOrName: String) async throws -> GroupRecord? {
         try await store.read { session in
-            if let row = try await session.group(id: idOrName) { return row }
-            return try await session.group(name: idOrName)
+            if let row = try await session.groups.find(id: idOrName) { return row }
+            return try await session.groups.find(name: idOrName)
         }
     }
 
-    /// A group's rules, decoded from its settings JSON once per distinct text: the text is the key,
-    /// so a changed group is decoded afresh and nothing needs invalidating.
-    func rules(_ settings: String) throws -> EnrollmentRules {
-        if let rules = rulesCache.withLock({ $0[settings] }) { return rules }
-        let rules = try StoredJSON.decode(EnrollmentRules.self, from: settings)
-        rulesCache.withLock { cache in
-            if cache.count >= 256 { cache.removeAll() }
-            cache[settings] = rules
-        }
-        return rules
-    }
-
-    /// The group of a device and its rules, read in `session`.
-    static func rules(_ session: StoreSession, for device: DeviceRow) async throws -> (GroupRow, EnrollmentRules) {
-        guard let group = try await session.group(id: device.groupId) else { throw StoreError.corrupt("device \(device.id) has no group") }
-        return (group, try StoredJSON.decode(EnrollmentRules.self, from: group.settings))
+    /// The group of a device, read in `session`.
+    static func group(_ session: StoreSession, of device: DeviceRecord) async throws -> GroupRecord {
+        guard let group = try await session.groups.find(id: device.groupId) else { throw StoreError.corrupt("device \(device.id) has no group") }
+        return group
     }
 
     /// Replaces a group's rules; `rotateToken` issues a new claim token (with the rules' uses).
@@ -103,7 +89,7 @@ final class GroupService: Sendable {
         let problems = rules.problems + Self.manufacturerRootProblems(rules)
         guard problems.isEmpty else { throw ServiceError.unprocessable(problems.joined(separator: "; ")) }
         guard var row = try await find(idOrName) else { throw ServiceError.notFound("no enrollment group \(idOrName)") }
-        let old = try StoredJSON.decode(EnrollmentRules.self, from: row.settings)
+        let old = row.rules
         var token: String?
         if rules.attestation == .claimToken && (rotateToken || old.attestation != .claimToken) {
             token = Secrets.make(prefix: "ct")
@@ -115,27 +101,27 @@ final class GroupService: Sendable {
         } else if rules.tokenUses != old.tokenUses {
             row.tokenUsesLeft = rules.tokenUses
         }
-        row.settings = try StoredJSON.encode(rules)
+        row.rules = rules
         row.updatedAt = events.clock.seconds
         let updated = row
         let rotated = token != nil
         try await store.transaction { session in
-            try await session.update(updated)
-            try await self.events.record(session, kind: "group.updated", subject: updated.id, actor: actor, data: ["settings": try JSONValue(parsing: Data(updated.settings.utf8)), "tokenRotated": .bool(rotated)])
+            try await session.groups.update(updated)
+            try await self.events.record(session, kind: .groupUpdated, subject: updated.id, actor: actor, data: ["settings": try updated.settings(), "tokenRotated": .bool(rotated)])
         }
-        return (try GroupView(updated), token)
+        return (GroupView(updated), token)
     }
 
     func setDisabled(_ idOrName: String, disabled: Bool, actor: String) async throws -> GroupView {
         guard var row = try await find(idOrName) else { throw ServiceError.notFound("no enrollment group \(idOrName)") }
-        row.disabled = disabled ? 1 : 0
+        row.disabled = disabled
         row.updatedAt = events.clock.seconds
         let updated = row
         try await store.transaction { session in
-            try await session.update(updated)
-            try await self.events.record(session, kind: disabled ? "group.disabled" : "group.enabled", subject: updated.id, actor: actor)
+            try await session.groups.update(updated)
+            try await self.events.record(session, kind: disabled ? .groupDisabled : .groupEnabled, subject: updated.id, actor: actor)
         }
-        return try GroupView(updated)
+        return GroupView(updated)
     }
 
     private static func manufacturerRootProblems(_ rules: EnrollmentRules) -> [String] {

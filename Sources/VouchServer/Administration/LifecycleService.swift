@@ -23,8 +23,8 @@ final class LifecycleService: Sendable {
         self.events = events
     }
 
-    func device(_ id: String) async throws -> DeviceRow {
-        guard let row = try await store.read({ try await $0.device(id: id) }) else {
+    func device(_ id: String) async throws -> DeviceRecord {
+        guard let row = try await store.read({ try await $0.devices.find(id: id) }) else {
             throw ServiceError.notFound("no device with id \(id.prefix(64))")
         }
         return row
@@ -34,31 +34,31 @@ final class LifecycleService: Sendable {
         let row = try await device(id)
         let (certificates, credentials, history, firmware, factory) = try await store.read { session in
             (
-                try await session.certificates(deviceID: id), try await session.credentials(deviceID: id),
-                try await session.events(subject: id, limit: 500), try await session.deviceFirmware(deviceID: id),
-                try await session.factoryCertificate(deviceID: id)
+                try await session.certificates.of(deviceID: id), try await session.credentials.of(deviceID: id),
+                try await session.events.about(id, limit: 500), try await session.firmware.report(deviceID: id),
+                try await session.devices.factoryCertificate(deviceID: id)
             )
         }
         return DeviceDetail(
-            device: try DeviceView(row),
+            device: DeviceView(row),
             certificates: certificates.map { certificate in
                 DeviceDetail.CertificateView(
                     serial: certificate.serial, notBefore: certificate.notBefore, notAfter: certificate.notAfter,
-                    status: certificate.revokedAt == nil ? "good" : (certificate.reason == RevocationReason.certificateHold.rawValue ? "on-hold" : "revoked"),
-                    revokedAt: certificate.revokedAt, reason: certificate.reason.flatMap(RevocationReason.init(rawValue:))?.name,
+                    status: certificate.revokedAt == nil ? "good" : (certificate.isOnHold ? "on-hold" : "revoked"),
+                    revokedAt: certificate.revokedAt, reason: certificate.reason?.name,
                     pem: certificate.pem
                 )
             },
             credentials: credentials.map {
-                DeviceDetail.CredentialView(id: $0.id, type: $0.type, statusIndex: $0.statusIndex, issuedAt: $0.issuedAt, expiresAt: $0.expiresAt, token: $0.token)
+                DeviceDetail.CredentialView(id: $0.id, type: $0.kind.rawValue, statusIndex: $0.statusIndex, issuedAt: $0.issuedAt, expiresAt: $0.expiresAt, token: $0.token)
             },
             history: try history.map {
-                DeviceDetail.EventView(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor, data: try JSONValue(parsing: Data($0.data.utf8)))
+                DeviceDetail.EventView(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor, data: try $0.data())
             },
             activity: ActivityView(monitoring.activity(of: id)),
             trust: TrustSummary(monitoring.trustReport(of: id)),
             firmware: firmware.map {
-                DeviceFirmwareView(sha256: $0.digest, version: $0.version, status: $0.status, phase: $0.phase, reportedAt: $0.reportedAt)
+                DeviceFirmwareView(sha256: $0.digest, version: $0.version, status: $0.status.rawValue, phase: $0.phase.rawValue, reportedAt: $0.reportedAt)
             },
             factoryCertificate: factory
         )
@@ -70,13 +70,12 @@ final class LifecycleService: Sendable {
     func apply(
         _ action: LifecycleAction, to id: String, reason: RevocationReason?, actor: String, cause: [String: JSONValue]? = nil
     ) async throws -> (DeviceView, EnrollmentBundle?) {
-        let (row, plan, bundle) = try await store.transaction { session -> (DeviceRow, LifecyclePlan, EnrollmentBundle?) in
-            guard var row = try await session.device(id: id, forUpdate: true) else {
+        let (row, plan, bundle) = try await store.transaction { session -> (DeviceRecord, LifecyclePlan, EnrollmentBundle?) in
+            guard var row = try await session.devices.find(id: id, forUpdate: true) else {
                 throw ServiceError.notFound("no device with id \(id.prefix(64))")
             }
-            guard let state = DeviceState(rawValue: row.state) else { throw StoreError.corrupt("device \(id) has state \(row.state)") }
             let plan: LifecyclePlan
-            switch DeviceLifecycle.plan(action, from: state, reason: reason) {
+            switch DeviceLifecycle.plan(action, from: row.state, reason: reason) {
             case .success(let value): plan = value
             case .failure(let illegal):
                 var error = ServiceError.conflict(illegal.description)
@@ -84,31 +83,30 @@ final class LifecycleService: Sendable {
                 throw error
             }
             let stamp = self.events.clock.seconds
-            row.state = plan.to.rawValue
+            row.state = plan.to
             row.updatedAt = stamp
-            try await session.update(row)
-            let indexes = try await session.statusIndexes(deviceID: id)
+            try await session.devices.update(row)
+            let indexes = try await session.credentials.statusIndexes(deviceID: id)
             var bundle: EnrollmentBundle?
             for effect in plan.effects {
                 switch effect {
                 case .issueIdentity:
-                    let (group, rules) = try await GroupService.rules(session, for: row)
-                    try await self.issuance.checkGates(session, device: row, group: group, rules: rules, fresh: nil, latestCounts: true)
-                    let key = try PublicKey(jwk: try StoredJSON.decode(JWK.self, from: row.publicKey))
-                    bundle = try await self.issuance.issueIdentity(session, device: row, key: key, rules: rules, groupName: group.name, actor: actor)
+                    let group = try await GroupService.group(session, of: row)
+                    try await self.issuance.checkGates(session, device: row, group: group, fresh: nil, latestCounts: true)
+                    bundle = try await self.issuance.issueIdentity(session, device: row, key: try PublicKey(jwk: row.publicKey), group: group, actor: actor)
                 case .holdCertificates:
-                    try await session.revokeCertificates(deviceID: id, at: stamp, reason: RevocationReason.certificateHold.rawValue)
+                    try await session.certificates.revoke(deviceID: id, at: stamp, reason: .certificateHold)
                 case .resolveHolds(let revokingFor):
-                    try await session.resolveHolds(deviceID: id, at: stamp, reason: revokingFor?.rawValue)
+                    try await session.certificates.resolveHolds(deviceID: id, at: stamp, revokingFor: revokingFor)
                 case .revokeCertificates(let code):
-                    try await session.revokeCertificates(deviceID: id, at: stamp, reason: code.rawValue)
+                    try await session.certificates.revoke(deviceID: id, at: stamp, reason: code)
                 case .setStatusBits(let purpose):
-                    try await session.setStatusBits(purpose: purpose.rawValue, indexes: indexes, at: stamp)
+                    try await session.statusBits.set(purpose, indexes: indexes, at: stamp)
                 case .clearStatusBits(let purpose):
-                    try await session.clearStatusBits(purpose: purpose.rawValue, indexes: indexes)
+                    try await session.statusBits.clear(purpose, indexes: indexes)
                 case .advanceRevocations:
                     // Certificates or status bits changed: CRL and status lists must be rebuilt.
-                    _ = try await session.next("revocations")
+                    _ = try await session.counters.next(.revocations)
                 case .clearMonitoring:
                     break  // after the commit
                 }
@@ -120,26 +118,31 @@ final class LifecycleService: Sendable {
             return (row, plan, bundle)
         }
         directory.invalidate(id)
-        if plan.effects.contains(.clearMonitoring) {
+        if plan.effects.contains(LifecycleEffect.clearMonitoring) {
             // An operator looked and let the device back: what was held against it is cleared.
             monitoring.release(id, cause: "\(action.pastTense) by \(actor)")
         }
         var issued: EnrollmentBundle?
         if let bundle { issued = await issuance.withTrustBundle(bundle) }
-        return (try DeviceView(row), issued)
+        return (DeviceView(row), issued)
     }
 
     func devices(state: String?, group: String?, zone: String?, after: String?, limit: Int) async throws -> [DeviceView] {
-        if let state, DeviceState(rawValue: state) == nil {
-            throw ServiceError.invalidRequest("state must be one of \(DeviceState.allCases.map(\.rawValue).joined(separator: ", "))")
+        var stateFilter: DeviceState?
+        if let state {
+            guard let known = DeviceState(rawValue: state) else {
+                throw ServiceError.invalidRequest("state must be one of \(DeviceState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            stateFilter = known
         }
+        let wanted = stateFilter
         var groupID: String?
         if let group {
             guard let row = try await groups.find(group) else { throw ServiceError.notFound("no enrollment group \(group.prefix(64))") }
             groupID = row.id
         }
         let groupFilter = groupID
-        return try await store.read { try await $0.devices(state: state, groupID: groupFilter, zone: zone, after: after, limit: limit) }
+        return try await store.read { try await $0.devices.list(state: wanted, groupID: groupFilter, zone: zone, after: after, limit: limit) }
             .map(DeviceView.init)
     }
 }

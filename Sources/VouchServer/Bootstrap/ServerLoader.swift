@@ -66,7 +66,7 @@ enum ServerLoader {
             let (_, secret) = try await services.apiKeys.create(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
-                try await services.events.record(session, kind: "authority.bootstrapped", subject: services.did.description, actor: "system", data: [
+                try await services.events.record(session, kind: .authorityBootstrapped, subject: services.did.description, actor: "system", data: [
                     "root": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.root)))),
                     "intermediate": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.intermediate)))),
                     "issuerKey": .string(issuerKey.publicKey.thumbprint),
@@ -138,7 +138,7 @@ extension ServerLoader {
                 throw ServerStartupError("keys/\(logKeyName) is not a note signer key: \(error.reason)")
             }
         } else {
-            if let latest = try await store.read({ try await $0.latestCheckpoint() }) {
+            if let latest = try await store.read({ try await $0.log.latestCheckpoint() }) {
                 throw ServerStartupError(
                     "keys/\(logKeyName) is missing, but the log has published checkpoints (the latest of size \(latest.size)): restore the key; a new one would fork the log"
                 )
@@ -171,7 +171,7 @@ extension ServerLoader {
 
     /// The key of status-list positions, which the migrations put in the database.
     static func statusIndexKey(_ store: Store) async throws -> [UInt8] {
-        guard let text = try await store.read({ try await $0.secret("status_index_key") }), let key = Hex.decode(text), key.count == 32 else {
+        guard let text = try await store.read({ try await $0.counters.secret("status_index_key") }), let key = Hex.decode(text), key.count == 32 else {
             throw ServerStartupError("the database has no status-list position key (secrets.status_index_key); it is made by migration 0009_secrets")
         }
         return key

@@ -120,12 +120,12 @@ struct AdminController {
             _ = try context.require(.admin)
             let body = try await request.decodeJSON(CreateAPIKey.self, context: context)
             let (row, secret) = try await services.apiKeys.create(name: body.name, scope: body.scope ?? .readOnly, actor: context.actor)
-            return try Responses.json(CreatedAPIKey(id: row.id, name: row.name, scope: row.scope, createdAt: row.createdAt, secret: secret), status: .created)
+            return try Responses.json(CreatedAPIKey(id: row.id, name: row.name, scope: row.scope.rawValue, createdAt: row.createdAt, secret: secret), status: .created)
         }
         admin.get("/api-keys") { _, context in
             _ = try context.require(.admin)
             return try Responses.json(try await services.apiKeys.list().map {
-                APIKeyView(id: $0.id, name: $0.name, scope: $0.scope, createdAt: $0.createdAt, revokedAt: $0.revokedAt)
+                APIKeyView(id: $0.id, name: $0.name, scope: $0.scope.rawValue, createdAt: $0.createdAt, revokedAt: $0.revokedAt)
             })
         }
         admin.delete("/api-keys/{id}") { _, context in
@@ -218,9 +218,9 @@ struct AdminController {
             guard let limit = Int(query["limit"].map(String.init) ?? "1000"), (1...10_000).contains(limit) else {
                 throw ServiceError.invalidRequest("limit must be a whole number from 1 to 10000")
             }
-            let (events, last) = try await services.store.read { (try await $0.events(after: after, limit: limit), try await $0.current("events")) }
+            let (events, last) = try await services.store.read { (try await $0.events.after(after, limit: limit), try await $0.counters.current(.events)) }
             return try Responses.json(EventPage(events: try events.map {
-                EventView(seq: $0.seq, at: $0.at, kind: $0.kind, subject: $0.subject, actor: $0.actor, data: try JSONValue(parsing: Data($0.data.utf8)))
+                EventView(seq: $0.seq, at: $0.at, kind: $0.kind, subject: $0.subject, actor: $0.actor, data: try $0.data())
             }, last: last))
         }
     }

@@ -40,7 +40,7 @@ struct DeviceController {
         }
         router.get("/v1/devices/self") { request, context in
             let device = try await services.deviceAuth.authenticatedDevice(try await credential(request, context), allowingStepUp: true)
-            return try Responses.json(try DeviceView(device))
+            return try Responses.json(DeviceView(device))
         }
         router.get("/v1/devices/{id}/trust") { request, context in
             // Operators read any device's trust (an API key that reads); a device reads its own.

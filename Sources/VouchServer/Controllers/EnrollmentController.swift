@@ -41,16 +41,16 @@ struct EnrollmentController {
             let proof = try deviceAuth.checkDPoP(request.headers[.dpop], method: "GET", path: request.uri.path, host: request.head.authority, accessToken: nil)
             let id = try context.parameters.require("id")
             let unknown = ServiceError.notFound("no enrollment \(id.prefix(64)) for the key that signed the DPoP proof")
-            guard let row = try await enrollment.store.read({ try await $0.device(id: id) }) else { throw unknown }
+            guard let row = try await enrollment.store.read({ try await $0.devices.find(id: id) }) else { throw unknown }
             guard ConstantTime.equals(proof.thumbprint, row.keyThumbprint) else { throw unknown }
             let (certificates, credentials) = try await enrollment.store.read { session in
-                (try await session.certificates(deviceID: row.id), try await session.credentials(deviceID: row.id))
+                (try await session.certificates.of(deviceID: row.id), try await session.credentials.of(deviceID: row.id))
             }
             let current = certificates.last { $0.revokedAt == nil }
-            let identity = credentials.last { $0.type == "DeviceIdentityCredential" }
-            let roles = identity.map { identity in credentials.filter { $0.type == "DeviceRoleCredential" && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
+            let identity = credentials.last { $0.kind == .identity }
+            let roles = identity.map { identity in credentials.filter { $0.kind == .role && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
             var bundle = EnrollmentBundle(
-                deviceId: row.id, did: row.did, state: row.state, certificate: current?.pem,
+                deviceId: row.id, did: row.did, state: row.state.rawValue, certificate: current?.pem,
                 chain: current == nil ? nil : try issuance.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
                 roleCredentials: current == nil ? [] : roles
             )

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VouchCore
 import VouchKit
 import VouchStore
 
@@ -34,7 +35,7 @@ struct FirmwareController {
             let verdict: FirmwareVerdict
             if let nonce = body.nonce, let fresh = try await firmware.freshMeasurement(body.measurement, nonce: nonce, by: device, phase: .boot) {
                 verdict = fresh
-                if verdict.status == "good" { try await deviceAuth.steppedUp(device, verdict: verdict) }
+                if verdict.status == .good { try await deviceAuth.steppedUp(device, verdict: verdict) }
             } else {
                 verdict = try await firmware.attest(body.measurement, by: device, phase: .boot)
             }

@@ -66,7 +66,7 @@ struct PolicyController {
             // Any key may ask; only an enforcement point's (gateway) denials count in monitoring.
             let key = try context.require(.gateway)
             let body = try AuthorizeBody(json: Array(try await request.bodyBytes(context: context).readableBytesView))
-            return Responses.json(bytes: try await authorize(body, counting: key.scope == APIScope.gateway.rawValue).json.canonicalJSON)
+            return Responses.json(bytes: try await authorize(body, counting: key.scope == .gateway).json.canonicalJSON)
         }
 
         let admin = router.group("/v1/admin").add(middleware: apiKeys)

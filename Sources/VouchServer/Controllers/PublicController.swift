@@ -20,14 +20,14 @@ struct PublicController {
         let router = router.group().add(middleware: RateLimitMiddleware(limiter: limiter, exempt: ["/healthz", "/readyz", "/metrics", "/openapi.yaml"]))
         router.get("/healthz") { _, _ in Responses.text("ok\n", contentType: "text/plain") }
         router.get("/readyz") { _, _ in
-            _ = try await store.read { try await $0.current("events") }
+            _ = try await store.read { try await $0.counters.current(.events) }
             return Responses.text("ready\n", contentType: "text/plain")
         }
         // Counts by state and route tell an outsider fleet size and activity: operators' keys only
         // (Prometheus: authorization credentials_file with a read-only key).
         router.group().add(middleware: apiKeys).get("/metrics") { _, context in
             _ = try context.require(.readOnly)
-            let (counts, last) = try await store.read { (try await $0.deviceCounts(), try await $0.current("events")) }
+            let (counts, last) = try await store.read { (try await $0.devices.countsByState(), try await $0.counters.current(.events)) }
             return Responses.text(metrics.render(devicesByState: counts, lastEvent: last), contentType: "text/plain; version=0.0.4")
         }
         router.get("/openapi.yaml") { _, _ in

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VouchCore
 import VouchKit
 import VouchStore
 

@@ -54,7 +54,7 @@ struct ClientCertificateRefusal: Error, Sendable {
 
 /// A client certificate's standing in the records.
 enum ClientCertificateStanding: Sendable {
-    case acting(DeviceRow, StepUpRow?)
+    case acting(DeviceRecord, StepUpRecord?)
     case refused(ClientCertificateRefusal)
 }
 
@@ -109,11 +109,11 @@ extension DeviceAuthService {
 
     /// Checks a client certificate against the records: issued here, not revoked or on hold, not
     /// expired, and its device in a state that may act with the key the certificate holds.
-    func deviceForClientCertificate(_ certificate: Certificate) async throws -> DeviceRow {
+    func deviceForClientCertificate(_ certificate: Certificate) async throws -> DeviceRecord {
         try await holder(of: certificate, readingStepUp: false).device
     }
 
-    func holder(of certificate: Certificate, readingStepUp: Bool) async throws -> (device: DeviceRow, stepUp: StepUpRow?) {
+    func holder(of certificate: Certificate, readingStepUp: Bool) async throws -> (device: DeviceRecord, stepUp: StepUpRecord?) {
         switch try await standing(of: certificate, readingStepUp: readingStepUp) {
         case .acting(let device, let stepUp): return (device, stepUp)
         case .refused(let refusal): throw refusal.problem
@@ -124,17 +124,17 @@ extension DeviceAuthService {
     func standing(of certificate: Certificate, readingStepUp: Bool = false) async throws -> ClientCertificateStanding {
         let serial = Hex.encode(certificate.serialNumber.bytes)
         let now = clock.seconds
-        let (row, device, asked) = try await store.read { session -> (CertificateRow?, DeviceRow?, StepUpRow?) in
-            guard let row = try await session.certificate(serial: serial) else { return (nil, nil, nil) }
-            return (row, try await session.device(id: row.deviceId), readingStepUp ? try await session.stepUp(deviceID: row.deviceId) : nil)
+        let (row, device, asked) = try await store.read { session -> (CertificateRecord?, DeviceRecord?, StepUpRecord?) in
+            guard let row = try await session.certificates.find(serial: serial) else { return (nil, nil, nil) }
+            return (row, try await session.devices.find(id: row.deviceId), readingStepUp ? try await session.stepUps.find(deviceID: row.deviceId) : nil)
         }
         guard let row, let device else {
             return .refused(ClientCertificateRefusal(.notIssuedHere, "the client certificate was not issued by this authority"))
         }
         guard row.revokedAt == nil else { return .refused(ClientCertificateRefusal(.revoked, "the client certificate is revoked or on hold")) }
         guard row.notBefore <= now, now < row.notAfter else { return .refused(ClientCertificateRefusal(now < row.notBefore ? .notYetValid : .expired, "the client certificate is not valid now")) }
-        guard let state = DeviceState(rawValue: device.state), state.mayAct else {
-            return .refused(ClientCertificateRefusal(.deviceCannotAct, "device \(device.id) is \(device.state) and cannot act", forbidden: true))
+        guard device.state.mayAct else {
+            return .refused(ClientCertificateRefusal(.deviceCannotAct, "device \(device.id) is \(device.state.rawValue) and cannot act", forbidden: true))
         }
         guard let key = try? PublicKey(certificateKey: certificate.publicKey), ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
             return .refused(ClientCertificateRefusal(.keyReplaced, "the client certificate holds a key device \(device.id) no longer holds"))

@@ -72,7 +72,7 @@ final class DeviceAuthService: Sendable {
         try await stepUp(device, measurement: request.measurement, nonce: request.nonce)
         let issuedAt = clock.seconds
         // A quarantined device gets short-lived tokens: it is meant to remediate, then be looked at.
-        let lifetime = device.state == DeviceState.quarantined.rawValue ? Self.quarantineTokenLifetime : Self.accessTokenLifetime
+        let lifetime = device.state == .quarantined ? Self.quarantineTokenLifetime : Self.accessTokenLifetime
         let claims = DeviceAccessToken(
             iss: did.description, sub: device.id, aud: publicURL, iat: issuedAt, exp: issuedAt + lifetime,
             jti: Base64URL.encode(Secrets.randomBytes(16)), cnf: .init(jkt: device.keyThumbprint, x5tS256: certificateThumbprint)
@@ -83,8 +83,8 @@ final class DeviceAuthService: Sendable {
 
     /// When a response rule asked the device to step up, a token is issued only with a fresh
     /// measurement of known-good firmware answering the request's `nonce`, which clears the request.
-    private func stepUp(_ device: DeviceRow, measurement token: String?, nonce: String) async throws {
-        guard let asked = try await store.read({ try await $0.stepUp(deviceID: device.id) }) else { return }
+    private func stepUp(_ device: DeviceRecord, measurement token: String?, nonce: String) async throws {
+        guard let asked = try await store.read({ try await $0.stepUps.find(deviceID: device.id) }) else { return }
         guard let token else {
             throw ServiceError.stepUpRequired(
                 device, asked, "send a firmware measurement answering this request's nonce with it ({\"nonce\", \"proof\", \"measurement\"})")
@@ -92,16 +92,16 @@ final class DeviceAuthService: Sendable {
         // The measurement must answer this request's nonce (spent above), so none made earlier, or
         // for another question, can be replayed.
         let verdict = try await firmware.attest(token, by: device, phase: .stepUp, nonce: nonce)
-        guard verdict.status == "good" else { throw ServiceError.stepUpRequired(device, asked, "the measurement sent is \(verdict.status): \(verdict.detail)") }
+        guard verdict.status == .good else { throw ServiceError.stepUpRequired(device, asked, "the measurement sent is \(verdict.status.rawValue): \(verdict.detail)") }
         try await steppedUp(device, verdict: verdict)
     }
 
     /// Clears a pending step-up after a known-good measurement (nothing when none is pending).
-    func steppedUp(_ device: DeviceRow, verdict: FirmwareVerdict) async throws {
+    func steppedUp(_ device: DeviceRecord, verdict: FirmwareVerdict) async throws {
         try await store.transaction { session in
-            guard let asked = try await session.stepUp(deviceID: device.id) else { return }
-            try await session.clearStepUp(deviceID: device.id)
-            try await self.events.record(session, kind: "device.stepped-up", subject: device.id, actor: "device:\(device.id)", data: [
+            guard let asked = try await session.stepUps.find(deviceID: device.id) else { return }
+            try await session.stepUps.clear(deviceID: device.id)
+            try await self.events.record(session, kind: .deviceSteppedUp, subject: device.id, actor: "device:\(device.id)", data: [
                 "sha256": .string(verdict.sha256), "version": .string(verdict.version), "cause": .string(asked.cause),
             ])
         }
@@ -110,7 +110,7 @@ final class DeviceAuthService: Sendable {
     /// The device a request acts for, from its access token or its client certificate. Checked on
     /// every request: a device revoked, suspended or rotated since is refused at once, and so is
     /// a device asked to step up (unless `allowingStepUp`: reading its own record, attesting).
-    func authenticatedDevice(_ source: DeviceCredentialSource, allowingStepUp: Bool = false) async throws -> DeviceRow {
+    func authenticatedDevice(_ source: DeviceCredentialSource, allowingStepUp: Bool = false) async throws -> DeviceRecord {
         // The step-up asked of the device is read with the device itself, in the same read.
         let (device, asked) = try await identifiedDevice(source, readingStepUp: !allowingStepUp)
         if let asked {
@@ -122,13 +122,13 @@ final class DeviceAuthService: Sendable {
         return device
     }
 
-    private func identifiedDevice(_ source: DeviceCredentialSource, readingStepUp: Bool) async throws -> (DeviceRow, StepUpRow?) {
+    private func identifiedDevice(_ source: DeviceCredentialSource, readingStepUp: Bool) async throws -> (DeviceRecord, StepUpRecord?) {
         switch source {
         case .accessToken(let presented):
             let claims = try verifyAccessToken(presented.token)
             try checkBinding(claims, presented)
             let (device, asked) = try await store.read { session in
-                (try await session.device(id: claims.sub), readingStepUp ? try await session.stepUp(deviceID: claims.sub) : nil)
+                (try await session.devices.find(id: claims.sub), readingStepUp ? try await session.stepUps.find(deviceID: claims.sub) : nil)
             }
             guard let device else { throw ServiceError.unauthenticated("the access token names a device that does not exist") }
             try Self.requireActing(device)
@@ -155,8 +155,8 @@ final class DeviceAuthService: Sendable {
     }
 
     /// The device `id` if `key` is its current key; one answer for an unknown device and a wrong key.
-    func deviceHolding(_ key: PublicKey, id: String, proofName: String = "the proof") async throws -> DeviceRow {
-        let device = try await store.read { try await $0.device(id: id) }
+    func deviceHolding(_ key: PublicKey, id: String, proofName: String = "the proof") async throws -> DeviceRecord {
+        let device = try await store.read { try await $0.devices.find(id: id) }
         guard let device, ConstantTime.equals(key.thumbprint, device.keyThumbprint) else {
             throw ServiceError.unauthenticated("\(proofName) is not signed by the current key of a device \(id.prefix(64))")
         }
@@ -178,9 +178,9 @@ final class DeviceAuthService: Sendable {
         return claims
     }
 
-    static func requireActing(_ device: DeviceRow) throws {
-        guard let state = DeviceState(rawValue: device.state), state.mayAct else {
-            throw ServiceError.forbidden("device \(device.id) is \(device.state) and cannot act")
+    static func requireActing(_ device: DeviceRecord) throws {
+        guard device.state.mayAct else {
+            throw ServiceError.forbidden("device \(device.id) is \(device.state.rawValue) and cannot act")
         }
     }
 }

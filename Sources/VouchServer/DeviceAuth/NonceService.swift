@@ -49,7 +49,7 @@ final class NonceService: Sendable {
             // the table small. At most once a minute, off the request's path.
             Task {
                 do {
-                    try await self.store.write { try await $0.purgeSpentNonces(before: stamp) }
+                    try await self.store.write { try await $0.nonces.purge(before: stamp) }
                 } catch {
                     self.logger.warning("purging spent nonces failed: \(error)")
                 }
@@ -75,6 +75,6 @@ final class NonceService: Sendable {
     /// ours, has expired or was spent already.
     func spendDeviceNonce(_ nonce: String, in session: StoreSession) async throws -> Bool {
         guard let expiresAt = expiry(of: nonce, purpose: .device) else { return false }
-        return try await session.spendNonce(digest: Secrets.digest(nonce), expiresAt: expiresAt)
+        return try await session.nonces.spend(digest: Secrets.digest(nonce), expiresAt: expiresAt)
     }
 }

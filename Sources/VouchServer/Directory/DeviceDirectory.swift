@@ -8,7 +8,7 @@ import VouchStore
 /// on other nodes when they see the change's event), and the whole table when the policy changes.
 final class DeviceDirectory: Sendable {
     struct Entry: Sendable {
-        let row: DeviceRow
+        let row: DeviceRecord
         let state: DeviceState
         let facts: DeviceFacts
         /// The device's public key, parsed once.
@@ -58,7 +58,7 @@ final class DeviceDirectory: Sendable {
     }
 
     /// Keeps a computed subject with the entry, if the entry is still the one cached.
-    func remember(subject: AuthorizationSubject, version: Int, for id: String, row: DeviceRow) {
+    func remember(subject: AuthorizationSubject, version: Int, for id: String, row: DeviceRecord) {
         table.withLock { table in
             guard var entry = table.byID[id], entry.row == row else { return }
             entry.subject = subject

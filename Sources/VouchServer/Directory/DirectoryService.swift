@@ -20,19 +20,19 @@ final class DirectoryService: Sendable {
             return entry
         }
         let generation = directory.generation
-        let found = try await store.read { session -> (DeviceRow, String)? in
-            let row = isDID ? try await session.device(did: reference) : try await session.device(id: reference)
+        let found = try await store.read { session -> (DeviceRecord, String)? in
+            let row = isDID ? try await session.devices.find(did: reference) : try await session.devices.find(id: reference)
             guard let row else { return nil }
-            return (row, try await session.group(id: row.groupId)?.name ?? "")
+            return (row, try await session.groups.find(id: row.groupId)?.name ?? "")
         }
-        guard let (row, group) = found, let state = DeviceState(rawValue: row.state) else { return nil }
+        guard let (row, group) = found else { return nil }
         let entry = DeviceDirectory.Entry(
-            row: row, state: state,
+            row: row, state: row.state,
             facts: DeviceFacts(
-                id: row.id, did: row.did, zone: row.zone, group: group, attributes: try StoredJSON.decode([String: String].self, from: row.attributes),
-                roles: try StoredJSON.decode([String].self, from: row.roles), quarantined: state == .quarantined
+                id: row.id, did: row.did, zone: row.zone, group: group, attributes: row.attributes, roles: row.roles,
+                quarantined: row.state == .quarantined
             ),
-            key: try PublicKey(jwk: try StoredJSON.decode(JWK.self, from: row.publicKey))
+            key: try PublicKey(jwk: row.publicKey)
         )
         directory.store(entry, readAt: generation)
         return entry

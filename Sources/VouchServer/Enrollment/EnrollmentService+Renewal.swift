@@ -7,21 +7,21 @@ extension EnrollmentService {
     /// Renews an acting device's certificate and credentials for the key it already holds. A
     /// measurement sent with it must answer the request's nonce (spent here) and is recorded; the
     /// issuance gates decide (`checkIssuanceGates`).
-    func renew(_ device: DeviceRow, _ request: RenewalRequest = RenewalRequest()) async throws -> EnrollmentBundle {
+    func renew(_ device: DeviceRecord, _ request: RenewalRequest = RenewalRequest()) async throws -> EnrollmentBundle {
         let verdict = try await firmware.freshMeasurement(request.measurement, nonce: request.nonce, by: device, phase: .renewal)
         var bundle = try await store.transaction { session in
-            guard let row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint else {
+            guard let row = try await session.devices.find(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint else {
                 throw ServiceError.conflict("device \(device.id) changed while renewing; try again")
             }
-            guard DeviceState(rawValue: row.state) == .active else {
-                throw ServiceError.conflict("device \(row.id) is \(row.state); only an active device renews")
+            guard row.state == .active else {
+                throw ServiceError.conflict("device \(row.id) is \(row.state.rawValue); only an active device renews")
             }
-            let (group, rules) = try await GroupService.rules(session, for: row)
-            try await self.issuance.checkGates(session, device: row, group: group, rules: rules, fresh: verdict)
-            let key = try PublicKey(jwk: try StoredJSON.decode(JWK.self, from: row.publicKey))
+            let group = try await GroupService.group(session, of: row)
+            try await self.issuance.checkGates(session, device: row, group: group, fresh: verdict)
+            let key = try PublicKey(jwk: row.publicKey)
             let actor = "device:\(row.id)"
-            try await self.events.record(session, kind: "device.renewed", subject: row.id, actor: actor, data: ["keyThumbprint": .string(row.keyThumbprint)])
-            return try await self.issuance.issueIdentity(session, device: row, key: key, rules: rules, groupName: group.name, actor: actor)
+            try await self.events.record(session, kind: .deviceRenewed, subject: row.id, actor: actor, data: ["keyThumbprint": .string(row.keyThumbprint)])
+            return try await self.issuance.issueIdentity(session, device: row, key: key, group: group, actor: actor)
         }
         bundle.firmware = verdict
         return await issuance.withTrustBundle(bundle)
@@ -42,10 +42,10 @@ extension EnrollmentService {
         }
         guard newKey != oldKey else { throw ServiceError.invalidRequest("the new key must differ from the current key") }
         let device = try await deviceAuth.deviceHolding(oldKey, id: proof.deviceId, proofName: "previousKeyProof")
-        guard DeviceState(rawValue: device.state) == .active else {
-            throw ServiceError.conflict("device \(device.id) is \(device.state); only an active device rotates its key")
+        guard device.state == .active else {
+            throw ServiceError.conflict("device \(device.id) is \(device.state.rawValue); only an active device rotates its key")
         }
-        let (_, rules) = try await store.read { try await GroupService.rules($0, for: device) }
+        let rules = try await store.read { try await GroupService.group($0, of: device) }.rules
         let csrKey = try checkCSR(request.csr, allowed: rules.allowedKeyTypes)
         guard csrKey == newKey else { throw ServiceError.invalidRequest("the CSR's key differs from the key that signed proof") }
         // A measurement (by the current key) answers the nonce, which is then spent with it, first.
@@ -55,36 +55,34 @@ extension EnrollmentService {
             if request.measurement == nil {
                 guard try await self.nonces.spendDeviceNonce(request.nonce, in: session) else { throw NonceService.stale }
             }
-            guard var row = try await session.device(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint,
+            guard var row = try await session.devices.find(id: device.id, forUpdate: true), row.keyThumbprint == device.keyThumbprint,
                 row.state == device.state
             else {
                 throw ServiceError.conflict("device \(device.id) changed while rotating; try again")
             }
-            if let holder = try await session.device(keyThumbprint: newKey.thumbprint) {
+            if let holder = try await session.devices.find(keyThumbprint: newKey.thumbprint) {
                 throw ServiceError.conflict("the new key is already enrolled as device \(holder.id)")
             }
-            let (group, rules) = try await GroupService.rules(session, for: row)
-            try await self.issuance.checkGates(session, device: row, group: group, rules: rules, fresh: verdict)
+            let group = try await GroupService.group(session, of: row)
+            try await self.issuance.checkGates(session, device: row, group: group, fresh: verdict)
             let stamp = self.clock.seconds
-            let oldIndexes = try await session.statusIndexes(deviceID: row.id)
-            let superseded = try await session.revokeCertificates(deviceID: row.id, at: stamp, reason: RevocationReason.superseded.rawValue)
-            try await session.setStatusBits(purpose: StatusPurpose.revocation.rawValue, indexes: oldIndexes, at: stamp)
-            _ = try await session.next("revocations")
+            let oldIndexes = try await session.credentials.statusIndexes(deviceID: row.id)
+            let superseded = try await session.certificates.revoke(deviceID: row.id, at: stamp, reason: .superseded)
+            try await session.statusBits.set(.revocation, indexes: oldIndexes, at: stamp)
+            _ = try await session.counters.next(.revocations)
             let oldDID = row.did
-            var previousDIDs = try StoredJSON.decode([String].self, from: row.previousDids)
-            previousDIDs.append(oldDID)
+            row.previousDids.append(oldDID)
             row.did = newDID.description
             row.keyThumbprint = newKey.thumbprint
-            row.publicKey = try StoredJSON.encode(newKey.jwk)
-            row.previousDids = try StoredJSON.encode(previousDIDs)
+            row.publicKey = newKey.jwk
             row.updatedAt = stamp
-            try await session.update(row)
+            try await session.devices.update(row)
             let actor = "device:\(row.id)"
-            try await self.events.record(session, kind: "device.rotated", subject: row.id, actor: actor, data: [
+            try await self.events.record(session, kind: .deviceRotated, subject: row.id, actor: actor, data: [
                 "previousDid": .string(oldDID), "did": .string(row.did), "keyThumbprint": .string(row.keyThumbprint),
                 "supersededSerials": .array(superseded.map(JSONValue.string)),
             ])
-            return try await self.issuance.issueIdentity(session, device: row, key: newKey, rules: rules, groupName: group.name, actor: actor)
+            return try await self.issuance.issueIdentity(session, device: row, key: newKey, group: group, actor: actor)
         }
         directory.invalidate(device.id)
         bundle.firmware = verdict

@@ -8,7 +8,7 @@ extension EnrollmentService {
     struct EnrollmentWrite: Sendable {
         var nonceDigest: String
         var nonceExpiresAt: Int
-        var device: DeviceRow
+        var device: DeviceRecord
         var groupID: String
         var groupName: String
         var takesTokenUse: Bool
@@ -41,8 +41,8 @@ extension EnrollmentService {
 
     private func writeEnrollments(_ writes: [EnrollmentWrite], in session: StoreSession) async throws -> [Result<EnrollmentBundle, any Error>] {
         var results = [Result<EnrollmentBundle, any Error>?](repeating: nil, count: writes.count)
-        let spentNonces = try await session.spentNonces(digests: writes.map(\.nonceDigest))
-        let enrolledKeys = try await session.deviceIDs(keyThumbprints: writes.map(\.device.keyThumbprint))
+        let spentNonces = try await session.nonces.spent(digests: writes.map(\.nonceDigest))
+        let enrolledKeys = try await session.devices.ids(keyThumbprints: writes.map(\.device.keyThumbprint))
         var spent: Set<String> = []
         var claimed: Set<String> = []
         var vouched: [String: Int] = [:]
@@ -66,7 +66,7 @@ extension EnrollmentService {
                 // Counted in the transaction, with the batch's own: one factory certificate
                 // enrolls as many standing devices as its group allows (one by default).
                 var standing = vouched[factory.fingerprint] ?? 0
-                if vouched[factory.fingerprint] == nil { standing = try await session.standingDevices(factoryCertificate: factory.fingerprint) }
+                if vouched[factory.fingerprint] == nil { standing = try await session.devices.standing(factoryCertificate: factory.fingerprint) }
                 guard standing < factory.limit else {
                     results[index] = .failure(ServiceError.conflict(
                         "this factory certificate already vouches for \(standing) device(s), as many as group \(write.groupName) allows; revoke or decommission the other first"))
@@ -74,7 +74,7 @@ extension EnrollmentService {
                 }
                 vouched[factory.fingerprint] = standing + 1
             }
-            if write.takesTokenUse, try await !session.takeTokenUse(groupID: write.groupID) {
+            if write.takesTokenUse, try await !session.groups.takeTokenUse(groupID: write.groupID) {
                 results[index] = .failure(ServiceError.unauthenticated("the claim token of group \(write.groupName) has no uses left"))
                 continue
             }
@@ -82,30 +82,30 @@ extension EnrollmentService {
             accepted.append(index)
         }
         var written = accepted.map { writes[$0] }
-        try await session.spendNonces(written.map { (digest: $0.nonceDigest, expiresAt: $0.nonceExpiresAt) })
-        try await session.insert(devices: written.map(\.device))
+        try await session.nonces.spend(written.map { (digest: $0.nonceDigest, expiresAt: $0.nonceExpiresAt) })
+        try await session.devices.insert(written.map(\.device))
         for write in written {
             if let factory = write.factory {
-                try await session.recordFactoryCertificate(deviceID: write.device.id, fingerprint: factory.fingerprint, at: clock.seconds)
+                try await session.devices.recordFactoryCertificate(deviceID: write.device.id, fingerprint: factory.fingerprint, at: clock.seconds)
             }
         }
         let drafts = try written.flatMap { write in
-            try EventRecorder.rows([write.enrolledEvent] + (write.prepared?.events ?? []), actor: "device:\(write.device.id)")
+            try EventRecorder.checked([write.enrolledEvent] + (write.prepared?.events ?? []), actor: "device:\(write.device.id)")
         }
         // The events first, so that certificates and credentials are stored with their log indexes.
-        let events = try await session.appendEvents(drafts, at: clock.seconds)
+        let events = try await session.events.append(drafts, at: clock.seconds)
         var offset = 0
         for position in written.indices {
             let count = 1 + (written[position].prepared?.events.count ?? 0)
             written[position].prepared?.tie(to: events[offset + 1..<offset + count])
             offset += count
         }
-        try await session.insert(certificates: written.compactMap { $0.prepared?.certificate })
-        try await session.insert(credentials: written.flatMap { $0.prepared?.credentials ?? [] })
+        try await session.certificates.insert(written.compactMap { $0.prepared?.certificate })
+        try await session.credentials.insert(written.flatMap { $0.prepared?.credentials ?? [] })
         for (index, write) in zip(accepted, written) {
             results[index] = .success(
                 write.prepared?.bundle
-                    ?? EnrollmentBundle(deviceId: write.device.id, did: write.device.did, state: write.device.state, roleCredentials: []))
+                    ?? EnrollmentBundle(deviceId: write.device.id, did: write.device.did, state: write.device.state.rawValue, roleCredentials: []))
         }
         return results.map { $0 ?? .failure(BatcherError.noAnswer) }
     }

@@ -85,8 +85,8 @@ final class EnrollmentService: Sendable {
         guard let groupRow = try await groups.find(request.group), groupRow.name == request.group || groupRow.id == request.group else {
             throw ServiceError.notFound("no enrollment group named \(request.group.prefix(64))")
         }
-        guard groupRow.disabled == 0 else { throw ServiceError.forbidden("enrollment group \(groupRow.name) is disabled") }
-        let rules = try groups.rules(groupRow.settings)
+        guard !groupRow.disabled else { throw ServiceError.forbidden("enrollment group \(groupRow.name) is disabled") }
+        let rules = groupRow.rules
 
         let (proofKey, did, proof) = try verifyPossession(request.proof, expectedNonce: request.nonce)
         guard proof.group == request.group else {
@@ -124,16 +124,15 @@ final class EnrollmentService: Sendable {
         let stamp = clock.seconds
         let deviceID = Secrets.identifier("dev", now: clock.now)
         let pending = rules.approval == .manual
-        let device = DeviceRow(
-            id: deviceID, groupId: groupRow.id, zone: rules.defaultZone, state: (pending ? DeviceState.pending : .active).rawValue,
-            did: did.description, keyThumbprint: thumbprint, publicKey: try StoredJSON.encode(csrKey.jwk),
-            attributes: try StoredJSON.encode(attributes), roles: try StoredJSON.encode(rules.defaultRoles), previousDids: "[]",
+        let device = DeviceRecord(
+            id: deviceID, groupId: groupRow.id, zone: rules.defaultZone, state: pending ? .pending : .active,
+            did: did.description, keyThumbprint: thumbprint, publicKey: csrKey.jwk, attributes: attributes, roles: rules.defaultRoles, previousDids: [],
             createdAt: stamp, updatedAt: stamp
         )
         // Sign before the transaction, so that the database is held only for the writes; but only
         // for a nonce that is there to be spent (the batch spends it for good).
         guard let nonceExpiresAt = nonces.expiry(of: request.nonce, purpose: .enrollment),
-            try await store.read({ try await $0.spentNonces(digests: [nonceDigest]) }).isEmpty
+            try await store.read({ try await $0.nonces.spent(digests: [nonceDigest]) }).isEmpty
         else {
             throw Self.staleEnrollmentNonce
         }
@@ -141,9 +140,9 @@ final class EnrollmentService: Sendable {
             pending
             ? nil
             : try await issuance.prepareIdentity(
-                device: device, key: csrKey, rules: rules, groupName: groupRow.name, statusIndex: try await issuance.reserveStatusIndex())
+                device: device, key: csrKey, group: groupRow, statusIndex: try await issuance.reserveStatusIndex())
         let enrolled = EventDraft(
-            kind: pending ? "device.pending" : "device.enrolled", subject: deviceID,
+            kind: pending ? .devicePending : .deviceEnrolled, subject: deviceID,
             data: [
                 "group": .string(groupRow.name), "did": .string(device.did), "keyThumbprint": .string(thumbprint),
                 "attestation": .string(rules.attestation.rawValue),

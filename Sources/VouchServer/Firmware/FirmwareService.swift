@@ -8,11 +8,11 @@ struct FirmwareView: Codable, Sendable {
     var sha256: String
     var model: String
     var version: String
-    var status: String
+    var status: FirmwareStatus
     var createdAt: Int
     var updatedAt: Int
 
-    init(_ row: FirmwareRow) {
+    init(_ row: FirmwareRecord) {
         sha256 = row.digest
         model = row.model
         version = row.version
@@ -32,19 +32,12 @@ struct FirmwareRegistration: Codable, Sendable {
 /// What the authority made of a device's measurement.
 struct FirmwareVerdict: Codable, Sendable {
     /// `good` (registered for the device's model), `unknown` or `revoked`.
-    var status: String
+    var status: FirmwareStatus
     var sha256: String
     var version: String
-    var phase: String
+    var phase: AttestationPhase
     /// What it means, for people.
     var detail: String
-}
-
-/// When a device reports its firmware.
-enum AttestationPhase: String, Sendable {
-    case enrollment, renewal, rotation, boot
-    /// Sent with an access-token request after a response rule asked the device to step up.
-    case stepUp = "step-up"
 }
 
 /// Firmware attestation: the registry of known-good measurements per model, and what devices
@@ -82,16 +75,16 @@ final class FirmwareService: Sendable {
             throw ServiceError.unprocessable("model must be 1–64 bytes (UTF-8) of printable text without spaces, as devices give it in their model attribute")
         }
         let stamp = clock.seconds
-        let row = FirmwareRow(digest: measurement.sha256, model: model, version: measurement.version, status: "good", createdAt: stamp, updatedAt: stamp)
+        let row = FirmwareRecord(digest: measurement.sha256, model: model, version: measurement.version, status: .good, createdAt: stamp, updatedAt: stamp)
         try await store.transaction { session in
-            if let existing = try await session.firmware(digest: row.digest) {
+            if let existing = try await session.firmware.find(digest: row.digest) {
                 throw ServiceError.conflict(
-                    existing.status == "revoked"
+                    existing.status == .revoked
                         ? "measurement \(row.digest) was revoked; a revoked image is never good again"
                         : "measurement \(row.digest) is already registered for \(existing.model) \(existing.version)")
             }
-            try await session.insert(row)
-            try await self.events.record(session, kind: "firmware.registered", subject: "firmware:\(row.digest)", actor: actor, data: [
+            try await session.firmware.insert(row)
+            try await self.events.record(session, kind: .firmwareRegistered, subject: "firmware:\(row.digest)", actor: actor, data: [
                 "sha256": .string(row.digest), "model": .string(model), "version": .string(row.version),
             ])
         }
@@ -101,14 +94,14 @@ final class FirmwareService: Sendable {
     /// Revokes a measurement: devices reporting it are running bad firmware from now on.
     func revoke(_ digest: String, actor: String) async throws -> (FirmwareView, devices: [String]) {
         let digest = digest.lowercased()
-        let (row, devices) = try await store.transaction { session -> (FirmwareRow, [String]) in
-            guard var row = try await session.firmware(digest: digest) else { throw ServiceError.notFound("no registered measurement \(digest.prefix(64))") }
-            guard row.status != "revoked" else { throw ServiceError.conflict("measurement \(digest) is revoked already") }
+        let (row, devices) = try await store.transaction { session -> (FirmwareRecord, [String]) in
+            guard var row = try await session.firmware.find(digest: digest) else { throw ServiceError.notFound("no registered measurement \(digest.prefix(64))") }
+            guard row.status != .revoked else { throw ServiceError.conflict("measurement \(digest) is revoked already") }
             let stamp = self.clock.seconds
-            let devices = try await session.revokeFirmware(digest: digest, at: stamp)
-            row.status = "revoked"
+            let devices = try await session.firmware.revoke(digest: digest, at: stamp)
+            row.status = .revoked
             row.updatedAt = stamp
-            try await self.events.record(session, kind: "firmware.revoked", subject: "firmware:\(digest)", actor: actor, data: [
+            try await self.events.record(session, kind: .firmwareRevoked, subject: "firmware:\(digest)", actor: actor, data: [
                 "sha256": .string(digest), "model": .string(row.model), "version": .string(row.version),
                 "devices": .array(devices.prefix(1000).map(JSONValue.string)),
             ])
@@ -122,13 +115,13 @@ final class FirmwareService: Sendable {
     }
 
     func list() async throws -> [FirmwareView] {
-        try await store.read { try await $0.firmware() }.map(FirmwareView.init)
+        try await store.read { try await $0.firmware.all() }.map(FirmwareView.init)
     }
 
     /// Opens the measurement envelope an enrolled device sent (with the key the directory holds for
     /// it) and records what it is judged. With `nonce`, the measurement must answer it (the caller
     /// spends the nonce).
-    func attest(_ token: String, by device: DeviceRow, phase: AttestationPhase, nonce: String? = nil) async throws -> FirmwareVerdict {
+    func attest(_ token: String, by device: DeviceRecord, phase: AttestationPhase, nonce: String? = nil) async throws -> FirmwareVerdict {
         guard let entry = try await directory.entry(device.id) else { throw ServiceError.unauthenticated("device \(device.id) is not known here") }
         return try await recordMeasurement(try openMeasurement(token, did: device.did, key: entry.key, nonce: nonce), device: device, phase: phase)
     }
@@ -163,53 +156,40 @@ final class FirmwareService: Sendable {
     /// Records a device's measurement and judges it against the registry for its model. An unknown
     /// or revoked measurement, or a change of image, is an event, and counts as firmware drift.
     @discardableResult
-    func recordMeasurement(_ measurement: FirmwareMeasurement, device: DeviceRow, phase: AttestationPhase) async throws -> FirmwareVerdict {
-        let model = (try? StoredJSON.decode([String: String].self, from: device.attributes))?["model"]
+    func recordMeasurement(_ measurement: FirmwareMeasurement, device: DeviceRecord, phase: AttestationPhase) async throws -> FirmwareVerdict {
+        let model = device.attributes["model"]
         let stamp = clock.seconds
         let verdict = try await store.transaction { session -> FirmwareVerdict in
-            let registered = try await session.firmware(digest: measurement.sha256)
-            let status: String
-            let detail: String
-            switch registered {
-            case .some(let row) where row.status == "revoked":
-                status = "revoked"
-                detail = "measurement \(row.digest) (\(row.model) \(row.version)) is revoked"
-            case .some(let row) where row.model == model:
-                status = "good"
-                detail = "\(row.model) \(row.version), known-good"
-            case .some(let row):
-                status = "unknown"
-                detail = "measurement \(row.digest) is registered for model \(row.model), not for this device's model \(model ?? "(none)")"
-            case .none:
-                status = "unknown"
-                detail = "measurement \(measurement.sha256) is not registered for model \(model ?? "(none)")"
+            let registered = try await session.firmware.find(digest: measurement.sha256).map {
+                RegisteredFirmware(digest: $0.digest, model: $0.model, version: $0.version, revoked: $0.status == .revoked)
             }
-            let previous = try await session.deviceFirmware(deviceID: device.id)
-            try await session.record(DeviceFirmwareRow(
-                deviceId: device.id, digest: measurement.sha256, version: measurement.version, status: status, phase: phase.rawValue, reportedAt: stamp))
-            if status != "good" || previous?.digest != measurement.sha256 || previous?.status != status {
-                try await self.events.record(session, kind: "firmware.reported", subject: device.id, actor: "device:\(device.id)", data: [
-                    "sha256": .string(measurement.sha256), "version": .string(measurement.version), "status": .string(status),
+            let (status, detail) = FirmwareJudgement.judge(sha256: measurement.sha256, deviceModel: model, registered: registered)
+            let previous = try await session.firmware.report(deviceID: device.id)
+            try await session.firmware.record(FirmwareReport(
+                deviceId: device.id, digest: measurement.sha256, version: measurement.version, status: status, phase: phase, reportedAt: stamp))
+            if status != .good || previous?.digest != measurement.sha256 || previous?.status != status {
+                try await self.events.record(session, kind: .firmwareReported, subject: device.id, actor: "device:\(device.id)", data: [
+                    "sha256": .string(measurement.sha256), "version": .string(measurement.version), "status": .string(status.rawValue),
                     "phase": .string(phase.rawValue), "previous": previous.map { .string($0.digest) } ?? .null,
                 ])
             }
-            return FirmwareVerdict(status: status, sha256: measurement.sha256, version: measurement.version, phase: phase.rawValue, detail: detail)
+            return FirmwareVerdict(status: status, sha256: measurement.sha256, version: measurement.version, phase: phase, detail: detail)
         }
-        if verdict.status != "good", let entry = try await directory.entry(device.id) {
-            let kind: SignalKind = verdict.status == "revoked" ? .firmwareRevoked : .firmwareUnknown
+        if verdict.status != .good, let entry = try await directory.entry(device.id) {
+            let kind: SignalKind = verdict.status == .revoked ? .firmwareRevoked : .firmwareUnknown
             monitoring.raise(kind, detail: "\(phase.rawValue): \(verdict.detail)", counting: .firmwareDrift, of: entry)
         }
         return verdict
     }
 
     /// The device's latest verdict, if it has reported.
-    func firmwareVerdict(of deviceID: String) async throws -> DeviceFirmwareRow? {
-        try await store.read { try await $0.deviceFirmware(deviceID: deviceID) }
+    func firmwareVerdict(of deviceID: String) async throws -> FirmwareReport? {
+        try await store.read { try await $0.firmware.report(deviceID: deviceID) }
     }
 
     /// A measurement sent to pass a gate: it must answer `nonce` (from `POST /v1/auth/challenge`),
     /// which is spent before the measurement is recorded, so that neither can serve twice.
-    func freshMeasurement(_ token: String?, nonce: String?, by device: DeviceRow, phase: AttestationPhase) async throws -> FirmwareVerdict? {
+    func freshMeasurement(_ token: String?, nonce: String?, by device: DeviceRecord, phase: AttestationPhase) async throws -> FirmwareVerdict? {
         guard let token else {
             if nonce != nil { throw ServiceError.invalidRequest("a nonce is sent only with the measurement that answers it") }
             return nil

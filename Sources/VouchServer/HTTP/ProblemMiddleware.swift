@@ -50,7 +50,7 @@ struct APIKeyMiddleware: RouterMiddleware {
     }
 
     /// The live API key an `Authorization` header carries, or 401.
-    func key(_ header: String) async throws -> APIKeyRow {
+    func key(_ header: String) async throws -> APIKeyRecord {
         guard header.hasPrefix("Bearer "), let key = try await apiKeys.authenticate(String(header.dropFirst(7))) else {
             throw ServiceError.unauthenticated("the API key is unknown or revoked")
         }

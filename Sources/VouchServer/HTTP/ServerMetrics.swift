@@ -1,4 +1,5 @@
 import Synchronization
+import VouchCore
 
 /// Counters exposed at `/metrics` in the Prometheus text format.
 final class ServerMetrics: Sendable {
@@ -21,7 +22,7 @@ final class ServerMetrics: Sendable {
     func rotated() { counts.withLock { $0.rotations += 1 } }
 
     /// The exposition, with device counts by state read by the caller.
-    func render(devicesByState: [String: Int], lastEvent: Int) -> String {
+    func render(devicesByState: [DeviceState: Int], lastEvent: Int) -> String {
         let snapshot = counts.withLock { $0 }
         var out = "# HELP vouch_http_responses_total HTTP responses by status code.\n# TYPE vouch_http_responses_total counter\n"
         for (status, count) in snapshot.responses.sorted(by: { $0.key < $1.key }) {
@@ -38,8 +39,8 @@ final class ServerMetrics: Sendable {
         out += "# HELP vouch_rotations_total Key rotations by this process.\n# TYPE vouch_rotations_total counter\n"
         out += "vouch_rotations_total \(snapshot.rotations)\n"
         out += "# HELP vouch_devices Devices by lifecycle state.\n# TYPE vouch_devices gauge\n"
-        for (state, count) in devicesByState.sorted(by: { $0.key < $1.key }) {
-            out += "vouch_devices{state=\"\(state)\"} \(count)\n"
+        for (state, count) in devicesByState.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            out += "vouch_devices{state=\"\(state.rawValue)\"} \(count)\n"
         }
         out += "# HELP vouch_events_last_sequence Sequence number of the newest event.\n# TYPE vouch_events_last_sequence gauge\n"
         out += "vouch_events_last_sequence \(lastEvent)\n"

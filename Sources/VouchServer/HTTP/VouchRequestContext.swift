@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import VouchCore
 import VouchKit
 import VouchStore
 
@@ -9,7 +10,7 @@ struct VouchRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let channel: any Channel
     /// The admin API key, when the request carried one.
-    var apiKey: APIKeyRow?
+    var apiKey: APIKeyRecord?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -28,12 +29,12 @@ struct VouchRequestContext: RequestContext, RemoteAddressRequestContext {
     var sourceKey: String { remoteAddress?.ipAddress ?? "unknown" }
 
     /// Requires an API key with at least `scope`.
-    func require(_ scope: APIScope) throws -> APIKeyRow {
+    func require(_ scope: APIScope) throws -> APIKeyRecord {
         guard let key = apiKey else {
             throw ServiceError.unauthenticated("send an API key as Authorization: Bearer vk_…")
         }
-        guard let held = APIScope(rawValue: key.scope), held >= scope else {
-            throw ServiceError.forbidden("this API key has scope \(key.scope); this needs \(scope.rawValue)")
+        guard key.scope >= scope else {
+            throw ServiceError.forbidden("this API key has scope \(key.scope.rawValue); this needs \(scope.rawValue)")
         }
         return key
     }

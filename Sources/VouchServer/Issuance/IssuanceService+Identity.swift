@@ -12,14 +12,14 @@ extension IssuanceService {
     /// credentials, their rows and events. Signing happens here, outside any transaction, so that the
     /// database (one connection on SQLite) is held only for the writes.
     struct PreparedIdentity: Sendable {
-        var certificate: CertificateRow
-        var credentials: [CredentialRow]
+        var certificate: CertificateRecord
+        var credentials: [CredentialRecord]
         var bundle: EnrollmentBundle
         /// `certificate.issued`, then `credential.issued`.
         var events: [EventDraft]
 
         /// Records the log indexes of the appended `events` on the rows and in the bundle.
-        mutating func tie(to appended: ArraySlice<EventRow>) {
+        mutating func tie(to appended: ArraySlice<EventRecord>) {
             guard appended.count == 2, let certificateEvent = appended.first, let credentialEvent = appended.last else { return }
             certificate.logIndex = certificateEvent.seq - 1
             for position in credentials.indices {
@@ -32,18 +32,20 @@ extension IssuanceService {
     /// Issues certificate, identity credential and role credentials for an active device, inside
     /// `session` (lifecycle approval, renewal, rotation: the device row is read in the same transaction).
     func issueIdentity(
-        _ session: StoreSession, device: DeviceRow, key: PublicKey, rules: EnrollmentRules, groupName: String, actor: String
+        _ session: StoreSession, device: DeviceRecord, key: PublicKey, group: GroupRecord, actor: String
     ) async throws -> EnrollmentBundle {
         // The next slot, at its keyed random position (as `reserveStatusIndex()` hands them out).
-        let index = statusIndexes.index(ofSlot: try await session.next("status_index") - 1)
-        let prepared = try await prepareIdentity(device: device, key: key, rules: rules, groupName: groupName, statusIndex: index)
+        let index = statusIndexes.index(ofSlot: try await session.counters.next(.statusIndex) - 1)
+        let prepared = try await prepareIdentity(device: device, key: key, group: group, statusIndex: index)
         return try await commit(prepared, in: session, actor: actor)
     }
 
     /// Signs the certificate and credentials of `device`, with status entries at `statusIndex`.
     func prepareIdentity(
-        device: DeviceRow, key: PublicKey, rules: EnrollmentRules, groupName: String, statusIndex index: Int
+        device: DeviceRecord, key: PublicKey, group: GroupRecord, statusIndex index: Int
     ) async throws -> PreparedIdentity {
+        let rules = group.rules
+        let groupName = group.name
         let issuedAt = clock.now
         var profile = CertificateAuthority.DeviceProfile(
             deviceID: device.id, did: device.did, spiffeID: "spiffe://\(trustDomain)/device/\(device.id)",
@@ -55,7 +57,7 @@ extension IssuanceService {
         let certificate = try ca.issueDeviceCertificate(profile)
         let pem = try certificate.serializeAsPEM().pemString + "\n"
         let serial = Hex.encode(certificate.serialNumber.bytes)
-        let certificateRow = CertificateRow(
+        let certificateRow = CertificateRecord(
             serial: serial, deviceId: device.id, pem: pem, notBefore: Int(certificate.notValidBefore.timeIntervalSince1970),
             notAfter: Int(certificate.notValidAfter.timeIntervalSince1970)
         )
@@ -63,13 +65,13 @@ extension IssuanceService {
             CredentialStatusEntry(listURL: statusListURL(.revocation, index: index), index: index % Self.statusListSize, purpose: .revocation),
             CredentialStatusEntry(listURL: statusListURL(.suspension, index: index), index: index % Self.statusListSize, purpose: .suspension),
         ]
-        let attributes = try StoredJSON.decode([String: String].self, from: device.attributes)
-        let roles = try StoredJSON.decode([String].self, from: device.roles)
+        let attributes = device.attributes
+        let roles = device.roles
         var claims: [String: JSONValue] = [
             "deviceId": .string(device.id), "group": .string(groupName), "zone": .string(device.zone),
             "keyThumbprint": .string(device.keyThumbprint),
         ]
-        let previousDIDs = try StoredJSON.decode([String].self, from: device.previousDids)
+        let previousDIDs = device.previousDids
         if !previousDIDs.isEmpty {
             // A rotated device's earlier DIDs, so that a verifier can link the new identity to the old.
             claims["previousDids"] = .array(previousDIDs.map(JSONValue.string))
@@ -82,16 +84,16 @@ extension IssuanceService {
         let context = VouchContext.url(authority: publicURL)
         let pinned: [JSONValue] = [["id": .string(context), "digestSRI": .string(VouchContext.digestSRI(url: context))]]
         let identity = try await issuer.issue(
-            types: ["DeviceIdentityCredential"], subject: device.did, claims: claims, validFrom: issuedAt, validFor: validity, status: status,
+            types: [CredentialKind.identity.rawValue], subject: device.did, claims: claims, validFrom: issuedAt, validFor: validity, status: status,
             contexts: [context], relatedResources: pinned
         )
-        func row(_ type: String, _ token: String) -> CredentialRow {
-            CredentialRow(
-                id: Secrets.identifier("vc", now: issuedAt), deviceId: device.id, type: type, token: token,
+        func row(_ kind: CredentialKind, _ token: String) -> CredentialRecord {
+            CredentialRecord(
+                id: Secrets.identifier("vc", now: issuedAt), deviceId: device.id, kind: kind, token: token,
                 statusIndex: index, issuedAt: Int(issuedAt.timeIntervalSince1970), expiresAt: Int(issuedAt.timeIntervalSince1970 + validity)
             )
         }
-        var credentialRows = [row("DeviceIdentityCredential", identity)]
+        var credentialRows = [row(.identity, identity)]
         var roleCredentials: [String] = []
         // Role credentials carry their capabilities under the policy in force, so that an offline
         // verifier decides as the server would (until the policy changes and the device renews).
@@ -109,21 +111,21 @@ extension IssuanceService {
                 types: [AuthorizationSubject.roleCredentialType], subject: device.did, claims: roleClaims,
                 validFrom: issuedAt, validFor: validity, status: status, contexts: [context], relatedResources: pinned
             )
-            credentialRows.append(row("DeviceRoleCredential", credential))
+            credentialRows.append(row(.role, credential))
             roleCredentials.append(credential)
         }
         return PreparedIdentity(
             certificate: certificateRow, credentials: credentialRows,
             bundle: EnrollmentBundle(
-                deviceId: device.id, did: device.did, state: device.state, certificate: pem, chain: try ca.chainPEM,
+                deviceId: device.id, did: device.did, state: device.state.rawValue, certificate: pem, chain: try ca.chainPEM,
                 identityCredential: identity, roleCredentials: roleCredentials
             ),
             events: [
-                EventDraft(kind: "certificate.issued", subject: device.id, data: [
+                EventDraft(kind: .certificateIssued, subject: device.id, data: [
                     "serial": .string(serial), "notAfter": .string(RFC3339.format(certificate.notValidAfter)),
                 ]),
-                EventDraft(kind: "credential.issued", subject: device.id, data: [
-                    "types": .array((["DeviceIdentityCredential"] + roles.map { _ in "DeviceRoleCredential" }).map(JSONValue.string)),
+                EventDraft(kind: .credentialIssued, subject: device.id, data: [
+                    "types": .array(([CredentialKind.identity] + roles.map { _ in CredentialKind.role }).map { .string($0.rawValue) }),
                     "statusIndex": .number(Double(index)),
                 ]),
             ]
@@ -135,8 +137,8 @@ extension IssuanceService {
         var prepared = prepared
         let events = try await self.events.record(session, actor: actor, events: prepared.events)
         prepared.tie(to: events[...])
-        try await session.insert(certificates: [prepared.certificate])
-        try await session.insert(credentials: prepared.credentials)
+        try await session.certificates.insert([prepared.certificate])
+        try await session.credentials.insert(prepared.credentials)
         return prepared.bundle
     }
 
@@ -173,7 +175,7 @@ extension IssuanceService {
     func reserveStatusIndex() async throws -> Int {
         if let slot = statusIndexPool.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return statusIndexes.index(ofSlot: slot) }
         let block = Self.statusIndexBlock
-        let last = try await store.transaction { try await $0.advance("status_index", by: block) }
+        let last = try await store.transaction { try await $0.counters.advance(.statusIndex, by: block) }
         let reserved = (last - block)..<last
         statusIndexPool.withLock { $0.append(contentsOf: reserved.dropFirst()) }
         return statusIndexes.index(ofSlot: reserved.lowerBound)
@@ -202,24 +204,24 @@ extension IssuanceService {
     /// its transaction: no step-up is pending, and a group that requires known-good firmware has
     /// one. Renewal and rotation need a `fresh` measurement answering their nonce; an operator's
     /// approval (no device on the line) goes by the latest one recorded.
-    func checkGates(_ session: StoreSession, device: DeviceRow, group: GroupRow, rules: EnrollmentRules, fresh: FirmwareVerdict?, latestCounts: Bool = false) async throws {
-        if let asked = try await session.stepUp(deviceID: device.id) {
+    func checkGates(_ session: StoreSession, device: DeviceRecord, group: GroupRecord, fresh: FirmwareVerdict?, latestCounts: Bool = false) async throws {
+        if let asked = try await session.stepUps.find(deviceID: device.id) {
             throw ServiceError.stepUpRequired(
                 device, asked, "it is issued nothing until it attests known-good firmware (POST /v1/devices/self/attestation with {\"nonce\", \"measurement\"})")
         }
-        guard rules.requireKnownFirmware == true else { return }
+        guard group.rules.requireKnownFirmware == true else { return }
         if let fresh {
-            guard fresh.status == "good" else {
-                throw ServiceError.conflict("group \(group.name) issues only to devices running known-good firmware; the measurement sent is \(fresh.status): \(fresh.detail)")
+            guard fresh.status == .good else {
+                throw ServiceError.conflict("group \(group.name) issues only to devices running known-good firmware; the measurement sent is \(fresh.status.rawValue): \(fresh.detail)")
             }
             return
         }
         if latestCounts {
-            let report = try await session.deviceFirmware(deviceID: device.id)
-            guard report?.status == "good" else {
+            let report = try await session.firmware.report(deviceID: device.id)
+            guard report?.status == .good else {
                 throw ServiceError.conflict(
                     "group \(group.name) issues only to devices running known-good firmware; "
-                        + (report.map { "the latest measurement (\($0.digest.prefix(16))…) is \($0.status)" } ?? "this device has reported no measurement"))
+                        + (report.map { "the latest measurement (\($0.digest.prefix(16))…) is \($0.status.rawValue)" } ?? "this device has reported no measurement"))
             }
             return
         }

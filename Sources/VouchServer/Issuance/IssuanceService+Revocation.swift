@@ -12,7 +12,7 @@ extension IssuanceService {
     /// nextUpdate (a day ahead) never passes. The CRL number is the last event's sequence times 100,000
     /// plus the hour of issue modulo 100,000: it grows with every new CRL and is the same on every node.
     func certificateRevocationList() async throws -> [UInt8] {
-        let seq = try await store.read { try await $0.current("events") }
+        let seq = try await store.read { try await $0.counters.current(.events) }
         let hour = clock.seconds / 3600
         if let cached = revocationCache.withLock({ $0.crl }), cached.seq == seq, cached.hour == hour {
             return cached.der
@@ -20,13 +20,13 @@ extension IssuanceService {
         // The sequence was read before the rows: the CRL holds at least what that sequence says, and a
         // later change moves the sequence past what is cached.
         let stamp = clock.seconds
-        let rows = try await store.read { try await $0.revokedCertificates(unexpiredAt: stamp) }
+        let rows = try await store.read { try await $0.certificates.revoked(unexpiredAt: stamp) }
         let entries = rows.compactMap { row -> RevokedCertificate? in
             guard let revokedAt = row.revokedAt, let serial = Hex.decode(row.serial), !serial.isEmpty else { return nil }
             return RevokedCertificate(
                 serialNumber: Certificate.SerialNumber(bytes: ArraySlice(serial)),
                 revocationDate: Date(timeIntervalSince1970: TimeInterval(revokedAt)),
-                reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified
+                reason: row.reason ?? .unspecified
             )
         }
         let der = try ca.certificateRevocationList(revoked: entries, number: seq * 100_000 + hour % 100_000, now: clock.now, validity: 86_400)
@@ -62,10 +62,10 @@ extension IssuanceService {
                 continue
             }
             let serial = Hex.encode(id.serialNumber.bytes)
-            let row = try await store.read { try await $0.certificate(serial: serial) }
+            let row = try await store.read { try await $0.certificates.find(serial: serial) }
             if let row {
                 if let revokedAt = row.revokedAt {
-                    statuses.append(.revoked(at: Date(timeIntervalSince1970: TimeInterval(revokedAt)), reason: row.reason.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified))
+                    statuses.append(.revoked(at: Date(timeIntervalSince1970: TimeInterval(revokedAt)), reason: row.reason ?? .unspecified))
                 } else {
                     statuses.append(.good)
                 }
@@ -92,7 +92,7 @@ extension IssuanceService {
         if let known {
             generation = known
         } else {
-            generation = try await store.read { try await $0.current("revocations") }
+            generation = try await store.read { try await $0.counters.current(.revocations) }
         }
         let hour = clock.seconds / 3600
         if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
@@ -100,14 +100,14 @@ extension IssuanceService {
         }
         // Only lists in use are served (and so cached): list 0, and those that slots handed out reach.
         if number > 0 {
-            let slots = try await store.read { try await $0.current("status_index") }
+            let slots = try await store.read { try await $0.counters.current(.statusIndex) }
             guard number <= (slots - 1) / Self.statusListSize else {
                 throw ServiceError.notFound("no status list \(id.prefix(64)): no credential has a bit in it")
             }
         }
         // The generation was read before the bits, so the list holds at least what it says.
         let range = (number * Self.statusListSize)..<((number + 1) * Self.statusListSize)
-        let bits = try await store.read { try await $0.statusBits(purpose: purpose.rawValue, range: range) }
+        let bits = try await store.read { try await $0.statusBits.set(purpose, in: range) }
         var list = try BitstringStatusList(size: Self.statusListSize)
         for bit in bits {
             try list.set(bit - range.lowerBound)
@@ -130,7 +130,7 @@ extension IssuanceService {
     /// A signed trust bundle: the issuer and its key, the CA certificates and the current status lists.
     /// Signed once per revocation generation and hour (it embeds the first status lists).
     func trustBundle() async throws -> String {
-        let generation = try await store.read { try await $0.current("revocations") }
+        let generation = try await store.read { try await $0.counters.current(.revocations) }
         let hour = clock.seconds / 3600
         let policy = self.policy.current
         if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generation == generation, cached.hour == hour,

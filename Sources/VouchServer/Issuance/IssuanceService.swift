@@ -111,7 +111,7 @@ final class IssuanceService: Sendable {
         let serial = Hex.encode(certificate.serialNumber.bytes)
         let names = dnsNames + addressNames
         _ = try await store.transaction { session in
-            try await self.events.record(session, kind: "server.certificate.issued", subject: "server", actor: "server", data: [
+            try await self.events.record(session, kind: .serverCertificateIssued, subject: "server", actor: "server", data: [
                 "serial": .string(serial), "purpose": "mtls-listener",
                 "names": .array(names.map(JSONValue.string)),
                 "notAfter": .string(RFC3339.format(certificate.notValidAfter)),

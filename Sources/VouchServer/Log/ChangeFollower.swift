@@ -1,4 +1,5 @@
 import Synchronization
+import VouchCore
 import VouchStore
 
 /// Takes up changes made by other nodes sharing the database, by following the events they
@@ -22,7 +23,7 @@ final class ChangeFollower: Sendable {
     /// Loads the policy in force, at start. The event counter is read first: a policy change
     /// landing between the two reads is then seen again by `follow()`, never skipped.
     func start() async throws {
-        let lastEvent = try await store.read { try await $0.current("events") }
+        let lastEvent = try await store.read { try await $0.counters.current(.events) }
         followed.withLock { if $0 == 0 { $0 = lastEvent } }
         try await policy.load()
     }
@@ -30,15 +31,21 @@ final class ChangeFollower: Sendable {
     /// Takes up the events committed since the last call.
     func follow() async throws {
         let after = followed.withLock { $0 }
-        let events = try await store.read { try await $0.eventSubjects(after: after, limit: 10_000) }
+        let events = try await store.read { try await $0.events.summaries(after: after, limit: 10_000) }
         guard let last = events.last else { return }
         var policyChanged = false
         for event in events {
-            if event.kind == "policy.updated" {
-                policyChanged = true
-            } else if event.kind.hasPrefix("device.") {
+            guard let kind = event.kind else {
+                // A kind this version does not know (a newer node wrote it): drop what the subject
+                // names, in case it is a device.
                 directory.invalidate(event.subject)
-            } else if event.kind == "apikey.revoked" {
+                continue
+            }
+            if kind == .policyUpdated {
+                policyChanged = true
+            } else if kind.changesDevice {
+                directory.invalidate(event.subject)
+            } else if kind == .apiKeyRevoked {
                 apiKeys.forget(id: event.subject)
             }
         }

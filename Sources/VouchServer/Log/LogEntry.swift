@@ -11,15 +11,15 @@ import VouchStore
 /// The event's `data` is stored as canonical JSON (migration 0005 made every older row so) and is
 /// copied verbatim; the keys above are already in canonical order.
 enum LogEntry {
-    static func encode(_ event: EventRow) -> [UInt8] {
+    static func encode(_ event: EventRecord) -> [UInt8] {
         var output: [UInt8] = []
-        output.reserveCapacity(96 + event.data.utf8.count + event.subject.utf8.count + event.actor.utf8.count + event.kind.utf8.count)
+        output.reserveCapacity(96 + event.dataText.utf8.count + event.subject.utf8.count + event.actor.utf8.count + event.kind.utf8.count)
         output.append(contentsOf: #"{"actor":"#.utf8)
         JSONValue.writeCanonical(string: event.actor, into: &output)
         output.append(contentsOf: #","at":"#.utf8)
         output.append(contentsOf: String(event.at).utf8)
         output.append(contentsOf: #","data":"#.utf8)
-        output.append(contentsOf: event.data.utf8)
+        output.append(contentsOf: event.dataText.utf8)
         output.append(contentsOf: #","kind":"#.utf8)
         JSONValue.writeCanonical(string: event.kind, into: &output)
         output.append(contentsOf: #","seq":"#.utf8)
@@ -31,5 +31,5 @@ enum LogEntry {
     }
 
     /// The entry's index in the log.
-    static func index(of event: EventRow) -> UInt64 { UInt64(event.seq - 1) }
+    static func index(of event: EventRecord) -> UInt64 { UInt64(event.seq - 1) }
 }

@@ -38,9 +38,9 @@ extension TransparencyLog {
         let configured = Set(configuration.witnesses.map(\.label))
         let verifiedLines = lines
         let result: (published: Published?, count: Int) = try await store.transaction { session in
-            try await session.lockLog()
-            guard let pending = try await session.pendingCheckpoint(), pending.size == checkpoint.size else {
-                if let latest = try await session.latestCheckpoint(), latest.size >= checkpoint.size {
+            try await session.log.lock()
+            guard let pending = try await session.log.pendingCheckpoint(), pending.size == checkpoint.size else {
+                if let latest = try await session.log.latestCheckpoint(), latest.size >= checkpoint.size {
                     throw ServiceError.conflict(
                         "checkpoint \(checkpoint.size) is no longer pending: the log has published size \(latest.size); fetch GET /v1/log/pending again")
                 }
@@ -52,15 +52,15 @@ extension TransparencyLog {
             }
             var stored: [String: String] = [:]
             for (witness, line) in verifiedLines {
-                stored = try await session.addCosignature(size: pending.size, witness: witness, line: line, at: stamp)
+                stored = try await session.log.addCosignature(size: pending.size, witness: witness, line: line, at: stamp)
             }
             // Witnesses removed from the configuration no longer count.
             stored = stored.filter { configured.contains($0.key) }
             guard stored.count >= quorum else { return (nil, stored.count) }
             // The pending note already carries the log's signature; the witnesses' lines follow it.
             let cosigned = pending.note + stored.keys.sorted().map { stored[$0]! }.joined()
-            try await session.insertCheckpoint(size: pending.size, root: checkpoint.rootHash, note: cosigned, at: stamp)
-            try await session.clearPending(through: pending.size)
+            try await session.log.insertCheckpoint(size: pending.size, root: checkpoint.rootHash, note: cosigned, at: stamp)
+            try await session.log.clearPending(through: pending.size)
             return (Published(size: pending.size, root: checkpoint.rootHash, note: cosigned), stored.count)
         }
         if let published = result.published {
@@ -72,6 +72,6 @@ extension TransparencyLog {
 
     /// The checkpoint signed and waiting for cosignatures, as a signed note.
     func pendingNote() async throws -> String? {
-        try await store.read { try await $0.pendingCheckpoint()?.note }
+        try await store.read { try await $0.log.pendingCheckpoint()?.note }
     }
 }

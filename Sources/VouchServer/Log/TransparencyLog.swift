@@ -69,7 +69,7 @@ final class TransparencyLog: Sendable {
     /// nodes still produce the root that checkpoint signed.
     func load() async throws {
         let (frontier, latest) = try await store.read { session in
-            (try await Self.frontier(session), try await session.latestCheckpoint())
+            (try await Self.frontier(session), try await session.log.latestCheckpoint())
         }
         if let latest {
             guard latest.size <= frontier.size else {
@@ -90,9 +90,9 @@ final class TransparencyLog: Sendable {
 
     /// The frontier of the tree stored in `session`.
     private static func frontier(_ session: StoreSession) async throws -> MerkleFrontier {
-        let size = try await session.logSize()
+        let size = try await session.log.size()
         let nodes = MerkleProofs.rootNodes(size: size)
-        let hashes = try await session.logNodes(nodes)
+        let hashes = try await session.log.nodes(nodes)
         return try MerkleFrontier(size: size, hashes: try nodes.map { node in
             guard let hash = hashes[node] else { throw LogFailure.missingNode(node) }
             return hash
@@ -117,7 +117,7 @@ final class TransparencyLog: Sendable {
 
     private func append() async throws -> Int {
         let start = state.withLock { $0.frontier }
-        let events = try await store.read { try await $0.events(after: Int(start.size), limit: self.configuration.batchLimit) }
+        let events = try await store.read { try await $0.events.after(Int(start.size), limit: self.configuration.batchLimit) }
         var frontier = start
         var nodes: [(node: MerkleNode, hash: MerkleHash)] = []
         nodes.reserveCapacity(events.count * 2)
@@ -135,12 +135,12 @@ final class TransparencyLog: Sendable {
         let (newNodes, tree) = (nodes, frontier)
         let stamp = Int(clock().timeIntervalSince1970)
         let outcome: Bool = try await store.transaction { session in
-            try await session.lockLog()
+            try await session.log.lock()
             // Another node sharing the database may have appended meanwhile: then this batch is void.
-            guard try await session.logSize() == start.size else { return false }
-            try await session.insertLogNodes(newNodes)
+            guard try await session.log.size() == start.size else { return false }
+            try await session.log.insertNodes(newNodes)
             if let note {
-                try await session.insertCheckpoint(size: tree.size, root: tree.root, note: note, at: stamp)
+                try await session.log.insertCheckpoint(size: tree.size, root: tree.root, note: note, at: stamp)
             }
             return true
         }
@@ -166,21 +166,21 @@ final class TransparencyLog: Sendable {
         let stamp = Int(clock().timeIntervalSince1970)
         let lifetime = Int(configuration.pendingLifetime.components.seconds)
         try await store.transaction { session in
-            try await session.lockLog()
-            if let pending = try await session.pendingCheckpoint(), pending.size >= frontier.size || stamp - pending.createdAt < lifetime {
+            try await session.log.lock()
+            if let pending = try await session.log.pendingCheckpoint(), pending.size >= frontier.size || stamp - pending.createdAt < lifetime {
                 return
             }
-            if let latest = try await session.latestCheckpoint(), latest.size >= frontier.size { return }
+            if let latest = try await session.log.latestCheckpoint(), latest.size >= frontier.size { return }
             // Signed only now: while a checkpoint waits, a tick signs nothing.
             let note = try self.signer.sign(try Checkpoint(origin: self.origin, size: frontier.size, rootHash: frontier.root).text).serialized
-            try await session.insertPendingCheckpoint(size: frontier.size, note: note, at: stamp)
+            try await session.log.insertPending(size: frontier.size, note: note, at: stamp)
         }
     }
 
     /// Takes up a checkpoint published by another node sharing the database (or through a
     /// cosignature another node received), and the tree it covers.
     private func refresh() async throws {
-        guard let latest = try await store.read({ try await $0.latestCheckpoint() }), latest.size > (published?.size ?? 0) else { return }
+        guard let latest = try await store.read({ try await $0.log.latestCheckpoint() }), latest.size > (published?.size ?? 0) else { return }
         if latest.size > storedSize {
             let reloaded = try await store.read { try await Self.frontier($0) }
             state.withLock { if reloaded.size > $0.frontier.size { $0.frontier = reloaded } }
@@ -252,7 +252,7 @@ final class TransparencyLog: Sendable {
     /// The entries `range` as stored (events missing from the table are left out).
     func entries(_ range: Range<UInt64>) async throws -> [(index: UInt64, entry: [UInt8])] {
         guard !range.isEmpty else { return [] }
-        let events = try await store.read { try await $0.events(after: Int(range.lowerBound), limit: range.count) }
+        let events = try await store.read { try await $0.events.after(Int(range.lowerBound), limit: range.count) }
         return events.filter { range.contains(LogEntry.index(of: $0)) }.map { (LogEntry.index(of: $0), LogEntry.encode($0)) }
     }
 
@@ -275,7 +275,7 @@ final class TransparencyLog: Sendable {
         }
         if let level = tile.level {
             let first = tile.index * UInt64(LogTile.fullWidth)
-            let hashes = try await store.read { try await $0.logNodes(level: level * LogTile.height, from: first, count: tile.width) }
+            let hashes = try await store.read { try await $0.log.nodes(level: level * LogTile.height, from: first, count: tile.width) }
             guard hashes.count == tile.width else { throw LogFailure.missingNode(MerkleNode(level: level * LogTile.height, index: first + UInt64(hashes.count))) }
             return hashes.flatMap(\.bytes)
         }
@@ -303,7 +303,7 @@ final class TransparencyLog: Sendable {
             }
         }
         guard !missing.isEmpty else { return found }
-        let read = try await store.read { try await $0.logNodes(missing) }
+        let read = try await store.read { try await $0.log.nodes(missing) }
         found.merge(read) { $1 }
         upperNodes.withLock { cache in
             if cache.count > Self.upperNodeLimit { cache.removeAll(keepingCapacity: true) }

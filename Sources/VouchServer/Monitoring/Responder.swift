@@ -46,17 +46,17 @@ struct Responder: Service {
         do {
             if order.dryRun {
                 try await store.transaction { session in
-                    try await events.record(session, kind: "monitor.dry-run", subject: order.device, actor: actor, data: data)
+                    try await events.record(session, kind: .monitorDryRun, subject: order.device, actor: actor, data: data)
                 }
                 return
             }
             if order.action != .alert {
-                let state = try await store.read { try await $0.device(id: order.device) }.flatMap { DeviceState(rawValue: $0.state) }
+                let state = try await store.read { try await $0.devices.find(id: order.device) }?.state
                 guard let state, state.mayAct else {
                     // Recorded, so that an operator sees the rule fired and why nothing was done.
                     guard let state else { return }
                     try await store.transaction { session in
-                        try await events.record(session, kind: "monitor.skipped", subject: order.device, actor: actor, data: data.merging([
+                        try await events.record(session, kind: .monitorSkipped, subject: order.device, actor: actor, data: data.merging([
                             "state": .string(state.rawValue), "why": .string("a \(state.rawValue) device cannot act; only an operator changes it"),
                         ]) { $1 })
                     }
@@ -66,17 +66,17 @@ struct Responder: Service {
             switch order.action {
             case .alert:
                 try await store.transaction { session in
-                    try await events.record(session, kind: "monitor.alert", subject: order.device, actor: actor, data: data)
+                    try await events.record(session, kind: .monitorAlert, subject: order.device, actor: actor, data: data)
                 }
             case .stepUp:
                 try await store.transaction { session in
-                    guard try await session.device(id: order.device) != nil else { return }
-                    try await session.requireStepUp(deviceID: order.device, at: events.clock.seconds, cause: "\(order.rule): \(order.trigger.rawValue)")
-                    try await events.record(session, kind: "monitor.step-up", subject: order.device, actor: actor, data: data)
+                    guard try await session.devices.find(id: order.device) != nil else { return }
+                    try await session.stepUps.require(deviceID: order.device, at: events.clock.seconds, cause: "\(order.rule): \(order.trigger.rawValue)")
+                    try await events.record(session, kind: .monitorStepUp, subject: order.device, actor: actor, data: data)
                 }
             case .quarantine, .suspend, .revoke:
                 let action: LifecycleAction = order.action == .quarantine ? .quarantine : order.action == .suspend ? .suspend : .revoke
-                let state = try await store.read { try await $0.device(id: order.device) }.flatMap { DeviceState(rawValue: $0.state) }
+                let state = try await store.read { try await $0.devices.find(id: order.device) }?.state
                 guard let state, case .success = DeviceLifecycle.transition(from: state, on: action) else {
                     logger.debug("response skipped: the device's state does not allow it", metadata: [
                         "device": "\(order.device)", "rule": "\(order.rule)", "action": "\(order.action.rawValue)",

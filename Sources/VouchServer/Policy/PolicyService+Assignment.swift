@@ -16,7 +16,7 @@ extension PolicyService {
     /// a role added shows in the credentials of the next renewal.
     func assign(_ id: String, _ request: AssignmentRequest, actor: String) async throws -> DeviceView {
         // An unknown device is 404 whatever the body says; the transaction below checks again.
-        guard try await store.read({ try await $0.device(id: id) }) != nil else {
+        guard try await store.read({ try await $0.devices.find(id: id) }) != nil else {
             throw ServiceError.notFound("no device with id \(id.prefix(64))")
         }
         let policy = current
@@ -35,12 +35,12 @@ extension PolicyService {
             }
         }
         guard request.zone != nil || request.roles != nil else { throw ServiceError.invalidRequest("give zone, roles or both") }
-        let row = try await store.transaction { session -> DeviceRow in
-            guard var row = try await session.device(id: id, forUpdate: true) else {
+        let row = try await store.transaction { session -> DeviceRecord in
+            guard var row = try await session.devices.find(id: id, forUpdate: true) else {
                 throw ServiceError.notFound("no device with id \(id.prefix(64))")
             }
-            guard let state = DeviceState(rawValue: row.state), !state.isTerminal, state != .revoked else {
-                throw ServiceError.conflict("device \(id) is \(row.state); its zone and roles no longer change")
+            guard !row.state.isTerminal, row.state != .revoked else {
+                throw ServiceError.conflict("device \(id) is \(row.state.rawValue); its zone and roles no longer change")
             }
             var data: [String: JSONValue] = [:]
             // Credentials name the zone and carry their roles' capabilities: moving the device or
@@ -53,27 +53,27 @@ extension PolicyService {
                 narrowed = true
             }
             if let roles = request.roles {
-                let before = try StoredJSON.decode([String].self, from: row.roles)
+                let before = row.roles
                 if before != roles {
                     data["roles"] = ["from": .array(before.map(JSONValue.string)), "to": .array(roles.map(JSONValue.string))]
-                    row.roles = try StoredJSON.encode(roles)
+                    row.roles = roles
                     narrowed = narrowed || !Set(before).isSubset(of: roles)
                 }
             }
             guard !data.isEmpty else { return row }
             let stamp = self.events.clock.seconds
             if narrowed {
-                let indexes = try await session.statusIndexes(deviceID: id)
-                try await session.setStatusBits(purpose: StatusPurpose.revocation.rawValue, indexes: indexes, at: stamp)
-                _ = try await session.next("revocations")
+                let indexes = try await session.credentials.statusIndexes(deviceID: id)
+                try await session.statusBits.set(.revocation, indexes: indexes, at: stamp)
+                _ = try await session.counters.next(.revocations)
                 data["credentialsRevoked"] = .bool(!indexes.isEmpty)
             }
             row.updatedAt = stamp
-            try await session.update(row)
-            try await self.events.record(session, kind: "device.assigned", subject: id, actor: actor, data: data)
+            try await session.devices.update(row)
+            try await self.events.record(session, kind: .deviceAssigned, subject: id, actor: actor, data: data)
             return row
         }
         directory.invalidate(id)
-        return try DeviceView(row)
+        return DeviceView(row)
     }
 }

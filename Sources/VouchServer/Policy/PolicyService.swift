@@ -42,7 +42,7 @@ final class PolicyService: Sendable {
 
     /// Loads the policy in force from the store (at start, and when another node changed it).
     func load() async throws {
-        guard let row = try await store.read({ try await $0.latestPolicy() }), row.version > current.version else { return }
+        guard let row = try await store.read({ try await $0.policies.latest() }), row.version > current.version else { return }
         do {
             install(CompiledPolicy(version: row.version, document: try PolicyDocument(parsing: row.source)))
         } catch {
@@ -84,12 +84,12 @@ final class PolicyService: Sendable {
             throw problem
         }
         let digest = Hex.encode(Array(SHA256.hash(data: Data(source.utf8))))
-        let (row, created) = try await store.transaction { session -> (PolicyRow, Bool) in
-            if let latest = try await session.latestPolicy(), latest.digest == digest { return (latest, false) }
-            let version = try await session.next("policies")
-            let row = PolicyRow(version: version, source: source, digest: digest, createdAt: self.events.clock.seconds, actor: actor)
-            try await session.insert(row)
-            try await self.events.record(session, kind: "policy.updated", subject: "policy", actor: actor, data: [
+        let (row, created) = try await store.transaction { session -> (PolicyRecord, Bool) in
+            if let latest = try await session.policies.latest(), latest.digest == digest { return (latest, false) }
+            let version = try await session.counters.next(.policies)
+            let row = PolicyRecord(version: version, source: source, digest: digest, createdAt: self.events.clock.seconds, actor: actor)
+            try await session.policies.insert(row)
+            try await self.events.record(session, kind: .policyUpdated, subject: "policy", actor: actor, data: [
                 "version": .number(Double(version)), "digest": .string(digest),
                 "zones": .array(document.zones.map { .string($0.name) }), "roles": .array(document.roles.map { .string($0.name) }),
                 "flows": .number(Double(document.flows.count)),
@@ -106,7 +106,7 @@ final class PolicyService: Sendable {
         guard wanted > 0 else {
             return PolicyVersionView(version: 0, digest: "", createdAt: 0, actor: "", zones: [], roles: [], flows: 0, source: "")
         }
-        guard let row = try await store.read({ try await $0.policy(version: wanted) }) else {
+        guard let row = try await store.read({ try await $0.policies.find(version: wanted) }) else {
             throw ServiceError.notFound("no policy version \(wanted)")
         }
         let document = (try? PolicyDocument(parsing: row.source)) ?? .empty
@@ -114,12 +114,12 @@ final class PolicyService: Sendable {
     }
 
     func versions() async throws -> [PolicyVersionView] {
-        try await store.read { try await $0.policyVersions(limit: 1000) }.map {
+        try await store.read { try await $0.policies.versions(limit: 1000) }.map {
             PolicyVersionView(version: $0.version, digest: $0.digest, createdAt: $0.createdAt, actor: $0.actor, zones: [], roles: [], flows: 0)
         }
     }
 
-    private static func view(_ row: PolicyRow, _ document: PolicyDocument, source: Bool) -> PolicyVersionView {
+    private static func view(_ row: PolicyRecord, _ document: PolicyDocument, source: Bool) -> PolicyVersionView {
         PolicyVersionView(
             version: row.version, digest: row.digest, createdAt: row.createdAt, actor: row.actor, zones: document.zones.map(\.name),
             roles: document.roles.map(\.name), flows: document.flows.count, source: source ? row.source : nil

@@ -1,13 +1,7 @@
 import Foundation
+import VouchCore
 import VouchKit
 import VouchStore
-
-/// One event of a change, before the store gives it its sequence number.
-struct EventDraft: Sendable {
-    var kind: String
-    var subject: String
-    var data: [String: JSONValue] = [:]
-}
 
 /// Appends the events of a change inside the change's transaction: every feature records what it
 /// did this way, and the transparency log, caches on other nodes and the event feed follow them.
@@ -19,27 +13,29 @@ struct EventRecorder: Sendable {
 
     /// Records an event inside the caller's transaction.
     func record(
-        _ session: StoreSession, kind: String, subject: String, actor: String, data: [String: JSONValue] = [:]
+        _ session: StoreSession, kind: EventKind, subject: String, actor: String, data: [String: JSONValue] = [:]
     ) async throws {
-        try await record(session, actor: actor, events: [EventDraft(kind: kind, subject: subject, data: data)])
+        try await record(session, actor: actor, events: [EventDraft(kind: kind, subject: subject, actor: actor, data: data)])
     }
 
-    /// Records several events inside the caller's transaction, with consecutive sequence numbers.
+    /// Records several events inside the caller's transaction, with consecutive sequence numbers,
+    /// all by `actor`.
     @discardableResult
-    func record(_ session: StoreSession, actor: String, events: [EventDraft]) async throws -> [EventRow] {
-        try await session.appendEvents(try Self.rows(events, actor: actor), at: clock.seconds)
+    func record(_ session: StoreSession, actor: String, events: [EventDraft]) async throws -> [EventRecord] {
+        try await session.events.append(try Self.checked(events, actor: actor), at: clock.seconds)
     }
 
-    /// Events as the store appends them: data as canonical JSON text, the actor on each. A log
-    /// entry travels in C2SP entry bundles after a 16-bit length: what would not fit is refused.
-    static func rows(_ events: [EventDraft], actor: String) throws -> [(kind: String, subject: String, actor: String, data: String)] {
+    /// The drafts by `actor`, each small enough for the log: a log entry travels in C2SP entry
+    /// bundles after a 16-bit length, so what would not fit is refused.
+    static func checked(_ events: [EventDraft], actor: String) throws -> [EventDraft] {
         try events.map { event in
-            let row = (kind: event.kind, subject: event.subject, actor: actor, data: String(decoding: JSONValue.object(event.data).canonicalJSON, as: UTF8.self))
-            guard row.data.utf8.count + row.subject.utf8.count + row.actor.utf8.count + row.kind.utf8.count <= maximumEventBytes else {
+            var event = event
+            event.actor = actor
+            guard event.byteCount <= maximumEventBytes else {
                 throw ServiceError.tooLarge(
-                    "the change would record a \(row.kind) event of over \(maximumEventBytes) bytes; make the settings or names smaller")
+                    "the change would record a \(event.kind.rawValue) event of over \(maximumEventBytes) bytes; make the settings or names smaller")
             }
-            return row
+            return event
         }
     }
 }

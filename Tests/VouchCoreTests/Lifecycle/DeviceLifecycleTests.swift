@@ -57,7 +57,7 @@ struct DeviceLifecycleTests {
             case (.success(let plan), .success(let next)):
                 #expect(plan.from == state && plan.to == next && plan.action == action)
                 #expect(plan.effects == expected[action], "\(state) \(action)")
-                #expect(plan.eventKind == "device." + action.pastTense)
+                #expect(plan.eventKind.rawValue == "device." + action.pastTense)
             case (.failure(let refused), .failure(let illegal)):
                 #expect(refused == illegal)
             default:

@@ -1,0 +1,59 @@
+/// What an event records. Every change the authority makes appends one or more events; the
+/// transparency log, other nodes' caches and the event feed follow them. The raw value is the
+/// `kind` the log publishes.
+public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
+    case authorityBootstrapped = "authority.bootstrapped"
+    case serverCertificateIssued = "server.certificate.issued"
+
+    case devicePending = "device.pending"
+    case deviceEnrolled = "device.enrolled"
+    case deviceRenewed = "device.renewed"
+    case deviceRotated = "device.rotated"
+    case deviceAssigned = "device.assigned"
+    case deviceSteppedUp = "device.stepped-up"
+    case deviceApproved = "device.approved"
+    case deviceSuspended = "device.suspended"
+    case deviceReinstated = "device.reinstated"
+    case deviceQuarantined = "device.quarantined"
+    case deviceReleased = "device.released"
+    case deviceRevoked = "device.revoked"
+    case deviceDecommissioned = "device.decommissioned"
+
+    case certificateIssued = "certificate.issued"
+    case credentialIssued = "credential.issued"
+
+    case apiKeyCreated = "apikey.created"
+    case apiKeyRevoked = "apikey.revoked"
+
+    case groupCreated = "group.created"
+    case groupUpdated = "group.updated"
+    case groupDisabled = "group.disabled"
+    case groupEnabled = "group.enabled"
+
+    case policyUpdated = "policy.updated"
+
+    case firmwareRegistered = "firmware.registered"
+    case firmwareRevoked = "firmware.revoked"
+    case firmwareReported = "firmware.reported"
+
+    case monitorAlert = "monitor.alert"
+    case monitorDryRun = "monitor.dry-run"
+    case monitorSkipped = "monitor.skipped"
+    case monitorStepUp = "monitor.step-up"
+
+    /// Whether the event changes the device it names (its subject): caches of the device drop it.
+    public var changesDevice: Bool { rawValue.hasPrefix("device.") }
+
+    /// The event of a lifecycle action.
+    public init(_ action: LifecycleAction) {
+        switch action {
+        case .approve: self = .deviceApproved
+        case .suspend: self = .deviceSuspended
+        case .reinstate: self = .deviceReinstated
+        case .quarantine: self = .deviceQuarantined
+        case .release: self = .deviceReleased
+        case .revoke: self = .deviceRevoked
+        case .decommission: self = .deviceDecommissioned
+        }
+    }
+}

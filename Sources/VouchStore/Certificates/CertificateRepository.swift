@@ -1,0 +1,115 @@
+import SQLKit
+import VouchCore
+
+/// A device certificate as stored.
+package struct CertificateRecord: Sendable, Hashable {
+    /// Lower-case hex of the serial number's bytes.
+    package var serial: String
+    package var deviceId: String
+    package var pem: String
+    package var notBefore: Int
+    package var notAfter: Int
+    package var revokedAt: Int?
+    /// Why it is revoked, or `certificateHold` while on hold.
+    package var reason: RevocationReason?
+    /// The transparency-log index of the `certificate.issued` event (nil before migration 0005).
+    package var logIndex: Int?
+
+    package init(
+        serial: String, deviceId: String, pem: String, notBefore: Int, notAfter: Int, revokedAt: Int? = nil, reason: RevocationReason? = nil,
+        logIndex: Int? = nil
+    ) {
+        self.serial = serial
+        self.deviceId = deviceId
+        self.pem = pem
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.revokedAt = revokedAt
+        self.reason = reason
+        self.logIndex = logIndex
+    }
+
+    /// Whether it is on hold (revoked with reason certificateHold, which a reinstate lifts).
+    package var isOnHold: Bool { revokedAt != nil && reason == .certificateHold }
+}
+
+/// The certificates issued to devices, and their revocations.
+package struct CertificateRepository: Sendable {
+    let sql: any SQLDatabase
+
+    private struct Row: Codable {
+        var serial: String
+        var deviceId: String
+        var pem: String
+        var notBefore: Int
+        var notAfter: Int
+        var revokedAt: Int?
+        var reason: Int?
+        var logIndex: Int?
+    }
+
+    private static func record(_ row: Row) throws -> CertificateRecord {
+        var reason: RevocationReason?
+        if let code = row.reason {
+            guard let known = RevocationReason(rawValue: code) else { throw StoreError.corrupt("certificate \(row.serial) has reason \(code)") }
+            reason = known
+        }
+        return CertificateRecord(
+            serial: row.serial, deviceId: row.deviceId, pem: row.pem, notBefore: row.notBefore, notAfter: row.notAfter, revokedAt: row.revokedAt,
+            reason: reason, logIndex: row.logIndex)
+    }
+
+    /// Inserts several certificates in one statement.
+    package func insert(_ certificates: [CertificateRecord]) async throws {
+        guard !certificates.isEmpty else { return }
+        let columns = ["serial", "device_id", "pem", "not_before", "not_after", "revoked_at", "reason", "log_index"]
+        try await sql.insert(into: "certificates", columns: columns, rows: certificates) {
+            [
+                SQLBind($0.serial), SQLBind($0.deviceId), SQLBind($0.pem), SQLBind($0.notBefore), SQLBind($0.notAfter),
+                SQLValues.bind($0.revokedAt), SQLValues.bind($0.reason?.rawValue), SQLValues.bind($0.logIndex),
+            ]
+        }
+    }
+
+    package func find(serial: String) async throws -> CertificateRecord? {
+        try await sql.select().column("*").from("certificates").where("serial", .equal, serial)
+            .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
+    /// A device's certificates, oldest first.
+    package func of(deviceID: String) async throws -> [CertificateRecord] {
+        try await sql.select().column("*").from("certificates").where("device_id", .equal, deviceID)
+            .orderBy("not_before").orderBy("serial").all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
+    /// Certificates revoked or on hold that have not expired at `now`: the CRL's entries.
+    package func revoked(unexpiredAt now: Int) async throws -> [CertificateRecord] {
+        try await sql.select().column("*").from("certificates")
+            .where("revoked_at", .isNot, SQLLiteral.null).where("not_after", .greaterThan, now)
+            .orderBy("serial").all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
+    /// Revokes (or holds, with `certificateHold`) every good certificate of the device. Returns the
+    /// serials changed.
+    @discardableResult
+    package func revoke(deviceID: String, at: Int, reason: RevocationReason) async throws -> [String] {
+        try await sql.update("certificates").set("revoked_at", to: at).set("reason", to: reason.rawValue)
+            .where("device_id", .equal, deviceID)
+            .where("revoked_at", .is, SQLLiteral.null)
+            .returning("serial").all(decodingColumn: "serial", as: String.self)
+    }
+
+    /// Changes the device's certificates on hold: to revoked for `reason`, or back to good when
+    /// `reason` is nil. Returns the serials changed.
+    @discardableResult
+    package func resolveHolds(deviceID: String, at: Int, revokingFor reason: RevocationReason?) async throws -> [String] {
+        let query = sql.update("certificates")
+        if let reason {
+            query.set("reason", to: reason.rawValue).set("revoked_at", to: at)
+        } else {
+            query.set("reason", to: SQLLiteral.null).set("revoked_at", to: SQLLiteral.null)
+        }
+        return try await query.where("device_id", .equal, deviceID).where("reason", .equal, RevocationReason.certificateHold.rawValue)
+            .returning("serial").all(decodingColumn: "serial", as: String.self)
+    }
+}

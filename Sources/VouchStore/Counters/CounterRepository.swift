@@ -1,0 +1,46 @@
+import SQLKit
+
+/// The gap-free counters, and the secrets migrations keep in the database.
+package struct CounterRepository: Sendable {
+    let sql: any SQLDatabase
+
+    /// The counters there are.
+    package enum Counter: String, Sendable, CaseIterable {
+        /// The last event's sequence number.
+        case events
+        /// Moves whenever certificates or status bits change: CRLs and status lists are made again.
+        case revocations
+        /// Status-list slots handed out.
+        case statusIndex = "status_index"
+        /// The last policy version.
+        case policies
+    }
+
+    /// The next value of a counter. The update locks the counter's row until the transaction ends,
+    /// so concurrent transactions take consecutive values and a rolled-back one leaves no gap.
+    package func next(_ counter: Counter) async throws -> Int {
+        try await advance(counter, by: 1)
+    }
+
+    /// The current value of a counter.
+    package func current(_ counter: Counter) async throws -> Int {
+        try await sql.select().column("value").from("counters").where("name", .equal, counter.rawValue)
+            .first(decodingColumn: "value", as: Int.self) ?? 0
+    }
+
+    /// Advances a counter by `count` and returns its new value (the last one taken).
+    package func advance(_ counter: Counter, by count: Int) async throws -> Int {
+        let row = try await sql.update("counters")
+            .set("value", to: SQLBinaryExpression(SQLColumn("value"), .add, SQLLiteral.numeric(String(count))))
+            .where("name", .equal, counter.rawValue)
+            .returning("value")
+            .first()
+        guard let row else { throw StoreError.corrupt("counter \(counter.rawValue) is missing") }
+        return try row.decode(column: "value", as: Int.self)
+    }
+
+    /// A secret the authority keeps in the database (hex), if there is one by that name.
+    package func secret(_ name: String) async throws -> String? {
+        try await sql.select().column("value").from("secrets").where("name", .equal, name).first(decodingColumn: "value", as: String.self)
+    }
+}

@@ -1,0 +1,45 @@
+import SQLKit
+import VouchCore
+
+/// The events: appended with consecutive sequence numbers, read in order.
+package struct EventRepository: Sendable {
+    let sql: any SQLDatabase
+
+    /// Appends events with consecutive sequence numbers in two statements (one counter update, one
+    /// multi-row insert), in the order given.
+    @discardableResult
+    package func append(_ drafts: [EventDraft], at: Int) async throws -> [EventRecord] {
+        guard !drafts.isEmpty else { return [] }
+        let last = try await CounterRepository(sql: sql).advance(.events, by: drafts.count)
+        let first = last - drafts.count + 1
+        let events = drafts.enumerated().map { offset, draft in
+            EventRecord(seq: first + offset, at: at, kind: draft.kind.rawValue, subject: draft.subject, actor: draft.actor, dataText: draft.dataText)
+        }
+        try await sql.insert(into: "events", columns: ["seq", "at", "kind", "subject", "actor", "data"], rows: events) {
+            [SQLBind($0.seq), SQLBind($0.at), SQLBind($0.kind), SQLBind($0.subject), SQLBind($0.actor), SQLBind($0.dataText)]
+        }
+        return events
+    }
+
+    /// Events with a sequence number above `after`, oldest first.
+    package func after(_ after: Int, limit: Int) async throws -> [EventRecord] {
+        try await sql.select().column("*").from("events").where("seq", .greaterThan, after)
+            .orderBy("seq").limit(limit).all(decoding: EventRecord.self, with: SQLValues.decoder)
+    }
+
+    /// Subjects and kinds of events after `seq`, oldest first: what caches follow.
+    package func summaries(after seq: Int, limit: Int) async throws -> [EventSummary] {
+        try await sql.select().columns("seq", "kind", "subject").from("events").where("seq", .greaterThan, seq)
+            .orderBy("seq").limit(limit).all().map {
+                EventSummary(
+                    seq: try $0.decode(column: "seq", as: Int.self), kind: EventKind(rawValue: try $0.decode(column: "kind", as: String.self)),
+                    subject: try $0.decode(column: "subject", as: String.self))
+            }
+    }
+
+    /// The first `limit` events about `subject`, oldest first.
+    package func about(_ subject: String, limit: Int) async throws -> [EventRecord] {
+        try await sql.select().column("*").from("events").where("subject", .equal, subject)
+            .orderBy("seq").limit(limit).all(decoding: EventRecord.self, with: SQLValues.decoder)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import SQLKit
+import Synchronization
+import VouchCore
+import VouchKit
+
+/// An enrollment group as stored.
+package struct GroupRecord: Sendable, Hashable {
+    package var id: String
+    package var name: String
+    /// Lower-case hex SHA-256 of the claim token (claim-token groups).
+    package var tokenHash: String?
+    /// nil: unlimited (or no token).
+    package var tokenUsesLeft: Int?
+    package var rules: EnrollmentRules
+    package var disabled: Bool
+    package var createdAt: Int
+    package var updatedAt: Int
+
+    package init(
+        id: String, name: String, tokenHash: String?, tokenUsesLeft: Int?, rules: EnrollmentRules, disabled: Bool, createdAt: Int, updatedAt: Int
+    ) {
+        self.id = id
+        self.name = name
+        self.tokenHash = tokenHash
+        self.tokenUsesLeft = tokenUsesLeft
+        self.rules = rules
+        self.disabled = disabled
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The rules as the group's events record them.
+    package func settings() throws -> JSONValue {
+        try JSONValue(parsing: Data(try StoredJSON.encode(rules).utf8))
+    }
+}
+
+/// The enrollment groups.
+package struct GroupRepository: Sendable {
+    let sql: any SQLDatabase
+
+    private struct Row: Codable {
+        var id: String
+        var name: String
+        var tokenHash: String?
+        var tokenUsesLeft: Int?
+        var settings: String
+        var disabled: Int
+        var createdAt: Int
+        var updatedAt: Int
+    }
+
+    /// Rules decoded once per distinct settings text: enrollment reads its group on every request,
+    /// and the text is the key, so a changed group is decoded afresh and nothing needs invalidating.
+    private static let rulesCache = Mutex<[String: EnrollmentRules]>([:])
+
+    private static func rules(_ settings: String, group: String) throws -> EnrollmentRules {
+        if let rules = rulesCache.withLock({ $0[settings] }) { return rules }
+        let rules = try StoredJSON.decode(EnrollmentRules.self, from: settings, column: "settings of group \(group)")
+        rulesCache.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[settings] = rules
+        }
+        return rules
+    }
+
+    private static func record(_ row: Row) throws -> GroupRecord {
+        GroupRecord(
+            id: row.id, name: row.name, tokenHash: row.tokenHash, tokenUsesLeft: row.tokenUsesLeft, rules: try rules(row.settings, group: row.id),
+            disabled: row.disabled != 0, createdAt: row.createdAt, updatedAt: row.updatedAt)
+    }
+
+    package func insert(_ group: GroupRecord) async throws {
+        try await sql.insert(into: "enrollment_groups")
+            .columns("id", "name", "token_hash", "token_uses_left", "settings", "disabled", "created_at", "updated_at")
+            .values(
+                SQLBind(group.id), SQLBind(group.name), SQLBind(group.tokenHash), SQLValues.bind(group.tokenUsesLeft),
+                SQLBind(try StoredJSON.encode(group.rules)), SQLBind(group.disabled ? 1 : 0), SQLBind(group.createdAt), SQLBind(group.updatedAt)
+            ).run()
+    }
+
+    package func update(_ group: GroupRecord) async throws {
+        try await sql.update("enrollment_groups")
+            .set("token_hash", to: group.tokenHash)
+            .set("token_uses_left", to: group.tokenUsesLeft)
+            .set("settings", to: try StoredJSON.encode(group.rules))
+            .set("disabled", to: group.disabled ? 1 : 0)
+            .set("updated_at", to: group.updatedAt)
+            .where("id", .equal, group.id).run()
+    }
+
+    package func find(id: String) async throws -> GroupRecord? {
+        try await sql.select().column("*").from("enrollment_groups").where("id", .equal, id)
+            .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
+    package func find(name: String) async throws -> GroupRecord? {
+        try await sql.select().column("*").from("enrollment_groups").where("name", .equal, name)
+            .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
+    package func all() async throws -> [GroupRecord] {
+        try await sql.select().column("*").from("enrollment_groups").orderBy("name")
+            .all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
+    /// Takes one use of a limited claim token. False when none is left.
+    package func takeTokenUse(groupID: String) async throws -> Bool {
+        let row = try await sql.update("enrollment_groups")
+            .set("token_uses_left", to: SQLBinaryExpression(SQLColumn("token_uses_left"), .subtract, SQLLiteral.numeric("1")))
+            .where("id", .equal, groupID).where("token_uses_left", .greaterThan, 0)
+            .returning("token_uses_left").first()
+        return row != nil
+    }
+}
