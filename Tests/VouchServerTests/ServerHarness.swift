@@ -8,6 +8,7 @@ import SwiftASN1
 import Testing
 import VouchKit
 import VouchServer
+import VouchTesting
 import X509
 
 /// A fresh data directory, removed afterwards.
@@ -116,33 +117,9 @@ struct TestDevice {
     }
 }
 
-/// Runs a program, returning its exit status and output (stdout and stderr). Waits without holding
-/// a thread, so that a live server in the same process keeps answering the program.
+/// Runs a program, returning its exit status and output (stdout and stderr).
 func run(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
-    let inputPath = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-run-in-\(UUID().uuidString)").path
-    _ = FileManager.default.createFile(atPath: inputPath, contents: Data((input ?? "").utf8))
-    defer { try? FileManager.default.removeItem(atPath: inputPath) }
-    let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-run-\(UUID().uuidString)").path
-    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: outputPath) }
-    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = output
-    process.standardError = output
-    process.standardInput = FileHandle(forReadingAtPath: inputPath)
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-            try process.run()
-        } catch {
-            process.terminationHandler = nil
-            continuation.resume(throwing: error)
-        }
-    }
-    try output.close()
-    return (status, try String(contentsOfFile: outputPath, encoding: .utf8))
+    try await TestProgram.run(executable, arguments, input: input)
 }
 
 let opensslPath: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -5,6 +5,12 @@ package struct StepUpRecord: Codable, Sendable, Hashable {
     package var deviceId: String
     package var requiredAt: Int
     package var cause: String
+
+    package init(deviceId: String, requiredAt: Int, cause: String) {
+        self.deviceId = deviceId
+        self.requiredAt = requiredAt
+        self.cause = cause
+    }
 }
 
 /// Step-ups asked of devices: each stands until the device attests known-good firmware.

@@ -67,4 +67,10 @@ package struct EventSummary: Sendable, Hashable {
     package var seq: Int
     package var kind: EventKind?
     package var subject: String
+
+    package init(seq: Int, kind: EventKind?, subject: String) {
+        self.seq = seq
+        self.kind = kind
+        self.subject = subject
+    }
 }

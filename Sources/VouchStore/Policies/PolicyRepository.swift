@@ -25,6 +25,13 @@ package struct PolicyVersionSummary: Sendable, Hashable {
     package var digest: String
     package var createdAt: Int
     package var actor: String
+
+    package init(version: Int, digest: String, createdAt: Int, actor: String) {
+        self.version = version
+        self.digest = digest
+        self.createdAt = createdAt
+        self.actor = actor
+    }
 }
 
 /// The policy versions; the highest is in force.
