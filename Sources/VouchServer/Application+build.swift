@@ -114,21 +114,33 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     router.add(middleware: ProblemMiddleware())
     // Public reads cost little each but are open to everyone: ten times the authenticated limit.
     let publicLimiter = RateLimiter(perMinute: min(configuration.rateLimitPerMinute, Int.max / 10) * 10)
-    let apiKeys = APIKeyMiddleware(apiKeys: services.apiKeys)
-    PublicController(issuance: services.issuance, store: services.store, apiKeys: apiKeys, metrics: metrics, limiter: publicLimiter).addRoutes(to: router)
     let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
-    EnrollmentController(
-        enrollment: services.enrollment, nonces: services.nonces, issuance: services.issuance, deviceAuth: services.deviceAuth, limiter: limiter,
-        metrics: metrics
-    ).addRoutes(to: router)
-    let devices = DeviceController(services: services, apiKeys: apiKeys, limiter: limiter, metrics: metrics)
-    devices.addRoutes(to: router)
-    TelemetryController(telemetry: services.telemetry, directory: services.directory, deviceAuth: services.deviceAuth, apiKeys: apiKeys, devices: devices)
-        .addRoutes(to: router)
-    FirmwareController(firmware: services.firmware, deviceAuth: services.deviceAuth, apiKeys: apiKeys, devices: devices).addRoutes(to: router)
-    AdminController(services: services, apiKeys: apiKeys, metrics: metrics).addRoutes(to: router)
-    LogController(log: services.log, limiter: limiter).addRoutes(to: router)
-    PolicyController(policy: services.policy, clock: services.clock, apiKeys: apiKeys).addRoutes(to: router)
+    router.addRoutes(
+        PublicController(issuance: services.issuance, devices: services.lifecycle, apiKeys: services.apiKeys, metrics: metrics, limiter: publicLimiter)
+            .endpoints)
+    router.addRoutes(
+        EnrollmentController(
+            enrollment: services.enrollment, nonces: services.nonces, issuance: services.issuance, deviceAuth: services.deviceAuth, limiter: limiter,
+            metrics: metrics
+        ).endpoints, atPath: "/v1/enrollments")
+    router.addRoutes(
+        DeviceController(
+            deviceAuth: services.deviceAuth, nonces: services.nonces, enrollment: services.enrollment, issuance: services.issuance,
+            monitoring: services.monitoring, apiKeys: services.apiKeys, limiter: limiter, metrics: metrics
+        ).endpoints, atPath: "/v1")
+    let telemetry = TelemetryController(telemetry: services.telemetry, deviceAuth: services.deviceAuth, apiKeys: services.apiKeys)
+    router.addRoutes(telemetry.endpoints, atPath: "/v1/telemetry")
+    router.addRoutes(telemetry.adminEndpoints, atPath: "/v1/admin")
+    let firmware = FirmwareController(firmware: services.firmware, deviceAuth: services.deviceAuth, apiKeys: services.apiKeys)
+    router.addRoutes(firmware.deviceEndpoints, atPath: "/v1/devices")
+    router.addRoutes(firmware.adminEndpoints, atPath: "/v1/admin")
+    let admin = AdminController(apiKeys: services.apiKeys, groups: services.groups, devices: services.lifecycle, metrics: metrics)
+    router.addRoutes(admin.endpoints, atPath: "/v1/admin")
+    router.addRoutes(admin.eventRoutes, atPath: "/v1/events")
+    router.addRoutes(LogController(log: services.log, limiter: limiter).endpoints, atPath: "/v1/log")
+    let policy = PolicyController(policy: services.policy, apiKeys: services.apiKeys)
+    router.addRoutes(policy.authorizeEndpoints, atPath: "/v1/authorize")
+    router.addRoutes(policy.adminEndpoints, atPath: "/v1/admin")
     // Last, so that it wraps only the not-found answer: 405 with Allow for a known path.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router

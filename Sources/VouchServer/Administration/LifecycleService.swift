@@ -145,4 +145,12 @@ final class LifecycleService: Sendable {
         return try await store.read { try await $0.devices.list(state: wanted, groupID: groupFilter, zone: zone, after: after, limit: limit) }
             .map(DeviceView.init)
     }
+
+    func fleetCounts() async throws -> (devicesByState: [DeviceState: Int], lastEvent: Int) {
+        try await store.read { (try await $0.devices.countsByState(), try await $0.counters.current(.events)) }
+    }
+
+    func events(after: Int, limit: Int) async throws -> (events: [EventRecord], last: Int) {
+        try await store.read { (try await $0.events.after(after, limit: limit), try await $0.counters.current(.events)) }
+    }
 }

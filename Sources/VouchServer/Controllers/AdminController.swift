@@ -4,224 +4,154 @@ import VouchCore
 import VouchKit
 import VouchStore
 
-/// `/v1/admin/…` and `/v1/events`: API keys, enrollment groups, devices, the event feed. Bearer API key.
-struct AdminController {
-    let services: VouchServices
-    let apiKeys: APIKeyMiddleware
+/// `/v1/admin/…` and `/v1/events`: API keys, enrollment groups, devices, the event feed. Bearer API
+/// key; each route group requires its scope.
+struct AdminController<Keys: APIKeyManaging, Groups: GroupManaging, Devices: LifecycleManaging> {
+    let apiKeys: Keys
+    let groups: Groups
+    let devices: Devices
     let metrics: ServerMetrics
 
-    struct CreateAPIKey: Codable {
-        var name: String
-        var scope: APIScope?
+    /// The routes under `/v1/admin`.
+    var endpoints: RouteCollection<VouchRequestContext> {
+        let routes = RouteCollection(context: VouchRequestContext.self)
+            .add(middleware: APIKeyAuthenticator(apiKeys: apiKeys))
+        let admin = routes.group().add(middleware: RequireScope(.admin))
+        admin.post("api-keys", use: createAPIKey)
+        admin.get("api-keys", use: listAPIKeys)
+        admin.delete("api-keys/{id}", use: revokeAPIKey)
+        let reads = routes.group().add(middleware: RequireScope(.readOnly))
+        let changes = routes.group().add(middleware: RequireScope(.operator))
+        changes.post("groups", use: createGroup)
+        reads.get("groups", use: listGroups)
+        reads.get("groups/{id}", use: showGroup)
+        changes.put("groups/{id}", use: updateGroup)
+        changes.post("groups/{id}/disable", use: disableGroup)
+        changes.post("groups/{id}/enable", use: enableGroup)
+        reads.get("devices", use: listDevices)
+        reads.get("devices/{id}", use: showDevice)
+        changes.post("devices/{id}/{action}", use: applyAction)
+        return routes
     }
 
-    struct CreatedAPIKey: Codable {
-        var id: String
-        var name: String
-        var scope: String
-        var createdAt: Int
-        /// Shown once.
-        var secret: String
+    /// `GET /v1/events`.
+    var eventRoutes: RouteCollection<VouchRequestContext> {
+        let routes = RouteCollection(context: VouchRequestContext.self)
+            .add(middleware: APIKeyAuthenticator(apiKeys: apiKeys))
+            .add(middleware: RequireScope(.readOnly))
+        routes.get(use: listEvents)
+        return routes
     }
 
-    struct APIKeyView: Codable {
-        var id: String
-        var name: String
-        var scope: String
-        var createdAt: Int
-        var revokedAt: Int?
+    // MARK: API keys
+
+    @Sendable func createAPIKey(_ request: Request, context: VouchRequestContext) async throws -> Answer<CreatedAPIKey> {
+        let body = try await request.decode(as: CreateAPIKey.self, context: context)
+        let (row, secret) = try await apiKeys.create(name: body.name, scope: body.scope ?? .readOnly, actor: context.actor)
+        return Answer(CreatedAPIKey(id: row.id, name: row.name, scope: row.scope.rawValue, createdAt: row.createdAt, secret: secret), status: .created)
     }
 
-    /// A group as created or updated: the rules, plus for claim-token groups a new token (shown once).
-    struct GroupRequest: Codable {
-        var name: String?
-        var attestation: AttestationMode?
-        /// A positive number, or nil with `unlimitedTokenUses` for no limit.
-        var tokenUses: Int?
-        var unlimitedTokenUses: Bool?
-        var tokenExpiresAt: Int?
-        var manufacturerRoots: [String]?
-        var allowedKeyTypes: [SigningKey.KeyType]?
-        var requiredAttributes: [String]?
-        var defaultZone: String?
-        var defaultRoles: [String]?
-        var approval: ApprovalMode?
-        var certificateValidity: Int?
-        var credentialValidity: Int?
-        var requireKnownFirmware: Bool?
-        var devicesPerFactoryCertificate: Int?
-        var manufacturerCRLs: [String]?
-        var certificateProfile: CertificateProfile?
-        var rotateToken: Bool?
-
-        func rules(over base: EnrollmentRules) -> EnrollmentRules {
-            var rules = base
-            if let attestation { rules.attestation = attestation }
-            if unlimitedTokenUses == true {
-                rules.tokenUses = nil
-            } else if let tokenUses {
-                rules.tokenUses = tokenUses
-            }
-            if let tokenExpiresAt { rules.tokenExpiresAt = tokenExpiresAt }
-            if let manufacturerRoots { rules.manufacturerRoots = manufacturerRoots }
-            if let allowedKeyTypes { rules.allowedKeyTypes = allowedKeyTypes }
-            if let requiredAttributes { rules.requiredAttributes = requiredAttributes }
-            if let defaultZone { rules.defaultZone = defaultZone }
-            if let defaultRoles { rules.defaultRoles = defaultRoles }
-            if let approval { rules.approval = approval }
-            if let certificateValidity { rules.certificateValidity = certificateValidity }
-            if let credentialValidity { rules.credentialValidity = credentialValidity }
-            if let requireKnownFirmware { rules.requireKnownFirmware = requireKnownFirmware }
-            if let devicesPerFactoryCertificate { rules.devicesPerFactoryCertificate = devicesPerFactoryCertificate }
-            if let manufacturerCRLs { rules.manufacturerCRLs = manufacturerCRLs }
-            if let certificateProfile { rules.certificateProfile = certificateProfile }
-            return rules
-        }
+    @Sendable func listAPIKeys(_ request: Request, context: VouchRequestContext) async throws -> Answer<[APIKeyView]> {
+        Answer(try await apiKeys.list().map {
+            APIKeyView(id: $0.id, name: $0.name, scope: $0.scope.rawValue, createdAt: $0.createdAt, revokedAt: $0.revokedAt)
+        })
     }
 
-    struct GroupResponse: Codable {
-        var group: GroupView
-        var claimToken: String?
+    @Sendable func revokeAPIKey(_ request: Request, context: VouchRequestContext) async throws -> Response {
+        try await apiKeys.revoke(id: try context.parameters.require("id"), actor: context.actor)
+        return Response(status: .noContent)
     }
 
-    struct DevicePage: Codable {
-        var devices: [DeviceView]
-        /// Pass as `after` for the next page; absent on the last page.
-        var next: String?
+    // MARK: Groups
+
+    @Sendable func createGroup(_ request: Request, context: VouchRequestContext) async throws -> Answer<GroupResponse> {
+        let body = try await request.decode(as: GroupRequest.self, context: context)
+        guard let name = body.name else { throw ServiceError.invalidRequest("name is required") }
+        let (group, token) = try await groups.create(name: name, rules: body.rules(over: EnrollmentRules()), actor: context.actor)
+        return Answer(GroupResponse(group: group, claimToken: token), status: .created)
     }
 
-    struct ActionRequest: Codable {
-        var reason: String?
+    @Sendable func listGroups(_ request: Request, context: VouchRequestContext) async throws -> Answer<[GroupView]> {
+        Answer(try await groups.list())
     }
 
-    struct ActionResponse: Codable {
-        var device: DeviceView
-        var enrollment: EnrollmentBundle?
+    @Sendable func showGroup(_ request: Request, context: VouchRequestContext) async throws -> Answer<GroupView> {
+        Answer(try await groups.group(try context.parameters.require("id")))
     }
 
-    struct EventView: Codable {
-        var seq: Int
-        var at: Int
-        var kind: String
-        var subject: String
-        var actor: String
-        var data: JSONValue
+    @Sendable func updateGroup(_ request: Request, context: VouchRequestContext) async throws -> Answer<GroupResponse> {
+        let id = try context.parameters.require("id")
+        let body = try await request.decode(as: GroupRequest.self, context: context)
+        let current = try await groups.group(id)
+        if let name = body.name, name != current.name {
+            throw ServiceError.unprocessable("a group's name cannot change; create a new group instead")
+        }
+        let (group, token) = try await groups.update(id, rules: body.rules(over: current.rules), rotateToken: body.rotateToken ?? false, actor: context.actor)
+        return Answer(GroupResponse(group: group, claimToken: token))
     }
 
-    struct EventPage: Codable {
-        var events: [EventView]
-        var last: Int
+    @Sendable func disableGroup(_ request: Request, context: VouchRequestContext) async throws -> Answer<GroupView> {
+        Answer(try await groups.setDisabled(try context.parameters.require("id"), disabled: true, actor: context.actor))
     }
 
-    func addRoutes(to router: Router<VouchRequestContext>) {
-        let admin = router.group("/v1/admin").add(middleware: apiKeys)
+    @Sendable func enableGroup(_ request: Request, context: VouchRequestContext) async throws -> Answer<GroupView> {
+        Answer(try await groups.setDisabled(try context.parameters.require("id"), disabled: false, actor: context.actor))
+    }
 
-        admin.post("/api-keys") { request, context in
-            _ = try context.require(.admin)
-            let body = try await request.decodeJSON(CreateAPIKey.self, context: context)
-            let (row, secret) = try await services.apiKeys.create(name: body.name, scope: body.scope ?? .readOnly, actor: context.actor)
-            return try Responses.json(CreatedAPIKey(id: row.id, name: row.name, scope: row.scope.rawValue, createdAt: row.createdAt, secret: secret), status: .created)
-        }
-        admin.get("/api-keys") { _, context in
-            _ = try context.require(.admin)
-            return try Responses.json(try await services.apiKeys.list().map {
-                APIKeyView(id: $0.id, name: $0.name, scope: $0.scope.rawValue, createdAt: $0.createdAt, revokedAt: $0.revokedAt)
-            })
-        }
-        admin.delete("/api-keys/{id}") { _, context in
-            _ = try context.require(.admin)
-            try await services.apiKeys.revoke(id: try context.parameters.require("id"), actor: context.actor)
-            return Response(status: .noContent)
-        }
+    // MARK: Devices
 
-        admin.post("/groups") { request, context in
-            _ = try context.require(.operator)
-            let body = try await request.decodeJSON(GroupRequest.self, context: context)
-            guard let name = body.name else { throw ServiceError.invalidRequest("name is required") }
-            let (group, token) = try await services.groups.create(name: name, rules: body.rules(over: EnrollmentRules()), actor: context.actor)
-            return try Responses.json(GroupResponse(group: group, claimToken: token), status: .created)
+    @Sendable func listDevices(_ request: Request, context: VouchRequestContext) async throws -> Answer<DevicePage> {
+        let query = request.uri.queryParameters
+        let limitText = query["limit"].map(String.init) ?? "100"
+        guard let limit = Int(limitText), (1...1000).contains(limit) else {
+            throw ServiceError.invalidRequest("limit must be a whole number from 1 to 1000")
         }
-        admin.get("/groups") { _, context in
-            _ = try context.require(.readOnly)
-            return try Responses.json(try await services.groups.list())
-        }
-        admin.get("/groups/{id}") { _, context in
-            _ = try context.require(.readOnly)
-            return try Responses.json(try await services.groups.group(try context.parameters.require("id")))
-        }
-        admin.put("/groups/{id}") { request, context in
-            _ = try context.require(.operator)
-            let id = try context.parameters.require("id")
-            let body = try await request.decodeJSON(GroupRequest.self, context: context)
-            let current = try await services.groups.group(id)
-            if let name = body.name, name != current.name {
-                throw ServiceError.unprocessable("a group's name cannot change; create a new group instead")
-            }
-            let (group, token) = try await services.groups.update(id, rules: body.rules(over: current.rules), rotateToken: body.rotateToken ?? false, actor: context.actor)
-            return try Responses.json(GroupResponse(group: group, claimToken: token))
-        }
-        admin.post("/groups/{id}/disable") { _, context in
-            _ = try context.require(.operator)
-            return try Responses.json(try await services.groups.setDisabled(try context.parameters.require("id"), disabled: true, actor: context.actor))
-        }
-        admin.post("/groups/{id}/enable") { _, context in
-            _ = try context.require(.operator)
-            return try Responses.json(try await services.groups.setDisabled(try context.parameters.require("id"), disabled: false, actor: context.actor))
-        }
+        let found = try await devices.devices(
+            state: query["state"].map(String.init), group: query["group"].map(String.init),
+            zone: query["zone"].map(String.init), after: query["after"].map(String.init), limit: limit + 1
+        )
+        let page = Array(found.prefix(limit))
+        return Answer(DevicePage(devices: page, next: found.count > limit ? page.last?.id : nil))
+    }
 
-        admin.get("/devices") { request, context in
-            _ = try context.require(.readOnly)
-            let query = request.uri.queryParameters
-            let limitText = query["limit"].map(String.init) ?? "100"
-            guard let limit = Int(limitText), (1...1000).contains(limit) else {
-                throw ServiceError.invalidRequest("limit must be a whole number from 1 to 1000")
-            }
-            let devices = try await services.lifecycle.devices(
-                state: query["state"].map(String.init), group: query["group"].map(String.init),
-                zone: query["zone"].map(String.init), after: query["after"].map(String.init), limit: limit + 1
-            )
-            let page = Array(devices.prefix(limit))
-            return try Responses.json(DevicePage(devices: page, next: devices.count > limit ? page.last?.id : nil))
+    @Sendable func showDevice(_ request: Request, context: VouchRequestContext) async throws -> Answer<DeviceDetail> {
+        Answer(try await devices.detail(try context.parameters.require("id")))
+    }
+
+    @Sendable func applyAction(_ request: Request, context: VouchRequestContext) async throws -> Answer<ActionResponse> {
+        let id = try context.parameters.require("id")
+        let actionName = try context.parameters.require("action")
+        guard let action = LifecycleAction(rawValue: actionName) else {
+            throw ServiceError.notFound("no device action \(actionName.prefix(32)); actions: \(LifecycleAction.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        admin.get("/devices/{id}") { _, context in
-            _ = try context.require(.readOnly)
-            return try Responses.json(try await services.lifecycle.detail(try context.parameters.require("id")))
-        }
-        admin.post("/devices/{id}/{action}") { request, context in
-            _ = try context.require(.operator)
-            let id = try context.parameters.require("id")
-            let actionName = try context.parameters.require("action")
-            guard let action = LifecycleAction(rawValue: actionName) else {
-                throw ServiceError.notFound("no device action \(actionName.prefix(32)); actions: \(LifecycleAction.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            var reason: RevocationReason?
-            if request.hasBody {
-                let body = try await request.decodeJSON(ActionRequest.self, context: context)
-                if let name = body.reason {
-                    guard let parsed = RevocationReason(name: name) else {
-                        throw ServiceError.invalidRequest("reason must be one of \(RevocationReason.allCases.map(\.name).joined(separator: ", "))")
-                    }
-                    reason = parsed
+        var reason: RevocationReason?
+        if request.hasBody {
+            let body = try await request.decode(as: ActionRequest.self, context: context)
+            if let name = body.reason {
+                guard let parsed = RevocationReason(name: name) else {
+                    throw ServiceError.invalidRequest("reason must be one of \(RevocationReason.allCases.map(\.name).joined(separator: ", "))")
                 }
+                reason = parsed
             }
-            let (device, bundle) = try await services.lifecycle.apply(action, to: id, reason: reason, actor: context.actor)
-            if action == .revoke || action == .decommission { metrics.revoked() }
-            return try Responses.json(ActionResponse(device: device, enrollment: bundle))
         }
+        let (device, bundle) = try await devices.apply(action, to: id, reason: reason, actor: context.actor, cause: nil)
+        if action == .revoke || action == .decommission { metrics.revoked() }
+        return Answer(ActionResponse(device: device, enrollment: bundle))
+    }
 
-        router.group("/v1/events").add(middleware: apiKeys).get { request, context in
-            _ = try context.require(.readOnly)
-            let query = request.uri.queryParameters
-            guard let after = Int(query["after"].map(String.init) ?? "0"), after >= 0 else {
-                throw ServiceError.invalidRequest("after must be a sequence number (0 or more)")
-            }
-            guard let limit = Int(query["limit"].map(String.init) ?? "1000"), (1...10_000).contains(limit) else {
-                throw ServiceError.invalidRequest("limit must be a whole number from 1 to 10000")
-            }
-            let (events, last) = try await services.store.read { (try await $0.events.after(after, limit: limit), try await $0.counters.current(.events)) }
-            return try Responses.json(EventPage(events: try events.map {
-                EventView(seq: $0.seq, at: $0.at, kind: $0.kind, subject: $0.subject, actor: $0.actor, data: try $0.data())
-            }, last: last))
+    // MARK: Events
+
+    @Sendable func listEvents(_ request: Request, context: VouchRequestContext) async throws -> Answer<EventPage> {
+        let query = request.uri.queryParameters
+        guard let after = Int(query["after"].map(String.init) ?? "0"), after >= 0 else {
+            throw ServiceError.invalidRequest("after must be a sequence number (0 or more)")
         }
+        guard let limit = Int(query["limit"].map(String.init) ?? "1000"), (1...10_000).contains(limit) else {
+            throw ServiceError.invalidRequest("limit must be a whole number from 1 to 10000")
+        }
+        let (events, last) = try await devices.events(after: after, limit: limit)
+        return Answer(EventPage(events: try events.map {
+            EventView(seq: $0.seq, at: $0.at, kind: $0.kind, subject: $0.subject, actor: $0.actor, data: try $0.data())
+        }, last: last))
     }
 }

@@ -5,12 +5,12 @@ import VouchKit
 
 /// The transparency log, for anyone: the checkpoint, the verifier key, entries, proofs, C2SP tiles,
 /// and the witnesses' side (the checkpoint waiting for cosignatures, and where to send them).
-struct LogController {
-    let log: TransparencyLog
+struct LogController<Log: TransparencyLogServing> {
+    let log: Log
     let limiter: RateLimiter
 
-    struct EntriesResponse: Codable {
-        struct Entry: Codable {
+    struct EntriesResponse: Codable, Sendable {
+        struct Entry: Codable, Sendable {
             var index: UInt64
             /// The entry exactly as hashed: the event's canonical JSON.
             var entry: String
@@ -18,7 +18,7 @@ struct LogController {
         var entries: [Entry]
     }
 
-    struct CosignatureResponse: Codable {
+    struct CosignatureResponse: Codable, Sendable {
         var size: UInt64
         var cosignatures: Int
         var quorum: Int
@@ -26,20 +26,21 @@ struct LogController {
     }
 
     /// The most entries one request returns.
-    static let entriesLimit: UInt64 = 1000
+    static var entriesLimit: UInt64 { 1000 }
 
-    func addRoutes(to router: Router<VouchRequestContext>) {
-        router.get("/v1/log/checkpoint") { _, _ in
+    var endpoints: RouteCollection<VouchRequestContext> {
+        let router = RouteCollection(context: VouchRequestContext.self)
+        router.get("checkpoint") { _, _ in
             guard let published = log.published else {
                 throw ServiceError.notFound("the log has published no checkpoint yet; the first comes within a checkpoint interval of the server's start")
             }
             // C2SP tlog-tiles: a checkpoint may be cached for a few seconds at most.
             return Responses.bytes(Array(published.note.utf8), contentType: "text/plain; charset=utf-8", cache: "max-age=1")
         }
-        router.get("/v1/log/key") { _, _ in
-            Responses.text(log.signer.verifierKey + "\n", contentType: "text/plain; charset=utf-8")
+        router.get("key") { _, _ in
+            Responses.text(log.verifierKey + "\n", contentType: "text/plain; charset=utf-8")
         }
-        router.get("/v1/log/entries") { request, _ in
+        router.get("entries") { request, _ in
             let query = request.uri.queryParameters
             let size = log.storedSize
             let start = try Self.number(query["start"].map(String.init), name: "start")
@@ -53,7 +54,7 @@ struct LogController {
             let entries = try await log.entries(start..<end)
             return try Responses.json(EntriesResponse(entries: entries.map { .init(index: $0.index, entry: String(decoding: $0.entry, as: UTF8.self)) }))
         }
-        router.get("/v1/log/proof/inclusion") { request, _ in
+        router.get("proof/inclusion") { request, _ in
             let query = request.uri.queryParameters
             let published = log.published
             let index = try Self.number(query["index"].map(String.init), name: "index")
@@ -75,7 +76,7 @@ struct LogController {
             if published?.size == size, let note = published?.note { answer["checkpoint"] = .string(note) }
             return Responses.json(bytes: JSONValue.object(answer).canonicalJSON)
         }
-        router.get("/v1/log/proof/consistency") { request, _ in
+        router.get("proof/consistency") { request, _ in
             let query = request.uri.queryParameters
             let from = try Self.number(query["from"].map(String.init), name: "from")
             let to = try query["to"].map { try Self.number(String($0), name: "to") } ?? log.published?.size ?? 0
@@ -86,7 +87,7 @@ struct LogController {
                 "from": .number(Double(from)), "to": .number(Double(to)), "proof": .array(proof.hashes.map { .string($0.base64EncodedString) }),
             ]).canonicalJSON)
         }
-        router.get("/v1/log/tile/**") { _, context in
+        router.get("tile/**") { _, context in
             let path = "tile/" + context.parameters.getCatchAll().joined(separator: "/")
             guard let tile = LogTile(path: path) else {
                 throw ServiceError.notFound("\(path) is not a C2SP tlog-tiles path (tile/<L>/<N> or tile/entries/<N>, with .p/<W> for a partial tile)")
@@ -98,22 +99,23 @@ struct LogController {
             let cache = tile.width == LogTile.fullWidth ? "public, max-age=31536000, immutable" : "no-cache"
             return Responses.bytes(bytes, contentType: "application/octet-stream", cache: cache)
         }
-        router.get("/v1/log/pending") { _, _ in
+        router.get("pending") { _, _ in
             guard let note = try await log.pendingNote() else {
                 throw ServiceError.notFound("no checkpoint awaits cosignatures")
             }
             return Responses.text(note, contentType: "text/plain; charset=utf-8")
         }
-        router.post("/v1/log/cosignatures") { request, context in
+        router.post("cosignatures") { request, context in
             try limiter.take(context.sourceKey)
-            let body = try await request.bodyBytes(context: context, limit: 64 * 1024, tooLarge: "a cosigned checkpoint is at most 64 KiB")
+            let body = try await request.bodyBytes(limit: 64 * 1024, tooLarge: "a cosigned checkpoint is at most 64 KiB")
             guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
                 throw ServiceError.invalidRequest("send the cosigned checkpoint note as UTF-8 text")
             }
             let result = try await log.addCosignature(text)
             return try Responses.json(CosignatureResponse(
-                size: result.size, cosignatures: result.cosignatures, quorum: log.configuration.quorum, published: result.published))
+                size: result.size, cosignatures: result.cosignatures, quorum: log.quorum, published: result.published))
         }
+        return router
     }
 
     /// A required non-negative decimal query parameter.

@@ -2,38 +2,47 @@ import Foundation
 import Hummingbird
 import VouchCore
 import VouchKit
-import VouchStore
 
 /// `POST /v1/telemetry`: batches of signed envelopes from an authenticated device, answered one
 /// by one; and the recent messages an operator may look at.
-struct TelemetryController {
-    let telemetry: TelemetryService
-    let directory: DirectoryService
-    let deviceAuth: DeviceAuthService
-    let apiKeys: APIKeyMiddleware
-    let devices: DeviceController
+struct TelemetryController<Telemetry: TelemetryIngesting, Auth: DeviceAuthenticating, Keys: APIKeyManaging> {
+    let telemetry: Telemetry
+    let deviceAuth: Auth
+    let apiKeys: Keys
 
     /// The largest batch body taken.
-    static let bodyLimit = 2 * 1024 * 1024
+    static var bodyLimit: Int { 2 * 1024 * 1024 }
 
-    func addRoutes(to router: Router<VouchRequestContext>) {
-        router.post("/v1/telemetry") { request, context in
-            let device = try await deviceAuth.authenticatedDevice(try await devices.credential(request, context))
-            let buffer = try await request.bodyBytes(
-                context: context, limit: Self.bodyLimit, tooLarge: "a telemetry batch is at most \(Self.bodyLimit / 1024) KiB; send smaller batches")
-            let envelopes = try Self.envelopes(Array(buffer.readableBytesView))
-            guard let entry = try await directory.entry(device.id) else {
-                throw ServiceError.unauthenticated("device \(device.id) is not known here")
-            }
-            let outcomes = telemetry.ingest(envelopes, from: entry, source: context.sourceAddress)
-            return Responses.json(bytes: Self.answer(outcomes))
-        }
-        router.group("/v1/admin").add(middleware: apiKeys).get("/devices/{id}/telemetry") { _, context in
-            _ = try context.require(.readOnly)
-            let id = try context.parameters.require("id")
-            guard try await directory.entry(id) != nil else { throw ServiceError.notFound("no device with id \(id.prefix(64))") }
-            return try Responses.json(TelemetryPage(keep: telemetry.keep, messages: telemetry.recentMessages(of: id)))
-        }
+    /// `POST /v1/telemetry`.
+    var endpoints: RouteCollection<VouchRequestContext> {
+        let routes = RouteCollection(context: VouchRequestContext.self)
+            .add(middleware: DeviceAuthenticator(devices: deviceAuth))
+            .add(middleware: RequireDevice())
+        routes.post(use: ingest)
+        return routes
+    }
+
+    /// `GET /v1/admin/devices/{id}/telemetry`.
+    var adminEndpoints: RouteCollection<VouchRequestContext> {
+        let routes = RouteCollection(context: VouchRequestContext.self)
+            .add(middleware: APIKeyAuthenticator(apiKeys: apiKeys))
+            .add(middleware: RequireScope(.readOnly))
+        routes.get("devices/{id}/telemetry", use: recent)
+        return routes
+    }
+
+    @Sendable func ingest(_ request: Request, context: VouchRequestContext) async throws -> Response {
+        let device = try context.device
+        let buffer = try await request.bodyBytes(
+            limit: Self.bodyLimit, tooLarge: "a telemetry batch is at most \(Self.bodyLimit / 1024) KiB; send smaller batches")
+        let envelopes = try Self.envelopes(Array(buffer.readableBytesView))
+        let outcomes = try await telemetry.ingest(envelopes, from: device, source: context.sourceAddress)
+        return Responses.json(bytes: Self.answer(outcomes))
+    }
+
+    @Sendable func recent(_ request: Request, context: VouchRequestContext) async throws -> Answer<TelemetryPage> {
+        let id = try context.parameters.require("id")
+        return Answer(TelemetryPage(keep: telemetry.keep, messages: try await telemetry.recentMessages(of: id)))
     }
 
     /// `GET /v1/admin/devices/{id}/telemetry`.

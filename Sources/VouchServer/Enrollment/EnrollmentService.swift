@@ -206,4 +206,28 @@ final class EnrollmentService: Sendable {
         }
         return Hex.encode(Array(SHA256.hash(data: try DERBytes.of(certificates[0]))))
     }
+
+    /// The enrollment `id` as its device polls it: its state, and once approved its certificate and
+    /// credentials. Only for the key the device holds (`keyThumbprint`, from its DPoP proof): whoever
+    /// does not hold it learns nothing, not even whether the id exists.
+    func enrollment(id: String, heldBy keyThumbprint: String) async throws -> EnrollmentBundle {
+        let unknown = ServiceError.notFound("no enrollment \(id.prefix(64)) for the key that signed the DPoP proof")
+        guard let row = try await store.read({ try await $0.devices.find(id: id) }) else { throw unknown }
+        guard ConstantTime.equals(keyThumbprint, row.keyThumbprint) else { throw unknown }
+        let (certificates, credentials) = try await store.read { session in
+            (try await session.certificates.of(deviceID: row.id), try await session.credentials.of(deviceID: row.id))
+        }
+        let current = certificates.last { $0.revokedAt == nil }
+        let identity = credentials.last { $0.kind == .identity }
+        let roles = identity.map { identity in credentials.filter { $0.kind == .role && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
+        var bundle = EnrollmentBundle(
+            deviceId: row.id, did: row.did, state: row.state.rawValue, certificate: current?.pem,
+            chain: current == nil ? nil : try issuance.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
+            roleCredentials: current == nil ? [] : roles
+        )
+        if let certificateIndex = current?.logIndex, let credentialIndex = identity?.logIndex {
+            bundle.log = IssuanceLog(certificateIndex: UInt64(certificateIndex), credentialIndex: UInt64(credentialIndex))
+        }
+        return bundle
+    }
 }

@@ -36,28 +36,6 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Reads `Authorization: Bearer vk_…` into the context. Routes decide what scope they need.
-struct APIKeyMiddleware: RouterMiddleware {
-    let apiKeys: APIKeyService
-
-    func handle(_ request: Request, context: VouchRequestContext, next: (Request, VouchRequestContext) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
-            throw ServiceError.unauthenticated("send an API key as Authorization: Bearer vk_…")
-        }
-        var context = context
-        context.apiKey = try await key(header)
-        return try await next(request, context)
-    }
-
-    /// The live API key an `Authorization` header carries, or 401.
-    func key(_ header: String) async throws -> APIKeyRecord {
-        guard header.hasPrefix("Bearer "), let key = try await apiKeys.authenticate(String(header.dropFirst(7))) else {
-            throw ServiceError.unauthenticated("the API key is unknown or revoked")
-        }
-        return key
-    }
-}
-
 /// Per-source token buckets for enrollment and authentication: 429 with Retry-After when empty.
 final class RateLimiter: Sendable {
     private struct Bucket {
@@ -100,7 +78,7 @@ final class RateLimiter: Sendable {
 /// except on the `exempt` paths.
 struct RateLimitMiddleware: RouterMiddleware {
     let limiter: RateLimiter
-    let exempt: Set<String>
+    var exempt: Set<String> = []
 
     func handle(_ request: Request, context: VouchRequestContext, next: (Request, VouchRequestContext) async throws -> Response) async throws -> Response {
         if !exempt.contains(request.uri.path) { try limiter.take(context.sourceKey) }

@@ -60,6 +60,13 @@ final class MonitoringService: Sendable {
         observe(.counting(.authFailures), of: entry)
     }
 
+    /// Counts a device's authentication (a connection, from `source`).
+    func noteAuthenticated(_ deviceID: String, source: IPAddress?) async throws {
+        if let entry = try await directory.entry(deviceID) {
+            observe(Observation(source: source, connection: true), of: entry)
+        }
+    }
+
     /// The device's trust score and its explanation.
     func trust(of id: String) async throws -> TrustReport {
         guard try await directory.entry(id) != nil else { throw ServiceError.notFound("no device with id \(id.prefix(64))") }

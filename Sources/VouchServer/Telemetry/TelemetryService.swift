@@ -56,8 +56,17 @@ final class TelemetryService: Sendable {
     }
 
     /// The messages kept of a device, oldest first.
-    func recentMessages(of device: String) -> [RecentTelemetry.Message] {
-        recent.recent(device)
+    func recentMessages(of device: String) async throws -> [RecentTelemetry.Message] {
+        guard try await directory.entry(device) != nil else { throw ServiceError.notFound("no device with id \(device.prefix(64))") }
+        return recent.recent(device)
+    }
+
+    /// Checks each envelope of a batch from an authenticated `device` (see `ingest(_:from:source:)`).
+    func ingest(_ envelopes: [String], from device: DeviceRecord, source: IPAddress?) async throws -> [TelemetryOutcome] {
+        guard let entry = try await directory.entry(device.id) else {
+            throw ServiceError.unauthenticated("device \(device.id) is not known here")
+        }
+        return ingest(envelopes, from: entry, source: source)
     }
 
     /// The most envelopes a batch may hold.

@@ -1,7 +1,7 @@
 import Foundation
 import VouchKit
 
-extension PolicyController.AuthorizeBody {
+extension AuthorizeBody {
     /// Reads the body with VouchKit's one-pass JSON reader: on the decision path, `JSONDecoder`
     /// cost several times the decision itself. Members are the `Codable` ones; others are skipped,
     /// repeated ones refused.
@@ -54,7 +54,7 @@ extension PolicyController.AuthorizeBody {
     }
 }
 
-extension PolicyController.AuthorizeAnswer {
+extension AuthorizeAnswer {
     /// The answer as JSON.
     var json: JSONValue {
         var members: [String: JSONValue] = [
