@@ -6,6 +6,7 @@ import SwiftASN1
 import Testing
 import VouchCore
 import VouchKit
+import VouchTesting
 import X509
 
 @Suite("Lifecycle and revocation")
@@ -60,14 +61,11 @@ struct RevocationTests {
                 }
                 #expect(failures.contains { $0.reason.contains("revoked") })
 
-                // CRL: the serial is listed (checked by openssl when it is installed, see InteropTests).
-                let crl = try await client.call(.get, "/v1/pki/crl")
-                #expect(crl.headers[.contentType] == "application/pkix-crl")
-                let serial = Array(certificate.serialNumber.bytes)
-                #expect(Array(crl.body).firstRange(of: serial) != nil)
+                // CRL: signed by the issuing CA and listing the serial (openssl reads it too, see InteropTests).
+                let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
+                #expect(try await Self.crl(client, issuer: intermediate).lists(certificate))
 
                 // OCSP: the responder answers revoked, with the reason.
-                let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
                 let ocsp = try await client.call(
                     .post, "/v1/pki/ocsp", headers: [.contentType: "application/ocsp-request"],
                     body: try OCSPClient.request(serial: certificate.serialNumber, issuer: intermediate, nonce: [1, 2, 3, 4, 5, 6, 7, 8]))
@@ -87,6 +85,89 @@ struct RevocationTests {
                 #expect(sequence == Array(1...sequence.count))
                 let kinds: [String] = events.map { $0["kind"]?.stringValue ?? "" }
                 #expect(kinds.contains("device.revoked"))
+            }
+        }
+    }
+
+    /// The CRL, parsed, its signature checked against `issuer`, current now.
+    static func crl(_ client: any TestClientProtocol, issuer: Certificate) async throws -> RevocationListReader {
+        let answer = try await client.call(.get, "/v1/pki/crl")
+        #expect(answer.status == 200 && answer.headers[.contentType] == "application/pkix-crl")
+        let crl = try RevocationListReader(derEncoded: Array(answer.body))
+        #expect(crl.isSigned(by: issuer), "the CRL's signature does not verify with the issuing CA")
+        #expect(crl.thisUpdate <= Date().addingTimeInterval(60) && (crl.nextUpdate ?? .distantPast) > Date())
+        return crl
+    }
+
+    /// The OCSP status of `certificate`, from a response whose single answer names its serial.
+    static func ocspStatus(_ client: any TestClientProtocol, of certificate: Certificate, issuer: Certificate) async throws -> OCSPCertificateStatus? {
+        let answer = try await client.call(
+            .post, "/v1/pki/ocsp", headers: [.contentType: "application/ocsp-request"], body: try OCSPClient.request(serial: certificate.serialNumber, issuer: issuer))
+        #expect(answer.status == 200 && answer.headers[.contentType] == "application/ocsp-response")
+        let statuses = try OCSPClient.unverifiedStatuses(in: Array(answer.body))
+        #expect(statuses.count == 1 && statuses.first?.serial == certificate.serialNumber)
+        return statuses.first?.status
+    }
+
+    /// A suspension holds the certificate (CRL reason certificateHold, OCSP revoked with that
+    /// reason) and a reinstatement lifts the hold in both; a revocation after a hold revokes for good.
+    @Test func suspendHoldsAndReinstateLiftsInTheCRLAndOCSP() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let (id, answer) = try await Self.enroll(client, admin: admin)
+                let certificate = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
+                let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
+                #expect(!(try await Self.crl(client, issuer: intermediate).lists(certificate)))
+                guard case .good = try await Self.ocspStatus(client, of: certificate, issuer: intermediate) else {
+                    Issue.record("a new certificate is not good")
+                    return
+                }
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await Self.crl(client, issuer: intermediate).lists(certificate))
+                guard case .revoked(_, let held) = try await Self.ocspStatus(client, of: certificate, issuer: intermediate) else {
+                    Issue.record("a suspended device's certificate is not on hold in OCSP")
+                    return
+                }
+                #expect(held == .certificateHold)
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/reinstate", apiKey: admin).status == 200)
+                #expect(!(try await Self.crl(client, issuer: intermediate).lists(certificate)), "the hold is lifted from the CRL")
+                guard case .good = try await Self.ocspStatus(client, of: certificate, issuer: intermediate) else {
+                    Issue.record("a reinstated device's certificate is not good in OCSP")
+                    return
+                }
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
+                guard case .revoked(_, let reason) = try await Self.ocspStatus(client, of: certificate, issuer: intermediate) else {
+                    Issue.record("a revoked device's certificate is not revoked in OCSP")
+                    return
+                }
+                #expect(reason == .keyCompromise, "the hold became the revocation")
+                #expect(try await Self.crl(client, issuer: intermediate).lists(certificate))
+            }
+        }
+    }
+
+    /// OCSP answers `unknown` for a serial this CA never issued, and for a certificate of another CA.
+    @Test func ocspAnswersUnknownForWhatItDidNotIssue() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let (_, answer) = try await Self.enroll(client, admin: admin)
+                let issued = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
+                let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
+                // Same issuer, a serial never issued.
+                let never = try OCSPClient.request(serial: Certificate.SerialNumber(bytes: [0x7f, 0x01, 0x02, 0x03]), issuer: intermediate)
+                let unissued = try OCSPClient.unverifiedStatuses(in: Array(try await client.call(
+                    .post, "/v1/pki/ocsp", headers: [.contentType: "application/ocsp-request"], body: never).body))
+                guard case .unknown = unissued.first?.status else {
+                    Issue.record("a serial never issued is not unknown: \(String(describing: unissued.first?.status))")
+                    return
+                }
+                // Another CA's certificate with the same serial as one issued here.
+                let other = try FactoryCA(name: "Another CA")
+                guard case .unknown = try await Self.ocspStatus(client, of: issued, issuer: other.root) else {
+                    Issue.record("another CA's certificate is not unknown")
+                    return
+                }
             }
         }
     }

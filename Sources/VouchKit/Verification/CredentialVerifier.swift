@@ -72,26 +72,8 @@ public struct CredentialVerifier: Sendable {
     }
 }
 
-
 /// The outcome of verifying a credential.
-public enum CredentialVerificationResult: Sendable {
-    /// Every policy passed.
-    case valid(VerifiedCredential)
-    /// At least one check failed; every failure is listed.
-    case invalid([VerificationFailure])
-
-    /// Whether the credential is valid.
-    public var isValid: Bool {
-        if case .valid = self { return true }
-        return false
-    }
-
-    /// The failures (empty when valid).
-    public var failures: [VerificationFailure] {
-        if case .invalid(let failures) = self { return failures }
-        return []
-    }
-}
+public typealias CredentialVerificationResult = VerificationResult<VerifiedCredential>
 
 /// A credential that passed verification.
 public struct VerifiedCredential: Sendable {

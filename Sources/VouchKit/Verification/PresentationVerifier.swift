@@ -74,24 +74,7 @@ public struct PresentationVerifier: Sendable {
 }
 
 /// The outcome of verifying a presentation.
-public enum PresentationVerificationResult: Sendable {
-    /// Every policy passed.
-    case valid(VerifiedPresentation)
-    /// At least one check failed; every failure is listed.
-    case invalid([VerificationFailure])
-
-    /// Whether the presentation is valid.
-    public var isValid: Bool {
-        if case .valid = self { return true }
-        return false
-    }
-
-    /// The failures (empty when valid).
-    public var failures: [VerificationFailure] {
-        if case .invalid(let failures) = self { return failures }
-        return []
-    }
-}
+public typealias PresentationVerificationResult = VerificationResult<VerifiedPresentation>
 
 /// A presentation that passed verification, with its credentials.
 public struct VerifiedPresentation: Sendable {
