@@ -113,8 +113,8 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
     // Public reads cost little each but are open to everyone: ten times the authenticated limit.
-    let publicLimiter = RateLimiter(perMinute: min(configuration.rateLimitPerMinute, Int.max / 10) * 10)
-    let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
+    let publicLimiter = RateLimiter(perMinute: min(configuration.rateLimitPerMinute, Int.max / 10) * 10, clock: services.clock)
+    let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute, clock: services.clock)
     router.addRoutes(
         PublicController(issuance: services.issuance, devices: services.lifecycle, apiKeys: services.apiKeys, metrics: metrics, limiter: publicLimiter)
             .endpoints)

@@ -72,9 +72,7 @@ struct DeviceController<
         let id = try context.parameters.require("id")
         switch context.identity {
         case .apiKey(let key):
-            guard key.scope >= .readOnly else {
-                throw ServiceError.forbidden("this API key has scope \(key.scope.rawValue); this needs \(APIScope.readOnly.rawValue)")
-            }
+            try key.require(.readOnly)
             return Answer(try await monitoring.trust(of: id))
         case .device(let device):
             guard id == "self" || id == device.id else {

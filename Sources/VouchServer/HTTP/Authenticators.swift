@@ -40,9 +40,7 @@ struct RequireScope: RouterMiddleware {
 
     func handle(_ request: Request, context: VouchRequestContext, next: (Request, VouchRequestContext) async throws -> Response) async throws -> Response {
         guard case .apiKey(let key) = context.identity else { throw Self.missing }
-        guard key.scope >= scope else {
-            throw ServiceError.forbidden("this API key has scope \(key.scope.rawValue); this needs \(scope.rawValue)")
-        }
+        try key.require(scope)
         return try await next(request, context)
     }
 }

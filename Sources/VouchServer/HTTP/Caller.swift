@@ -25,4 +25,11 @@ struct APIKeyIdentity: Sendable, Hashable {
         id = record.id
         scope = record.scope
     }
+
+    /// Refuses (403) a key with less than `needed`.
+    func require(_ needed: APIScope) throws {
+        guard scope >= needed else {
+            throw ServiceError.forbidden("this API key has scope \(scope.rawValue); this needs \(needed.rawValue)")
+        }
+    }
 }

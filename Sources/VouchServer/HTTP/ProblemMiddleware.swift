@@ -47,13 +47,18 @@ final class RateLimiter: Sendable {
     private let refillPerSecond: Double
     private let buckets = Mutex([String: Bucket]())
 
-    init(perMinute: Int) {
+    /// The server's clock: buckets refill as it runs.
+    private let clock: ServerClock
+
+    init(perMinute: Int, clock: ServerClock = ServerClock()) {
         capacity = Double(max(1, perMinute))
         refillPerSecond = Double(max(1, perMinute)) / 60
+        self.clock = clock
     }
 
     /// Takes a token for `source`, or throws 429.
-    func take(_ source: String, now: Double = Date().timeIntervalSince1970) throws {
+    func take(_ source: String) throws {
+        let now = clock.now.timeIntervalSince1970
         let wait: Double? = buckets.withLock { buckets in
             if buckets.count > 100_000 {
                 buckets = buckets.filter { now - $0.value.updated < 60 }

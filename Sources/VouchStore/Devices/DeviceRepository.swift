@@ -26,14 +26,19 @@ package struct DeviceRepository: Sendable {
         "id", "group_id", "zone", "state", "did", "key_thumbprint", "public_key", "attributes", "roles", "previous_dids", "created_at", "updated_at",
     ]
 
+    /// A device is read on every request it makes; its JSON columns rarely change.
+    private static let keys = DecodedColumns<JWK>(capacity: 10_000)
+    private static let attributes = DecodedColumns<[String: String]>(capacity: 10_000)
+    private static let names = DecodedColumns<[String]>(capacity: 10_000)
+
     private static func record(_ row: Row) throws -> DeviceRecord {
         guard let state = DeviceState(rawValue: row.state) else { throw StoreError.corrupt("device \(row.id) has state \(row.state)") }
         return DeviceRecord(
             id: row.id, groupId: row.groupId, zone: row.zone, state: state, did: row.did, keyThumbprint: row.keyThumbprint,
-            publicKey: try StoredJSON.decode(JWK.self, from: row.publicKey, column: "public_key of device \(row.id)"),
-            attributes: try StoredJSON.decode([String: String].self, from: row.attributes, column: "attributes of device \(row.id)"),
-            roles: try StoredJSON.decode([String].self, from: row.roles, column: "roles of device \(row.id)"),
-            previousDids: try StoredJSON.decode([String].self, from: row.previousDids, column: "previous_dids of device \(row.id)"),
+            publicKey: try keys.decode(row.publicKey, column: "public_key of device \(row.id)"),
+            attributes: try attributes.decode(row.attributes, column: "attributes of device \(row.id)"),
+            roles: try names.decode(row.roles, column: "roles of device \(row.id)"),
+            previousDids: try names.decode(row.previousDids, column: "previous_dids of device \(row.id)"),
             createdAt: row.createdAt, updatedAt: row.updatedAt)
     }
 

@@ -1,6 +1,5 @@
 import Foundation
 import SQLKit
-import Synchronization
 import VouchCore
 import VouchKit
 
@@ -51,23 +50,12 @@ package struct GroupRepository: Sendable {
         var updatedAt: Int
     }
 
-    /// Rules decoded once per distinct settings text: enrollment reads its group on every request,
-    /// and the text is the key, so a changed group is decoded afresh and nothing needs invalidating.
-    private static let rulesCache = Mutex<[String: EnrollmentRules]>([:])
-
-    private static func rules(_ settings: String, group: String) throws -> EnrollmentRules {
-        if let rules = rulesCache.withLock({ $0[settings] }) { return rules }
-        let rules = try StoredJSON.decode(EnrollmentRules.self, from: settings, column: "settings of group \(group)")
-        rulesCache.withLock { cache in
-            if cache.count >= 256 { cache.removeAll() }
-            cache[settings] = rules
-        }
-        return rules
-    }
+    /// Enrollment reads its group's rules on every request.
+    private static let rules = DecodedColumns<EnrollmentRules>(capacity: 256)
 
     private static func record(_ row: Row) throws -> GroupRecord {
         GroupRecord(
-            id: row.id, name: row.name, tokenHash: row.tokenHash, tokenUsesLeft: row.tokenUsesLeft, rules: try rules(row.settings, group: row.id),
+            id: row.id, name: row.name, tokenHash: row.tokenHash, tokenUsesLeft: row.tokenUsesLeft, rules: try rules.decode(row.settings, column: "settings of group \(row.id)"),
             disabled: row.disabled != 0, createdAt: row.createdAt, updatedAt: row.updatedAt)
     }
 

@@ -24,7 +24,9 @@ struct RateLimitTests {
 
     @Test func everyLimitedRouteAnswers429WhenTheBucketIsEmpty() async throws {
         try await withDataDirectory { dir in
-            try await withServer(dataDirectory: dir, rateLimitPerMinute: 1) { client, _, _ in
+            // The server's clock stands still: no bucket refills while the test runs, however long it takes.
+            let now = Date()
+            try await withServer(dataDirectory: dir, rateLimitPerMinute: 1, clock: { now }) { client, _, _ in
                 // The one request a minute allows, then nothing on any route of that limit.
                 #expect(try await client.call(.post, "/v1/enrollments/nonce").status == 201)
                 for (method, path) in Self.limited {
