@@ -1,3 +1,4 @@
+#if !FUZZING
 import Crypto
 import Foundation
 import SwiftASN1
@@ -74,3 +75,4 @@ extension FuzzSeeds {
         return seeds
     }
 }
+#endif
