@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "VouchKit", targets: ["VouchKit"]),
         .library(name: "VouchCore", targets: ["VouchCore"]),
+        .library(name: "VouchAPI", targets: ["VouchAPI"]),
         .library(name: "VouchStore", targets: ["VouchStore"]),
         .library(name: "VouchServer", targets: ["VouchServer"]),
         .executable(name: "vouch", targets: ["VouchCLI"]),
@@ -65,6 +66,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "VouchAPI",
+            dependencies: ["VouchKit", "VouchCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "VouchStore",
             dependencies: [
                 "VouchCore",
@@ -86,6 +92,7 @@ let package = Package(
         .target(
             name: "VouchServer",
             dependencies: [
+                "VouchAPI",
                 "VouchStore",
                 "VouchCore",
                 "VouchKit",
@@ -120,6 +127,7 @@ let package = Package(
         .target(
             name: "VouchSimulation",
             dependencies: [
+                "VouchAPI",
                 "VouchKit",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -132,6 +140,7 @@ let package = Package(
         .executableTarget(
             name: "VouchCLI",
             dependencies: [
+                "VouchAPI",
                 "VouchKit",
                 "VouchCore",
                 "VouchServer",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
 import VouchKit
 
 /// The `vouch` command: the trust authority's server and admin tools, the device agent, and
@@ -9,7 +10,7 @@ struct Vouch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vouch",
         abstract: "Identity and trust authority for fleets of machines.",
-        discussion: "Exit status: 0 on success, 1 when a verification fails, 2 on a usage or input error.",
+        discussion: "Exit status: 0 on success, 1 when a verification fails or the server refuses, 2 on a usage or input error or an unreachable server.",
         subcommands: [
             KeysCommand.self, DIDCommand.self, CredentialCommand.self, PresentationCommand.self,
             StatusListCommand.self, LogCommand.self, WitnessCommand.self, ServeCommand.self, DeviceCommand.self, AdminCommand.self,
@@ -28,6 +29,13 @@ struct Vouch: AsyncParsableCommand {
             }
         } catch let exitCode as ExitCode {
             Foundation.exit(exitCode.rawValue)
+        } catch let error as VouchClientError {
+            // The server refused (1: what was asked was not done), or could not be reached (2).
+            FileHandle.standardError.write(Data("Error: \(error.reason)\n".utf8))
+            if let legal = error.problem?.legalActions {
+                FileHandle.standardError.write(Data("legal actions: \(legal)\n".utf8))
+            }
+            Foundation.exit(error.code == .unreachable ? 2 : 1)
         } catch {
             if exitCode(for: error) == .success {
                 let arguments = CommandLine.arguments.dropFirst()

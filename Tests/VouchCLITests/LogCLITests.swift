@@ -37,6 +37,24 @@ struct LogCLITests {
         return data
     }
 
+    struct NothingPending: Error {}
+
+    /// The size of the checkpoint awaiting cosignatures, once one bigger than `size` does (polls for
+    /// up to 10 s).
+    static func pendingSize(_ server: String, above size: UInt64) async throws -> UInt64 {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: server + "/v1/log/pending")!)
+            if (response as? HTTPURLResponse)?.statusCode == 200 {
+                let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+                if lines.count > 1, let pending = UInt64(lines[1]), pending > size { return pending }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no checkpoint above size \(size) awaited cosignatures within 10 s")
+        throw NothingPending()
+    }
+
     @Test func aNewcomerVerifiesAnIssuanceOfflineAndTheAuditorCatchesEditedRows() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
             try await vouch.withServer(extraArguments: ["--checkpoint-interval", "0.1"]) { server, admin in
@@ -135,18 +153,28 @@ struct LogCLITests {
                 #expect(checkpoint.contains("— witness.example "), "\(checkpoint)")
                 try vouch.write(checkpoint, to: "checkpoint.txt")
                 try await vouch.run("log", "verify-checkpoint", "--key", key, "checkpoint.txt").expectExit(0)
+                let firstSize = try #require(UInt64(checkpoint.split(separator: "\n")[1]))
 
-                // More events, a new pending checkpoint: the witness proves consistency and cosigns.
+                // More events, a new pending checkpoint: the witness proves consistency and cosigns it.
                 try await vouch.run("admin", "group", "create", "--server", server, "--api-key", admin, "--name", "more").expectExit(0)
-                try await Task.sleep(for: .milliseconds(400))
-                try await vouch.run("witness", "--log", server, "--key", key, "--witness-key", "witness.key", "--once").expectExit(0)
+                let secondSize = try await Self.pendingSize(server, above: firstSize)
+                let second = try await vouch.run("witness", "--log", server, "--key", key, "--witness-key", "witness.key", "--once")
+                second.expectExit(0)
+                #expect(second.standardOutput.contains("checkpoint \(secondSize) root"), "\(second)")
+                let state = try JSONDecoder().decode(WitnessState.self, from: try vouch.data("witness.key.state"))
+                #expect(state.size == secondSize)
+
+                // With nothing pending, --once says so and cosigns nothing.
+                let idle = try await vouch.run("witness", "--log", server, "--key", key, "--witness-key", "witness.key", "--once")
+                idle.expectExit(0)
+                #expect(idle.standardOutput.contains("no checkpoint awaits cosignatures"), "\(idle)")
 
                 // A witness that remembers another history at that size sees a fork and refuses.
                 try await vouch.run("admin", "group", "create", "--server", server, "--api-key", admin, "--name", "forked").expectExit(0)
-                try await Task.sleep(for: .milliseconds(400))
-                var state = try JSONDecoder().decode(WitnessState.self, from: try vouch.data("witness.key.state"))
-                state.root = MerkleHash.leafHash(Array("another history".utf8)).base64EncodedString
-                try vouch.write(try JSONEncoder().encode(state), to: "witness.key.state")
+                _ = try await Self.pendingSize(server, above: secondSize)
+                var forked = state
+                forked.root = MerkleHash.leafHash(Array("another history".utf8)).base64EncodedString
+                try vouch.write(try JSONEncoder().encode(forked), to: "witness.key.state")
                 try await vouch.run("witness", "--log", server, "--key", key, "--witness-key", "witness.key", "--once")
                     .expectVerificationFailure(mentioning: "FORK")
             }

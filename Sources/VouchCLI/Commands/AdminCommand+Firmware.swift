@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
+import VouchCore
 import VouchKit
 
 extension AdminCommand {
@@ -17,10 +19,9 @@ extension AdminCommand {
 
             func run() async throws {
                 let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version)
-                let answer = try await connection.client().json("POST", "/v1/admin/firmware", body: [
-                    "model": .string(model), "version": .string(measurement.version), "sha256": .string(measurement.sha256),
-                ])
-                print("registered \(model) \(measurement.version): \(answer["sha256"]?.stringValue ?? "")")
+                let registered = try await connection.client().registerFirmware(
+                    FirmwareRegistration(model: model, version: measurement.version, sha256: measurement.sha256))
+                print("registered \(model) \(measurement.version): \(registered.sha256)")
             }
         }
 
@@ -30,8 +31,7 @@ extension AdminCommand {
             @Argument(help: "The image's SHA-256, in hex.") var sha256: String
 
             func run() async throws {
-                let answer = try await connection.client().json("POST", "/v1/admin/firmware/\(sha256.lowercased())/revoke")
-                let devices = (answer["devices"]?.arrayValue ?? []).compactMap(\.stringValue)
+                let devices = try await connection.client().revokeFirmware(sha256.lowercased()).devices
                 print("revoked \(sha256.lowercased()); devices running it: \(devices.isEmpty ? "none" : devices.joined(separator: ", "))")
             }
         }
@@ -42,10 +42,10 @@ extension AdminCommand {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let answer = try await connection.client().json("GET", "/v1/admin/firmware")
-                if json { return CLIOutput.json(answer) }
-                for entry in answer.arrayValue {
-                    print("\(entry["model"]?.stringValue ?? "")\t\(entry["version"]?.stringValue ?? "")\t\(entry["status"]?.stringValue ?? "")\t\(entry["sha256"]?.stringValue ?? "")")
+                let registered = try await connection.client().firmware()
+                if json { return CLIOutput.json(registered) }
+                for entry in registered {
+                    print("\(entry.model)\t\(entry.version)\t\(entry.status.rawValue)\t\(entry.sha256)")
                 }
             }
         }

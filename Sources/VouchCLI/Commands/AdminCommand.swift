@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
+import VouchCore
 import VouchKit
 
 /// Options every admin command takes.
@@ -7,13 +9,13 @@ struct AdminConnection: ParsableArguments {
     @Option(help: "The Vouch server (VOUCH_SERVER), such as http://127.0.0.1:8080.") var server: String?
     @Option(name: .customLong("api-key"), help: "An API key (VOUCH_API_KEY).") var apiKey: String?
 
-    func client() throws -> APIClient {
+    func client() throws -> VouchClient {
         let environment = ProcessInfo.processInfo.environment
         guard let server = server ?? environment["VOUCH_SERVER"] else { throw ValidationError("give --server or set VOUCH_SERVER") }
         guard let key = apiKey ?? environment["VOUCH_API_KEY"], !key.isEmpty else {
             throw ValidationError("give --api-key or set VOUCH_API_KEY (the first start prints one and writes DATA_DIR/admin-api-key)")
         }
-        return try APIClient(server: server, apiKey: key.trimmingCharacters(in: .whitespacesAndNewlines))
+        return VouchClient(transport: try CLIInput.transport(server), credential: .apiKey(key.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 }
 
@@ -43,28 +45,27 @@ struct AdminCommand: AsyncParsableCommand {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                var body: [String: JSONValue] = [
-                    "name": .string(name), "attestation": .string(attestation), "approval": .string(approval),
-                    "requiredAttributes": .array(requireAttribute.map(JSONValue.string)),
-                    "manufacturerRoots": .array(try manufacturerCA.map { .string(try CLIInput.readText($0)) }),
-                ]
+                guard let mode = AttestationMode(rawValue: attestation) else {
+                    throw ValidationError("--attestation must be one of \(AttestationMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard let approvalMode = ApprovalMode(rawValue: approval) else {
+                    throw ValidationError("--approval must be one of \(ApprovalMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                var request = GroupRequest(
+                    name: name, attestation: mode, manufacturerRoots: try manufacturerCA.map { try CLIInput.readText($0) },
+                    requiredAttributes: requireAttribute, defaultZone: zone, defaultRoles: roles.isEmpty ? nil : roles, approval: approvalMode)
                 if tokenUses == "unlimited" {
-                    body["unlimitedTokenUses"] = true
+                    request.unlimitedTokenUses = true
                 } else if let uses = Int(tokenUses) {
-                    body["tokenUses"] = .number(Double(uses))
+                    request.tokenUses = uses
                 } else {
                     throw ValidationError("--token-uses must be a number or unlimited")
                 }
-                if let zone { body["defaultZone"] = .string(zone) }
-                if !roles.isEmpty { body["defaultRoles"] = .array(roles.map(JSONValue.string)) }
-                let answer = try await connection.client().json("POST", "/v1/admin/groups", body: .object(body))
-                if json {
-                    CLIOutput.json(answer)
-                    return
-                }
-                let group = answer["group"]
-                print("group \(group?["name"]?.stringValue ?? "") (\(group?["id"]?.stringValue ?? "")): \(group?["rules"]?["attestation"]?.stringValue ?? ""), approval \(group?["rules"]?["approval"]?.stringValue ?? "")")
-                if let token = answer["claimToken"]?.stringValue {
+                let answer = try await connection.client().createGroup(request)
+                if json { return CLIOutput.json(answer) }
+                let group = answer.group
+                print("group \(group.name) (\(group.id)): \(group.rules.attestation.rawValue), approval \(group.rules.approval.rawValue)")
+                if let token = answer.claimToken {
                     print(token)
                 }
             }
@@ -76,11 +77,11 @@ struct AdminCommand: AsyncParsableCommand {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let answer = try await connection.client().json("GET", "/v1/admin/groups")
-                if json { return CLIOutput.json(answer) }
-                for group in answer.arrayValue {
-                    let uses = group["tokenUsesLeft"]?.intValue.map { "\($0) uses left" } ?? "unlimited"
-                    print("\(group["name"]?.stringValue ?? "")\t\(group["rules"]?["attestation"]?.stringValue ?? "")\t\(group["disabled"] == .bool(true) ? "disabled" : "enabled")\t\(uses)")
+                let groups = try await connection.client().groups()
+                if json { return CLIOutput.json(groups) }
+                for group in groups {
+                    let uses = group.tokenUsesLeft.map { "\($0) uses left" } ?? "unlimited"
+                    print("\(group.name)\t\(group.rules.attestation.rawValue)\t\(group.disabled ? "disabled" : "enabled")\t\(uses)")
                 }
             }
         }
@@ -99,20 +100,10 @@ struct AdminCommand: AsyncParsableCommand {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let client = try connection.client()
-                var devices: [JSONValue] = []
-                var after: String?
-                repeat {
-                    var path = "/v1/admin/devices?limit=1000"
-                    if let state { path += "&state=\(state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-                    if let after { path += "&after=\(after)" }
-                    let page = try await client.json("GET", path)
-                    devices += page["devices"]?.arrayValue ?? []
-                    after = page["next"]?.stringValue
-                } while after != nil
-                if json { return CLIOutput.json(.array(devices)) }
+                let devices = try await connection.client().allDevices(state: state)
+                if json { return CLIOutput.json(devices) }
                 for device in devices {
-                    print("\(device["id"]?.stringValue ?? "")\t\(device["state"]?.stringValue ?? "")\t\(device["zone"]?.stringValue ?? "")\t\(device["did"]?.stringValue ?? "")")
+                    print("\(device.id)\t\(device.state)\t\(device.zone)\t\(device.did)")
                 }
             }
         }
@@ -124,18 +115,18 @@ struct AdminCommand: AsyncParsableCommand {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let detail = try await connection.client().json("GET", "/v1/admin/devices/\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) ?? id)")
+                let detail = try await connection.client().device(id)
                 if json { return CLIOutput.json(detail) }
-                let device = detail["device"]
-                print("device \(device?["id"]?.stringValue ?? "")")
-                print("state: \(device?["state"]?.stringValue ?? "") (legal actions: \((device?["legalActions"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")))")
-                print("did: \(device?["did"]?.stringValue ?? "")")
-                print("zone: \(device?["zone"]?.stringValue ?? "")")
-                for certificate in detail["certificates"]?.arrayValue ?? [] {
-                    print("certificate \(certificate["serial"]?.stringValue ?? ""): \(certificate["status"]?.stringValue ?? "")")
+                let device = detail.device
+                print("device \(device.id)")
+                print("state: \(device.state) (legal actions: \(device.legalActions.joined(separator: ", ")))")
+                print("did: \(device.did)")
+                print("zone: \(device.zone)")
+                for certificate in detail.certificates {
+                    print("certificate \(certificate.serial): \(certificate.status)")
                 }
-                for event in detail["history"]?.arrayValue ?? [] {
-                    print("event \(event["seq"]?.intValue ?? 0): \(event["kind"]?.stringValue ?? "") by \(event["actor"]?.stringValue ?? "")")
+                for event in detail.history {
+                    print("event \(event.seq): \(event.kind) by \(event.actor)")
                 }
             }
         }
@@ -148,19 +139,17 @@ struct AdminCommand: AsyncParsableCommand {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let path = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) ?? id
-                let report = try await connection.client().json("GET", "/v1/devices/\(path)/trust")
+                let report = try await connection.client().trust(of: id)
                 if json { return CLIOutput.json(report) }
-                print("trust \(report["explanation"]?.stringValue ?? "")")
-                for signal in report["signals"]?.arrayValue ?? [] {
-                    let contribution = String(format: "%.1f", signal["contribution"]?.numberValue ?? 0)
-                    let weight = String(format: "%.0f", signal["weight"]?.numberValue ?? 0)
+                print("trust \(report.explanation)")
+                for signal in report.signals {
+                    let contribution = String(format: "%.1f", signal.contribution)
+                    let weight = String(format: "%.0f", signal.weight)
                     print(
-                        "signal \(signal["kind"]?.stringValue ?? ""): −\(contribution) (weight \(weight), raised \(signal["count"]?.intValue ?? 0)×, "
-                            + "last \(signal["ageSeconds"]?.intValue ?? 0) s ago): \(signal["detail"]?.stringValue ?? "")")
+                        "signal \(signal.kind): −\(contribution) (weight \(weight), raised \(signal.count)×, "
+                            + "last \(signal.ageSeconds) s ago): \(signal.detail)")
                 }
-                let responses = (report["responses"]?.arrayValue ?? []).compactMap(\.stringValue)
-                if !responses.isEmpty { print("responses fired: \(responses.joined(separator: ", "))") }
+                if !report.responses.isEmpty { print("responses fired: \(report.responses.joined(separator: ", "))") }
             }
         }
 
@@ -174,23 +163,16 @@ struct AdminCommand: AsyncParsableCommand {
             @Flag(name: .customLong("no-roles"), help: "Take every role away.") var noRoles = false
 
             func run() async throws {
-                var body: [String: JSONValue] = [:]
-                if let zone { body["zone"] = .string(zone) }
-                if !roles.isEmpty || noRoles { body["roles"] = .array(roles.map(JSONValue.string)) }
-                guard !body.isEmpty else { throw ValidationError("give --zone, --role or --no-roles") }
-                let answer = try await connection.client().json(
-                    "PATCH", "/v1/admin/devices/\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) ?? id)", body: .object(body))
-                let roles = (answer["roles"]?.arrayValue ?? []).compactMap(\.stringValue)
-                print("device \(id): zone \(answer["zone"]?.stringValue ?? ""), roles \(roles.isEmpty ? "none" : roles.joined(separator: ", "))")
+                guard zone != nil || !roles.isEmpty || noRoles else { throw ValidationError("give --zone, --role or --no-roles") }
+                let device = try await connection.client().assign(id, AssignmentRequest(zone: zone, roles: !roles.isEmpty || noRoles ? roles : nil))
+                print("device \(id): zone \(device.zone), roles \(device.roles.isEmpty ? "none" : device.roles.joined(separator: ", "))")
             }
         }
 
         /// A lifecycle action on one device.
-        static func apply(_ action: String, id: String, reason: String?, connection: AdminConnection) async throws {
-            var body: [String: JSONValue] = [:]
-            if let reason { body["reason"] = .string(reason) }
-            let answer = try await connection.client().json("POST", "/v1/admin/devices/\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) ?? id)/\(action)", body: .object(body))
-            print("device \(id) is \(answer["device"]?["state"]?.stringValue ?? "")")
+        static func apply(_ action: LifecycleAction, id: String, reason: String?, connection: AdminConnection) async throws {
+            let answer = try await connection.client().act(action, on: id, reason: reason)
+            print("device \(id) is \(answer.device.state)")
         }
 
         /// What every lifecycle subcommand takes: the server, the device, and a reason.
@@ -199,7 +181,7 @@ struct AdminCommand: AsyncParsableCommand {
             @Argument(help: "The device id.") var id: String
             @Option(help: "Reason: key-compromise, superseded, cessation-of-operation, affiliation-changed, unspecified.") var reason: String?
 
-            func apply(_ action: String) async throws {
+            func apply(_ action: LifecycleAction) async throws {
                 try await Device.apply(action, id: id, reason: reason, connection: connection)
             }
         }
@@ -207,43 +189,43 @@ struct AdminCommand: AsyncParsableCommand {
         struct Approve: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a device.")
             @OptionGroup var arguments: LifecycleArguments
-            func run() async throws { try await arguments.apply("approve") }
+            func run() async throws { try await arguments.apply(.approve) }
         }
 
         struct Suspend: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "suspend", abstract: "Suspend a device.")
             @OptionGroup var arguments: LifecycleArguments
-            func run() async throws { try await arguments.apply("suspend") }
+            func run() async throws { try await arguments.apply(.suspend) }
         }
 
         struct Reinstate: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "reinstate", abstract: "Reinstate a device.")
             @OptionGroup var arguments: LifecycleArguments
-            func run() async throws { try await arguments.apply("reinstate") }
+            func run() async throws { try await arguments.apply(.reinstate) }
         }
 
         struct Quarantine: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "quarantine", abstract: "Quarantine a device.")
             @OptionGroup var arguments: LifecycleArguments
-            func run() async throws { try await arguments.apply("quarantine") }
+            func run() async throws { try await arguments.apply(.quarantine) }
         }
 
         struct Release: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a device.")
             @OptionGroup var arguments: LifecycleArguments
-            func run() async throws { try await arguments.apply("release") }
+            func run() async throws { try await arguments.apply(.release) }
         }
 
         struct Revoke: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a device.")
             @OptionGroup var arguments: LifecycleArguments
-            func run() async throws { try await arguments.apply("revoke") }
+            func run() async throws { try await arguments.apply(.revoke) }
         }
 
         struct Decommission: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "decommission", abstract: "Decommission a device.")
             @OptionGroup var arguments: LifecycleArguments
-            func run() async throws { try await arguments.apply("decommission") }
+            func run() async throws { try await arguments.apply(.decommission) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
 import VouchKit
 
 /// `vouch credential ...`: issue and verify `vc+jwt` credentials.
@@ -101,7 +102,12 @@ struct CredentialCommand: AsyncParsableCommand {
                 let parsed = try CompactJWS(parsing: credential)
                 let urls = Set(try Credential(payload: parsed.payload).status.map(\.statusListCredential))
                 for url in urls.sorted() {
-                    let token = try await APIClient.fetch(url)
+                    let answer = try await URLSessionTransport.get(url)
+                    guard answer.status == 200 else {
+                        CLIOutput.error("Error: \(url) answered HTTP \(answer.status)")
+                        throw ExitCode(1)
+                    }
+                    let token = answer.text
                     do {
                         lists.append(try await StatusListCredential.verify(token, trust: bundle, trustedIssuers: trusted))
                     } catch {

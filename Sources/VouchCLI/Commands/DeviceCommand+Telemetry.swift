@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
+import VouchCore
 import VouchKit
 
 extension DeviceCommand {
@@ -33,25 +35,24 @@ extension DeviceCommand {
             guard !payloads.isEmpty else { throw ValidationError("give at least one --payload") }
             let identity = try Identity(dir: dir, server: server)
             let did = DID(key: identity.key.publicKey)
-            var envelopes: [JSONValue] = []
+            var envelopes: [String] = []
             for (sequence, payload) in zip(try DeviceCommand.nextSequences(payloads.count, dir: dir), payloads) {
                 let envelope = TelemetryEnvelope(device: did, sequence: sequence, topic: topic, payload: Data(payload.utf8))
-                envelopes.append(.string(try await envelope.signed(with: identity.key)))
+                envelopes.append(try await envelope.signed(with: identity.key))
             }
-            let answer = try await identity.authorizedClient().json("POST", "/v1/telemetry", body: ["envelopes": .array(envelopes)])
+            let answer = try await identity.authorizedClient().sendTelemetry(envelopes)
             if json {
                 CLIOutput.json(answer)
             } else {
-                for result in answer["results"]?.arrayValue ?? [] {
-                    let index = result["index"]?.intValue ?? 0
-                    if let reason = result["reason"]?.stringValue {
-                        print("message \(index): rejected (\(reason)): \(result["detail"]?.stringValue ?? "")")
+                for result in answer.results {
+                    if let reason = result.reason {
+                        print("message \(result.index): rejected (\(reason)): \(result.detail ?? "")")
                     } else {
-                        print("message \(index): accepted")
+                        print("message \(result.index): accepted")
                     }
                 }
             }
-            if (answer["rejected"]?.numberValue ?? 0) > 0 { throw ExitCode(1) }
+            if answer.rejected > 0 { throw ExitCode(1) }
         }
     }
 
@@ -76,11 +77,9 @@ extension DeviceCommand {
             let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version).answering(nonce)
             let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
             let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
-            let answer = try await identity.authorizedClient().json(
-                "POST", "/v1/devices/self/attestation", body: ["nonce": .string(nonce), "measurement": .string(envelope)])
-            let status = answer["status"]?.stringValue ?? "unknown"
-            print("\(status): \(answer["detail"]?.stringValue ?? "")")
-            if status != "good" { throw ExitCode(1) }
+            let verdict = try await identity.authorizedClient().attest(MeasurementBody(measurement: envelope, nonce: nonce))
+            print("\(verdict.status.rawValue): \(verdict.detail)")
+            if verdict.status != .good { throw ExitCode(1) }
         }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SwiftASN1
+import VouchAPI
+import VouchCore
 import VouchKit
 
 /// `vouch device …`: the device agent.
@@ -26,39 +28,37 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let type = SigningKey.KeyType(rawValue: keyType) else { throw ValidationError("--key-type must be ed25519 or p256") }
-            var attributeMap: [String: JSONValue] = [:]
+            var attributeMap: [String: String] = [:]
             for attribute in attributes {
                 guard let equals = attribute.firstIndex(of: "="), equals != attribute.startIndex else {
                     throw ValidationError("--attribute \(attribute) must be key=value")
                 }
-                attributeMap[String(attribute[..<equals])] = .string(String(attribute[attribute.index(after: equals)...]))
+                attributeMap[String(attribute[..<equals])] = String(attribute[attribute.index(after: equals)...])
             }
             if FileManager.default.fileExists(atPath: dir + "/key.jwk") {
                 throw ValidationError("\(dir)/key.jwk exists: this directory already holds a device identity")
             }
-            let client = try APIClient(server: server)
+            let transport = try CLIInput.transport(server)
+            let client = VouchClient(transport: transport)
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
 
             let key = SigningKey.generate(type)
             let did = DID(key: key.publicKey)
-            let nonce = try await client.json("POST", "/v1/enrollments/nonce")["nonce"]?.stringValue ?? ""
+            let nonce = try await client.enrollmentNonce().nonce
             let csr = try key.certificateSigningRequest(commonName: did.description)
             let proof = try await PossessionProof(nonce: nonce, group: group).sign(with: key)
-            let body: JSONValue = [
-                "nonce": .string(nonce), "group": .string(group), "csr": .string(try csr.serializeAsPEM().pemString),
-                "attributes": .object(attributeMap), "attestation": ["claimToken": .string(token)], "proof": .string(proof),
-            ]
-            let (status, data) = try await client.send("POST", "/v1/enrollments", json: body)
-            let answer = try JSONValue(parsing: data)
+            let answer = try await client.enroll(EnrollmentRequest(
+                nonce: nonce, group: group, csr: try csr.serializeAsPEM().pemString, attributes: attributeMap,
+                attestation: .init(claimToken: token), proof: proof))
             try key.write(toFile: dir + "/key.jwk", overwrite: false)
             try AtomicFile.write(Data(try key.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: false)
             try DeviceCommand.write(answer, to: dir)
-            try Data((client.server + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/server-url"))
-            let deviceID = answer["deviceId"]?.stringValue ?? ""
-            if status == 202 {
-                print("enrollment is waiting for an operator's approval (state \(answer["state"]?.stringValue ?? "pending"))")
+            try Data((transport.server + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/server-url"))
+            let deviceID = answer.deviceId
+            if answer.state == DeviceState.pending.rawValue {
+                print("enrollment is waiting for an operator's approval (state \(answer.state))")
             } else {
-                print("enrolled \(answer["did"]?.stringValue ?? "") in group \(group)")
+                print("enrolled \(answer.did) in group \(group)")
             }
             print(deviceID)
         }
@@ -69,7 +69,8 @@ struct DeviceCommand: AsyncParsableCommand {
         let dir: String
         let key: SigningKey
         let deviceID: String
-        let client: APIClient
+        /// Anonymous: what the challenge and token requests go out with.
+        let client: VouchClient
 
         init(dir: String, server: String?) throws {
             self.dir = dir
@@ -83,53 +84,31 @@ struct DeviceCommand: AsyncParsableCommand {
             deviceID = id
             let url = server ?? (try? String(contentsOfFile: dir + "/server-url", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let url, !url.isEmpty else { throw ValidationError("give --server: \(dir)/server-url is missing") }
-            client = try APIClient(server: url)
+            client = VouchClient(transport: try CLIInput.transport(url))
         }
 
         /// A fresh challenge nonce.
         func challenge() async throws -> String {
-            guard let nonce = try await client.json("POST", "/v1/auth/challenge")["nonce"]?.stringValue else {
-                CLIOutput.error("Error: the server's challenge had no nonce")
-                throw ExitCode(1)
-            }
-            return nonce
+            try await client.challenge().nonce
         }
 
         /// The client, carrying a fresh access token and signing a DPoP proof for each request.
-        func authorizedClient() async throws -> APIClient {
-            var client = client
-            client.bearer = try await accessToken()
-            client.dpopKey = key
-            return client
+        func authorizedClient() async throws -> VouchClient {
+            try await client.authenticated(deviceId: deviceID, key: key).client
         }
 
         /// A 10-minute access token for this device.
         func accessToken() async throws -> String {
-            switch try await accessToken(signedWith: key) {
-            case .success(let token): return token
-            case .failure(let refusal):
-                CLIOutput.error("Error: \(refusal.detail) (HTTP \(refusal.status))")
-                throw ExitCode(1)
-            }
+            try await client.authenticated(deviceId: deviceID, key: key).token.access_token
         }
 
-        struct Refusal: Error {
-            let status: Int
-            let detail: String
-        }
-
-        /// Asks for a token with `key`; a refusal is returned, not printed.
-        func accessToken(signedWith key: SigningKey) async throws -> Result<String, Refusal> {
-            let nonce = try await challenge()
-            let proof = try await DeviceProof(nonce: nonce, deviceId: deviceID, purpose: .authenticate).sign(with: key)
-            var client = client
-            client.dpopKey = key
-            let (status, data) = try await client.exchange("POST", "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)])
-            let answer = try? JSONValue(parsing: data)
-            guard status == 200, let token = answer?["access_token"]?.stringValue else {
-                return .failure(Refusal(status: status, detail: answer?["detail"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)))
+        /// Asks for a token with `key`; a refusal is returned, not thrown.
+        func accessToken(signedWith key: SigningKey) async throws -> Result<VouchClient, VouchClientError> {
+            do {
+                return .success(try await client.authenticated(deviceId: deviceID, key: key).client)
+            } catch let error as VouchClientError where error.code == .refused {
+                return .failure(error)
             }
-            return .success(token)
         }
     }
 
@@ -164,16 +143,16 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let identity = try Identity(dir: dir, server: server)
-            var body: JSONValue?
+            var body: RenewalRequest?
             if image != nil || sha256 != nil || version != nil {
                 guard let version else { throw ValidationError("--version is needed with --image or --sha256") }
                 let nonce = try await identity.challenge()
                 let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version).answering(nonce)
                 let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
                 let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
-                body = ["nonce": .string(nonce), "measurement": .string(envelope)]
+                body = RenewalRequest(nonce: nonce, measurement: envelope)
             }
-            let answer = try await identity.authorizedClient().json("POST", "/v1/devices/self/renew", body: body)
+            let answer = try await identity.authorizedClient().renew(body)
             try DeviceCommand.write(answer, to: dir)
             print("renewed the certificate and credentials of \(identity.deviceID)")
         }
@@ -209,29 +188,25 @@ struct DeviceCommand: AsyncParsableCommand {
             try newKey.write(toFile: pending, overwrite: false)
             let nonce = try await identity.challenge()
             let payload = DeviceProof(nonce: nonce, deviceId: identity.deviceID, purpose: .rotate, newKeyThumbprint: newKey.publicKey.thumbprint)
-            let body: JSONValue = [
-                "nonce": .string(nonce),
-                "csr": .string(try newKey.certificateSigningRequest(commonName: DID(key: newKey.publicKey).description).serializeAsPEM().pemString),
-                "proof": .string(try await payload.sign(with: newKey)),
-                "previousKeyProof": .string(try await payload.sign(with: identity.key)),
-            ]
-            let (status, data) = try await identity.client.exchange("POST", "/v1/devices/self/rotate", json: body)
-            let answer = try? JSONValue(parsing: data)
-            guard status == 201, let answer, answer["certificate"]?.stringValue != nil else {
-                let detail = answer?["detail"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)
-                if (400..<500).contains(status) {
+            let request = RotationRequest(
+                nonce: nonce, csr: try newKey.certificateSigningRequest(commonName: DID(key: newKey.publicKey).description).serializeAsPEM().pemString,
+                proof: try await payload.sign(with: newKey), previousKeyProof: try await payload.sign(with: identity.key))
+            let response = try await identity.client.exchange("POST", "/v1/devices/self/rotate", body: .json(request))
+            guard response.status == 201, let answer = try? response.decode(EnrollmentBundle.self), answer.certificate != nil else {
+                let detail = response.problem?.detail ?? String(response.text.prefix(300))
+                if (400..<500).contains(response.status) {
                     // Refused: the server changed nothing; the current key stays.
                     try? FileManager.default.removeItem(atPath: pending)
-                    CLIOutput.error("Error: \(detail) (HTTP \(status))")
+                    CLIOutput.error("Error: \(detail) (HTTP \(response.status))")
                     throw ExitCode(1)
                 }
-                CLIOutput.error("Error: the rotation's outcome is unknown (HTTP \(status): \(detail)); run vouch device rotate --dir \(dir) again to finish or undo it")
+                CLIOutput.error("Error: the rotation's outcome is unknown (HTTP \(response.status): \(detail)); run vouch device rotate --dir \(dir) again to finish or undo it")
                 throw ExitCode(1)
             }
             try install(newKey, pending: pending)
             try DeviceCommand.write(answer, to: dir)
             print("rotated the key of \(identity.deviceID); the old certificate is revoked as superseded")
-            print(answer["did"]?.stringValue ?? "")
+            print(answer.did)
         }
 
         /// Makes the pending key the device key: key.pem first (derived), then key.jwk by rename.
@@ -247,16 +222,13 @@ struct DeviceCommand: AsyncParsableCommand {
         private func resume(_ identity: Identity, pending: String) async throws {
             let pendingKey = try CLIInput.signingKey(pending)
             switch try await identity.accessToken(signedWith: pendingKey) {
-            case .success(let token):
+            case .success(let client):
                 // The server took the rotation; install the key and fetch its certificate and credentials.
                 try install(pendingKey, pending: pending)
-                var client = identity.client
-                client.bearer = token
-                client.dpopKey = pendingKey
-                let answer = try await client.json("POST", "/v1/devices/self/renew")
+                let answer = try await client.renew()
                 try DeviceCommand.write(answer, to: dir)
                 print("finished an interrupted rotation of \(identity.deviceID)")
-                print(answer["did"]?.stringValue ?? "")
+                print(answer.did)
             case .failure:
                 guard case .success = try await identity.accessToken(signedWith: identity.key) else {
                     CLIOutput.error("Error: the server accepts neither key.jwk nor key.jwk.new for \(identity.deviceID); both are kept")
@@ -300,33 +272,32 @@ struct DeviceCommand: AsyncParsableCommand {
     }
 
     /// Writes the files of an enrollment answer: certificate, chain, credentials, trust bundle, device id.
-    static func write(_ answer: JSONValue, to dir: String) throws {
+    static func write(_ answer: EnrollmentBundle, to dir: String) throws {
         func save(_ text: String?, _ name: String) throws {
             guard let text else { return }
             try AtomicFile.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8), to: dir + "/" + name, replacingExisting: true)
         }
-        try save(answer["certificate"]?.stringValue, "cert.pem")
-        try save(answer["chain"]?.stringValue, "chain.pem")
-        try save(answer["identityCredential"]?.stringValue, "identity.vc.jwt")
-        let roles = answer["roleCredentials"]?.arrayValue ?? []
-        let current = Set(roles.indices.map { "role-\($0 + 1).vc.jwt" })
-        for (index, role) in roles.enumerated() {
-            try save(role.stringValue, "role-\(index + 1).vc.jwt")
+        try save(answer.certificate, "cert.pem")
+        try save(answer.chain, "chain.pem")
+        try save(answer.identityCredential, "identity.vc.jwt")
+        let current = Set(answer.roleCredentials.indices.map { "role-\($0 + 1).vc.jwt" })
+        for (index, role) in answer.roleCredentials.enumerated() {
+            try save(role, "role-\(index + 1).vc.jwt")
         }
         // Then drop role credentials the new answer no longer has.
         for stale in (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter({ $0.hasPrefix("role-") && $0.hasSuffix(".vc.jwt") }) ?? []
         where !current.contains(stale) {
             try? FileManager.default.removeItem(atPath: dir + "/" + stale)
         }
-        if let bundle = answer["trustBundle"]?.stringValue {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if let bundle = answer.trustBundle {
             try save(String(decoding: try encoder.encode(["trustBundle": bundle]), as: UTF8.self), "trust-bundle.json")
         }
-        if let receipts = answer["log"]?["receipts"], !receipts.arrayValue.isEmpty {
+        if let receipts = answer.log?.receipts, !receipts.isEmpty {
             // Proof that the issuance is in the transparency log: `vouch log verify-inclusion --receipt`.
-            try save(String(decoding: receipts.jsonData(pretty: true), as: UTF8.self), "log-receipts.json")
+            try save(String(decoding: try encoder.encode(receipts), as: UTF8.self), "log-receipts.json")
         }
-        try save(answer["deviceId"]?.stringValue, "device-id")
+        try save(answer.deviceId, "device-id")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
 import VouchCore
 import VouchKit
 
@@ -78,7 +79,7 @@ extension LogCommand {
                 } catch let error as ValidationError {
                     throw error
                 } catch let exit as ExitCode {
-                    // The server was unreachable or refused a request (APIClient printed why).
+                    // A usage error, or the log answered a tile request with an error (printed).
                     outcome = .failure(LogAuditFailure("the audit could not run (exit \(exit.rawValue))"))
                 } catch {
                     outcome = .failure(LogAuditFailure("the audit could not run: \(error)"))
@@ -143,7 +144,7 @@ extension LogCommand {
         @Flag(help: "Re-hash every entry, also those verified before.") var full = false
 
         func audit() async throws -> Result<LogAuditor.Report, LogAuditFailure> {
-            let client = try APIClient(server: server)
+            let client = VouchClient(transport: try CLIInput.transport(server))
             let verifiers = try LogCommand.verifiers(keys)
             var previous: LogAuditState?
             if let state, FileManager.default.fileExists(atPath: state) {
@@ -166,30 +167,26 @@ extension LogCommand {
 
 /// A Vouch server's log over HTTP.
 struct HTTPLogSource: LogAuditSource {
-    let client: APIClient
+    let client: VouchClient
 
     func checkpoint() async throws -> String {
-        try await client.text("/v1/log/checkpoint")
+        try await client.checkpoint()
     }
 
     func consistencyProof(from oldSize: UInt64, to newSize: UInt64) async throws -> [MerkleHash] {
-        let answer = try await client.json("GET", "/v1/log/proof/consistency?from=\(oldSize)&to=\(newSize)")
-        return try answer["proof"]?.arrayValue.map { try MerkleHash(base64Encoded: $0.stringValue ?? "") } ?? []
+        try await client.consistencyProof(from: oldSize, to: newSize).proof.map { try MerkleHash(base64Encoded: $0) }
     }
 
     func tile(_ tile: LogTile) async throws -> [UInt8]? {
-        let (status, body) = try await client.exchange("GET", "/v1/log/" + tile.path)
-        switch status {
-        case 200: return Array(body)
-        case 404: return nil
-        default:
-            CLIOutput.error("Error: GET /v1/log/\(tile.path) answered HTTP \(status); the log is unavailable, which proves nothing either way")
+        do {
+            return try await client.tile(tile.path)
+        } catch let error as VouchClientError where error.code == .refused {
+            CLIOutput.error("Error: GET /v1/log/\(tile.path) answered HTTP \(error.status); the log is unavailable, which proves nothing either way")
             throw ExitCode(2)
         }
     }
 
     func entryIndexes(_ range: Range<UInt64>) async throws -> [UInt64] {
-        let answer = try await client.json("GET", "/v1/log/entries?start=\(range.lowerBound)&end=\(range.upperBound)")
-        return answer["entries"]?.arrayValue.compactMap { $0["index"]?.numberValue.flatMap { UInt64(exactly: $0) } } ?? []
+        try await client.logEntries(range).entries.map(\.index)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
 import VouchCore
 import VouchKit
 
@@ -100,19 +101,19 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let text = try CLIInput.readText(policy)
-            let (status, data) = try await connection.client().exchange("PUT", "/v1/admin/policy", text: text)
-            let answer = (try? JSONValue(parsing: data)) ?? .null
-            guard (200..<300).contains(status) else {
-                for problem in answer["problems"]?.arrayValue ?? [] {
+            let answer: PolicyUploadAnswer
+            do {
+                answer = try await connection.client().uploadPolicy(text)
+            } catch let error as VouchClientError where error.code == .refused {
+                for problem in error.problem?.problems ?? [] {
                     let line = problem["line"]?.intValue.map { " (line \($0))" } ?? ""
                     CLIOutput.error("\(policy): \(problem["path"]?.stringValue ?? "")\(line): \(problem["message"]?.stringValue ?? "")")
                 }
-                CLIOutput.error("Error: \(answer["detail"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)) (HTTP \(status))")
-                throw ExitCode(1)
+                throw error
             }
             if json { return CLIOutput.json(answer) }
-            let version = answer["policy"]?["version"]?.intValue ?? 0
-            print(answer["created"] == .bool(true) ? "policy version \(version) is in force" : "unchanged: policy version \(version) is already in force")
+            let version = answer.policy.version
+            print(answer.created ? "policy version \(version) is in force" : "unchanged: policy version \(version) is already in force")
         }
     }
 
@@ -123,9 +124,9 @@ struct PolicyCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON (with version, digest, author).") var json = false
 
         func run() async throws {
-            let answer = try await connection.client().json("GET", "/v1/admin/policy" + (version.map { "?version=\($0)" } ?? ""))
+            let answer = try await connection.client().policy(version: version)
             if json { return CLIOutput.json(answer) }
-            let source = answer["source"]?.stringValue ?? ""
+            let source = answer.source ?? ""
             if source.isEmpty {
                 CLIOutput.error("no policy has been uploaded: every request is denied")
                 return
@@ -140,11 +141,11 @@ struct PolicyCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let answer = try await connection.client().json("GET", "/v1/admin/policy/versions")
-            if json { return CLIOutput.json(answer) }
-            for version in answer.arrayValue {
-                let created = Date(timeIntervalSince1970: version["createdAt"]?.numberValue ?? 0)
-                print("\(version["version"]?.intValue ?? 0)\t\(RFC3339.format(created))\t\(version["actor"]?.stringValue ?? "")\t\(version["digest"]?.stringValue ?? "")")
+            let versions = try await connection.client().policyVersions()
+            if json { return CLIOutput.json(versions) }
+            for version in versions {
+                let created = Date(timeIntervalSince1970: TimeInterval(version.createdAt))
+                print("\(version.version)\t\(RFC3339.format(created))\t\(version.actor)\t\(version.digest)")
             }
         }
     }
@@ -170,22 +171,17 @@ struct AuthorizeCommand: AsyncParsableCommand {
         if FileManager.default.fileExists(atPath: subject) {
             subjectText = try CLIInput.readText(subject).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        var context: [String: JSONValue] = [:]
-        if let peer { context["peer"] = .string(peer) }
-        if let sourceAddress { context["sourceAddress"] = .string(sourceAddress) }
-        if let time { context["time"] = .string(time) }
-        var body: [String: JSONValue] = ["subject": .string(subjectText), "action": .string(action), "resource": .string(resource)]
-        if !context.isEmpty { body["context"] = .object(context) }
-        let answer = try await connection.client().json("POST", "/v1/authorize", body: .object(body))
+        let context = peer == nil && sourceAddress == nil && time == nil ? nil : AuthorizeBody.Context(peer: peer, sourceAddress: sourceAddress, time: time)
+        let answer = try await connection.client().authorize(AuthorizeBody(subject: subjectText, action: action, resource: resource, context: context))
         if json {
             CLIOutput.json(answer)
         } else {
-            let version = answer["policyVersion"]?.intValue.map { " (policy version \($0))" } ?? ""
-            print("\(answer["decision"]?.stringValue ?? "deny")\(version)")
-            for reason in answer["reasons"]?.arrayValue ?? [] {
-                print("    \(reason["message"]?.stringValue ?? "")" + (reason["source"]?.stringValue.map { " (\($0))" } ?? ""))
+            let version = answer.policyVersion.map { " (policy version \($0))" } ?? ""
+            print("\(answer.decision)\(version)")
+            for reason in answer.reasons {
+                print("    \(reason.message)" + (reason.source.map { " (\($0))" } ?? ""))
             }
         }
-        if answer["allowed"] != .bool(true) { throw ExitCode(1) }
+        if !answer.allowed { throw ExitCode(1) }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
 import VouchCore
 import VouchKit
 
@@ -58,7 +59,7 @@ struct WitnessCommand: AsyncParsableCommand {
                 throw ValidationError("\(witnessKey) is not a witness signer key: \(error.reason)")
             }
             let statePath = state ?? witnessKey + ".state"
-            let client = try APIClient(server: log)
+            let client = VouchClient(transport: try CLIInput.transport(log))
             while true {
                 do {
                     try await witnessOnce(client: client, verifier: verifier, signer: signer, statePath: statePath)
@@ -69,8 +70,10 @@ struct WitnessCommand: AsyncParsableCommand {
                     // The log is down or answers oddly: say so, and try again at the next poll.
                     CLIOutput.error(error.reason)
                     if once { throw ExitCode(2) }
-                } catch let exit as ExitCode where !once && exit.rawValue == 2 {
-                    // Unreachable (APIClient said so); try again at the next poll.
+                } catch let error as VouchClientError where error.code == .unreachable {
+                    // Unreachable: say so, and try again at the next poll.
+                    CLIOutput.error("Error: \(error.reason)")
+                    if once { throw ExitCode(2) }
                 }
                 if once { return }
                 try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
@@ -87,13 +90,17 @@ struct WitnessCommand: AsyncParsableCommand {
             let reason: String
         }
 
-        private func witnessOnce(client: APIClient, verifier: NoteVerifier, signer: CosignatureSigner, statePath: String) async throws {
-            let (status, body) = try await client.exchange("GET", "/v1/log/pending")
-            guard status == 200 else {
-                if status != 404 { throw Unavailable(reason: "GET /v1/log/pending answered HTTP \(status)") }
+        private func witnessOnce(client: VouchClient, verifier: NoteVerifier, signer: CosignatureSigner, statePath: String) async throws {
+            let pending: String?
+            do {
+                pending = try await client.pendingCheckpoint()
+            } catch let error as VouchClientError where error.code == .refused {
+                throw Unavailable(reason: "GET /v1/log/pending answered HTTP \(error.status)")
+            }
+            guard let text = pending else {
+                if once { print("no checkpoint awaits cosignatures") }
                 return
             }
-            let text = String(decoding: body, as: UTF8.self)
             let checkpoint: Checkpoint
             let note: SignedNote
             do {
@@ -125,11 +132,13 @@ struct WitnessCommand: AsyncParsableCommand {
                         throw Fork(reason: "checkpoint \(checkpoint.size) has root \(checkpoint.rootHash), but this witness cosigned root \(root) at that size")
                     }
                 } else if previous.size > 0 {
-                    let (proofStatus, proofBody) = try await client.exchange("GET", "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
-                    guard proofStatus == 200, let answer = try? JSONValue(parsing: proofBody) else {
-                        throw Unavailable(reason: "the log did not give a consistency proof from \(previous.size) to \(checkpoint.size) (HTTP \(proofStatus)); not cosigning")
+                    let answer: ConsistencyProofAnswer
+                    do {
+                        answer = try await client.consistencyProof(from: previous.size, to: checkpoint.size)
+                    } catch let error as VouchClientError where error.code != .unreachable {
+                        throw Unavailable(reason: "the log did not give a consistency proof from \(previous.size) to \(checkpoint.size) (\(error.reason)); not cosigning")
                     }
-                    let hashes = try answer["proof"]?.arrayValue.map { try MerkleHash(base64Encoded: $0.stringValue ?? "") } ?? []
+                    let hashes = try answer.proof.map { try MerkleHash(base64Encoded: $0) }
                     let verdict: MerkleProofVerdict
                     do {
                         verdict = try ConsistencyProof(oldSize: previous.size, newSize: checkpoint.size, hashes: hashes)
@@ -148,13 +157,13 @@ struct WitnessCommand: AsyncParsableCommand {
             let newState = State(origin: checkpoint.origin, size: checkpoint.size, root: checkpoint.rootHash.base64EncodedString)
             try AtomicFile.write(try encoder.encode(newState), to: statePath, mode: 0o600, replacingExisting: true)
             let cosigned = try signer.cosign(note, time: UInt64(Date().timeIntervalSince1970))
-            let (postStatus, answer) = try await client.exchange("POST", "/v1/log/cosignatures", text: cosigned.serialized)
-            guard (200..<300).contains(postStatus) else {
-                let detail = (try? JSONValue(parsing: answer))?["detail"]?.stringValue ?? String(decoding: answer.prefix(300), as: UTF8.self)
-                CLIOutput.error("the log refused the cosignature of checkpoint \(checkpoint.size): \(detail) (HTTP \(postStatus))")
+            let published: Bool
+            do {
+                published = try await client.cosign(cosigned.serialized).published
+            } catch let error as VouchClientError where error.code == .refused {
+                CLIOutput.error("the log refused the cosignature of checkpoint \(checkpoint.size): \(error.reason)")
                 return
             }
-            let published = (try? JSONValue(parsing: answer))?["published"] == .bool(true)
             print("cosigned \(checkpoint.origin) checkpoint \(checkpoint.size) root \(checkpoint.rootHash.base64EncodedString)\(published ? " (published)" : "")")
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VouchAPI
 import VouchKit
 
 /// Reading arguments that may name a file (`@FILE`) and other shared input handling.
@@ -10,6 +11,15 @@ enum CLIInput {
             return try readText(String(argument.dropFirst())).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return argument.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The transport to a server named by `--server`, or a usage error.
+    static func transport(_ server: String) throws -> URLSessionTransport {
+        do {
+            return try URLSessionTransport(server: server)
+        } catch {
+            throw ValidationError("--server must be an http:// or https:// URL, such as http://127.0.0.1:8080")
+        }
     }
 
     /// The text of a file, or a usage error naming it.
@@ -141,6 +151,16 @@ enum CLIOutput {
     /// Prints a JSON value.
     static func json(_ value: JSONValue) {
         print(String(decoding: value.jsonData(pretty: true), as: UTF8.self))
+    }
+
+    /// Prints an API answer as JSON, laid out as ``json(_:)-(JSONValue)`` lays out a value.
+    static func json(_ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value), let parsed = try? JSONValue(parsing: data) else {
+            return error("Error: the answer could not be written as JSON")
+        }
+        json(parsed)
     }
 
     /// The failures as JSON.

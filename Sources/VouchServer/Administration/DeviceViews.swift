@@ -1,98 +1,36 @@
 import Foundation
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore
 
-/// A device as the admin API shows it.
-struct DeviceView: Codable, Sendable {
-    var id: String
-    var group: String
-    var zone: String
-    var state: String
-    var did: String
-    var keyThumbprint: String
-    var attributes: [String: String]
-    var roles: [String]
-    var previousDids: [String]
-    var legalActions: [String]
-    var createdAt: Int
-    var updatedAt: Int
+// The admin API's views, made from the store's records and the monitor's state.
 
+extension DeviceView {
     init(_ row: DeviceRecord) {
-        id = row.id
-        group = row.groupId
-        zone = row.zone
-        state = row.state.rawValue
-        did = row.did
-        keyThumbprint = row.keyThumbprint
-        attributes = row.attributes
-        roles = row.roles
-        previousDids = row.previousDids
-        legalActions = DeviceLifecycle.legalActions(from: row.state).map(\.rawValue)
-        createdAt = row.createdAt
-        updatedAt = row.updatedAt
+        self.init(
+            id: row.id, group: row.groupId, zone: row.zone, state: row.state.rawValue, did: row.did, keyThumbprint: row.keyThumbprint,
+            attributes: row.attributes, roles: row.roles, previousDids: row.previousDids,
+            legalActions: DeviceLifecycle.legalActions(from: row.state).map(\.rawValue), createdAt: row.createdAt, updatedAt: row.updatedAt)
     }
 }
 
-/// A device with its certificates, credentials and history.
-struct DeviceDetail: Codable, Sendable {
-    struct CertificateView: Codable, Sendable {
-        var serial: String
-        var notBefore: Int
-        var notAfter: Int
-        var status: String
-        var revokedAt: Int?
-        var reason: String?
-        var pem: String
-    }
-    struct CredentialView: Codable, Sendable {
-        var id: String
-        var type: String
-        var statusIndex: Int
-        var issuedAt: Int
-        var expiresAt: Int
-        var token: String
-    }
-    struct EventView: Codable, Sendable {
-        var seq: Int
-        var at: Int
-        var kind: String
-        var actor: String
-        var data: JSONValue
-    }
-    var device: DeviceView
-    var certificates: [CertificateView]
-    var credentials: [CredentialView]
-    var history: [EventView]
-    /// What this server has observed of the device: each metric over the last minute, 5 minutes
-    /// and hour (`{"messages": [1, 5, 60], …}`), and the source addresses it came from.
-    var activity: ActivityView
-    /// The trust score and its arithmetic (`GET /v1/devices/{id}/trust` has the whole report).
-    var trust: TrustSummary
-    /// The latest firmware report and what it was judged.
-    var firmware: DeviceFirmwareView?
-    /// The factory certificate that vouched for the device (SHA-256 of its DER, hex), for devices
-    /// enrolled by manufacturer attestation.
-    var factoryCertificate: String?
-}
-
-struct TrustSummary: Codable, Sendable {
-    var score: Int
-    var explanation: String
-
-    init(_ report: TrustReport) {
-        score = report.score
-        explanation = report.explanation
+extension GroupView {
+    init(_ row: GroupRecord) {
+        self.init(
+            id: row.id, name: row.name, disabled: row.disabled, tokenUsesLeft: row.tokenUsesLeft, rules: row.rules, createdAt: row.createdAt,
+            updatedAt: row.updatedAt)
     }
 }
 
-/// Counts per metric over 1 minute, 5 minutes, 1 hour, and the mean message size; metrics never
-/// observed are left out; `distinctSourceAddresses` is how many the device came from.
-struct ActivityView: Codable, Sendable {
-    var metrics: [String: [Int]]
-    var sourceAddresses: [String]
-    var distinctSourceAddresses: Int
+extension FirmwareView {
+    init(_ row: FirmwareRecord) {
+        self.init(sha256: row.digest, model: row.model, version: row.version, status: row.status, createdAt: row.createdAt, updatedAt: row.updatedAt)
+    }
+}
 
+extension ActivityView {
+    /// Counts per metric over 1 minute, 5 minutes and 1 hour, with the mean message size.
     init(_ state: FleetMonitor.Activity?) {
         var metrics: [String: [Int]] = [:]
         if let windows = state?.windows {
@@ -104,16 +42,7 @@ struct ActivityView: Codable, Sendable {
                 metrics["message_size"] = zip(bytes, messages).map { $1 == 0 ? 0 : $0 / $1 }
             }
         }
-        self.metrics = metrics
-        sourceAddresses = (state?.addresses.keys.map(\.description) ?? []).sorted()
-        distinctSourceAddresses = sourceAddresses.count
+        let addresses = (state?.addresses.keys.map(\.description) ?? []).sorted()
+        self.init(metrics: metrics, sourceAddresses: addresses, distinctSourceAddresses: addresses.count)
     }
-}
-
-struct DeviceFirmwareView: Codable, Sendable {
-    var sha256: String
-    var version: String
-    var status: String
-    var phase: String
-    var reportedAt: Int
 }

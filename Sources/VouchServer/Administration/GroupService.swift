@@ -1,31 +1,11 @@
 import Foundation
 import SwiftASN1
 import Synchronization
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore
 import X509
-
-/// An enrollment group as the API shows it.
-struct GroupView: Codable, Sendable {
-    var id: String
-    var name: String
-    var disabled: Bool
-    var tokenUsesLeft: Int?
-    var rules: EnrollmentRules
-    var createdAt: Int
-    var updatedAt: Int
-
-    init(_ row: GroupRecord) {
-        id = row.id
-        name = row.name
-        disabled = row.disabled
-        tokenUsesLeft = row.tokenUsesLeft
-        rules = row.rules
-        createdAt = row.createdAt
-        updatedAt = row.updatedAt
-    }
-}
 
 /// Enrollment groups: their rules and claim tokens.
 final class GroupService: Sendable {

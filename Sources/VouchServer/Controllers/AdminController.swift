@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore

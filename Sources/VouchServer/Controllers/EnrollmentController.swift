@@ -1,13 +1,8 @@
 import Foundation
 import Hummingbird
+import VouchAPI
 import VouchCore
 import VouchKit
-
-/// A nonce handed out (`POST /v1/enrollments/nonce`, `POST /v1/auth/challenge`).
-struct NonceResponse: Codable, Sendable {
-    var nonce: String
-    var expiresAt: Int
-}
 
 /// The device API's enrollment: nonces, enrollment, polling a pending enrollment.
 struct EnrollmentController<Enrollment: EnrollmentServing, Nonces: NonceIssuing, Issuance: IssuanceServing, Auth: DeviceAuthenticating> {

@@ -1,22 +1,8 @@
 import Foundation
 import Hummingbird
+import VouchAPI
 import VouchCore
 import VouchKit
-
-/// `POST /v1/devices/self/attestation`.
-struct MeasurementBody: Codable, Sendable {
-    /// A signed envelope on topic `vouch/attestation/firmware`.
-    var measurement: String
-    /// A nonce from `POST /v1/auth/challenge` the measurement answers: needed to clear a step-up.
-    var nonce: String?
-}
-
-/// `POST /v1/admin/firmware/{sha256}/revoke`.
-struct RevokedFirmware: Codable, Sendable {
-    var firmware: FirmwareView
-    /// Devices whose latest report is this measurement.
-    var devices: [String]
-}
 
 /// Firmware attestation: the registry of known-good measurements (`/v1/admin/firmware`), and the
 /// device's boot report (`POST /v1/devices/self/attestation`).

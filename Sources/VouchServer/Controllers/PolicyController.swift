@@ -1,14 +1,8 @@
 import Foundation
 import Hummingbird
+import VouchAPI
 import VouchCore
 import VouchKit
-
-/// `PUT /v1/admin/policy`'s answer.
-struct PolicyUploadAnswer: Codable, Sendable {
-    var policy: PolicyVersionView
-    /// False when the text was the one in force already.
-    var created: Bool
-}
 
 /// Policies and decisions: `POST /v1/authorize`, the policy versions under `/v1/admin/policy`, and
 /// a device's zone and roles (`PATCH /v1/admin/devices/{id}`). Bearer API key.

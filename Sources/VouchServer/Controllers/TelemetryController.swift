@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VouchAPI
 import VouchCore
 import VouchKit
 
@@ -43,13 +44,6 @@ struct TelemetryController<Telemetry: TelemetryIngesting, Auth: DeviceAuthentica
     @Sendable func recent(_ request: Request, context: VouchRequestContext) async throws -> Answer<TelemetryPage> {
         let id = try context.parameters.require("id")
         return Answer(TelemetryPage(keep: telemetry.keep, messages: try await telemetry.recentMessages(of: id)))
-    }
-
-    /// `GET /v1/admin/devices/{id}/telemetry`.
-    struct TelemetryPage: Codable, Sendable {
-        /// How many messages per device the server keeps (`--telemetry-keep`).
-        var keep: Int
-        var messages: [RecentTelemetry.Message]
     }
 
     /// `{"envelopes": ["<vouch-telemetry+jwt>", …]}`, read with the one-pass reader.

@@ -31,23 +31,6 @@ struct DeviceAccessToken: Codable, Sendable {
     var cnf: Confirmation
 }
 
-/// `POST /v1/auth/token`.
-struct TokenRequest: Codable, Sendable {
-    var nonce: String
-    /// A `vouch-device+jwt` by the device key, purpose `authenticate`.
-    var proof: String
-    /// A fresh firmware measurement envelope, required when the device was asked to step up.
-    var measurement: String?
-}
-
-/// `POST /v1/auth/token`'s answer (RFC 6749 §5.1 names).
-struct TokenResponse: Codable, Sendable {
-    var access_token: String
-    var token_type: String
-    var expires_in: Int
-    var device_id: String
-}
-
 /// How a request proved which device it comes from.
 enum DeviceCredentialSource: Sendable {
     case accessToken(TokenPresentation)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwiftASN1
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import SwiftASN1
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore

@@ -1,3 +1,4 @@
+import VouchAPI
 import VouchStore
 
 /// What the enrollment and device APIs ask of enrollment and reissue.

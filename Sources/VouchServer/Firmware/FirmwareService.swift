@@ -1,44 +1,8 @@
 import Foundation
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore
-
-/// A measurement as the admin API shows it.
-struct FirmwareView: Codable, Sendable {
-    var sha256: String
-    var model: String
-    var version: String
-    var status: FirmwareStatus
-    var createdAt: Int
-    var updatedAt: Int
-
-    init(_ row: FirmwareRecord) {
-        sha256 = row.digest
-        model = row.model
-        version = row.version
-        status = row.status
-        createdAt = row.createdAt
-        updatedAt = row.updatedAt
-    }
-}
-
-/// `POST /v1/admin/firmware`.
-struct FirmwareRegistration: Codable, Sendable {
-    var model: String
-    var version: String
-    var sha256: String
-}
-
-/// What the authority made of a device's measurement.
-struct FirmwareVerdict: Codable, Sendable {
-    /// `good` (registered for the device's model), `unknown` or `revoked`.
-    var status: FirmwareStatus
-    var sha256: String
-    var version: String
-    var phase: AttestationPhase
-    /// What it means, for people.
-    var detail: String
-}
 
 /// Firmware attestation: the registry of known-good measurements per model, and what devices
 /// report running. A verdict other than good raises a signal in monitoring.

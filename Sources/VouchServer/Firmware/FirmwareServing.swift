@@ -1,3 +1,4 @@
+import VouchAPI
 import VouchCore
 import VouchStore
 

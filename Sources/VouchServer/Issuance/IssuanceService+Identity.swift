@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SwiftASN1
 import Synchronization
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore

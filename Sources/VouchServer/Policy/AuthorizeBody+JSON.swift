@@ -1,4 +1,5 @@
 import Foundation
+import VouchAPI
 import VouchKit
 
 extension AuthorizeBody {

@@ -1,13 +1,8 @@
 import Foundation
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore
-
-/// `PATCH /v1/admin/devices/{id}`: where a device stands in the policy.
-struct AssignmentRequest: Codable, Sendable {
-    var zone: String?
-    var roles: [String]?
-}
 
 extension PolicyService {
     /// Moves a device to another zone or gives it other roles. The zone and roles must be defined

@@ -1,4 +1,5 @@
 import Foundation
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore

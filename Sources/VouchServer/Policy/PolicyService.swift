@@ -2,23 +2,10 @@ import Crypto
 import Foundation
 import Logging
 import Synchronization
+import VouchAPI
 import VouchCore
 import VouchKit
 import VouchStore
-
-/// A policy version as the admin API shows it.
-struct PolicyVersionView: Codable, Sendable {
-    var version: Int
-    /// Lower-case hex SHA-256 of the source text.
-    var digest: String
-    var createdAt: Int
-    var actor: String
-    var zones: [String]
-    var roles: [String]
-    var flows: Int
-    /// The document as uploaded (absent in lists).
-    var source: String?
-}
 
 /// The policy in force and its versions, and the decisions made under it.
 final class PolicyService: Sendable {

@@ -1,3 +1,5 @@
+import VouchAPI
+
 /// What the policy API asks of policy: decisions, versions, and where devices stand in it.
 protocol PolicyServing: Sendable {
     func authorize(_ body: AuthorizeBody, counting: Bool) async throws -> AuthorizeAnswer

@@ -1,17 +1,12 @@
 import Foundation
 import Synchronization
+import VouchAPI
 import VouchKit
 
 /// The last few accepted messages per device, in memory, for the console (`--telemetry-keep N`;
 /// none by default: payloads are the device owner's data, not the authority's).
 final class RecentTelemetry: Sendable {
-    struct Message: Codable, Sendable {
-        var sequence: UInt64
-        var time: String
-        var topic: String
-        /// The payload, base64.
-        var payload: String
-    }
+    typealias Message = TelemetryMessage
 
     private let messages = Mutex<[String: [Message]]>([:])
 
