@@ -128,6 +128,7 @@ let package = Package(
             name: "VouchSimulation",
             dependencies: [
                 "VouchAPI",
+                "VouchCore",
                 "VouchKit",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),

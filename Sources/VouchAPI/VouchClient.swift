@@ -47,6 +47,13 @@ public struct VouchClient: Sendable {
         return copy
     }
 
+    /// The same client over another transport.
+    public func withTransport(_ transport: any VouchTransport) -> VouchClient {
+        var copy = self
+        copy.transport = transport
+        return copy
+    }
+
     /// Sends a request and returns the answer whatever its status.
     public func exchange(_ method: String, _ path: String, body: Body = .none) async throws -> VouchResponse {
         var request = VouchRequest(method: method, path: path, headers: headers)

@@ -1,5 +1,6 @@
 import Foundation
-import NIOHTTP1
+import VouchAPI
+import VouchCore
 import VouchKit
 
 /// Runs a simulated fleet against a Vouch server: sets up a group (and the policy, if given),
@@ -29,38 +30,39 @@ public struct FleetSimulator: Sendable {
             }
             plan.anomalyAddress = "127.0.0.2"
         }
-        let admin = try await SimulationConnection.open(host: host, port: port, from: nil)
-        defer { Task { await admin.close() } }
+        let adminLink = SimulationLink(host: host, port: port)
+        var admin = VouchClient(transport: adminLink, credential: .apiKey(plan.apiKey))
+        admin.headers = [("Prefer", "return=minimal")]
         let started = Date()
 
         // The group, the policy and the firmware registry.
         if let policy = plan.policy {
-            let answer = try await admin.send(.PUT, "/v1/admin/policy", body: Array(policy.utf8), contentType: "application/yaml", bearer: plan.apiKey)
-            guard answer.status == 200 || answer.status == 201 else {
-                let problems = (answer.json["problems"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue.map { "  \($0)" } }
-                throw SimulationError(
-                    (["the policy was refused (HTTP \(answer.status)): \(answer.json["detail"]?.stringValue ?? answer.text.prefix(200).description)"] + problems)
-                        .joined(separator: "\n"))
+            do {
+                _ = try await admin.uploadPolicy(policy)
+            } catch let error as VouchClientError where error.code == .refused {
+                let problems = (error.problem?.problems ?? []).compactMap { $0["message"]?.stringValue.map { "  \($0)" } }
+                throw SimulationError((["the policy was refused: \(error.reason)"] + problems).joined(separator: "\n"))
             }
         }
         var random = SeededGenerator(seed: plan.seed)
         let tag = String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &random)) + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
         let group = "sim-\(tag)"
-        let created = try await admin.send(.POST, "/v1/admin/groups", json: [
-            "name": .string(group), "unlimitedTokenUses": true, "defaultZone": .string(plan.zone),
-            "defaultRoles": .array(plan.roles.map(JSONValue.string)),
-        ], bearer: plan.apiKey)
-        guard created.status == 201, let claimToken = created.json["claimToken"]?.stringValue else {
-            throw SimulationError("creating the enrollment group failed (HTTP \(created.status)): \(created.json["detail"]?.stringValue ?? created.text.prefix(200).description)")
+        let claimToken: String
+        do {
+            let created = try await admin.createGroup(GroupRequest(name: group, unlimitedTokenUses: true, defaultZone: plan.zone, defaultRoles: plan.roles))
+            guard let token = created.claimToken else { throw SimulationError("the new enrollment group \(group) came without a claim token") }
+            claimToken = token
+        } catch let error as VouchClientError {
+            throw SimulationError("creating the enrollment group failed: \(error.reason)")
         }
         let good = try FirmwareMeasurement(image: Data("vouch simulated firmware \(tag) 1.0".utf8), version: "1.0")
         let swapped = try FirmwareMeasurement(image: Data("unknown firmware \(tag)".utf8), version: "6.6.6")
-        let registered = try await admin.send(.POST, "/v1/admin/firmware", json: [
-            "model": .string(plan.model), "version": "1.0", "sha256": .string(good.sha256),
-        ], bearer: plan.apiKey)
-        guard registered.status == 201 else {
-            throw SimulationError("registering the fleet's firmware failed (HTTP \(registered.status)): \(registered.json["detail"]?.stringValue ?? "")")
+        do {
+            _ = try await admin.registerFirmware(FirmwareRegistration(model: plan.model, version: "1.0", sha256: good.sha256))
+        } catch let error as VouchClientError {
+            throw SimulationError("registering the fleet's firmware failed: \(error.reason)")
         }
+        await adminLink.close()
 
         // Who misbehaves, and how: drawn from the seed.
         var order = Array(0..<plan.devices)
@@ -82,7 +84,6 @@ public struct FleetSimulator: Sendable {
         let machines = (0..<plan.devices).map { index in
             SimulatedMachine(index: index, anomaly: assigned[index], rate: plan.rate * Double.random(in: 0.5...1.5, using: &random), context: context)
         }
-        defer { Task { for machine in machines { await machine.close() } } }
 
         progress("enrolling \(plan.devices) devices into group \(group) (model \(plan.model), zone \(plan.zone), roles \(plan.roles.joined(separator: ", ")))")
         try await forEach(machines) { try await $0.enroll() }
@@ -126,32 +127,29 @@ public struct FleetSimulator: Sendable {
 
         progress("reading trust scores")
         // A fresh connection: the first may have been closed while idle.
-        let reader = try await SimulationConnection.open(host: host, port: port, from: nil)
-        defer { Task { await reader.close() } }
-        func read(_ path: String) async throws -> JSONValue {
-            let answer = try await reader.send(.GET, path, bearer: plan.apiKey)
-            guard answer.status == 200 else {
-                throw SimulationError("reading \(path) failed (HTTP \(answer.status)): \(answer.json["detail"]?.stringValue ?? answer.text.prefix(200).description)")
-            }
-            return answer.json
-        }
+        let readerLink = SimulationLink(host: host, port: port)
+        let reader = admin.withTransport(readerLink)
         var outcomes: [SimulationReport.Outcome] = []
         for (index, machine) in machines.enumerated() {
-            let trust = try await read("/v1/devices/\(ids[index])/trust")
-            let device = try await read("/v1/admin/devices/\(ids[index])")
-            let signals = (trust["signals"]?.arrayValue ?? []).map { signal in
-                SimulationReport.Signal(
-                    kind: signal["kind"]?.stringValue ?? "", firstSeen: signal["firstSeen"]?.intValue ?? 0,
-                    contribution: signal["contribution"]?.numberValue ?? 0)
+            let trust: TrustReport
+            let device: DeviceDetail
+            do {
+                trust = try await reader.trust(of: ids[index])
+                device = try await reader.device(ids[index])
+            } catch let error as VouchClientError {
+                throw SimulationError("reading device \(ids[index]) failed: \(error.reason)")
             }
-            let events = (device["history"]?.arrayValue ?? []).filter { ($0["actor"]?.stringValue ?? "").hasPrefix("monitor:") }
+            let signals = trust.signals.map { SimulationReport.Signal(kind: $0.kind, firstSeen: $0.firstSeen, contribution: $0.contribution) }
+            let events = device.history.filter { $0.actor.hasPrefix("monitor:") }
             let tally = await machine.tally
             outcomes.append(SimulationReport.Outcome(
-                id: ids[index], anomaly: assigned[index], score: trust["score"]?.intValue ?? 100, explanation: trust["explanation"]?.stringValue ?? "",
-                signals: signals, responses: events.compactMap { $0["kind"]?.stringValue }, state: device["device"]?["state"]?.stringValue ?? "unknown",
+                id: ids[index], anomaly: assigned[index], score: trust.score, explanation: trust.explanation,
+                signals: signals, responses: events.map(\.kind), state: device.device.state,
                 sent: tally.sent, accepted: tally.accepted, refused: tally.refused, steppedUp: tally.steppedUp, failures: tally.failures,
                 lastFailure: tally.lastFailure))
         }
+        await readerLink.close()
+        for machine in machines { await machine.close() }
         return SimulationReport(
             anomalyStart: Int(anomalyStart.timeIntervalSince1970), simulatedSeconds: end.timeIntervalSince(firstTick),
             wallSeconds: Date().timeIntervalSince(started), group: group, outcomes: outcomes)

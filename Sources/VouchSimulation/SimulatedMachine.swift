@@ -1,6 +1,7 @@
 import Foundation
-import NIOHTTP1
 import SwiftASN1
+import VouchAPI
+import VouchCore
 import VouchKit
 import X509
 
@@ -35,8 +36,9 @@ actor SimulatedMachine {
     private var sequence: UInt64 = 0
     private var lastAccepted: String?
     private var swapped = false
-    private var connection: SimulationConnection?
-    private var movedConnection: SimulationConnection?
+    /// The way to the server from the usual address, and from the new one a moved machine uses.
+    private let home: SimulationLink
+    private let away: SimulationLink
     /// Another machine's id, whose topic an out-of-policy machine publishes to.
     private var victim = ""
     private(set) var tally = Tally()
@@ -58,47 +60,32 @@ actor SimulatedMachine {
         self.rate = rate
         did = DID(key: key.publicKey)
         random = SeededGenerator(seed: context.plan.seed &* 1_000_003 &+ UInt64(index))
+        home = SimulationLink(host: context.host, port: context.port)
+        away = SimulationLink(host: context.host, port: context.port, from: context.plan.anomalyAddress)
     }
 
     func setVictim(_ id: String) { victim = id }
 
-    private func link(moved: Bool) async throws -> SimulationConnection {
-        if moved {
-            if let movedConnection { return movedConnection }
-            let opened = try await SimulationConnection.open(host: context.host, port: context.port, from: context.plan.anomalyAddress)
-            movedConnection = opened
-            return opened
-        }
-        if let connection { return connection }
-        let opened = try await SimulationConnection.open(host: context.host, port: context.port, from: nil)
-        connection = opened
-        return opened
+    /// A client from the usual address or the new one, anonymous or as this machine: every request
+    /// with the machine's credential carries a DPoP proof by its key, signed at the simulation's time.
+    private func client(moved: Bool = false, asDevice: Bool = true) -> VouchClient {
+        var client = VouchClient(transport: moved ? away : home, credential: asDevice ? .device(key: key, accessToken: token) : .anonymous)
+        client.headers = [("Prefer", "return=minimal")]
+        let clock = context.clock
+        client.now = { clock.now }
+        return client
     }
 
-    /// Sends on the machine's connection. A connection found closed before the request went out
-    /// is opened again and the request sent on it; a request that may have reached the server is
-    /// never sent twice (a telemetry batch sent twice would be a replay).
-    private func send(_ method: HTTPMethod, _ path: String, json: JSONValue, bearer: String? = nil, moved: Bool = false) async throws -> SimulationConnection.Answer {
-        // The token request and every use of the token carry a DPoP proof by the machine's key.
-        let dpop = bearer != nil || path == "/v1/auth/token" ? key : nil
-        do {
-            return try await link(moved: moved).send(method, path, json: json, bearer: bearer, dpop: dpop, now: context.clock.now)
-        } catch is AnswerCollector.NotSent {
-            if moved { movedConnection = nil } else { connection = nil }
-            return try await link(moved: moved).send(method, path, json: json, bearer: bearer, dpop: dpop, now: context.clock.now)
-        } catch {
-            if moved { movedConnection = nil } else { connection = nil }
-            throw error
-        }
-    }
-
-    /// Waits and tries again while the server's rate limit answers 429.
-    private func sendLimited(_ method: HTTPMethod, _ path: String, json: () async throws -> JSONValue, moved: Bool = false) async throws -> SimulationConnection.Answer {
+    /// Sends a request made by `body`, made again and sent again while the server's rate limit
+    /// answers 429 (each attempt needs a fresh nonce).
+    private func sendLimited(
+        _ method: String, _ path: String, moved: Bool = false, asDevice: Bool = true, body: () async throws -> VouchClient.Body
+    ) async throws -> VouchResponse {
         for _ in 0..<30 {
-            let answer = try await send(method, path, json: try await json(), moved: moved)
+            let answer = try await client(moved: moved, asDevice: asDevice).exchange(method, path, body: try await body())
             guard answer.status == 429 else { return answer }
             // Retry-After is delta-seconds (RFC 9110 §10.2.3): a whole number, waited at most 30 s.
-            let wait = answer.headers.first(name: "Retry-After").flatMap { Int($0) }.map { min(max($0, 0), 30) } ?? 1
+            let wait = answer.headers["retry-after"].flatMap { Int($0) }.map { min(max($0, 0), 30) } ?? 1
             try await Task.sleep(for: .seconds(wait))
         }
         throw SimulationError("the server's rate limit refused \(path) 30 times; start it with a higher --rate-limit for a simulated fleet")
@@ -106,49 +93,42 @@ actor SimulatedMachine {
 
     /// Enrolls with the group's claim token, reporting the known-good firmware.
     func enroll() async throws {
-        let answer = try await sendLimited(.POST, "/v1/enrollments") {
-            let nonceAnswer = try await self.send(.POST, "/v1/enrollments/nonce", json: .object([:]))
-            guard let nonce = nonceAnswer.json["nonce"]?.stringValue else {
-                throw SimulationError("the server gave no enrollment nonce (HTTP \(nonceAnswer.status)): \(nonceAnswer.text.prefix(200))")
-            }
+        let answer = try await sendLimited("POST", "/v1/enrollments", asDevice: false) {
+            let nonce = try await self.client(asDevice: false).enrollmentNonce().nonce
             let proof = try await PossessionProof(nonce: nonce, group: context.group).sign(with: key)
             let csr = try key.certificateSigningRequest(commonName: did.description)
             let measurement = try await context.goodFirmware.answering(nonce).envelope(device: did, sequence: 0, time: context.clock.now).signed(with: key)
-            return [
-                "nonce": .string(nonce), "group": .string(context.group), "csr": .string(try csr.serializeAsPEM().pemString),
-                "attributes": ["model": .string(context.plan.model), "serial": .string("sim-\(index)")],
-                "attestation": ["claimToken": .string(context.claimToken)], "proof": .string(proof), "measurement": .string(measurement),
-            ]
+            return .json(EnrollmentRequest(
+                nonce: nonce, group: context.group, csr: try csr.serializeAsPEM().pemString,
+                attributes: ["model": context.plan.model, "serial": "sim-\(index)"], attestation: .init(claimToken: context.claimToken), proof: proof,
+                measurement: measurement))
         }
-        guard answer.status == 201, let id = answer.json["deviceId"]?.stringValue else {
-            throw SimulationError("enrolling device \(index) failed (HTTP \(answer.status)): \(answer.json["detail"]?.stringValue ?? answer.text.prefix(200).description)")
-        }
-        self.id = id
+        guard answer.status == 201 else { throw SimulationError("enrolling device \(index) failed: \(VouchClientError.refused(answer))") }
+        id = try answer.decode(EnrollmentBundle.self).deviceId
     }
 
     /// Gets an access token; when the server asks for a step-up, sends a fresh measurement of the
     /// firmware the machine runs, as a real device would.
     private func authenticate(moved: Bool) async throws {
         var steppingUp = false
+        token = nil
         for _ in 0..<2 {
-            let answer = try await sendLimited(.POST, "/v1/auth/token", json: {
+            let answer = try await sendLimited("POST", "/v1/auth/token", moved: moved) {
                 let nonce = try await self.challenge(moved: moved)
                 let proof = try await DeviceProof(nonce: nonce, deviceId: id, purpose: .authenticate).sign(with: key)
-                var body: [String: JSONValue] = ["nonce": .string(nonce), "proof": .string(proof)]
                 // Asked to step up: the measurement answers this request's nonce.
-                if steppingUp { body["measurement"] = .string(try await self.measurement(at: context.clock.now, answering: nonce)) }
-                return .object(body)
-            }, moved: moved)
-            if answer.status == 403, answer.json["stepUp"] != nil, !steppingUp {
+                let measurement = steppingUp ? try await self.measurement(at: context.clock.now, answering: nonce) : nil
+                return .json(TokenRequest(nonce: nonce, proof: proof, measurement: measurement))
+            }
+            if answer.status == 403, answer.problem?.stepUp != nil, !steppingUp {
                 steppingUp = true
                 tally.steppedUp += 1
                 continue
             }
-            guard answer.status == 200, let token = answer.json["access_token"]?.stringValue else {
-                throw SimulationError("device \(id) got no token (HTTP \(answer.status)): \(answer.json["detail"]?.stringValue ?? "")")
-            }
-            self.token = token
-            tokenExpiry = context.clock.now.addingTimeInterval(Double(answer.json["expires_in"]?.numberValue ?? 600))
+            guard answer.status == 200 else { throw SimulationError("device \(id) got no token: \(VouchClientError.refused(answer))") }
+            let granted = try answer.decode(TokenResponse.self)
+            token = granted.access_token
+            tokenExpiry = context.clock.now.addingTimeInterval(Double(granted.expires_in))
             return
         }
     }
@@ -166,7 +146,7 @@ actor SimulatedMachine {
             if misbehaving, anomaly == .firmwareSwap, !swapped {
                 swapped = true
                 let report = try await measurement(at: now)
-                _ = try await send(.POST, "/v1/devices/self/attestation", json: ["measurement": .string(report)], bearer: token)
+                _ = try await client().exchange("POST", "/v1/devices/self/attestation", body: .json(MeasurementBody(measurement: report)))
             }
             var count = random.poisson(rate * context.plan.interval / 60)
             if misbehaving, anomaly == .burst { count = random.poisson(20 * rate * context.plan.interval / 60) }
@@ -191,35 +171,36 @@ actor SimulatedMachine {
                 }
             }
             guard !envelopes.isEmpty else { return }
-            let batch: JSONValue = ["envelopes": .array(envelopes.map(JSONValue.string))]
-            var answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
+            let batch = VouchClient.Body.json(TelemetryUpload(envelopes: envelopes))
+            var answer = try await client(moved: moved).exchange("POST", "/v1/telemetry", body: batch)
             if answer.status == 401 {
                 try await authenticate(moved: moved)
-                answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
-            } else if answer.status == 403, answer.json["stepUp"] != nil {
+                answer = try await client(moved: moved).exchange("POST", "/v1/telemetry", body: batch)
+            } else if answer.status == 403, answer.problem?.stepUp != nil {
                 // Asked to step up: the batch was refused before any envelope was looked at; the
                 // machine attests the firmware it runs, as a real device would, and sends it again.
                 let nonce = try await challenge(moved: moved)
                 let report = try await measurement(at: now, answering: nonce)
-                let attested = try await send(
-                    .POST, "/v1/devices/self/attestation", json: ["nonce": .string(nonce), "measurement": .string(report)], bearer: token, moved: moved)
-                if attested.json["status"] == "good" { tally.steppedUp += 1 }
-                answer = try await send(.POST, "/v1/telemetry", json: batch, bearer: token, moved: moved)
+                let attested = try await client(moved: moved).exchange(
+                    "POST", "/v1/devices/self/attestation", body: .json(MeasurementBody(measurement: report, nonce: nonce)))
+                if attested.isSuccess, (try? attested.decode(FirmwareVerdict.self))?.status == .good { tally.steppedUp += 1 }
+                answer = try await client(moved: moved).exchange("POST", "/v1/telemetry", body: batch)
             }
             tally.sent += envelopes.count
             guard answer.status == 200 else {
                 tally.failures += 1
-                tally.lastFailure = "HTTP \(answer.status): \(answer.json["detail"]?.stringValue ?? answer.text.prefix(200).description)"
+                tally.lastFailure = VouchClientError.refused(answer).reason
                 return
             }
-            for result in answer.json["results"]?.arrayValue ?? [] {
-                if let reason = result["reason"]?.stringValue {
+            let receipt = try answer.decode(TelemetryReceipt.self)
+            for result in receipt.results {
+                if let reason = result.reason {
                     tally.refused[reason, default: 0] += 1
                 } else {
                     tally.accepted += 1
                 }
             }
-            if let accepted, answer.json["results"]?.arrayValue.first?["reason"] == nil { lastAccepted = accepted }
+            if let accepted, receipt.results.first?.reason == nil { lastAccepted = accepted }
         } catch {
             tally.failures += 1
             tally.lastFailure = "\(error)"
@@ -244,15 +225,11 @@ actor SimulatedMachine {
 
     /// A fresh device nonce from `POST /v1/auth/challenge`.
     private func challenge(moved: Bool) async throws -> String {
-        let challenge = try await send(.POST, "/v1/auth/challenge", json: .object([:]), moved: moved)
-        guard let nonce = challenge.json["nonce"]?.stringValue else {
-            throw SimulationError("the server gave no challenge (HTTP \(challenge.status))")
-        }
-        return nonce
+        try await client(moved: moved, asDevice: false).challenge().nonce
     }
 
     func close() async {
-        await connection?.close()
-        await movedConnection?.close()
+        await home.close()
+        await away.close()
     }
 }

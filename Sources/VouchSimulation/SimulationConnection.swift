@@ -2,20 +2,12 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import VouchKit
+import VouchAPI
 
 /// One keep-alive HTTP/1.1 connection to the server, optionally from a chosen local address (a
 /// device that moves shows up from a new source address). Requests on it go one at a time.
 final class SimulationConnection: Sendable {
-    /// A server's answer.
-    struct Answer: Sendable {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: [UInt8]
-
-        var json: JSONValue { (try? JSONValue(parsing: Data(body))) ?? .null }
-        var text: String { String(decoding: body, as: UTF8.self) }
-    }
+    typealias Answer = VouchResponse
 
     /// How long an answer may take.
     static let timeout = TimeAmount.seconds(60)
@@ -45,28 +37,19 @@ final class SimulationConnection: Sendable {
         return SimulationConnection(channel: channel, collector: collector, host: port == 80 ? host : "\(host):\(port)")
     }
 
-    /// Sends a request and waits for its answer. With `dpop`, the request carries a DPoP proof
-    /// signed by that key (RFC 9449) at `now` (the simulation's clock), and `bearer` (a device
-    /// access token) goes as `DPoP <token>`.
-    func send(
-        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json", bearer: String? = nil,
-        dpop: SigningKey? = nil, now: Date = Date()
-    ) async throws -> Answer {
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+    /// Sends a request and waits for its answer.
+    func send(_ request: VouchRequest) async throws -> Answer {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: request.path)
         head.headers.add(name: "Host", value: host)
-        head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
-        head.headers.add(name: "Prefer", value: "return=minimal")
-        if body != nil { head.headers.add(name: "Content-Type", value: contentType) }
-        if let dpop {
-            head.headers.add(name: DPoPProof.header, value: try DPoPProof.sign(method: method.rawValue, url: "http://\(host)\(path)", accessToken: bearer, key: dpop, now: now))
-        }
-        if let bearer { head.headers.add(name: "Authorization", value: "\(dpop == nil ? "Bearer" : "DPoP") \(bearer)") }
+        head.headers.add(name: "Content-Length", value: String(request.body?.count ?? 0))
+        for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+        let body = request.body
         let promise = channel.eventLoop.makePromise(of: Answer.self)
         let collector = collector
-        let request = head
         let channel = channel
+        let sending = head
         channel.eventLoop.execute {
-            collector.value.send(request, body: body, answer: promise)
+            collector.value.send(sending, body: body, answer: promise)
         }
         // A server that takes a request and never answers must not hold the simulation forever:
         // the connection is closed, which fails the request.
@@ -75,13 +58,50 @@ final class SimulationConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
-    /// Sends a JSON body.
-    func send(_ method: HTTPMethod, _ path: String, json: JSONValue, bearer: String? = nil, dpop: SigningKey? = nil, now: Date = Date()) async throws -> Answer {
-        try await send(method, path, body: Array(try JSONEncoder().encode(json)), bearer: bearer, dpop: dpop, now: now)
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// A machine's way to the server, from one local address: a keep-alive connection, opened again
+/// when it was found closed before a request went out. A request that may have reached the server
+/// is never sent twice (a telemetry batch sent twice would be a replay).
+actor SimulationLink: VouchTransport {
+    nonisolated let server: String
+    private let host: String
+    private let port: Int
+    private let local: String?
+    private var connection: SimulationConnection?
+
+    init(host: String, port: Int, from local: String? = nil) {
+        self.host = host
+        self.port = port
+        self.local = local
+        server = port == 80 ? "http://\(host)" : "http://\(host):\(port)"
+    }
+
+    func send(_ request: VouchRequest) async throws -> VouchResponse {
+        do {
+            return try await open().send(request)
+        } catch is AnswerCollector.NotSent {
+            connection = nil
+            return try await open().send(request)
+        } catch {
+            connection = nil
+            throw VouchClientError.unreachable("\(request.method) \(request.path.prefix(100)): \(error)")
+        }
+    }
+
+    private func open() async throws -> SimulationConnection {
+        if let connection { return connection }
+        let opened = try await SimulationConnection.open(host: host, port: port, from: local)
+        connection = opened
+        return opened
     }
 
     func close() async {
-        try? await channel.close()
+        await connection?.close()
+        connection = nil
     }
 }
 
@@ -128,7 +148,9 @@ final class AnswerCollector: ChannelInboundHandler {
         case .end:
             guard let head, !waiting.isEmpty else { return }
             let answer = waiting.removeFirst()
-            answer.succeed(SimulationConnection.Answer(status: Int(head.status.code), headers: head.headers, body: body))
+            var headers: [String: String] = [:]
+            for (name, value) in head.headers { headers[name.lowercased()] = value }
+            answer.succeed(VouchResponse(status: Int(head.status.code), headers: headers, body: body))
             self.head = nil
             body = []
         }
