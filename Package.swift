@@ -188,6 +188,7 @@ let package = Package(
         .testTarget(
             name: "VouchServerTests",
             dependencies: [
+                "VouchAPI",
                 "VouchServer",
                 "VouchStore",
                 "VouchCore",

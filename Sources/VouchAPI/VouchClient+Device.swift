@@ -35,11 +35,18 @@ extension VouchClient {
     public func authenticated(
         deviceId: String, key: SigningKey, measurement: (@Sendable (_ nonce: String) async throws -> String)? = nil
     ) async throws -> (client: VouchClient, token: TokenResponse) {
-        let device = with(.device(key: key, accessToken: nil))
+        try await authenticated(deviceId: deviceId, agent: DeviceAgent(key: key), measurement: measurement)
+    }
+
+    /// The same, for `agent`.
+    public func authenticated(
+        deviceId: String, agent: DeviceAgent, measurement: (@Sendable (_ nonce: String) async throws -> String)? = nil
+    ) async throws -> (client: VouchClient, token: TokenResponse) {
+        let device = agent.client(self)
         let nonce = try await device.challenge().nonce
-        let proof = try await DeviceProof(nonce: nonce, deviceId: deviceId, purpose: .authenticate).sign(with: key)
+        let proof = try await agent.deviceProof(nonce: nonce, deviceId: deviceId)
         let token = try await device.token(TokenRequest(nonce: nonce, proof: proof, measurement: try await measurement?(nonce)))
-        return (with(.device(key: key, accessToken: token.access_token)), token)
+        return (agent.client(self, accessToken: token.access_token), token)
     }
 
     /// `GET /v1/devices/self`.

@@ -25,15 +25,16 @@ actor SimulatedMachine {
     let index: Int
     let anomaly: Anomaly?
     private let context: SimulationContext
-    private let key = SigningKey.generate(.ed25519)
-    private let did: DID
+    /// The machine's key (generated here, never sent) and what it signs.
+    private let agent = DeviceAgent()
     /// Messages per minute this machine sends normally.
     private let rate: Double
     private var random: SeededGenerator
     private(set) var id = ""
     private var token: String?
     private var tokenExpiry = Date.distantPast
-    private var sequence: UInt64 = 0
+    /// Readings taken so far (each names its number).
+    private var readings = 0
     private var lastAccepted: String?
     private var swapped = false
     /// The way to the server from the usual address, and from the new one a moved machine uses.
@@ -58,7 +59,6 @@ actor SimulatedMachine {
         self.anomaly = anomaly
         self.context = context
         self.rate = rate
-        did = DID(key: key.publicKey)
         random = SeededGenerator(seed: context.plan.seed &* 1_000_003 &+ UInt64(index))
         home = SimulationLink(host: context.host, port: context.port)
         away = SimulationLink(host: context.host, port: context.port, from: context.plan.anomalyAddress)
@@ -69,7 +69,7 @@ actor SimulatedMachine {
     /// A client from the usual address or the new one, anonymous or as this machine: every request
     /// with the machine's credential carries a DPoP proof by its key, signed at the simulation's time.
     private func client(moved: Bool = false, asDevice: Bool = true) -> VouchClient {
-        var client = VouchClient(transport: moved ? away : home, credential: asDevice ? .device(key: key, accessToken: token) : .anonymous)
+        var client = VouchClient(transport: moved ? away : home, credential: asDevice ? .device(key: agent.key, accessToken: token) : .anonymous)
         client.headers = [("Prefer", "return=minimal")]
         let clock = context.clock
         client.now = { clock.now }
@@ -95,13 +95,9 @@ actor SimulatedMachine {
     func enroll() async throws {
         let answer = try await sendLimited("POST", "/v1/enrollments", asDevice: false) {
             let nonce = try await self.client(asDevice: false).enrollmentNonce().nonce
-            let proof = try await PossessionProof(nonce: nonce, group: context.group).sign(with: key)
-            let csr = try key.certificateSigningRequest(commonName: did.description)
-            let measurement = try await context.goodFirmware.answering(nonce).envelope(device: did, sequence: 0, time: context.clock.now).signed(with: key)
-            return .json(EnrollmentRequest(
-                nonce: nonce, group: context.group, csr: try csr.serializeAsPEM().pemString,
-                attributes: ["model": context.plan.model, "serial": "sim-\(index)"], attestation: .init(claimToken: context.claimToken), proof: proof,
-                measurement: measurement))
+            return .json(try await agent.enrollmentRequest(
+                nonce: nonce, group: context.group, claimToken: context.claimToken, attributes: ["model": context.plan.model, "serial": "sim-\(index)"],
+                firmware: context.goodFirmware, at: context.clock.now))
         }
         guard answer.status == 201 else { throw SimulationError("enrolling device \(index) failed: \(VouchClientError.refused(answer))") }
         id = try answer.decode(EnrollmentBundle.self).deviceId
@@ -115,7 +111,7 @@ actor SimulatedMachine {
         for _ in 0..<2 {
             let answer = try await sendLimited("POST", "/v1/auth/token", moved: moved) {
                 let nonce = try await self.challenge(moved: moved)
-                let proof = try await DeviceProof(nonce: nonce, deviceId: id, purpose: .authenticate).sign(with: key)
+                let proof = try await agent.deviceProof(nonce: nonce, deviceId: id)
                 // Asked to step up: the measurement answers this request's nonce.
                 let measurement = steppingUp ? try await self.measurement(at: context.clock.now, answering: nonce) : nil
                 return .json(TokenRequest(nonce: nonce, proof: proof, measurement: measurement))
@@ -153,7 +149,7 @@ actor SimulatedMachine {
             var envelopes: [String] = []
             var accepted: String?
             for offset in 0..<count {
-                let reading = "{\"t\":\(String(format: "%.2f", Double.random(in: 15...30, using: &random))),\"h\":\(Int.random(in: 30...70, using: &random)),\"n\":\(sequence + 1)}"
+                let reading = "{\"t\":\(String(format: "%.2f", Double.random(in: 15...30, using: &random))),\"h\":\(Int.random(in: 30...70, using: &random)),\"n\":\(readings + 1)}"
                 let envelope = try await self.envelope(topic: "telemetry/\(id)/env", payload: reading, at: now.addingTimeInterval(Double(offset) * 0.001))
                 envelopes.append(envelope)
                 if offset == 0 { accepted = envelope }
@@ -210,17 +206,16 @@ actor SimulatedMachine {
 
     /// The next envelope in the machine's sequence, signed by its own key unless `signer` forges it.
     private func envelope(topic: String, payload: String, at time: Date, signer: SigningKey? = nil) async throws -> String {
-        sequence += 1
-        return try await TelemetryEnvelope(device: did, sequence: sequence, time: time, topic: topic, payload: Data(payload.utf8))
-            .signed(with: signer ?? key)
+        readings += 1
+        guard let signer else { return try await agent.telemetry(topic: topic, payload: Data(payload.utf8), at: time) }
+        return try await TelemetryEnvelope(device: agent.did, sequence: agent.nextSequence(), time: time, topic: topic, payload: Data(payload.utf8))
+            .signed(with: signer)
     }
 
     /// A measurement of the firmware the machine runs (the unknown image once swapped), next in its
     /// sequence, answering the server's `nonce` when it asked.
     private func measurement(at time: Date, answering nonce: String? = nil) async throws -> String {
-        sequence += 1
-        let firmware = swapped ? context.swappedFirmware : context.goodFirmware
-        return try await (nonce.map(firmware.answering) ?? firmware).envelope(device: did, sequence: sequence, time: time).signed(with: key)
+        try await agent.measurement(swapped ? context.swappedFirmware : context.goodFirmware, answering: nonce, at: time)
     }
 
     /// A fresh device nonce from `POST /v1/auth/challenge`.

@@ -12,7 +12,7 @@ struct CredentialTests {
     @Test("issue then verify, for both key types", arguments: SigningKey.KeyType.allCases)
     func roundTrip(type: SigningKey.KeyType) async throws {
         let authority = TestAuthority(type)
-        let device = SimulatedDevice(type)
+        let device = DeviceAgent(type)
         let token = try await authority.identityCredential(for: device.did)
         let jws = try CompactJWS(parsing: token)
         #expect(jws.header.typ == "vc+jwt")
@@ -34,7 +34,7 @@ struct CredentialTests {
     @Test("truncated and garbled tokens are rejected, never crash")
     func garbled() async throws {
         let authority = TestAuthority()
-        let token = try await authority.identityCredential(for: SimulatedDevice().did)
+        let token = try await authority.identityCredential(for: DeviceAgent().did)
         let verifier = try verifier(authority)
         var mutants = [String]()
         for length in stride(from: 0, to: token.count, by: 7) { mutants.append(String(token.prefix(length))) }
@@ -56,7 +56,7 @@ struct CredentialTests {
     @Test("alg none is refused")
     func algNone() async throws {
         let authority = TestAuthority()
-        let token = try await authority.identityCredential(for: SimulatedDevice().did)
+        let token = try await authority.identityCredential(for: DeviceAgent().did)
         let parts = token.split(separator: ".")
         let kid = try CompactJWS(parsing: token).header.kid!
         let header = Base64URL.encode(Array(#"{"alg":"none","typ":"vc+jwt","kid":"\#(kid)"}"#.utf8))
@@ -69,7 +69,7 @@ struct CredentialTests {
     @Test("an algorithm that does not match the key is refused")
     func algorithmMismatch() async throws {
         let authority = TestAuthority(.ed25519)
-        let token = try await authority.identityCredential(for: SimulatedDevice().did)
+        let token = try await authority.identityCredential(for: DeviceAgent().did)
         let jws = try CompactJWS(parsing: token)
         let header = Base64URL.encode(Array(#"{"alg":"ES256","typ":"vc+jwt","kid":"\#(jws.header.kid!)"}"#.utf8))
         let parts = token.split(separator: ".")
@@ -83,7 +83,7 @@ struct CredentialTests {
         let impostorKey = SigningKey.generate()
         let impostorDID = DID(key: impostorKey.publicKey)
         let forger = CredentialIssuer(key: impostorKey, did: try DID(authority.did), keyID: impostorDID.didKeyVerificationMethod.description)
-        let token = try await forger.issue(types: ["DeviceIdentityCredential"], subject: SimulatedDevice().did.description)
+        let token = try await forger.issue(types: ["DeviceIdentityCredential"], subject: DeviceAgent().did.description)
         let result = try await verifier(authority).verify(token)
         #expect(result.failures.contains { $0.check == .signature && $0.reason.contains("belongs to") }, "\(result.failures)")
     }
@@ -91,7 +91,7 @@ struct CredentialTests {
     @Test("expired and not-yet-valid credentials are refused; skew is tolerated")
     func validity() async throws {
         let authority = TestAuthority()
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let now = Date()
         let expired = try await authority.identityCredential(for: device.did, validFrom: now.addingTimeInterval(-7200), validFor: 3600)
         let future = try await authority.identityCredential(for: device.did, validFrom: now.addingTimeInterval(3600))
@@ -104,7 +104,7 @@ struct CredentialTests {
     @Test("revoked and suspended credentials are refused; a missing list fails closed")
     func status() async throws {
         let authority = TestAuthority()
-        let token = try await authority.identityCredential(for: SimulatedDevice().did, index: 1234)
+        let token = try await authority.identityCredential(for: DeviceAgent().did, index: 1234)
         let revoked = try await verifier(authority, lists: authority.statusLists(revoked: [1234])).verify(token)
         #expect(revoked.failures.map(\.reason) == ["revoked (status list index 1234)"])
         let suspended = try await verifier(authority, lists: authority.statusLists(suspended: [1234])).verify(token)
@@ -119,7 +119,7 @@ struct CredentialTests {
     @Test("every failed check is listed")
     func allFailuresListed() async throws {
         let authority = TestAuthority()
-        let token = try await authority.identityCredential(for: SimulatedDevice().did, validFrom: Date().addingTimeInterval(-7200), validFor: 60)
+        let token = try await authority.identityCredential(for: DeviceAgent().did, validFrom: Date().addingTimeInterval(-7200), validFor: 60)
         let result = await CredentialVerifier.standard(trustedIssuers: ["did:key:someone-else"], statusLists: try authority.statusLists(revoked: [7])).verify(token)
         #expect(Set(result.failures.map(\.check)) == [.validity, .trustedIssuer, .status])
     }
@@ -127,7 +127,7 @@ struct CredentialTests {
     @Test("a verifier without a signature policy accepts nothing")
     func noSignaturePolicy() async throws {
         let authority = TestAuthority()
-        let token = try await authority.identityCredential(for: SimulatedDevice().did)
+        let token = try await authority.identityCredential(for: DeviceAgent().did)
         let result = await CredentialVerifier { ValidityPolicy() }.verify(token)
         #expect(result.failures.map(\.check) == [.signature])
     }
@@ -144,7 +144,7 @@ struct CredentialTests {
         #expect(try verified.list.isSet(7))
         await #expect(throws: VouchKitError.self) { try await StatusListCredential.verify(token, trustedIssuers: ["did:key:other"]) }
         let credential = try await authority.issuer.issue(
-            types: ["DeviceIdentityCredential"], subject: SimulatedDevice().did.description,
+            types: ["DeviceIdentityCredential"], subject: DeviceAgent().did.description,
             status: [CredentialStatusEntry(listURL: authority.revocationListURL, index: 7)])
         let result = await CredentialVerifier.standard(trustedIssuers: [authority.did], statusLists: [verified]).verify(credential)
         #expect(result.failures.map(\.reason) == ["revoked (status list index 7)"])

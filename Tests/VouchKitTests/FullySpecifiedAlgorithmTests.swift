@@ -25,7 +25,7 @@ struct FullySpecifiedAlgorithmTests {
 
     @Test func aCredentialSignedAsEd25519Verifies() async throws {
         let authority = TestAuthority(.ed25519)
-        let token = try await authority.identityCredential(for: SimulatedDevice().did)
+        let token = try await authority.identityCredential(for: DeviceAgent().did)
         let jws = try CompactJWS(parsing: token)
         let resigned = try await JWS.sign(
             try JSONValue(parsing: jws.payload), type: "vc+jwt", contentType: "vc", kid: try #require(jws.header.kid), key: authority.key,

@@ -20,7 +20,7 @@ struct HostileTokenTests {
 
     static func makeCase(_ kind: Kind) async throws -> Case {
         let authority = TestAuthority()
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let audience = "https://gateway.vouch.test"
         switch kind {
         case .credential:

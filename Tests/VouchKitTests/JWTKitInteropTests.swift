@@ -39,8 +39,9 @@ struct JWTKitInteropTests {
         var payload = try JSONSerialization.jsonObject(with: Data(Base64URL.decode(parts[1])!)) as! [String: Any]
         payload["issuer"] = "did:example:someone-else"
         parts[1] = Base64URL.encode(try JSONSerialization.data(withJSONObject: payload))
-        await #expect(throws: (any Error).self) {
+        let refusal = await #expect(throws: JWTError.self) {
             _ = try await keys.verify(parts.joined(separator: "."), as: CredentialClaims.self)
         }
+        #expect(refusal?.errorType == .signatureVerificationFailed, "\(String(describing: refusal))")
     }
 }

@@ -15,7 +15,7 @@ struct PresentationTests {
     @Test("a device presents its credential and the verifier accepts it", arguments: SigningKey.KeyType.allCases)
     func roundTrip(type: SigningKey.KeyType) async throws {
         let authority = TestAuthority()
-        let device = SimulatedDevice(type)
+        let device = DeviceAgent(type)
         let credential = try await authority.identityCredential(for: device.did)
         let token = try await device.present([credential], nonce: "n-1", audience: audience)
         let jws = try CompactJWS(parsing: token)
@@ -31,7 +31,7 @@ struct PresentationTests {
     @Test("wrong nonce and wrong audience are refused")
     func nonceAndAudience() async throws {
         let authority = TestAuthority()
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let credential = try await authority.identityCredential(for: device.did)
         let token = try await device.present([credential], nonce: "n-1", audience: "did:web:elsewhere")
         let result = try await verifier(authority, nonce: "n-2").verify(token)
@@ -41,7 +41,7 @@ struct PresentationTests {
     @Test("a nonce from a NonceStore verifies once")
     func nonceUsedTwice() async throws {
         let authority = TestAuthority()
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let store = NonceStore()
         let challenge = try store.issue(audience: audience)
         let credential = try await authority.identityCredential(for: device.did)
@@ -60,8 +60,8 @@ struct PresentationTests {
     @Test("a holder cannot present another device's credential")
     func holderBinding() async throws {
         let authority = TestAuthority()
-        let owner = SimulatedDevice()
-        let thief = SimulatedDevice()
+        let owner = DeviceAgent()
+        let thief = DeviceAgent()
         let credential = try await authority.identityCredential(for: owner.did)
         let token = try await thief.present([credential], nonce: "n", audience: audience)
         let result = try await verifier(authority, nonce: "n").verify(token)
@@ -71,7 +71,7 @@ struct PresentationTests {
     @Test("an expired presentation, or one carrying a revoked or untrusted credential, is refused")
     func staleAndBadCredentials() async throws {
         let authority = TestAuthority()
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let credential = try await authority.identityCredential(for: device.did)
         let old = try await device.present([credential], nonce: "n", audience: audience, at: Date().addingTimeInterval(-3600))
         #expect(try await verifier(authority, nonce: "n").verify(old).failures.map(\.check) == [.validity])
@@ -88,7 +88,7 @@ struct PresentationTests {
     @Test("a presentation signed by a key that is not the holder's is refused")
     func forgedHolder() async throws {
         let authority = TestAuthority()
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let credential = try await authority.identityCredential(for: device.did)
         let attacker = SigningKey.generate()
         let token = try await Presentation.create(

@@ -8,7 +8,7 @@ import VouchTesting
 struct TelemetryTests {
     @Test("messages verify in order; a replay and an out-of-order message are refused")
     func replay() async throws {
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let verifier = TelemetryVerifier()
         let first = try await device.telemetry(topic: "plant/1/temp", payload: Data("21.5".utf8))
         let second = try await device.telemetry(topic: "plant/1/temp", payload: Data("21.7".utf8))
@@ -29,7 +29,7 @@ struct TelemetryTests {
 
     @Test("a device cannot sign for another")
     func forgery() async throws {
-        let victim = SimulatedDevice()
+        let victim = DeviceAgent()
         let attacker = SigningKey.generate()
         let envelope = TelemetryEnvelope(device: victim.did, sequence: 1, topic: "t", payload: Data())
         let forged = try await envelope.signed(with: attacker, keyID: victim.did.didKeyVerificationMethod.description)
@@ -49,7 +49,7 @@ struct TelemetryTests {
 
     @Test("messages outside the clock window are refused")
     func clockWindow() async throws {
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let verifier = TelemetryVerifier(replayGuard: ReplayGuard(window: 60))
         let stale = try await device.telemetry(topic: "t", payload: Data(), at: Date().addingTimeInterval(-120))
         let early = try await device.telemetry(topic: "t", payload: Data(), at: Date().addingTimeInterval(120))
@@ -97,7 +97,7 @@ struct ChallengeTests {
     @Test("an answer verifies once; a reused nonce is refused")
     func once() async throws {
         let store = NonceStore()
-        let device = SimulatedDevice(.p256)
+        let device = DeviceAgent(.p256)
         let verifier = ChallengeVerifier(store: store, audience: audience)
         let challenge = try store.issue(audience: audience)
         let answer = try await device.answer(challenge)
@@ -113,7 +113,7 @@ struct ChallengeTests {
     func refusals() async throws {
         let clock = TestClock()
         let store = NonceStore(lifetime: 30, clock: { clock.now })
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let verifier = ChallengeVerifier(store: store, audience: audience)
 
         let expiring = try store.issue(audience: audience)

@@ -44,7 +44,7 @@ struct TrustBundleTests {
             TrustedIssuerPolicy()
             StatusPolicy()
         }
-        let device = SimulatedDevice()
+        let device = DeviceAgent()
         let good = try await fixture.issuers.issuer.issue(
             types: ["DeviceIdentityCredential"], subject: device.did.description,
             status: [CredentialStatusEntry(listURL: fixture.issuers.revocationListURL, index: 8)])

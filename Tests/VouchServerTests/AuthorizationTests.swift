@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import VouchAPI
 import VouchKit
 
 /// The policy the authorization tests upload.
@@ -42,7 +43,7 @@ struct PolicyFleet {
     }
 
     /// Enrolls a device into a group placing it in `zone` with `roles`; returns its id and answer.
-    func enroll(group: String, zone: String, roles: [String], device: TestDevice = TestDevice(), model: String = "t1000") async throws -> (String, JSONValue) {
+    func enroll(group: String, zone: String, roles: [String], device: DeviceAgent = DeviceAgent(), model: String = "t1000") async throws -> (String, JSONValue) {
         let token = try #require(try await client.createGroup(group, apiKey: admin, extra: [
             "unlimitedTokenUses": true, "defaultZone": .string(zone), "defaultRoles": .array(roles.map(JSONValue.string)),
         ]))
@@ -66,7 +67,7 @@ struct PolicyFleet {
     func allowed(_ subject: String, _ action: String, _ resource: String, context: [String: JSONValue] = [:]) async throws -> Bool {
         let result = try await authorize(subject, action, resource, context: context)
         #expect(result.status == 200, "\(result.text)")
-        return try #require(result.json["allowed"].flatMap { if case .bool(let flag) = $0 { flag } else { nil } })
+        return try #require(result.json["allowed"].flatMap { if case .bool(let flag) = $0 { flag } else { nil } } as Bool?)
     }
 }
 
@@ -118,7 +119,7 @@ struct AuthorizationTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(plantPolicyYAML).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 let (ops, _) = try await fleet.enroll(group: "ops", zone: "plant-ops", roles: ["operator-console"])
                 let (other, _) = try await fleet.enroll(group: "lobby", zone: "default", roles: [])
@@ -218,7 +219,7 @@ struct AuthorizationTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(plantPolicyYAML).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, answer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 let credentials = try PolicyFleet.credentials(in: answer)
                 let presentation = try await Presentation.create(credentials: credentials, holderKey: device.key, nonce: "n-1", audience: "did:web:gateway")

@@ -4,10 +4,11 @@ import Hummingbird
 import HummingbirdTesting
 import SwiftASN1
 import Testing
+import VouchAPI
 import VouchKit
 import X509
 
-extension TestDevice {
+extension DeviceAgent {
     /// A device proof over a fresh challenge nonce.
     func proof(
         _ client: any TestClientProtocol, deviceID: String, purpose: DeviceProof.Purpose = .authenticate, signer: SigningKey? = nil
@@ -38,7 +39,7 @@ extension TestDevice {
 /// A device's access token, with the device whose key proves each use of it.
 struct DeviceToken {
     let token: String
-    let device: TestDevice
+    let device: DeviceAgent
 }
 
 extension HTTPField.Name {
@@ -63,7 +64,7 @@ struct DeviceAuthTests {
     @Test func aSignedChallengeBuysATokenBoundToTheDeviceAndItsKey() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await RevocationTests.enroll(client, admin: admin, device: device)
 
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
@@ -91,7 +92,7 @@ struct DeviceAuthTests {
                         .post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token")),
                     401, "already used")
                 // Another key cannot speak for the device.
-                let stranger = TestDevice()
+                let stranger = DeviceAgent()
                 let forged = try await stranger.proof(client, deviceID: id)
                 expectProblem(
                     try await client.call(
@@ -129,7 +130,7 @@ struct DeviceAuthTests {
     @Test func renewalIssuesANewCertificateAndCredentialsForTheSameKey() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, first) = try await RevocationTests.enroll(client, admin: admin, device: device)
                 let token = try await device.accessToken(client, deviceID: id)
 
@@ -159,10 +160,10 @@ struct DeviceAuthTests {
     @Test func rotationKeepsTheDeviceIdLinksTheDIDsAndSupersedesTheOldCertificate() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, first) = try await RevocationTests.enroll(client, admin: admin, device: device)
                 let oldToken = try await device.accessToken(client, deviceID: id)
-                let replacement = TestDevice()
+                let replacement = DeviceAgent()
 
                 func rotation(
                     newKey: SigningKey, oldKey: SigningKey, csrKey: SigningKey? = nil, oldPayloadThumbprint: String? = nil
@@ -182,7 +183,7 @@ struct DeviceAuthTests {
                 // Refused, and nothing changes: a stranger's key instead of the current one, proofs
                 // over different payloads, a CSR for yet another key.
                 expectProblem(
-                    try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(newKey: replacement.key, oldKey: TestDevice().key)),
+                    try await client.call(.post, "/v1/devices/self/rotate", json: try await rotation(newKey: replacement.key, oldKey: DeviceAgent().key)),
                     401, "previousKeyProof is not signed by the current key")
                 expectProblem(
                     try await client.call(
@@ -190,7 +191,7 @@ struct DeviceAuthTests {
                         json: try await rotation(newKey: replacement.key, oldKey: device.key, oldPayloadThumbprint: "other")), 400, "same payload")
                 expectProblem(
                     try await client.call(
-                        .post, "/v1/devices/self/rotate", json: try await rotation(newKey: replacement.key, oldKey: device.key, csrKey: TestDevice().key)),
+                        .post, "/v1/devices/self/rotate", json: try await rotation(newKey: replacement.key, oldKey: device.key, csrKey: DeviceAgent().key)),
                     400, "CSR's key differs")
                 #expect(try await client.call(.get, "/v1/devices/self", as: oldToken).json["did"]?.stringValue == device.did.description)
 

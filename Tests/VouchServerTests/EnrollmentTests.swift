@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import SwiftASN1
 import Testing
+import VouchAPI
+import VouchCore
 import VouchKit
 import X509
 
@@ -13,7 +15,7 @@ struct EnrollmentTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 let token = try #require(try await client.createGroup("sensors", apiKey: admin, extra: ["defaultRoles": ["telemetry"], "requiredAttributes": ["model", "serial"]]))
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let result = try await client.call(.post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: "sensors", token: token))
                 #expect(result.status == 201, "\(result.text)")
                 let answer = result.json
@@ -62,7 +64,7 @@ struct EnrollmentTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 let token = try #require(try await client.createGroup("g", apiKey: admin, extra: ["tokenUses": 1]))
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let other = SigningKey.generate(.p256)
 
                 func attempt(_ body: JSONValue) async throws -> HTTPResult {
@@ -77,7 +79,7 @@ struct EnrollmentTests {
 
                 // A forged proof: valid structure, signature by another key under the device's kid.
                 var forged = try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: token)
-                let impostor = try await TestDevice(key: other).enrollmentBody(nonce: forged["nonce"]!.stringValue!, group: "g", token: token)
+                let impostor = try await DeviceAgent(key: other).enrollmentBody(nonce: forged["nonce"]!.stringValue!, group: "g", token: token)
                 let parts = impostor["proof"]!.stringValue!.split(separator: ".")
                 let realParts = forged["proof"]!.stringValue!.split(separator: ".")
                 if case .object(var object) = forged {
@@ -97,8 +99,8 @@ struct EnrollmentTests {
                 // The single use goes to a good enrollment; the nonce cannot be replayed; the token is then exhausted.
                 let nonce = try await client.nonce()
                 #expect(try await attempt(try await device.enrollmentBody(nonce: nonce, group: "g", token: token)).status == 201)
-                expectProblem(try await attempt(try await TestDevice().enrollmentBody(nonce: nonce, group: "g", token: token)), 401, "nonce is unknown")
-                expectProblem(try await attempt(try await TestDevice().enrollmentBody(nonce: try await client.nonce(), group: "g", token: token)), 401, "no uses left")
+                expectProblem(try await attempt(try await DeviceAgent().enrollmentBody(nonce: nonce, group: "g", token: token)), 401, "nonce is unknown")
+                expectProblem(try await attempt(try await DeviceAgent().enrollmentBody(nonce: try await client.nonce(), group: "g", token: token)), 401, "no uses left")
                 expectProblem(try await attempt(try await device.enrollmentBody(nonce: try await client.nonce(), group: "g", token: token)), 409, "already enrolled")
             }
         }
@@ -107,27 +109,34 @@ struct EnrollmentTests {
     @Test func manualApprovalAnswers202ThenIssuesOnApproval() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
-                let token = try #require(try await client.createGroup("manual", apiKey: admin, extra: ["approval": "manual", "unlimitedTokenUses": true]))
-                let device = TestDevice()
-                let result = try await client.call(.post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: "manual", token: token))
-                #expect(result.status == 202)
-                #expect(result.json["state"]?.stringValue == "pending")
-                #expect(result.json["certificate"] == nil)
-                let id = try #require(result.json["deviceId"]?.stringValue)
+                let operator_ = client.vouch(.apiKey(admin))
+                let token = try #require(try await operator_.createGroup(GroupRequest(name: "manual", unlimitedTokenUses: true, approval: .manual)).claimToken)
+                let device = DeviceAgent()
+                let anonymous = client.vouch()
+                let nonce = try await anonymous.enrollmentNonce().nonce
+                let answer = try await anonymous.exchange(
+                    "POST", "/v1/enrollments", body: .json(try await device.enrollmentRequest(nonce: nonce, group: "manual", claimToken: token)))
+                #expect(answer.status == 202, "\(answer.text)")
+                let pending = try answer.decode(EnrollmentBundle.self)
+                #expect(pending.state == "pending")
+                #expect(pending.did == device.did.description)
+                #expect(pending.certificate == nil && pending.identityCredential == nil && pending.roleCredentials.isEmpty)
+                let id = pending.deviceId
                 // Only the device, proving its key, polls (hole 7: anyone could read any enrollment).
-                let polling = try await client.call(.get, "/v1/enrollments/\(id)", headers: try device.dpop(.get, "/v1/enrollments/\(id)"))
-                #expect(polling.status == 200, "\(polling.text)")
-                #expect(polling.json["state"] == "pending")
-                #expect(polling.json["certificate"] == nil)
-                expectProblem(try await client.call(.get, "/v1/enrollments/\(id)"), 401, "send a DPoP proof")
-                expectProblem(try await client.call(.get, "/v1/enrollments/\(id)", headers: try TestDevice().dpop(.get, "/v1/enrollments/\(id)")), 404, "no enrollment")
-                expectProblem(try await client.call(.get, "/v1/enrollments/dev_nobody", headers: try device.dpop(.get, "/v1/enrollments/dev_nobody")), 404, "no enrollment")
-                let approved = try await client.call(.post, "/v1/admin/devices/\(id)/approve", apiKey: admin)
-                #expect(approved.status == 200, "\(approved.text)")
-                #expect(approved.json["device"]?["state"]?.stringValue == "active")
-                let polled = try await client.call(.get, "/v1/enrollments/\(id)", headers: try device.dpop(.get, "/v1/enrollments/\(id)"))
-                #expect(polled.json["certificate"]?.stringValue?.contains("BEGIN CERTIFICATE") == true)
-                #expect(polled.json["identityCredential"]?.stringValue != nil)
+                let polling = try await device.client(anonymous).enrollment(id)
+                #expect(polling.deviceId == id)
+                #expect(polling.state == "pending")
+                #expect(polling.certificate == nil)
+                await expectRefusal(401, "send a DPoP proof") { try await anonymous.enrollment(id) }
+                await expectRefusal(404, "no enrollment") { try await DeviceAgent().client(anonymous).enrollment(id) }
+                await expectRefusal(404, "no enrollment") { try await device.client(anonymous).enrollment("dev_nobody") }
+                let approved = try await operator_.act(.approve, on: id)
+                #expect(approved.device.state == "active")
+                let issued = try await device.client(anonymous).enrollment(id)
+                #expect(issued.state == "active")
+                let certificate = try Certificate(pemEncoded: try #require(issued.certificate))
+                #expect(try PublicKey(certificateKey: certificate.publicKey) == device.publicKey)
+                #expect(issued.identityCredential != nil)
             }
         }
     }
@@ -139,13 +148,13 @@ struct EnrollmentTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 let token = try #require(try await client.createGroup("burst", apiKey: admin, extra: ["unlimitedTokenUses": true]))
-                let shared = TestDevice()
+                let shared = DeviceAgent()
                 let sharedNonce = try await client.nonce()
                 let statuses = try await withThrowingTaskGroup(of: (String, Int, String).self) { group in
                     for index in 0..<14 {
                         group.addTask {
                             let kind = index < 6 ? "same-key" : (index == 6 ? "bad-nonce" : (index < 12 ? "distinct" : "same-nonce"))
-                            let device = kind == "same-key" ? shared : TestDevice()
+                            let device = kind == "same-key" ? shared : DeviceAgent()
                             let nonce =
                                 switch kind {
                                 case "bad-nonce": "not-a-nonce"

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import SwiftASN1
 import Testing
+import VouchAPI
 import VouchKit
 
 /// Regression tests for the holes an outside review found (issue 14), one test per hole.
@@ -16,7 +17,7 @@ struct HardeningTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(plantPolicyYAML).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 let token = try await device.accessToken(client, deviceID: id)
                 var batch: [String] = []
@@ -56,7 +57,7 @@ struct HardeningTests {
                       responses:
                         - {name: denials-quarantine, when: signal == policy.denied, then: quarantine}
                     """).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
                 let refused = try await client.call(.post, "/v1/admin/devices/\(id)/quarantine", apiKey: admin)
@@ -138,7 +139,7 @@ struct HardeningTests {
                 ], apiKey: admin).status == 201)
 
                 // Enrolls into a group requiring known-good firmware, reporting `firmware`.
-                func enroll(_ device: TestDevice, group: String, token: String, firmware: FirmwareMeasurement) async throws -> HTTPResult {
+                func enroll(_ device: DeviceAgent, group: String, token: String, firmware: FirmwareMeasurement) async throws -> HTTPResult {
                     let nonce = try await client.nonce()
                     guard case .object(var body) = try await device.enrollmentBody(nonce: nonce, group: group, token: token, attributes: ["model": "t1000"]) else {
                         throw CancellationError()
@@ -149,7 +150,7 @@ struct HardeningTests {
                 let strict = try #require(try await client.createGroup("strict", apiKey: admin, extra: [
                     "unlimitedTokenUses": true, "requireKnownFirmware": true, "defaultZone": "line-3", "defaultRoles": ["sensor"],
                 ]))
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let enrolled = try await enroll(device, group: "strict", token: strict, firmware: good)
                 #expect(enrolled.status == 201, "\(enrolled.text)")
                 let id = try #require(enrolled.json["deviceId"]?.stringValue)
@@ -205,12 +206,12 @@ struct HardeningTests {
                 let manual = try #require(try await client.createGroup("strict-manual", apiKey: admin, extra: [
                     "unlimitedTokenUses": true, "requireKnownFirmware": true, "approval": "manual",
                 ]))
-                let unknown = try await enroll(TestDevice(), group: "strict-manual", token: manual, firmware: homebrew)
+                let unknown = try await enroll(DeviceAgent(), group: "strict-manual", token: manual, firmware: homebrew)
                 #expect(unknown.status == 202, "\(unknown.text)")
                 let pending = try #require(unknown.json["deviceId"]?.stringValue)
                 expectProblem(try await client.call(.post, "/v1/admin/devices/\(pending)/approve", apiKey: admin), 409, "known-good firmware")
                 #expect(try await client.call(.get, "/v1/admin/devices/\(pending)", apiKey: admin).json["certificates"]?.arrayValue.isEmpty == true)
-                let known = try await enroll(TestDevice(), group: "strict-manual", token: manual, firmware: good)
+                let known = try await enroll(DeviceAgent(), group: "strict-manual", token: manual, firmware: good)
                 let approvable = try #require(known.json["deviceId"]?.stringValue)
                 #expect(try await client.call(.post, "/v1/admin/devices/\(approvable)/approve", apiKey: admin).status == 200)
             }
@@ -224,7 +225,7 @@ struct HardeningTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let good = try FirmwareMeasurement(image: Data("image 5.0".utf8), version: "5.0")
                 let token = try #require(try await client.createGroup("measured", apiKey: admin, extra: ["unlimitedTokenUses": true]))
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let nonce = try await client.nonce()
                 guard case .object(var body) = try await device.enrollmentBody(nonce: nonce, group: "measured", token: token) else { return }
                 body["measurement"] = .string(try await good.envelope(device: device.did, sequence: 1).signed(with: device.key))
@@ -256,9 +257,9 @@ struct HardeningTests {
     @Test func aCopiedAccessTokenIsUselessWithoutTheDeviceKey() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await RevocationTests.enroll(client, admin: admin, device: device)
-                let thief = TestDevice()
+                let thief = DeviceAgent()
 
                 // Asking for a token: a DPoP proof by the device's own key is needed.
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
@@ -310,7 +311,7 @@ struct HardeningTests {
                 #expect(try await fleet.upload(monitoredPolicyYAML).status == 201)
                 let reader = try await fleet.apiKey("billing-team-reader", scope: "read-only")
                 let gateway = try await fleet.apiKey("plant-7-broker", scope: "gateway")
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 let token = try await device.accessToken(client, deviceID: id)
                 let forged = try await TelemetryEnvelope(device: device.did, sequence: 1, topic: "telemetry/\(id)/t", payload: Data())

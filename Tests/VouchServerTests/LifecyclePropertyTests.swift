@@ -5,6 +5,7 @@ import Logging
 import PropertyBased
 import SwiftASN1
 import Testing
+import VouchAPI
 import VouchKit
 import VouchStore
 import X509
@@ -61,7 +62,7 @@ struct LifecyclePropertyTests {
     static func check(_ sequence: [Step], services: VouchServices, client: any TestClientProtocol, claimToken: String) async throws {
         let responder = Responder(
             responses: services.monitoring.responses, lifecycle: services.lifecycle, store: services.store, events: services.events, logger: services.logger)
-        let device = TestDevice()
+        let device = DeviceAgent()
         let enrolled = try await client.call(
             .post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: "fleet", token: claimToken),
             headers: [.init("Prefer")!: "return=minimal"])

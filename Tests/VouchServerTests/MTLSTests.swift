@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import SwiftASN1
 import Testing
+import VouchAPI
 import VouchKit
 import VouchServer
 import X509
@@ -34,7 +35,7 @@ struct MTLSTests {
             let admin = try String(contentsOfFile: dir + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             try await server.application.test(.live) { client in
                 let port = try #require(try await server.mtlsPort)
-                let device = TestDevice(key: SigningKey.generate(keyType))
+                let device = DeviceAgent(key: SigningKey.generate(keyType))
                 let (id, answer) = try await RevocationTests.enroll(client, admin: admin, device: device)
 
                 let work = dir + "/device"
@@ -105,6 +106,8 @@ struct MTLSTests {
                 // No client certificate, or one from another CA for the same key: no handshake.
                 let anonymous = try await request("/v1/devices/self", certificate: nil)
                 #expect(anonymous.status != 0 && !anonymous.output.contains(id), "\(anonymous.output)")
+                // TLS 1.3 (RFC 8446 §4.4.2.4): the server asks for a certificate and ends the handshake without one.
+                #expect(anonymous.output.contains("alert certificate required"), "\(anonymous.output)")
                 let selfSigned = try await run(openssl, [
                     "req", "-x509", "-key", work + "/key.pem", "-subj", "/CN=\(id)", "-days", "1", "-out", work + "/self-signed.pem",
                 ])

@@ -1,10 +1,14 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import SwiftASN1
 import Testing
+import VouchAPI
 import VouchKit
 import VouchTesting
+import X509
 
 @Suite("Manufacturer CA enrollment")
 struct ManufacturerEnrollmentTests {
@@ -18,7 +22,7 @@ struct ManufacturerEnrollmentTests {
                 ])
                 #expect(token == nil)
 
-                func body(device: TestDevice, factoryKey: SigningKey, chain: String, signNonce: String? = nil) async throws -> JSONValue {
+                func body(device: DeviceAgent, factoryKey: SigningKey, chain: String, signNonce: String? = nil) async throws -> JSONValue {
                     let nonce = try await client.nonce()
                     var body = try await device.enrollmentBody(nonce: nonce, group: "factory", token: nil)
                     let signature = try FactoryAttestation.sign(nonce: signNonce ?? nonce, group: "factory", enrolling: device.key.publicKey, with: factoryKey)
@@ -30,20 +34,35 @@ struct ManufacturerEnrollmentTests {
                 }
 
                 let factoryKey = SigningKey.generate(.p256)
-                let good = try await client.call(.post, "/v1/enrollments", json: try await body(device: TestDevice(), factoryKey: factoryKey, chain: try factory.issue(to: factoryKey, serial: "SN-1")))
+                let enrolled = DeviceAgent()
+                let factoryChain = try factory.issue(to: factoryKey, serial: "SN-1")
+                let good = try await client.call(.post, "/v1/enrollments", json: try await body(device: enrolled, factoryKey: factoryKey, chain: factoryChain))
                 #expect(good.status == 201, "\(good.text)")
+                // What was issued is the device's: its key in the certificate, its DID, and the factory
+                // certificate that vouched for it on record.
+                let bundle = try JSONDecoder().decode(EnrollmentBundle.self, from: good.body)
+                #expect(bundle.did == enrolled.did.description)
+                let certificate = try Certificate(pemEncoded: try #require(bundle.certificate))
+                #expect(try PublicKey(certificateKey: certificate.publicKey) == enrolled.publicKey)
+                #expect(bundle.identityCredential != nil)
+                var serializer = DER.Serializer()
+                try serializer.serialize(try Certificate(pemEncoded: factoryChain))
+                let factoryDigest = SHA256.hash(data: serializer.serializedBytes).map { String(format: "%02x", $0) }.joined()
+                let detail = try await client.vouch(.apiKey(admin)).device(bundle.deviceId)
+                #expect(detail.factoryCertificate == factoryDigest)
+                #expect(detail.device.state == "active")
 
                 let strangerKey = SigningKey.generate(.p256)
-                let foreign = try await client.call(.post, "/v1/enrollments", json: try await body(device: TestDevice(), factoryKey: strangerKey, chain: try stranger.issue(to: strangerKey, serial: "SN-2")))
+                let foreign = try await client.call(.post, "/v1/enrollments", json: try await body(device: DeviceAgent(), factoryKey: strangerKey, chain: try stranger.issue(to: strangerKey, serial: "SN-2")))
                 #expect(foreign.status == 401)
                 #expect(foreign.json["detail"]?.stringValue?.contains("does not chain") == true, "\(foreign.text)")
 
                 let otherKey = SigningKey.generate(.p256)
-                let wrongSigner = try await client.call(.post, "/v1/enrollments", json: try await body(device: TestDevice(), factoryKey: otherKey, chain: try factory.issue(to: factoryKey, serial: "SN-3")))
+                let wrongSigner = try await client.call(.post, "/v1/enrollments", json: try await body(device: DeviceAgent(), factoryKey: otherKey, chain: try factory.issue(to: factoryKey, serial: "SN-3")))
                 #expect(wrongSigner.status == 401)
                 #expect(wrongSigner.json["detail"]?.stringValue?.contains("signature does not verify") == true, "\(wrongSigner.text)")
 
-                let missing = try await client.call(.post, "/v1/enrollments", json: try await TestDevice().enrollmentBody(nonce: try await client.nonce(), group: "factory", token: "ct_x"))
+                let missing = try await client.call(.post, "/v1/enrollments", json: try await DeviceAgent().enrollmentBody(nonce: try await client.nonce(), group: "factory", token: "ct_x"))
                 #expect(missing.status == 400)
                 #expect(missing.json["detail"]?.stringValue?.contains("certificateChain") == true, "\(missing.text)")
             }
@@ -61,7 +80,7 @@ struct ManufacturerEnrollmentTests {
                 #expect(try await client.createGroup("factory", apiKey: admin, extra: [
                     "attestation": "manufacturer-ca", "manufacturerRoots": [.string(try factory.rootPEM)],
                 ]) == nil)
-                func enroll(_ device: TestDevice, factoryKey: SigningKey, chain: String, group: String = "factory", signature: ((String) throws -> String)? = nil) async throws -> HTTPResult {
+                func enroll(_ device: DeviceAgent, factoryKey: SigningKey, chain: String, group: String = "factory", signature: ((String) throws -> String)? = nil) async throws -> HTTPResult {
                     let nonce = try await client.nonce()
                     guard case .object(var body) = try await device.enrollmentBody(nonce: nonce, group: group, token: nil) else { throw CancellationError() }
                     let signed = try signature?(nonce) ?? FactoryAttestation.sign(nonce: nonce, group: group, enrolling: device.key.publicKey, with: factoryKey)
@@ -72,29 +91,29 @@ struct ManufacturerEnrollmentTests {
                 let chain = try factory.issue(to: factoryKey, serial: "SN-100")
 
                 // The old evidence (the raw nonce signed), or a signature for another key or group, is refused.
-                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain) { nonce in
+                expectProblem(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain) { nonce in
                     Base64URL.encode(try factoryKey.signature(for: Array(nonce.utf8)))
                 }, 401, "signature does not verify")
-                let other = TestDevice()
-                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain) { nonce in
+                let other = DeviceAgent()
+                expectProblem(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain) { nonce in
                     try FactoryAttestation.sign(nonce: nonce, group: "factory", enrolling: other.key.publicKey, with: factoryKey)
                 }, 401, "signature does not verify")
-                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain) { nonce in
+                expectProblem(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain) { nonce in
                     try FactoryAttestation.sign(nonce: nonce, group: "another", enrolling: other.key.publicKey, with: factoryKey)
                 }, 401, "signature does not verify")
 
                 // One standing device per factory certificate: the first enrolls, the second is refused.
-                let first = try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain)
+                let first = try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain)
                 #expect(first.status == 201, "\(first.text)")
                 let firstID = try #require(first.json["deviceId"]?.stringValue)
-                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain), 409, "already vouches for 1 device")
+                expectProblem(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain), 409, "already vouches for 1 device")
                 // Once the first is decommissioned, the certificate vouches again (a replaced board).
                 #expect(try await client.call(.post, "/v1/admin/devices/\(firstID)/decommission", apiKey: admin).status == 200)
-                #expect(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain).status == 201)
+                #expect(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain).status == 201)
                 // A group may allow more per certificate.
                 #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["devicesPerFactoryCertificate": 2], apiKey: admin).status == 200)
-                #expect(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain).status == 201)
-                expectProblem(try await enroll(TestDevice(), factoryKey: factoryKey, chain: chain), 409, "already vouches for 2 device(s)")
+                #expect(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain).status == 201)
+                expectProblem(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain), 409, "already vouches for 2 device(s)")
 
                 // The operator supplies the manufacturer's CRL: a listed factory certificate is refused,
                 // and so is any chain of that issuer while the CRL is out of date.
@@ -104,12 +123,12 @@ struct ManufacturerEnrollmentTests {
                 let freshChain = try factory.issue(to: freshKey, serial: "SN-101")
                 let crl = try factory.revocationList(revoking: [revokedChain])
                 #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": [.string(crl)]], apiKey: admin).status == 200)
-                expectProblem(try await enroll(TestDevice(), factoryKey: revokedKey, chain: revokedChain), 401, "revoked by its issuer's CRL")
-                #expect(try await enroll(TestDevice(), factoryKey: freshKey, chain: freshChain).status == 201)
+                expectProblem(try await enroll(DeviceAgent(), factoryKey: revokedKey, chain: revokedChain), 401, "revoked by its issuer's CRL")
+                #expect(try await enroll(DeviceAgent(), factoryKey: freshKey, chain: freshChain).status == 201)
                 let stale = try factory.revocationList(revoking: [], now: Date().addingTimeInterval(-3 * 86_400), validity: 86_400)
                 #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": [.string(stale)]], apiKey: admin).status == 200)
                 let anotherKey = SigningKey.generate(.p256)
-                expectProblem(try await enroll(TestDevice(), factoryKey: anotherKey, chain: try factory.issue(to: anotherKey, serial: "SN-102")), 401, "expired")
+                expectProblem(try await enroll(DeviceAgent(), factoryKey: anotherKey, chain: try factory.issue(to: anotherKey, serial: "SN-102")), 401, "expired")
                 expectProblem(
                     try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": ["not a crl"]], apiKey: admin), 422, "manufacturerCRLs[0]")
 

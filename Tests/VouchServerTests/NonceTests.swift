@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import VouchAPI
 import VouchKit
 @testable import VouchServer
 
@@ -47,7 +48,7 @@ struct NonceTests {
             try await withDataDirectory { dir in
                 try await withServer(dataDirectory: dir) { client, admin in
                     let token = try #require(try await client.createGroup("g", apiKey: admin, extra: ["unlimitedTokenUses": true]))
-                    let device = TestDevice()
+                    let device = DeviceAgent()
                     let challenge = try #require(try await client.call(.post, "/v1/auth/challenge").json["nonce"]?.stringValue)
                     for nonce in [challenge, foreign] {
                         let refused = try await client.call(.post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: nonce, group: "g", token: token))

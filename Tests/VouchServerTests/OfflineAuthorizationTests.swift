@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import VouchAPI
 import VouchKit
 
 /// One table of cases, decided twice: by the server (`POST /v1/authorize`), and offline by a
@@ -47,7 +48,7 @@ struct OfflineAuthorizationTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(plantPolicyYAML).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, answer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor", "maintenance"], device: device)
                 let (neighbour, _) = try await fleet.enroll(group: "sensors-2", zone: "line-3", roles: [])
                 let (ops, _) = try await fleet.enroll(group: "ops", zone: "plant-ops", roles: [])
@@ -115,7 +116,7 @@ struct OfflineAuthorizationTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(plantPolicyYAML).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, answer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 let credentials = try PolicyFleet.credentials(in: answer)
                 let presentation = try await Presentation.create(credentials: credentials, holderKey: device.key, nonce: "n", audience: "did:web:gateway")
@@ -145,7 +146,7 @@ struct OfflineAuthorizationTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (_, answer) = try await fleet.enroll(group: "sensors", zone: "default", roles: ["sensor"], device: device)
                 let role = try #require(answer["roleCredentials"]?.arrayValue.first?.stringValue)
                 let credential = try Credential(payload: try CompactJWS(parsing: role).payload)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import VouchAPI
 import VouchKit
 
 /// The programs of pkilint (PyPI; CI installs them into a virtual environment on PATH).
@@ -38,7 +39,7 @@ struct PKILintTests {
                 // was 21 (pkilint's certificate_serial_number_out_of_range).
                 var deviceIDs: [String] = []
                 for index in 0..<16 {
-                    let (id, answer) = try await RevocationTests.enroll(client, admin: admin, group: "lint-\(index)", device: TestDevice(key: SigningKey.generate(index % 2 == 0 ? .ed25519 : .p256)))
+                    let (id, answer) = try await RevocationTests.enroll(client, admin: admin, group: "lint-\(index)", device: DeviceAgent(key: SigningKey.generate(index % 2 == 0 ? .ed25519 : .p256)))
                     deviceIDs.append(id)
                     certificates.append(try save("device-\(index).pem", Data(try #require(answer["certificate"]?.stringValue).utf8)))
                 }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import SwiftASN1
 import Testing
 import VouchCore
+import VouchAPI
 import VouchKit
 import VouchStore
 import Logging
@@ -66,9 +67,10 @@ struct DatabaseEngineTests {
                     #expect(latest.root == expectedRoot)
                     #expect(latest.note == "note 845")
                     // A checkpoint of a size already published is refused.
-                    await #expect(throws: (any Error).self) {
+                    let duplicate = await #expect(throws: (any Error).self) {
                         try await store.transaction { try await $0.log.insertCheckpoint(size: size, root: latest.root, note: "again", at: 9) }
                     }
+                    #expect(duplicate.map(StoreError.isUniqueViolation) == true, "\(String(describing: duplicate))")
 
                     // Roots and proofs from one batched read of the nodes they name.
                     for (leaf, treeSize) in [(0, 1), (0, 845), (500, 845), (844, 845), (211, 423)] as [(UInt64, UInt64)] {
@@ -125,7 +127,7 @@ struct DatabaseEngineTests {
                     let outcomes = try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
                         for _ in 0..<16 {
                             group.addTask {
-                                let device = TestDevice()
+                                let device = DeviceAgent()
                                 let body = try await device.enrollmentBody(nonce: try await client.nonce(), group: "limited", token: token)
                                 let result = try await client.call(.post, "/v1/enrollments", json: body)
                                 return (result.status, result.json)
@@ -156,9 +158,9 @@ struct DatabaseEngineTests {
                     }
 
                     // Rotation: one transaction over device, certificates, status bits and events.
-                    let device = TestDevice()
+                    let device = DeviceAgent()
                     let (rotatedID, _) = try await RevocationTests.enroll(client, admin: admin, group: "rotating", device: device)
-                    let replacement = TestDevice()
+                    let replacement = DeviceAgent()
                     let nonce = try #require(try await client.call(.post, "/v1/auth/challenge").json["nonce"]?.stringValue)
                     let payload = DeviceProof(nonce: nonce, deviceId: rotatedID, purpose: .rotate, newKeyThumbprint: replacement.key.publicKey.thumbprint)
                     let rotated = try await client.call(.post, "/v1/devices/self/rotate", json: [

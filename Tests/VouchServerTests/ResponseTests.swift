@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import VouchAPI
 import VouchKit
 
 /// The plant policy with monitoring rules: forged telemetry quarantines, a replay would revoke (a
@@ -39,14 +40,14 @@ struct ResponseTests {
             try await withServer(dataDirectory: dir) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(monitoredPolicyYAML).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
-                let neighbour = TestDevice()
+                let neighbour = DeviceAgent()
                 let (otherID, _) = try await fleet.enroll(group: "sensors-2", zone: "line-3", roles: ["sensor"], device: neighbour)
                 let token = try await device.accessToken(client, deviceID: id)
                 let otherToken = try await neighbour.accessToken(client, deviceID: otherID)
                 let now = Date()
-                func envelope(_ sequence: UInt64, by key: SigningKey? = nil, for sender: TestDevice? = nil, id senderID: String? = nil) async throws -> String {
+                func envelope(_ sequence: UInt64, by key: SigningKey? = nil, for sender: DeviceAgent? = nil, id senderID: String? = nil) async throws -> String {
                     try await TelemetryEnvelope(device: (sender ?? device).did, sequence: sequence, time: now, topic: "telemetry/\(senderID ?? id)/temp",
                                                 payload: Data("21.5".utf8)).signed(with: key ?? (sender ?? device).key)
                 }
@@ -118,7 +119,7 @@ struct ResponseTests {
                 #expect(try await client.call(.post, "/v1/admin/firmware", json: [
                     "model": "t1000", "version": "3.0", "sha256": .string(good.sha256),
                 ], apiKey: admin).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 let token = try await device.accessToken(client, deviceID: id)
                 // Telemetry from a clock an hour behind: the rule asks for a step-up.

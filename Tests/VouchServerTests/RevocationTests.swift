@@ -5,7 +5,9 @@ import HummingbirdTesting
 import SwiftASN1
 import Testing
 import VouchCore
+import VouchAPI
 import VouchKit
+import VouchServer
 import VouchTesting
 import X509
 
@@ -13,7 +15,7 @@ import X509
 struct RevocationTests {
     /// Enrolls a device; returns (device id, answer).
     static func enroll(
-        _ client: any TestClientProtocol, admin: String, group: String = "fleet", device: TestDevice = TestDevice()
+        _ client: any TestClientProtocol, admin: String, group: String = "fleet", device: DeviceAgent = DeviceAgent()
     ) async throws -> (String, JSONValue) {
         let token = try #require(try await client.createGroup(group, apiKey: admin, extra: ["unlimitedTokenUses": true]))
         let result = try await client.call(.post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: group, token: token))
@@ -192,16 +194,17 @@ struct RevocationTests {
     @Test func aDataDirectoryOfTheWrongShapeOrModeIsRefused() async throws {
         try await withDataDirectory { dir in
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            await #expect(throws: (any Error).self) {
+            let refusal = await #expect(throws: ServerStartupError.self) {
                 try await withServer(dataDirectory: dir) { _, _ in }
             }
+            #expect(refusal?.description.contains("has mode 755; it must be readable by its owner only (chmod 700") == true, "\(String(describing: refusal))")
             try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dir)
             try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/something-else"))
             do {
                 try await withServer(dataDirectory: dir) { _, _ in }
                 Issue.record("a foreign directory was accepted")
-            } catch {
-                #expect("\(error)".contains("not a Vouch data directory"))
+            } catch let error as ServerStartupError {
+                #expect(error.description.contains("not a Vouch data directory"), "\(error)")
             }
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import VouchAPI
 import VouchKit
 
 /// A Python with py-spiffe (PyPI `spiffe`; CI installs it into a virtual environment on PATH).
@@ -45,7 +46,7 @@ struct SPIFFETests {
                     "certificateProfile")
 
                 for (group, token, expected) in [("workloads", svidToken, true), ("plain", plainToken, false)] {
-                    let device = TestDevice(key: SigningKey.generate(keyType))
+                    let device = DeviceAgent(key: SigningKey.generate(keyType))
                     let enrolled = try await client.call(
                         .post, "/v1/enrollments", json: try await device.enrollmentBody(nonce: try await client.nonce(), group: group, token: token))
                     #expect(enrolled.status == 201, "\(enrolled.text)")

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import SwiftASN1
 import Testing
+import VouchAPI
 import VouchKit
 import VouchServer
 import VouchTesting
@@ -89,6 +90,50 @@ extension TestClientProtocol {
     }
 }
 
+/// A VouchTransport over Hummingbird's test client: the typed client against the application in
+/// process (or on its socket with `.live`). `server` is the public URL DPoP proofs name.
+struct TestClientTransport: VouchTransport {
+    let client: any TestClientProtocol
+    let server: String
+
+    func send(_ request: VouchRequest) async throws -> VouchResponse {
+        var fields = HTTPFields()
+        for (name, value) in request.headers {
+            guard let field = HTTPField.Name(name) else { throw VouchClientError.unreachable("\(name) is not a header name") }
+            fields.append(HTTPField(name: field, value: value))
+        }
+        guard let method = HTTPRequest.Method(request.method) else { throw VouchClientError.unreachable("\(request.method) is not a method") }
+        return try await client.execute(uri: request.path, method: method, headers: fields, body: request.body.map { ByteBuffer(bytes: $0) }) { response in
+            var headers: [String: String] = [:]
+            for field in response.headers { headers[field.name.canonicalName] = field.value }
+            return VouchResponse(status: Int(response.status.code), headers: headers, body: Array(response.body.readableBytesView))
+        }
+    }
+}
+
+extension TestClientProtocol {
+    /// The typed client over this test client, as `credential`.
+    func vouch(_ credential: VouchClient.Credential = .anonymous, server: String = "https://vouch.test") -> VouchClient {
+        VouchClient(transport: TestClientTransport(client: self, server: server), credential: credential)
+    }
+}
+
+/// Expects the client error of a refusal with `status` whose problem detail contains `phrase`.
+func expectRefusal(
+    _ status: Int, _ phrase: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> some Any
+) async {
+    do {
+        let answer = try await body()
+        Issue.record("expected HTTP \(status) (\(phrase)), got \(answer)", sourceLocation: sourceLocation)
+    } catch let error as VouchClientError {
+        #expect(error.code == .refused, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.problem?.detail?.contains(phrase) == true, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected HTTP \(status) (\(phrase)), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
 /// Expects an RFC 9457 problem with `status` whose detail contains `phrase`.
 func expectProblem(_ result: HTTPResult, _ status: Int, _ phrase: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(result.status == status, "\(result.text)", sourceLocation: sourceLocation)
@@ -97,23 +142,17 @@ func expectProblem(_ result: HTTPResult, _ status: Int, _ phrase: String, source
 }
 
 /// A device's side of enrollment, with knobs to break each part.
-struct TestDevice {
-    var key = SigningKey.generate(.ed25519)
-    var did: DID { DID(key: key.publicKey) }
-
+extension DeviceAgent {
     func enrollmentBody(
         nonce: String, group: String, token: String?, attributes: [String: String] = ["model": "m1", "serial": "s1"],
         proofKey: SigningKey? = nil, proofNonce: String? = nil, csrKey: SigningKey? = nil
     ) async throws -> JSONValue {
-        let signer = proofKey ?? key
-        let proof = try await PossessionProof(nonce: proofNonce ?? nonce, group: group).sign(with: signer)
-        let csr = try (csrKey ?? key).certificateSigningRequest(commonName: did.description)
-        var attestation: [String: JSONValue] = [:]
-        if let token { attestation["claimToken"] = .string(token) }
-        return [
-            "nonce": .string(nonce), "group": .string(group), "csr": .string(try csr.serializeAsPEM().pemString),
-            "attributes": .object(attributes.mapValues(JSONValue.string)), "attestation": .object(attestation), "proof": .string(proof),
-        ]
+        var request = try await enrollmentRequest(nonce: nonce, group: group, claimToken: token, attributes: attributes)
+        if proofKey != nil || proofNonce != nil {
+            request.proof = try await PossessionProof(nonce: proofNonce ?? nonce, group: group).sign(with: proofKey ?? key)
+        }
+        if let csrKey { request.csr = try DeviceAgent(key: csrKey).certificateSigningRequestPEM() }
+        return try JSONValue(encoding: request)
     }
 }
 

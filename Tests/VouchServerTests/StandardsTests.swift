@@ -4,6 +4,7 @@ import HummingbirdTesting
 import SwiftASN1
 import Testing
 import VouchCore
+import VouchAPI
 import VouchKit
 import X509
 
@@ -84,7 +85,7 @@ struct StandardsTests {
                 var indexes: [Int] = []
                 var renewed: [Int] = []
                 for index in 0..<8 {
-                    let device = TestDevice()
+                    let device = DeviceAgent()
                     let (id, _) = try await RevocationTests.enroll(client, admin: admin, group: "g\(index)", device: device)
                     if index < 4 {
                         // Renewal, rotation and approval take their positions the same way.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import VouchAPI
 import VouchKit
 
 extension PolicyFleet {
@@ -19,9 +20,9 @@ struct TelemetryIngestTests {
             try await withServer(dataDirectory: dir, setup: .live) { client, admin in
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(plantPolicyYAML).status == 201)
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
-                let other = TestDevice()
+                let other = DeviceAgent()
                 let (otherID, _) = try await fleet.enroll(group: "sensors-2", zone: "line-3", roles: ["sensor"], device: other)
                 let token = try await device.accessToken(client, deviceID: id)
                 let now = Date()
@@ -94,7 +95,7 @@ struct TelemetryIngestTests {
                 #expect(try await client.call(.post, "/v1/admin/firmware/\(bad.sha256)/revoke", apiKey: admin).status == 200)
 
                 // Enrollment with a measurement: the answer says what the authority made of it.
-                let device = TestDevice()
+                let device = DeviceAgent()
                 let token = try #require(try await client.createGroup("strict", apiKey: admin, extra: ["unlimitedTokenUses": true, "requireKnownFirmware": true]))
                 let enrollmentNonce = try await client.nonce()
                 var body = try await device.enrollmentBody(nonce: enrollmentNonce, group: "strict", token: token, attributes: ["model": "t1000"])

@@ -5,7 +5,9 @@ import HummingbirdTesting
 import SwiftASN1
 import Testing
 import VouchCore
+import VouchAPI
 import VouchKit
+import VouchServer
 import X509
 
 @Suite("Transparency log")
@@ -13,7 +15,7 @@ struct TransparencyLogTests {
     /// Enrolls a device in a fresh claim-token group and returns the answer.
     static func enroll(_ client: any TestClientProtocol, admin: String, group: String = "log", headers: HTTPFields = [:]) async throws -> HTTPResult {
         let token = try await client.createGroup(group, apiKey: admin)
-        let device = TestDevice()
+        let device = DeviceAgent()
         let body = try await device.enrollmentBody(nonce: try await client.nonce(), group: group, token: token)
         let result = try await client.call(.post, "/v1/enrollments", json: body, headers: headers)
         #expect(result.status == 201, "\(result.text)")
@@ -152,9 +154,10 @@ struct TransparencyLogTests {
             }
             // Without its key, a log that has published refuses to start rather than fork.
             try FileManager.default.removeItem(atPath: dir + "/keys/log.key")
-            await #expect(throws: (any Error).self) {
+            let refusal = await #expect(throws: ServerStartupError.self) {
                 try await withServer(dataDirectory: dir) { _, _ in }
             }
+            #expect(refusal?.description.contains("keys/log.key is missing, but the log has published checkpoints") == true, "\(String(describing: refusal))")
         }
     }
 

@@ -34,11 +34,10 @@ extension DeviceCommand {
         func run() async throws {
             guard !payloads.isEmpty else { throw ValidationError("give at least one --payload") }
             let identity = try Identity(dir: dir, server: server)
-            let did = DID(key: identity.key.publicKey)
+            let agent = try identity.agent(reserving: payloads.count)
             var envelopes: [String] = []
-            for (sequence, payload) in zip(try DeviceCommand.nextSequences(payloads.count, dir: dir), payloads) {
-                let envelope = TelemetryEnvelope(device: did, sequence: sequence, topic: topic, payload: Data(payload.utf8))
-                envelopes.append(try await envelope.signed(with: identity.key))
+            for payload in payloads {
+                envelopes.append(try await agent.telemetry(topic: topic, payload: Data(payload.utf8)))
             }
             let answer = try await identity.authorizedClient().sendTelemetry(envelopes)
             if json {
@@ -74,9 +73,8 @@ extension DeviceCommand {
         func run() async throws {
             let identity = try Identity(dir: dir, server: server)
             let nonce = try await identity.challenge()
-            let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version).answering(nonce)
-            let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
-            let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
+            let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version)
+            let envelope = try await identity.agent(reserving: 1).measurement(measurement, answering: nonce)
             let verdict = try await identity.authorizedClient().attest(MeasurementBody(measurement: envelope, nonce: nonce))
             print("\(verdict.status.rawValue): \(verdict.detail)")
             if verdict.status != .good { throw ExitCode(1) }

@@ -43,13 +43,7 @@ struct DeviceCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
 
             let key = SigningKey.generate(type)
-            let did = DID(key: key.publicKey)
-            let nonce = try await client.enrollmentNonce().nonce
-            let csr = try key.certificateSigningRequest(commonName: did.description)
-            let proof = try await PossessionProof(nonce: nonce, group: group).sign(with: key)
-            let answer = try await client.enroll(EnrollmentRequest(
-                nonce: nonce, group: group, csr: try csr.serializeAsPEM().pemString, attributes: attributeMap,
-                attestation: .init(claimToken: token), proof: proof))
+            let answer = try await DeviceAgent(key: key).enroll(client, group: group, claimToken: token, attributes: attributeMap)
             try key.write(toFile: dir + "/key.jwk", overwrite: false)
             try AtomicFile.write(Data(try key.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: false)
             try DeviceCommand.write(answer, to: dir)
@@ -85,6 +79,13 @@ struct DeviceCommand: AsyncParsableCommand {
             let url = server ?? (try? String(contentsOfFile: dir + "/server-url", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let url, !url.isEmpty else { throw ValidationError("give --server: \(dir)/server-url is missing") }
             client = VouchClient(transport: try CLIInput.transport(url))
+        }
+
+        /// The device key, to sign `count` messages numbered from the device's sequence, which is
+        /// advanced in DIR/telemetry-seq first so that no number is ever signed twice.
+        func agent(reserving count: Int) throws -> DeviceAgent {
+            let numbers = try DeviceCommand.nextSequences(count, dir: dir)
+            return DeviceAgent(key: key, sequence: numbers.lowerBound - 1)
         }
 
         /// A fresh challenge nonce.
@@ -147,9 +148,8 @@ struct DeviceCommand: AsyncParsableCommand {
             if image != nil || sha256 != nil || version != nil {
                 guard let version else { throw ValidationError("--version is needed with --image or --sha256") }
                 let nonce = try await identity.challenge()
-                let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version).answering(nonce)
-                let sequence = try DeviceCommand.nextSequences(1, dir: dir).lowerBound
-                let envelope = try await measurement.envelope(device: DID(key: identity.key.publicKey), sequence: sequence).signed(with: identity.key)
+                let measurement = try CLIInput.measurement(image: image, sha256: sha256, version: version)
+                let envelope = try await identity.agent(reserving: 1).measurement(measurement, answering: nonce)
                 body = RenewalRequest(nonce: nonce, measurement: envelope)
             }
             let answer = try await identity.authorizedClient().renew(body)

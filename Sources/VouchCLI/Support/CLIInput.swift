@@ -155,11 +155,7 @@ enum CLIOutput {
 
     /// Prints an API answer as JSON, laid out as ``json(_:)-(JSONValue)`` lays out a value.
     static func json(_ value: some Encodable) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value), let parsed = try? JSONValue(parsing: data) else {
-            return error("Error: the answer could not be written as JSON")
-        }
+        guard let parsed = try? JSONValue(encoding: value) else { return error("Error: the answer could not be written as JSON") }
         json(parsed)
     }
 

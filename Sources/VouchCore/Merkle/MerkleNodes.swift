@@ -37,7 +37,7 @@ public struct MerkleNode: Hashable, Sendable, CustomStringConvertible {
 public enum MerkleProofs {
     /// The stored nodes that the root of the tree at `size` leaves is made of.
     public static func rootNodes(size: UInt64) -> [MerkleNode] {
-        record { try root(size: size, hash: $0) }
+        record { _ = try root(size: size, hash: $0) }
     }
 
     /// The root hash of the tree at `size` leaves.
@@ -47,7 +47,7 @@ public enum MerkleProofs {
 
     /// The stored nodes an inclusion proof of `leafIndex` in the tree at `treeSize` needs.
     public static func inclusionNodes(leafIndex: UInt64, treeSize: UInt64) -> [MerkleNode] {
-        record { try inclusionProof(leafIndex: leafIndex, treeSize: treeSize, hash: $0) }
+        record { _ = try inclusionProof(leafIndex: leafIndex, treeSize: treeSize, hash: $0) }
     }
 
     /// The inclusion proof of the leaf at `leafIndex` in the tree at `treeSize` leaves (RFC 9162
@@ -63,7 +63,7 @@ public enum MerkleProofs {
 
     /// The stored nodes a consistency proof from `oldSize` to `newSize` needs.
     public static func consistencyNodes(oldSize: UInt64, newSize: UInt64) -> [MerkleNode] {
-        record { try consistencyProof(oldSize: oldSize, newSize: newSize, hash: $0) }
+        record { _ = try consistencyProof(oldSize: oldSize, newSize: newSize, hash: $0) }
     }
 
     /// The consistency proof from the tree at `oldSize` leaves to the tree at `newSize` leaves

@@ -59,6 +59,17 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// The JSON `value` encodes to.
+    public init(encoding value: some Encodable) throws {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(value)
+        } catch {
+            throw VouchKitError.malformedInput("\(type(of: value)) cannot be written as JSON: \(error)")
+        }
+        try self.init(parsing: data)
+    }
+
     /// Serialises as compact JSON with sorted keys (`canonicalJSON`), or indented for people.
     public func jsonData(pretty: Bool = false) -> Data {
         guard pretty else { return Data(canonicalJSON) }
