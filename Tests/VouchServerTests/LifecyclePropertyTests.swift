@@ -36,15 +36,7 @@ struct LifecyclePropertyTests {
 
     @Test func noSequenceLeavesADeviceAbleToActUnderAHoldOrRevocation() async throws {
         try await withDataDirectory { dir in
-            var logger = Logger(label: "vouch-test")
-            logger.logLevel = .error
-            var configuration = ServerConfiguration(port: 0, dataDirectory: dir, publicURL: "https://vouch.test")
-            configuration.receiptTimeout = .milliseconds(1)
-            let services = try await ServerLoader.load(configuration: configuration, logger: logger).services
-            try await services.changes.start()
-            let admin = try String(contentsOfFile: dir + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            let application = Application(router: buildRouter(services: services, configuration: configuration))
-            try await application.test(.router) { client in
+            try await withServices(dataDirectory: dir) { services, client, admin in
                 let claimToken = try #require(try await client.createGroup("fleet", apiKey: admin, extra: ["unlimitedTokenUses": true]))
                 await propertyCheck(count: 40, input: Gen.int(in: 0...(Self.steps.count - 1)).array(of: 1...8)) { choices in
                     let sequence = choices.map { Self.steps[$0] }
@@ -55,7 +47,6 @@ struct LifecyclePropertyTests {
                     }
                 }
             }
-            await services.store.database.close()
         }
     }
 
