@@ -202,6 +202,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
             ],
             // The Go program the interop tests build and run; not a resource of the test bundle.
             exclude: ["GoInterop/tlogcheck", "Vectors"],

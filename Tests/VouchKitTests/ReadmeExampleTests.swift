@@ -33,7 +33,6 @@ struct ReadmeExampleTests {
             status: [CredentialStatusEntry(listURL: "https://vouch.example/status/1", index: 42)])
         let presentation = try await Presentation.create(credentials: [credential], holderKey: key,
                                                          nonce: challenge.nonce, audience: challenge.audience)
-        #expect(!presentation.isEmpty)
 
         // The authority's bundle, with the status list and a log checkpoint.
         let list = try await StatusListCredential.issue(try BitstringStatusList(), purpose: .revocation,
@@ -67,6 +66,23 @@ struct ReadmeExampleTests {
         case .invalid(let failures): Issue.record("\(failures)")
         }
         #expect(subjects == [did.description])
+
+        let presented = PresentationVerifier.standard(nonce: challenge.nonce, audience: challenge.audience, trust: bundle,
+                                                      credentialVerifier: .standard(trust: bundle))
+        switch await presented.verify(presentation) {
+        case .valid(let verified):
+            #expect(verified.presentation.holder == did.description)
+            #expect(verified.credentials.map(\.subjectIDs) == [[did.description]])
+        case .invalid(let failures): Issue.record("the README's presentation does not verify: \(failures)")
+        }
+        // Bound to the nonce: another verifier's nonce refuses it.
+        let elsewhere = PresentationVerifier.standard(nonce: "another-nonce", audience: challenge.audience, trust: bundle,
+                                                      credentialVerifier: .standard(trust: bundle))
+        guard case .invalid(let failures) = await elsewhere.verify(presentation) else {
+            Issue.record("a presentation for another nonce verified")
+            return
+        }
+        #expect(failures.contains { $0.check == .nonce }, "\(failures)")
 
         let telemetry = TelemetryVerifier(replayGuard: ReplayGuard(capacity: 1_000_000, window: 300))
         let accepted = try await telemetry.verify(message).get()
