@@ -122,13 +122,16 @@ public struct FleetSimulator: Sendable {
             tick = tick.addingTimeInterval(plan.interval)
         }
         try await clock.sleep(until: end)
-        // The responder works after the answers; give it a moment to finish.
-        try await Task.sleep(for: .seconds(2))
-
-        progress("reading trust scores")
-        // A fresh connection: the first may have been closed while idle.
+        // The responder works after the answers: wait until it has carried out every order.
         let readerLink = SimulationLink(host: host, port: port)
         let reader = admin.withTransport(readerLink)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await reader.metric("vouch_responses_pending") ?? 0 > 0 {
+            guard ContinuousClock.now < deadline else { throw SimulationError("the server's responder did not catch up within 60 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        progress("reading trust scores")
         var outcomes: [SimulationReport.Outcome] = []
         for (index, machine) in machines.enumerated() {
             let trust: TrustReport

@@ -205,7 +205,16 @@ struct TransparencyLogTests {
 
                 // Traffic goes on; the pending checkpoint stays the same until it is published.
                 _ = try await Self.enroll(client, admin: admin, group: "busy", headers: minimal)
-                try await Task.sleep(for: .milliseconds(200))
+                // Once the log holds entries past the pending checkpoint (the loop that stores them
+                // is the one that would replace it), the pending checkpoint is still the same.
+                let pendingSize = try #require(UInt64(note.text.split(separator: "\n")[1]))
+                var beyond = try await client.call(.get, "/v1/log/entries?start=\(pendingSize)")
+                let deadline = ContinuousClock.now + .seconds(30)
+                while beyond.status == 404, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                    beyond = try await client.call(.get, "/v1/log/entries?start=\(pendingSize)")
+                }
+                #expect(beyond.status == 200, "\(beyond.text)")
                 let again = try await pending()
                 #expect(again.text == note.text)
                 let two = try await client.call(

@@ -11,6 +11,8 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     let devices: Devices
     let apiKeys: Keys
     let metrics: ServerMetrics
+    /// The responder's queue, whose depth /metrics shows.
+    let responses: ResponseQueue
     /// Per-source limit of the routes that read or sign on demand (PKI, OCSP, status lists, the
     /// trust bundle, the DID document): anyone may ask, nobody may ask without end.
     let limiter: RateLimiter
@@ -59,7 +61,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
 
     @Sendable func prometheus(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let (counts, last) = try await devices.fleetCounts()
-        return Responses.text(metrics.render(devicesByState: counts, lastEvent: last), contentType: "text/plain; version=0.0.4")
+        return Responses.text(metrics.render(devicesByState: counts, lastEvent: last, responsesPending: responses.pending), contentType: "text/plain; version=0.0.4")
     }
 
     @Sendable func didDocument(_ request: Request, context: VouchRequestContext) throws -> Response {

@@ -22,7 +22,7 @@ final class ServerMetrics: Sendable {
     func rotated() { counts.withLock { $0.rotations += 1 } }
 
     /// The exposition, with device counts by state read by the caller.
-    func render(devicesByState: [DeviceState: Int], lastEvent: Int) -> String {
+    func render(devicesByState: [DeviceState: Int], lastEvent: Int, responsesPending: Int) -> String {
         let snapshot = counts.withLock { $0 }
         var out = "# HELP vouch_http_responses_total HTTP responses by status code.\n# TYPE vouch_http_responses_total counter\n"
         for (status, count) in snapshot.responses.sorted(by: { $0.key < $1.key }) {
@@ -44,6 +44,8 @@ final class ServerMetrics: Sendable {
         }
         out += "# HELP vouch_events_last_sequence Sequence number of the newest event.\n# TYPE vouch_events_last_sequence gauge\n"
         out += "vouch_events_last_sequence \(lastEvent)\n"
+        out += "# HELP vouch_responses_pending Automated responses ordered and not yet carried out.\n# TYPE vouch_responses_pending gauge\n"
+        out += "vouch_responses_pending \(responsesPending)\n"
         return out
     }
 }

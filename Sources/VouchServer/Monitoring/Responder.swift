@@ -19,6 +19,7 @@ struct Responder: Service {
         await withGracefulShutdownHandler {
             for await order in responses.orders {
                 await carryOut(order)
+                responses.done()
             }
         } onGracefulShutdown: {
             responses.finish()

@@ -1,3 +1,4 @@
+import Synchronization
 import VouchCore
 
 /// Response orders waiting for the responder: the detectors run inside request handlers and never
@@ -5,6 +6,9 @@ import VouchCore
 final class ResponseQueue: Sendable {
     let orders: AsyncStream<ResponseOrder>
     private let continuation: AsyncStream<ResponseOrder>.Continuation
+    /// Orders queued and not yet carried out (or dropped): `vouch_responses_pending` at /metrics,
+    /// which tells a simulation (or an operator) when the responder has caught up.
+    private let waiting = Atomic<Int>(0)
 
     init() {
         // A burst of signals across a fleet must not grow memory without bound: past 100,000
@@ -16,10 +20,20 @@ final class ResponseQueue: Sendable {
     func submit(_ orders: [ResponseOrder]) -> [ResponseOrder] {
         var dropped: [ResponseOrder] = []
         for order in orders {
-            if case .dropped(let old) = continuation.yield(order) { dropped.append(old) }
+            waiting.add(1, ordering: .relaxed)
+            if case .dropped(let old) = continuation.yield(order) {
+                waiting.subtract(1, ordering: .relaxed)
+                dropped.append(old)
+            }
         }
         return dropped
     }
+
+    /// An order was carried out (or failed): the responder calls this after each.
+    func done() { waiting.subtract(1, ordering: .relaxed) }
+
+    /// Orders queued and not yet carried out.
+    var pending: Int { waiting.load(ordering: .relaxed) }
 
     func finish() { continuation.finish() }
 }

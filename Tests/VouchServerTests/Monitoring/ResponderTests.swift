@@ -124,6 +124,29 @@ struct ResponderTests {
         }
     }
 
+    @Test func metricsShowTheOrdersNotYetCarriedOut() async throws {
+        try await withDataDirectory { dir in
+            try await withServices(dataDirectory: dir) { services, client, admin in
+                let (_, first) = try await Self.enroll(client, admin: admin)
+                let (_, second) = try await Self.enroll(client, admin: admin)
+                let operator_ = client.vouch(.apiKey(admin))
+                #expect(try await operator_.metric("vouch_responses_pending") == 0)
+                #expect(services.monitoring.responses.submit([Self.order(first, .quarantine), Self.order(second, .suspend)]).isEmpty)
+                #expect(try await operator_.metric("vouch_responses_pending") == 2)
+                // The responder takes them: the gauge falls to 0 once both are carried out.
+                let responder = Task { try await Self.responder(services).run() }
+                defer { responder.cancel() }
+                let deadline = ContinuousClock.now + .seconds(10)
+                while try await operator_.metric("vouch_responses_pending") != 0, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(try await operator_.metric("vouch_responses_pending") == 0)
+                #expect(try await operator_.device(first).device.state == "quarantined")
+                #expect(try await operator_.device(second).device.state == "suspended")
+            }
+        }
+    }
+
     @Test func renewalIsRefusedForADeviceThatIsNotActive() async throws {
         try await withDataDirectory { dir in
             try await withServices(dataDirectory: dir) { services, client, admin in
