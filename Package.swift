@@ -178,6 +178,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VouchAPITests",
+            dependencies: ["VouchAPI", "VouchKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VouchStoreTests",
             dependencies: [
                 "VouchStore", "VouchCore", "VouchKit", "VouchTesting",

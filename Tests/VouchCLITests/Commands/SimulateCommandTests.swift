@@ -5,10 +5,10 @@ import Testing
 /// policy, where forged telemetry and swapped firmware are found and quarantined, a device that
 /// moves is asked to step up, and the rest keep working.
 @Suite("vouch simulate")
-struct SimulateCLITests {
+struct SimulateCommandTests {
     static func readmePolicy() throws -> String {
         let readme = try String(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md"), encoding: .utf8)
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../README.md"), encoding: .utf8)
         let start = try #require(readme.range(of: "cat > /tmp/fleet-policy.yaml <<'END'\n"), "README has no fleet policy")
         let end = try #require(readme[start.upperBound...].range(of: "\nEND\n"))
         return String(readme[start.upperBound..<end.lowerBound]) + "\n"

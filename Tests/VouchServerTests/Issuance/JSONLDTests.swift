@@ -50,7 +50,7 @@ struct JSONLDTests {
                 #expect(served.status == 200)
                 #expect(served.headers[.contentType] == "application/ld+json")
                 let contextURL = "https://vouch.test/v1/contexts/vouch-v1.jsonld"
-                let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/vc-context/credentials-v2.jsonld").path
+                let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Vectors/vc-context/credentials-v2.jsonld").path
                 try served.body.write(to: URL(fileURLWithPath: dir + "/vouch-v1.jsonld"))
                 try Data(Self.expander.utf8).write(to: URL(fileURLWithPath: dir + "/expand.py"))
                 for token in try PolicyFleet.credentials(in: answer) {

@@ -14,7 +14,7 @@ private let hasSQLite3Program = FileManager.default.isExecutableFile(atPath: "/u
     "vouch log and vouch witness", .timeLimit(.minutes(5)),
     .enabled(if: hasSQLite3Program || ProcessInfo.processInfo.environment["CI"] != nil, "needs the sqlite3 program (CI installs it)")
 )
-struct LogCLITests {
+struct LogWatchAndWitnessTests {
     /// Runs SQL on the server's database with the sqlite3 program (waiting for the server's writer).
     static func sql(_ vouch: VouchProcess, _ statements: String) async throws -> String {
         let process = Process()

@@ -4,7 +4,7 @@ import Testing
 /// Policies from the command line: offline validation and dry runs, upload to a real `vouch serve`,
 /// decisions, and placing devices.
 @Suite("vouch policy and vouch authorize", .timeLimit(.minutes(5)))
-struct PolicyCLITests {
+struct PolicyCommandTests {
     static let policy = """
         zones:
           line-3: {description: Assembly line 3}
@@ -73,7 +73,7 @@ struct PolicyCLITests {
     /// The README's policy and cases, as written there, pass `vouch policy test`.
     @Test func theReadmePolicyPassesItsCases() async throws {
         let readme = try String(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md"), encoding: .utf8)
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../README.md"), encoding: .utf8)
         func block(_ file: String) throws -> String {
             let start = try #require(readme.range(of: "cat > \(file) <<'END'\n"), "README has no \(file)")
             let end = try #require(readme[start.upperBound...].range(of: "\nEND\n"))

@@ -5,7 +5,7 @@ import VouchKit
 /// The README's quickstart with the real executables: `vouch serve` in its own process, then the
 /// admin and device commands against it.
 @Suite("vouch serve and the device agent", .timeLimit(.minutes(3)))
-struct ServerCLITests {
+struct ServeAndDeviceCommandTests {
     @Test func enrollAuthenticateRenewPresentRotateAndRevoke() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
             try await vouch.withServer { server, admin in
