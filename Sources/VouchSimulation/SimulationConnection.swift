@@ -7,8 +7,6 @@ import VouchAPI
 /// One keep-alive HTTP/1.1 connection to the server, optionally from a chosen local address (a
 /// device that moves shows up from a new source address). Requests on it go one at a time.
 final class SimulationConnection: Sendable {
-    typealias Answer = VouchResponse
-
     /// How long an answer may take.
     static let timeout = TimeAmount.seconds(60)
 
@@ -38,13 +36,13 @@ final class SimulationConnection: Sendable {
     }
 
     /// Sends a request and waits for its answer.
-    func send(_ request: VouchRequest) async throws -> Answer {
+    func send(_ request: VouchRequest) async throws -> VouchResponse {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: request.path)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: String(request.body?.count ?? 0))
         for (name, value) in request.headers { head.headers.add(name: name, value: value) }
         let body = request.body
-        let promise = channel.eventLoop.makePromise(of: Answer.self)
+        let promise = channel.eventLoop.makePromise(of: VouchResponse.self)
         let collector = collector
         let channel = channel
         let sending = head
@@ -120,7 +118,7 @@ final class AnswerCollector: ChannelInboundHandler {
     }
 
     private var context: ChannelHandlerContext?
-    private var waiting: [EventLoopPromise<SimulationConnection.Answer>] = []
+    private var waiting: [EventLoopPromise<VouchResponse>] = []
     private var head: HTTPResponseHead?
     private var body: [UInt8] = []
 
@@ -128,7 +126,7 @@ final class AnswerCollector: ChannelInboundHandler {
         self.context = context
     }
 
-    func send(_ head: HTTPRequestHead, body: [UInt8]?, answer: EventLoopPromise<SimulationConnection.Answer>) {
+    func send(_ head: HTTPRequestHead, body: [UInt8]?, answer: EventLoopPromise<VouchResponse>) {
         guard let context, context.channel.isActive else { return answer.fail(NotSent()) }
         waiting.append(answer)
         context.write(wrapOutboundOut(.head(head)), promise: nil)

@@ -5,7 +5,7 @@ import X509
 
 /// A device's side of Vouch: its own key, which never leaves it, its did:key, and the sequence its
 /// signed messages are numbered by. It signs what a real device signs: the proof of possession and
-/// the CSR of enrollment, device proofs, DPoP proofs, telemetry and firmware measurements, answers
+/// the CSR of enrollment, device proofs, telemetry and firmware measurements, answers
 /// to challenges and presentations. The simulator's machines, the tests' devices and the CLI's
 /// device agent are all one of these (VouchAPI adds the requests that carry what it signs).
 public final class DeviceAgent: Sendable {
@@ -51,11 +51,6 @@ public final class DeviceAgent: Sendable {
     /// A `vouch-device+jwt` over the server's `nonce`, for `purpose`.
     public func deviceProof(nonce: String, deviceId: String, purpose: DeviceProof.Purpose = .authenticate) async throws -> String {
         try await DeviceProof(nonce: nonce, deviceId: deviceId, purpose: purpose).sign(with: key)
-    }
-
-    /// A DPoP proof (RFC 9449) for `method` on `url`, bound to `accessToken` when there is one.
-    public func dpopProof(method: String, url: String, accessToken: String? = nil, at time: Date = Date()) throws -> String {
-        try DPoPProof.sign(method: method, url: url, accessToken: accessToken, key: key, now: time)
     }
 
     /// Signs a telemetry message with the next sequence number.
