@@ -14,12 +14,16 @@ public struct VouchServerInstance<App: ApplicationProtocol> {
     /// The admin API key created by this start (first start only).
     public let newAdminKey: String?
     public let publicURL: String
+    /// The port the main listener binds: the configured one, or the one chosen for port 0.
+    public let port: Int
     public let did: String
     /// The transparency log's verifier key (C2SP signed-note form), for `vouch log verify --key`.
     public let logVerifierKey: String
     /// Every route, as `METHOD /path` with `{parameter}` captures (the OpenAPI test reads it).
     public let routes: [String]
     let boundMTLSPort: BoundPort?
+    /// Holds the port chosen for port 0 until the listener binds it.
+    let reservation: PortReservation?
 
     /// The port the mTLS listener bound (useful with `--mtls-port 0`), once it runs; nil without one.
     public var mtlsPort: Int? {
@@ -33,10 +37,17 @@ public struct VouchServerInstance<App: ApplicationProtocol> {
 extension VouchServerInstance: Sendable where App: Sendable {}
 
 /// Builds the server on the data directory: bootstraps or loads the authority, opens the database,
-/// and, with an mTLS port, adds the listener that takes client certificates.
+/// and, with an mTLS port, adds the listener that takes client certificates. With port 0 the kernel
+/// chooses a free port first, and the public URL (unless configured) names that port.
 public func buildApplication(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "vouch")
 ) async throws -> VouchServerInstance<some ApplicationProtocol> {
+    let reservation = configuration.port == 0 ? try PortReservation(host: configuration.host) : nil
+    let configuration = {
+        var resolved = configuration
+        if let reservation { resolved.port = reservation.port }
+        return resolved
+    }()
     let loaded = try await ServerLoader.load(configuration: configuration, logger: logger)
     let vouch = loaded.services
     try await vouch.changes.start()
@@ -69,13 +80,15 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vouch"),
         services: services,
+        onServerRunning: { _ in reservation?.release() },
         logger: logger
     )
     return VouchServerInstance(
-        application: app, newAdminKey: loaded.newAdminKey, publicURL: vouch.publicURL, did: vouch.did.description,
+        application: app, newAdminKey: loaded.newAdminKey, publicURL: vouch.publicURL, port: configuration.port, did: vouch.did.description,
         logVerifierKey: vouch.log.signer.verifierKey,
         // HEAD is generated for every GET route; the description has the GET.
-        routes: router.routes.filter { $0.method != .head }.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort
+        routes: router.routes.filter { $0.method != .head }.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort,
+        reservation: reservation
     )
 }
 

@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Address to listen on (VOUCH_HOST).") var host: String?
-    @Option(help: "Port to listen on (VOUCH_PORT).") var port: Int?
+    @Option(help: "Port to listen on; 0 for a free port, printed at start (VOUCH_PORT).") var port: Int?
     @Option(name: .customLong("data-dir"), help: "Keys, database and admin key file (VOUCH_DATA_DIR).") var dataDir: String?
     @Option(help: "postgres://user:password@host:5432/db for PostgreSQL; default SQLite in the data directory (VOUCH_DATABASE).") var database: String?
     @Option(name: .customLong("public-url"), help: "URL devices reach the server at, used in certificates and the did:web (VOUCH_PUBLIC_URL).") var publicURL: String?
@@ -77,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
             checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum,
             telemetryKeep: keep
         )
-        guard (1...65_535).contains(configuration.port) else { throw ValidationError("--port must be 1–65535") }
+        guard (0...65_535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535 (0: a free port the kernel chooses)") }
         var logger = Logger(label: "vouch")
         logger.logLevel = environment["VOUCH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         do {
@@ -98,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
             print("  \(key)")
         }
         print("transparency log verifier key: \(server.logVerifierKey)")
-        print("vouch serving \(server.publicURL) (listening on \(configuration.host):\(configuration.port))")
+        print("vouch serving \(server.publicURL) (listening on \(configuration.host):\(server.port))")
         try await server.application.runService()
     }
 }

@@ -189,28 +189,29 @@ struct LogWatchAndWitnessTests {
 
     @Test func aServerKilledMidBatchRestartsConsistentWithEveryCheckpointAndLosesNoAcknowledgedEvent() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
-            let port = Int.random(in: 20_000...45_000)
-            let server = "http://127.0.0.1:\(port)"
-            func start() async throws -> Process {
+            // The first start takes a free port (port 0); the restart asks for the same one, so
+            // the public URL, and with it the log's origin, stay the same.
+            func start(port: Int) async throws -> (Process, String) {
+                let log = vouch.url("serve-\(port).log")
+                try Data().write(to: log)
+                let output = try FileHandle(forWritingTo: log)
                 let process = Process()
                 process.executableURL = vouch.executable
                 process.arguments = ["serve", "--port", String(port), "--data-dir", "data", "--checkpoint-interval", "0.02"]
                 process.currentDirectoryURL = vouch.directory
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
+                process.standardOutput = output
+                process.standardError = output
                 try process.run()
-                for _ in 0..<200 {
-                    if let (_, response) = try? await URLSession.shared.data(from: URL(string: server + "/readyz")!),
-                        (response as? HTTPURLResponse)?.statusCode == 200
-                    {
-                        return process
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
+                do {
+                    return (process, try await VouchProcess.servingURL(of: process, log: log))
+                } catch {
+                    process.terminate()
+                    throw error
                 }
-                process.terminate()
-                throw CancellationError()
             }
-            var process = try await start()
+            let first = try await start(port: 0)
+            var process = first.0
+            let server = first.1
             defer { if process.isRunning { process.terminate() } }
             let admin = try vouch.text("data/admin-api-key").trimmingCharacters(in: .whitespacesAndNewlines)
             let key = String(decoding: try await Self.get(server + "/v1/log/key"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -260,7 +261,7 @@ struct LogWatchAndWitnessTests {
             #expect(names.count > 20, "too little load to test anything: \(names.count) groups")
             #expect(checkpoints.count > 3)
 
-            process = try await start()
+            (process, _) = try await start(port: try #require(URLComponents(string: server)?.port))
             // Every acknowledged event reaches the log.
             let events = Int(try await Self.sql(vouch, "SELECT max(seq) FROM events")) ?? 0
             var latest: Checkpoint?

@@ -260,16 +260,15 @@ import FoundationNetworking
 #endif
 
 extension VouchProcess {
-    /// Starts `vouch serve` on a free port with its data in `data/`, runs `body` with the server's URL
+    /// Starts `vouch serve --port 0` with its data in `data/`, runs `body` with the server's URL
     /// and the admin API key, then stops the server with SIGTERM and waits for it to exit.
     func withServer<Value>(extraArguments: [String] = [], _ body: (_ url: String, _ adminKey: String) async throws -> Value) async throws -> Value {
-        let port = Int.random(in: 20_000...45_000)
         let logURL = url("serve.log")
         try Data().write(to: logURL)
         let log = try FileHandle(forWritingTo: logURL)
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["serve", "--port", String(port), "--data-dir", "data"] + extraArguments
+        process.arguments = ["serve", "--port", "0", "--data-dir", "data"] + extraArguments
         process.currentDirectoryURL = directory
         process.standardOutput = log
         process.standardError = log
@@ -281,20 +280,35 @@ extension VouchProcess {
             }
             try? log.close()
         }
-        let server = "http://127.0.0.1:\(port)"
-        var ready = false
-        for _ in 0..<200 where process.isRunning {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: server + "/readyz")!),
-                (response as? HTTPURLResponse)?.statusCode == 200
-            {
-                ready = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let serveLog = (try? text("serve.log")) ?? ""
-        try #require(ready, "vouch serve did not become ready: \(serveLog)")
+        let server = try await Self.servingURL(of: process, log: logURL)
         let adminKey = try text("data/admin-api-key").trimmingCharacters(in: .whitespacesAndNewlines)
         return try await body(server, adminKey)
+    }
+
+    /// Waits (30 s at most) for a starting `vouch serve` to print the port it listens on and to
+    /// answer `/readyz`; returns `http://127.0.0.1:PORT`.
+    static func servingURL(of process: Process, log: URL) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, process.isRunning {
+            let printed = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let line = printed.split(separator: "\n").first(where: { $0.hasPrefix("vouch serving ") }),
+                let range = line.range(of: "(listening on "), let colon = line[range.upperBound...].lastIndex(of: ":"),
+                let port = Int(line[line.index(after: colon)...].dropLast())
+            {
+                let server = "http://127.0.0.1:\(port)"
+                if let (_, response) = try? await URLSession.shared.data(from: URL(string: server + "/readyz")!),
+                    (response as? HTTPURLResponse)?.statusCode == 200
+                {
+                    return server
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ServerDidNotStart(log: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    struct ServerDidNotStart: Error, CustomStringConvertible {
+        var log: String
+        var description: String { "vouch serve did not become ready within 30 s; it printed:\n\(log)" }
     }
 }

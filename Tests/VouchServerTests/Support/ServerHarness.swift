@@ -20,8 +20,9 @@ func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T 
 }
 
 /// Runs `test` against the real application on `dataDirectory` (in process, or on a socket with `.live`).
+/// The server listens on port 0 (the kernel chooses); a nil `publicURL` names the chosen port.
 func withServer<T: Sendable>(
-    dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test", rateLimitPerMinute: Int = 600,
+    dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String? = "https://vouch.test", rateLimitPerMinute: Int = 600,
     databaseURL: String? = nil, _ test: @escaping @Sendable (any TestClientProtocol, String) async throws -> T
 ) async throws -> T {
     try await withServer(
@@ -33,7 +34,7 @@ func withServer<T: Sendable>(
 
 /// The same, also handing `test` the server's route list.
 func withServer<T: Sendable>(
-    dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String = "https://vouch.test", rateLimitPerMinute: Int = 600,
+    dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String? = "https://vouch.test", rateLimitPerMinute: Int = 600,
     databaseURL: String? = nil, witnesses: [String] = [], witnessQuorum: Int? = nil, clock: @escaping @Sendable () -> Date = { Date() },
     _ test: @escaping @Sendable (any TestClientProtocol, String, [String]) async throws -> T
 ) async throws -> T {
