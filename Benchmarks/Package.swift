@@ -29,8 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // Only to split jwt-kit's share of `JWS.verify`; the same version VouchKit pins.
         .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
-        // The server benchmarks drive `vouch serve` over real sockets with Hummingbird's HTTP/1.1
-        // test client, the version VouchServer pins.
+        // The server benchmarks drive `vouch serve` over real sockets with `VouchClient` over
+        // Hummingbird's HTTP/1.1 test client, the version VouchServer pins.
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
@@ -56,6 +56,7 @@ let package = Package(
             name: "VouchServerBenchmarks",
             dependencies: [
                 .product(name: "VouchServer", package: vouch),
+                .product(name: "VouchAPI", package: vouch),
                 .product(name: "VouchCore", package: vouch),
                 .product(name: "VouchKit", package: vouch),
                 .product(name: "Benchmark", package: "benchmark"),
@@ -74,6 +75,7 @@ let package = Package(
             name: "VouchLogBenchmarks",
             dependencies: [
                 .product(name: "VouchServer", package: vouch),
+                .product(name: "VouchAPI", package: vouch),
                 .product(name: "VouchCore", package: vouch),
                 .product(name: "VouchKit", package: vouch),
                 .product(name: "Benchmark", package: "benchmark"),
@@ -90,9 +92,9 @@ let package = Package(
             name: "LoadProbe",
             dependencies: [
                 .product(name: "VouchServer", package: vouch),
+                .product(name: "VouchAPI", package: vouch),
                 .product(name: "VouchKit", package: vouch),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Benchmarks/LoadProbe",
             swiftSettings: swiftSettings

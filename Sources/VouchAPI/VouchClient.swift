@@ -56,6 +56,13 @@ public struct VouchClient: Sendable {
 
     /// Sends a request and returns the answer whatever its status.
     public func exchange(_ method: String, _ path: String, body: Body = .none) async throws -> VouchResponse {
+        try await transport.send(try request(method, path, body: body))
+    }
+
+    /// The request `exchange` would send: this client's headers, its credential (a fresh DPoP
+    /// proof for a device) and the encoded body. For callers that send it themselves, such as a
+    /// load generator replaying prepared requests.
+    public func request(_ method: String, _ path: String, body: Body = .none) throws -> VouchRequest {
         var request = VouchRequest(method: method, path: path, headers: headers)
         switch credential {
         case .anonymous:
@@ -82,7 +89,7 @@ public struct VouchClient: Sendable {
             request.body = bytes
             request.headers.append(("Content-Type", contentType))
         }
-        return try await transport.send(request)
+        return request
     }
 
     /// Sends a request; a status outside 2xx throws ``VouchClientError/refused(_:)``.

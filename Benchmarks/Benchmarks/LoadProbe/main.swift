@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTypes
 import Synchronization
+import VouchAPI
 import VouchKit
 
 // Enrollment load for profiling: the same server, client and devices as the
@@ -30,17 +30,13 @@ func run(_ count: Int, timed: Bool) async throws -> Duration {
                 for _ in 0..<(count / fixture.connections.count) {
                     let device = fixture.takeDevice()
                     let t0 = clock.now
-                    let nonceAnswer = try await ServerFixture.call(connection, .post, "/v1/enrollments/nonce")
+                    let nonce = try await connection.enrollmentNonce().nonce
                     let t1 = clock.now
-                    guard let nonce = nonceAnswer.json["nonce"]?.stringValue else { fatalError("no nonce: \(nonceAnswer.text)") }
-                    let proof = try await PossessionProof(nonce: nonce, group: fixture.group).sign(with: device.key)
+                    let request = try await device.request(nonce: nonce, group: fixture.group, claimToken: fixture.claimToken)
                     let t2 = clock.now
-                    let answer = try await ServerFixture.call(connection, .post, "/v1/enrollments", json: [
-                        "nonce": .string(nonce), "group": .string(fixture.group), "csr": .string(device.csr),
-                        "attestation": ["claimToken": .string(fixture.claimToken)], "proof": .string(proof),
-                    ])
+                    let answer = try await connection.exchange("POST", "/v1/enrollments", body: .json(request))
                     let t3 = clock.now
-                    require(answer.status == .created, "the enrollment was refused: \(answer.text)")
+                    require(answer.status == 201, "the enrollment was refused: \(answer.status) \(answer.text)")
                     if timed {
                         nonceTime.withLock { $0 += t1 - t0 }
                         enrollTime.withLock { $0 += t3 - t2 }

@@ -1,10 +1,9 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import NIOCore
 import VaporCSQLite
+import VouchAPI
 import VouchKit
 import VouchServer
 
@@ -69,46 +68,39 @@ enum LogData {
     }
 }
 
-/// `vouch serve` in this process on a real socket, with one keep-alive connection to it.
+/// `vouch serve` in this process on a real socket (port 0), with a client over one keep-alive
+/// connection to it.
 final class LogServer: Sendable {
     let dataDirectory: String
     let port: Int
-    let connection: TestClient
+    let client: VouchClient
+    private let connection: TestClient
     private let server: Task<Void, any Error>
 
     init(dataDirectory: String, checkpointInterval: Duration) async throws {
         self.dataDirectory = dataDirectory
-        port = Int.random(in: 30_000...45_000)
         var logger = Logger(label: "vouch-bench")
         logger.logLevel = .error
         let configuration = ServerConfiguration(
-            port: port, dataDirectory: dataDirectory, publicURL: "http://127.0.0.1:\(port)", rateLimitPerMinute: 100_000_000,
-            checkpointInterval: checkpointInterval)
-        let application = try await buildApplication(configuration: configuration, logger: logger).application
+            port: 0, dataDirectory: dataDirectory, rateLimitPerMinute: 100_000_000, checkpointInterval: checkpointInterval)
+        let instance = try await buildApplication(configuration: configuration, logger: logger)
+        port = instance.port
+        let application = instance.application
         server = Task { try await application.runService() }
-        for _ in 0..<200 {
-            let client = TestClient(host: "127.0.0.1", port: port)
-            client.connect()
-            if let response = try? await client.get("/healthz"), response.status == .ok {
-                connection = client
-                return
-            }
-            try? await client.shutdown()
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        fatalError("the server did not start on port \(port)")
+        connection = try await ConnectionTransport.connect(port: port)
+        client = VouchClient(transport: ConnectionTransport(connection: connection, port: port))
     }
 
-    func get(_ path: String) async throws -> (status: HTTPResponse.Status, body: [UInt8]) {
-        let response = try await connection.execute(TestClient.Request(path, method: .get))
-        return (response.status, response.body.map { Array($0.readableBytesView) } ?? [])
+    /// A GET whose answer must be 2xx (the body is not decoded: the figure is the server's).
+    func get(_ path: String) async throws -> VouchResponse {
+        try await client.send("GET", path)
     }
 
     /// The published checkpoint's size (0 before the first).
     func checkpointSize() async throws -> UInt64 {
-        let answer = try await get("/v1/log/checkpoint")
-        guard answer.status == .ok else { return 0 }
-        let lines = String(decoding: answer.body, as: UTF8.self).split(separator: "\n")
+        let answer = try await client.exchange("GET", "/v1/log/checkpoint")
+        guard answer.status == 200 else { return 0 }
+        let lines = answer.text.split(separator: "\n")
         return lines.count > 1 ? UInt64(lines[1]) ?? 0 : 0
     }
 

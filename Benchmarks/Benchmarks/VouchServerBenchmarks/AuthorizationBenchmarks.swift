@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import VouchAPI
 import VouchCore
 import VouchKit
 
@@ -136,50 +137,37 @@ struct AuthorizationFixture: Sendable {
     static func start() async throws -> AuthorizationFixture {
         let server = try await ServerFixture(devices: 100, connections: 1)
         let connection = server.connections[0]
-        let uploaded = try await ServerFixture.call(
-            connection, .put, "/v1/admin/policy", body: Array(benchmarkPolicy.utf8), contentType: "application/yaml", bearer: server.adminKey)
-        require(uploaded.status == .created, "the policy upload failed: \(uploaded.text)")
-        let group = try await ServerFixture.call(connection, .post, "/v1/admin/groups", json: [
-            "name": "sensors", "unlimitedTokenUses": true, "defaultZone": "line-3", "defaultRoles": ["sensor", "maintenance"],
-        ], bearer: server.adminKey)
-        require(group.status == .created, "creating the group failed: \(group.text)")
-        let token = group.json["claimToken"]?.stringValue ?? ""
+        let admin = server.admin()
+        require(try await admin.uploadPolicy(benchmarkPolicy).created, "the policy upload changed nothing")
+        let group = try await admin.createGroup(
+            GroupRequest(name: "sensors", unlimitedTokenUses: true, defaultZone: "line-3", defaultRoles: ["sensor", "maintenance"]))
+        let token = group.claimToken ?? ""
         var ids: [String] = []
         for index in 0..<100 {
-            let device = server.takeDevice()
-            let nonce = try await ServerFixture.call(connection, .post, "/v1/enrollments/nonce").json["nonce"]?.stringValue ?? ""
-            let proof = try await PossessionProof(nonce: nonce, group: "sensors").sign(with: device.key)
-            let answer = try await ServerFixture.call(connection, .post, "/v1/enrollments", json: [
-                "nonce": .string(nonce), "group": "sensors", "csr": .string(device.csr), "attributes": ["model": .string("t\(index % 7)")],
-                "attestation": ["claimToken": .string(token)], "proof": .string(proof),
-            ], headers: ServerFixture.minimal)
-            require(answer.status == .created, "the enrollment was refused: \(answer.text)")
-            ids.append(answer.json["deviceId"]?.stringValue ?? "")
+            let answer = try await ServerFixture.enroll(
+                server.takeDevice(), on: connection, group: "sensors", claimToken: token, attributes: ["model": "t\(index % 7)"])
+            ids.append(try answer.decode(EnrollmentBundle.self).deviceId)
         }
         var requests: [PipelinedLoad.Request] = []
         let allow = Array(#""decision":"allow""#.utf8)
         let deny = Array(#""decision":"deny""#.utf8)
         for (index, id) in ids.enumerated() {
             let peer = ids[(index + 1) % ids.count]
-            let cases: [(JSONValue, Bool)] = [
-                (["subject": .string(id), "action": "publish", "resource": .string("telemetry/\(id)/temp")], true),
-                (["subject": .string(id), "action": "publish", "resource": .string("telemetry/\(id)/debug")], false),
-                (["subject": .string(id), "action": "subscribe", "resource": "commands/+"], false),
-                (["subject": .string(id), "action": "read", "resource": .string("firmware/t\(index % 7)/fw.bin")], true),
-                (["subject": .string(id), "action": "publish", "resource": .string("telemetry/\(id)/temp"), "context": ["peer": .string(peer)]], true),
-                (["subject": .string(id), "action": "write", "resource": "config/line-3/rate", "context": ["sourceAddress": "10.1.2.3"]], true),
-                (["subject": .string(id), "action": "delete", "resource": .string("telemetry/\(id)/temp")], false),
-                (["subject": .string(id), "action": "publish", "resource": "telemetry/dev_x/temp"], false),
+            let cases: [(AuthorizeBody, Bool)] = [
+                (AuthorizeBody(subject: id, action: "publish", resource: "telemetry/\(id)/temp"), true),
+                (AuthorizeBody(subject: id, action: "publish", resource: "telemetry/\(id)/debug"), false),
+                (AuthorizeBody(subject: id, action: "subscribe", resource: "commands/+"), false),
+                (AuthorizeBody(subject: id, action: "read", resource: "firmware/t\(index % 7)/fw.bin"), true),
+                (AuthorizeBody(subject: id, action: "publish", resource: "telemetry/\(id)/temp", context: .init(peer: peer)), true),
+                (AuthorizeBody(subject: id, action: "write", resource: "config/line-3/rate", context: .init(sourceAddress: "10.1.2.3")), true),
+                (AuthorizeBody(subject: id, action: "delete", resource: "telemetry/\(id)/temp"), false),
+                (AuthorizeBody(subject: id, action: "publish", resource: "telemetry/dev_x/temp"), false),
             ]
             for (body, allowed) in cases {
-                let json = body.canonicalJSON
-                var bytes = ByteBuffer(string: "POST /v1/authorize HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.adminKey)\r\n"
-                    + "Content-Type: application/json\r\nContent-Length: \(json.count)\r\n\r\n")
-                bytes.writeBytes(json)
-                requests.append(PipelinedLoad.Request(bytes: bytes, expected: allowed ? allow : deny))
+                requests.append(PipelinedLoad.Request(try admin.request("POST", "/v1/authorize", body: .json(body)), expected: allowed ? allow : deny))
             }
         }
-        let healthz = [PipelinedLoad.Request(bytes: ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), expected: Array("ok".utf8))]
+        let healthz = [PipelinedLoad.Request(try connection.request("GET", "/healthz"), expected: Array("ok".utf8))]
         let load = try await PipelinedLoad(port: server.port, connections: connections)
         let fixture = AuthorizationFixture(server: server, load: load, requests: requests.shuffled(), healthz: healthz)
         onTeardown {

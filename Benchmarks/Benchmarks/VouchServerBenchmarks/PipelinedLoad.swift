@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+import VouchAPI
 
 /// A lean HTTP/1.1 load client: keep-alive connections that each keep `window` requests in
 /// flight (pipelining), written as prepared bytes and answered in order. It spends a small part
@@ -11,6 +12,21 @@ final class PipelinedLoad: Sendable {
     struct Request: Sendable {
         let bytes: ByteBuffer
         let expected: [UInt8]
+
+        init(bytes: ByteBuffer, expected: [UInt8]) {
+            self.bytes = bytes
+            self.expected = expected
+        }
+
+        /// `request` as a `VouchClient` prepared it (`VouchClient.request`), written as HTTP/1.1.
+        init(_ request: VouchRequest, expected: [UInt8]) {
+            var head = "\(request.method) \(request.path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
+            if let body = request.body { head += "Content-Length: \(body.count)\r\n" }
+            var bytes = ByteBuffer(string: head + "\r\n")
+            if let body = request.body { bytes.writeBytes(body) }
+            self.init(bytes: bytes, expected: expected)
+        }
     }
 
     private let group: MultiThreadedEventLoopGroup

@@ -1,9 +1,8 @@
 import Benchmark
 import Crypto
 import Foundation
-import HTTPTypes
-import NIOCore
 import Synchronization
+import VouchAPI
 import VouchKit
 
 /// Telemetry ingest (`telemetry-ratios` in `authorization-ratios.sh` prints them):
@@ -103,54 +102,39 @@ final class TelemetryFixture: Sendable {
     static func start() async throws -> TelemetryFixture {
         let server = try await ServerFixture(devices: devices, connections: 1)
         let connection = server.connections[0]
+        let admin = server.admin()
         let policy = "zones: {line-3: {}}\nroles:\n  sensor:\n    allow: [\"publish:telemetry/${device.id}/#\"]\n"
-        let uploaded = try await ServerFixture.call(connection, .put, "/v1/admin/policy", body: Array(policy.utf8), contentType: "application/yaml", bearer: server.adminKey)
-        require(uploaded.status == .created, "the policy upload failed: \(uploaded.text)")
-        let group = try await ServerFixture.call(connection, .post, "/v1/admin/groups", json: [
-            "name": "sensors", "unlimitedTokenUses": true, "defaultZone": "line-3", "defaultRoles": ["sensor"],
-        ], bearer: server.adminKey)
-        require(group.status == .created, "creating the group failed: \(group.text)")
-        let claimToken = group.json["claimToken"]?.stringValue ?? ""
-        var enrolled: [(id: String, key: SigningKey, token: String)] = []
+        require(try await admin.uploadPolicy(policy).created, "the policy upload changed nothing")
+        let group = try await admin.createGroup(GroupRequest(name: "sensors", unlimitedTokenUses: true, defaultZone: "line-3", defaultRoles: ["sensor"]))
+        let claimToken = group.claimToken ?? ""
+        var enrolled: [(id: String, key: SigningKey, client: VouchClient)] = []
         for _ in 0..<devices {
             let device = server.takeDevice()
-            let nonce = try await ServerFixture.call(connection, .post, "/v1/enrollments/nonce").json["nonce"]?.stringValue ?? ""
-            let proof = try await PossessionProof(nonce: nonce, group: "sensors").sign(with: device.key)
-            let answer = try await ServerFixture.call(connection, .post, "/v1/enrollments", json: [
-                "nonce": .string(nonce), "group": "sensors", "csr": .string(device.csr), "attestation": ["claimToken": .string(claimToken)],
-                "proof": .string(proof),
-            ], headers: ServerFixture.minimal)
-            require(answer.status == .created, "the enrollment was refused: \(answer.text)")
-            let id = answer.json["deviceId"]?.stringValue ?? ""
-            let challenge = try await ServerFixture.call(connection, .post, "/v1/auth/challenge").json["nonce"]?.stringValue ?? ""
-            let deviceProof = try await DeviceProof(nonce: challenge, deviceId: id, purpose: .authenticate).sign(with: device.key)
-            // Tokens are bound to the device key: the request carries a DPoP proof (RFC 9449).
-            let dpop = try DPoPProof.sign(method: "POST", url: "http://127.0.0.1:\(server.port)/v1/auth/token", key: device.key)
-            let token = try await ServerFixture.call(
-                connection, .post, "/v1/auth/token", json: ["nonce": .string(challenge), "proof": .string(deviceProof)],
-                headers: [HTTPField.Name(DPoPProof.header)!: dpop])
-            require(token.status == .ok, "the token request was refused: \(token.text)")
-            enrolled.append((id, device.key, token.json["access_token"]?.stringValue ?? ""))
+            let answer = try await ServerFixture.enroll(device, on: connection, group: "sensors", claimToken: claimToken)
+            let id = try answer.decode(EnrollmentBundle.self).deviceId
+            // Tokens are bound to the device key: every request carries a DPoP proof (RFC 9449).
+            enrolled.append((id, device.key, try await connection.authenticated(deviceId: id, agent: device.agent).client))
         }
         // Sign every iteration's envelopes now; each device's sequence rises across iterations.
         let accepted = Array(#""accepted":100,"#.utf8)
         let perDevice = perIteration / devices / batchSize
         // Every envelope is signed first; the requests, each with its own DPoP proof (valid for a
         // minute, used once), are made last, so that the proofs are fresh when the run starts.
-        var bodies: [[(slot: Int, body: [UInt8])]] = []
+        var bodies: [[(slot: Int, envelopes: [String])]] = []
         var sequence: UInt64 = 0
         for _ in 0..<iterations {
-            var perConnection: [(slot: Int, body: [UInt8])] = []
+            var perConnection: [(slot: Int, envelopes: [String])] = []
             for _ in 0..<perDevice {
                 for (slot, device) in enrolled.enumerated() {
-                    let did = DID(key: device.key.publicKey)
-                    var envelopes: [JSONValue] = []
+                    let key = device.key
+                    let did = DID(key: key.publicKey)
+                    var envelopes: [String] = []
                     for offset in 1...UInt64(batchSize) {
                         let envelope = TelemetryEnvelope(
                             device: did, sequence: sequence + offset, topic: "telemetry/\(device.id)/temp", payload: Data("{\"t\":21.5,\"h\":40}".utf8))
-                        envelopes.append(.string(try await envelope.signed(with: device.key)))
+                        envelopes.append(try await envelope.signed(with: key))
                     }
-                    perConnection.append((slot, JSONValue.object(["envelopes": .array(envelopes)]).canonicalJSON))
+                    perConnection.append((slot, envelopes))
                 }
                 sequence += UInt64(batchSize)
             }
@@ -159,13 +143,9 @@ final class TelemetryFixture: Sendable {
         var batches: [[PipelinedLoad.Request]] = []
         for iteration in bodies {
             var perConnection: [[PipelinedLoad.Request]] = Array(repeating: [], count: devices)
-            for (slot, body) in iteration {
-                let device = enrolled[slot]
-                let proof = try DPoPProof.sign(method: "POST", url: "http://127.0.0.1:\(server.port)/v1/telemetry", accessToken: device.token, key: device.key)
-                var bytes = ByteBuffer(string: "POST /v1/telemetry HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\nAuthorization: DPoP \(device.token)\r\n"
-                    + "DPoP: \(proof)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
-                bytes.writeBytes(body)
-                perConnection[slot].append(PipelinedLoad.Request(bytes: bytes, expected: accepted))
+            for (slot, envelopes) in iteration {
+                let request = try enrolled[slot].client.request("POST", "/v1/telemetry", body: .json(TelemetryUpload(envelopes: envelopes)))
+                perConnection[slot].append(PipelinedLoad.Request(request, expected: accepted))
             }
             batches.append(perConnection.flatMap { $0 })
         }

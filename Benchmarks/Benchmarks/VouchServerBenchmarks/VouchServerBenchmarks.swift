@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import SwiftASN1
 import Synchronization
+import VouchAPI
 import VouchCore
 import VouchKit
 import X509
@@ -69,16 +70,14 @@ func benchmarks() {
         let listPath = "/v1/status-lists/revocation-\(device.statusIndex / BitstringStatusList.minimumSize)"
 
         benchmark.startMeasurement()
-        let revoked = try await ServerFixture.call(
-            connection, .post, "/v1/admin/devices/\(device.id)/revoke", json: ["reason": "key-compromise"], bearer: fixture.adminKey)
-        require(revoked.status == .ok, "the revocation failed: \(revoked.text)")
-        let crl = try await ServerFixture.call(connection, .get, "/v1/pki/crl")
-        require(crl.body.firstRange(of: serial) != nil, "the CRL does not list the revoked serial")
-        let ocsp = try await ServerFixture.call(connection, .post, "/v1/pki/ocsp", body: ocspRequest, contentType: "application/ocsp-request")
+        require(try await fixture.admin().act(.revoke, on: device.id, reason: "key-compromise").device.state == "revoked", "the revocation failed")
+        let crl = try await connection.bytes("/v1/pki/crl")
+        require(crl.firstRange(of: serial) != nil, "the CRL does not list the revoked serial")
+        let ocsp = try await connection.send("POST", "/v1/pki/ocsp", body: .bytes(ocspRequest, contentType: "application/ocsp-request"))
         let statuses = try OCSPClient.unverifiedStatuses(in: ocsp.body)
         guard case .revoked = statuses.first?.status else { fatalError("OCSP does not answer revoked: \(statuses)") }
-        let list = try await ServerFixture.call(connection, .get, listPath)
-        let subject = try JSONValue(parsing: try CompactJWS(parsing: list.text).payload)["credentialSubject"]
+        let list = try Credential(payload: try CompactJWS(parsing: try await connection.text(listPath)).payload)
+        let subject = list.json["credentialSubject"]
         let bits = try BitstringStatusList(encodedList: subject?["encodedList"]?.stringValue ?? "")
         require(try bits.isSet(device.statusIndex % BitstringStatusList.minimumSize), "the status list does not show the revocation")
         benchmark.stopMeasurement()
@@ -124,7 +123,7 @@ func stopServers() async {
 
 extension ServerFixture {
     func intermediate() async throws -> Certificate {
-        try Certificate(pemEncoded: try await Self.call(connections[0], .get, "/v1/pki/intermediate.pem").text)
+        try Certificate(pemEncoded: try await connections[0].text("/v1/pki/intermediate.pem"))
     }
 }
 

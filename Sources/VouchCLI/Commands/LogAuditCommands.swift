@@ -165,28 +165,29 @@ extension LogCommand {
     }
 }
 
-/// A Vouch server's log over HTTP.
+/// A Vouch server's log over HTTP, where a tile the server refuses ends the audit with exit 2:
+/// an unavailable log proves nothing either way.
 struct HTTPLogSource: LogAuditSource {
-    let client: VouchClient
+    let log: VouchLogSource
 
-    func checkpoint() async throws -> String {
-        try await client.checkpoint()
+    init(client: VouchClient) {
+        log = VouchLogSource(client: client)
     }
 
+    func checkpoint() async throws -> String { try await log.checkpoint() }
+
     func consistencyProof(from oldSize: UInt64, to newSize: UInt64) async throws -> [MerkleHash] {
-        try await client.consistencyProof(from: oldSize, to: newSize).proof.map { try MerkleHash(base64Encoded: $0) }
+        try await log.consistencyProof(from: oldSize, to: newSize)
     }
 
     func tile(_ tile: LogTile) async throws -> [UInt8]? {
         do {
-            return try await client.tile(tile.path)
+            return try await log.tile(tile)
         } catch let error as VouchClientError where error.code == .refused {
             CLIOutput.error("Error: GET /v1/log/\(tile.path) answered HTTP \(error.status); the log is unavailable, which proves nothing either way")
             throw ExitCode(2)
         }
     }
 
-    func entryIndexes(_ range: Range<UInt64>) async throws -> [UInt64] {
-        try await client.logEntries(range).entries.map(\.index)
-    }
+    func entryIndexes(_ range: Range<UInt64>) async throws -> [UInt64] { try await log.entryIndexes(range) }
 }
