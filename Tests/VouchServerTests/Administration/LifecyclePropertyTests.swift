@@ -6,6 +6,7 @@ import PropertyBased
 import SwiftASN1
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 import VouchStore
 import X509
@@ -92,7 +93,7 @@ struct LifecyclePropertyTests {
             #expect(certificates.allSatisfy { $0.revokedAt != nil }, "\(sequence) after \(step): a certificate is good under a hold or revocation")
             let (nonce, proof) = try await device.proof(client, deviceID: id)
             let token = try await client.call(
-                .post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token"))
+                .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: proof)), headers: try device.dpop(.post, "/v1/auth/token"))
             #expect(token.status == 403, "\(sequence) after \(step): a token request answered \(token.status)")
             let used = try await client.call(.get, "/v1/devices/self", as: heldToken)
             #expect(used.status == 403, "\(sequence) after \(step): a token held before answered \(used.status)")

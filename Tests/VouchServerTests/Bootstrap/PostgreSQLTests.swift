@@ -115,7 +115,7 @@ struct DatabaseEngineTests {
                     // (whether the check or the database's unique index catches them).
                     let creations = try await withThrowingTaskGroup(of: Int.self) { group in
                         for _ in 0..<8 {
-                            group.addTask { try await client.call(.post, "/v1/admin/groups", json: ["name": "raced"], apiKey: admin).status }
+                            group.addTask { try await client.vouch(.apiKey(admin)).exchange("POST", "/v1/admin/groups", body: .json(GroupRequest(name: "raced"))).status }
                         }
                         return try await group.reduce(into: [Int]()) { $0.append($1) }
                     }
@@ -146,7 +146,7 @@ struct DatabaseEngineTests {
                     // Revocation is visible at once in CRL, OCSP and the status list.
                     let (revokedID, answer) = try await RevocationTests.enroll(client, admin: admin)
                     let certificate = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
-                    #expect(try await client.call(.post, "/v1/admin/devices/\(revokedID)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
+                    #expect(try await client.vouch(.apiKey(admin)).act(.revoke, on: revokedID, reason: "key-compromise").device.state == "revoked")
                     let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
                     #expect(try await RevocationTests.crl(client, issuer: intermediate).lists(certificate))
                     let ocsp = try await client.call(
@@ -163,13 +163,11 @@ struct DatabaseEngineTests {
                     let replacement = DeviceAgent()
                     let nonce = try #require(try await client.call(.post, "/v1/auth/challenge").json["nonce"]?.stringValue)
                     let payload = DeviceProof(nonce: nonce, deviceId: rotatedID, purpose: .rotate, newKeyThumbprint: replacement.key.publicKey.thumbprint)
-                    let rotated = try await client.call(.post, "/v1/devices/self/rotate", json: [
-                        "nonce": .string(nonce),
-                        "csr": .string(try replacement.key.certificateSigningRequest(commonName: "r").serializeAsPEM().pemString),
-                        "proof": .string(try await payload.sign(with: replacement.key)),
-                        "previousKeyProof": .string(try await payload.sign(with: device.key)),
-                    ])
-                    #expect(rotated.status == 201, "\(rotated.text)")
+                    let rotated = try await client.vouch().rotate(
+                        RotationRequest(
+                            nonce: nonce, csr: try replacement.certificateSigningRequestPEM(), proof: try await payload.sign(with: replacement.key),
+                            previousKeyProof: try await payload.sign(with: device.key)))
+                    #expect(rotated.did == replacement.did.description)
                     return (revokedID, rotatedID)
                 }
 

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import SwiftASN1
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 import X509
 
@@ -13,18 +14,15 @@ extension DeviceAgent {
     func proof(
         _ client: any TestClientProtocol, deviceID: String, purpose: DeviceProof.Purpose = .authenticate, signer: SigningKey? = nil
     ) async throws -> (nonce: String, proof: String) {
-        let nonce = try #require(try await client.call(.post, "/v1/auth/challenge").json["nonce"]?.stringValue)
+        let nonce = try await client.vouch().challenge().nonce
         return (nonce, try await DeviceProof(nonce: nonce, deviceId: deviceID, purpose: purpose).sign(with: signer ?? key))
     }
 
     /// Exchanges a signed challenge for an access token, bound to the device key by a DPoP proof.
     func accessToken(_ client: any TestClientProtocol, deviceID: String) async throws -> DeviceToken {
-        let (nonce, proof) = try await proof(client, deviceID: deviceID)
-        let result = try await client.call(
-            .post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try dpop(.post, "/v1/auth/token"))
-        #expect(result.status == 200, "\(result.text)")
-        #expect(result.json["token_type"] == "DPoP")
-        return DeviceToken(token: try #require(result.json["access_token"]?.stringValue), device: self)
+        let (_, token) = try await client.vouch().authenticated(deviceId: deviceID, agent: self)
+        #expect(token.token_type == "DPoP" && token.device_id == deviceID)
+        return DeviceToken(token: token.access_token, device: self)
     }
 
     /// The headers of a request by this device (RFC 9449): a fresh DPoP proof by its key for the
@@ -69,7 +67,7 @@ struct DeviceAuthTests {
 
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
                 let dpop = try device.dpop(.post, "/v1/auth/token")
-                let issued = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: dpop)
+                let issued = try await client.call(.post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: proof)), headers: dpop)
                 #expect(issued.status == 200, "\(issued.text)")
                 #expect(issued.json["token_type"]?.stringValue == "DPoP")
                 #expect(issued.json["expires_in"]?.numberValue == 600)
@@ -86,24 +84,24 @@ struct DeviceAuthTests {
 
                 // The nonce was spent; a replay of the same request is refused (with a new DPoP proof: the
                 // old one was spent too).
-                expectProblem(try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: dpop), 401, "DPoP proof was used before")
+                expectProblem(try await client.call(.post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: proof)), headers: dpop), 401, "DPoP proof was used before")
                 expectProblem(
                     try await client.call(
-                        .post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token")),
+                        .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: proof)), headers: try device.dpop(.post, "/v1/auth/token")),
                     401, "already used")
                 // Another key cannot speak for the device.
                 let stranger = DeviceAgent()
                 let forged = try await stranger.proof(client, deviceID: id)
                 expectProblem(
                     try await client.call(
-                        .post, "/v1/auth/token", json: ["nonce": .string(forged.nonce), "proof": .string(forged.proof)], headers: try stranger.dpop(.post, "/v1/auth/token")),
+                        .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: forged.nonce, proof: forged.proof)), headers: try stranger.dpop(.post, "/v1/auth/token")),
                     401,
                     "not signed by the current key of a device")
                 // A proof made for rotation does not authenticate.
                 let wrongPurpose = try await device.proof(client, deviceID: id, purpose: .rotate)
                 expectProblem(
                     try await client.call(
-                        .post, "/v1/auth/token", json: ["nonce": .string(wrongPurpose.nonce), "proof": .string(wrongPurpose.proof)],
+                        .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: wrongPurpose.nonce, proof: wrongPurpose.proof)),
                         headers: try device.dpop(.post, "/v1/auth/token")),
                     401, "is for rotate")
                 // Neither an admin key, an altered token nor no credential at all gets in.
@@ -113,12 +111,12 @@ struct DeviceAuthTests {
                 expectProblem(try await client.call(.get, "/v1/devices/self"), 401, "authenticate as the device")
 
                 // A suspended device's token stops working at once, and it cannot buy another.
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: id).device.state == "suspended")
                 expectProblem(try await client.call(.get, "/v1/devices/self", as: token), 403, "suspended")
                 let whileSuspended = try await device.proof(client, deviceID: id)
                 expectProblem(
                     try await client.call(
-                        .post, "/v1/auth/token", json: ["nonce": .string(whileSuspended.nonce), "proof": .string(whileSuspended.proof)],
+                        .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: whileSuspended.nonce, proof: whileSuspended.proof)),
                         headers: try device.dpop(.post, "/v1/auth/token")),
                     403, "suspended")
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/reinstate", apiKey: admin).status == 200)
@@ -221,7 +219,7 @@ struct DeviceAuthTests {
                 let stale = try await device.proof(client, deviceID: id)
                 expectProblem(
                     try await client.call(
-                        .post, "/v1/auth/token", json: ["nonce": .string(stale.nonce), "proof": .string(stale.proof)], headers: try device.dpop(.post, "/v1/auth/token")),
+                        .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: stale.nonce, proof: stale.proof)), headers: try device.dpop(.post, "/v1/auth/token")),
                     401,
                     "not signed by the current key of a device")
                 let newToken = try await replacement.accessToken(client, deviceID: id)

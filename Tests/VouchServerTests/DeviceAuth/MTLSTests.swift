@@ -6,6 +6,7 @@ import Logging
 import SwiftASN1
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 import VouchServer
 import X509
@@ -68,7 +69,7 @@ struct MTLSTests {
                 // A token asked for over mTLS without a DPoP proof is bound to the client certificate
                 // (RFC 8705): good on this connection's certificate, useless anywhere else.
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
-                let issued = try await request("/v1/auth/token", method: "POST", json: ["nonce": .string(nonce), "proof": .string(proof)])
+                let issued = try await request("/v1/auth/token", method: "POST", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: proof)))
                 let tokenAnswer = try JSONValue(parsing: Data(issued.output.utf8))
                 #expect(tokenAnswer["token_type"] == "Bearer", "\(issued.output)")
                 let bound = try #require(tokenAnswer["access_token"]?.stringValue)
@@ -120,7 +121,7 @@ struct MTLSTests {
                 // Suspended: the certificate is on hold, and the handshake ends with
                 // certificate_revoked (a CRL's certificateHold entry is a revocation to a verifier);
                 // reinstated, it works again.
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: id).device.state == "suspended")
                 let held = try await request("/v1/devices/self")
                 #expect(held.status != 0 && held.output.contains("alert certificate revoked"), "\(held.output)")
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/reinstate", apiKey: admin).status == 200)
@@ -128,7 +129,7 @@ struct MTLSTests {
                 #expect(back.status == 0 && back.output.contains(id), "\(back.output)")
 
                 // Revoked: the next handshake is refused with certificate_revoked, on TLS 1.2 too.
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.revoke, on: id, reason: "key-compromise").device.state == "revoked")
                 let refused = try await request("/v1/devices/self")
                 #expect(refused.status != 0 && !refused.output.contains(id), "\(refused.output)")
                 #expect(refused.output.contains("alert certificate revoked"), "\(refused.output)")

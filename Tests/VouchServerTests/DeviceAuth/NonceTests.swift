@@ -59,7 +59,7 @@ struct NonceTests {
                     let proof = try await DeviceProof(nonce: enrollmentNonce, deviceId: id, purpose: .authenticate).sign(with: device.key)
                     expectProblem(
                         try await client.call(
-                            .post, "/v1/auth/token", json: ["nonce": .string(enrollmentNonce), "proof": .string(proof)],
+                            .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: enrollmentNonce, proof: proof)),
                             headers: try device.dpop(.post, "/v1/auth/token")), 401,
                         "unknown, already used or expired")
                 }

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import SwiftASN1
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 import VouchTesting
 import X509
@@ -111,7 +112,7 @@ struct ManufacturerEnrollmentTests {
                 #expect(try await client.call(.post, "/v1/admin/devices/\(firstID)/decommission", apiKey: admin).status == 200)
                 #expect(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain).status == 201)
                 // A group may allow more per certificate.
-                #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["devicesPerFactoryCertificate": 2], apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).updateGroup("factory", GroupRequest(devicesPerFactoryCertificate: 2)).group.rules.devicesPerFactoryCertificate == 2)
                 #expect(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain).status == 201)
                 expectProblem(try await enroll(DeviceAgent(), factoryKey: factoryKey, chain: chain), 409, "already vouches for 2 device(s)")
 
@@ -122,15 +123,16 @@ struct ManufacturerEnrollmentTests {
                 let freshKey = SigningKey.generate(.p256)
                 let freshChain = try factory.issue(to: freshKey, serial: "SN-101")
                 let crl = try factory.revocationList(revoking: [revokedChain])
-                #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": [.string(crl)]], apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).updateGroup("factory", GroupRequest(manufacturerCRLs: [crl])).group.rules.manufacturerCRLs?.count == 1)
                 expectProblem(try await enroll(DeviceAgent(), factoryKey: revokedKey, chain: revokedChain), 401, "revoked by its issuer's CRL")
                 #expect(try await enroll(DeviceAgent(), factoryKey: freshKey, chain: freshChain).status == 201)
                 let stale = try factory.revocationList(revoking: [], now: Date().addingTimeInterval(-3 * 86_400), validity: 86_400)
-                #expect(try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": [.string(stale)]], apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).updateGroup("factory", GroupRequest(manufacturerCRLs: [stale])).group.rules.manufacturerCRLs?.count == 1)
                 let anotherKey = SigningKey.generate(.p256)
                 expectProblem(try await enroll(DeviceAgent(), factoryKey: anotherKey, chain: try factory.issue(to: anotherKey, serial: "SN-102")), 401, "expired")
-                expectProblem(
-                    try await client.call(.put, "/v1/admin/groups/factory", json: ["manufacturerCRLs": ["not a crl"]], apiKey: admin), 422, "manufacturerCRLs[0]")
+                await expectRefusal(422, "manufacturerCRLs[0]") {
+                    try await client.vouch(.apiKey(admin)).updateGroup("factory", GroupRequest(manufacturerCRLs: ["not a crl"]))
+                }
 
                 // The certificate that vouched is on record with each device.
                 let detail = try await client.call(.get, "/v1/admin/devices/\(firstID)", apiKey: admin).json

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import SwiftASN1
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 
 /// Regression tests for the holes an outside review found (issue 14), one test per hole.
@@ -59,7 +60,7 @@ struct HardeningTests {
                     """).status == 201)
                 let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: id).device.state == "suspended")
                 let refused = try await client.call(.post, "/v1/admin/devices/\(id)/quarantine", apiKey: admin)
                 expectProblem(refused, 409, "a suspended device cannot quarantine")
                 #expect(refused.json["legalActions"] == "reinstate revoke decommission")
@@ -79,7 +80,7 @@ struct HardeningTests {
                 #expect(record["certificates"]?.arrayValue.allSatisfy { $0["status"] == "on-hold" } == true)
                 let (nonce, proof) = try await device.proof(client, deviceID: id)
                 expectProblem(
-                    try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token")),
+                    try await client.call(.post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: proof)), headers: try device.dpop(.post, "/v1/auth/token")),
                     403, "suspended")
             }
         }

@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import VouchAPI
+import VouchCore
 import VouchKit
 
 /// openssl reads what the authority writes: it verifies an issued certificate against the CRL and
@@ -41,7 +43,7 @@ struct InteropTests {
                 #expect(ocspBefore.1.contains("Response verify OK"), "\(ocspBefore.1)")
                 #expect(ocspBefore.1.contains("cert.pem: good"), "\(ocspBefore.1)")
 
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.revoke, on: id, reason: "key-compromise").device.state == "revoked")
 
                 let after = try await verify()
                 #expect(after.0 != 0)

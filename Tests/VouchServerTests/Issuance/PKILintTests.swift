@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 
 /// The programs of pkilint (PyPI; CI installs them into a virtual environment on PATH).
@@ -42,8 +43,8 @@ struct PKILintTests {
                     deviceIDs.append(id)
                     certificates.append(try save("device-\(index).pem", Data(try #require(answer["certificate"]?.stringValue).utf8)))
                 }
-                #expect(try await client.call(.post, "/v1/admin/devices/\(deviceIDs[0])/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
-                #expect(try await client.call(.post, "/v1/admin/devices/\(deviceIDs[1])/suspend", apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.revoke, on: deviceIDs[0], reason: "key-compromise").device.state == "revoked")
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: deviceIDs[1]).device.state == "suspended")
 
                 for path in certificates {
                     for finding in try await Self.lint(bin + "/lint_pkix_cert", ["lint", "-f", "JSON", path]) {

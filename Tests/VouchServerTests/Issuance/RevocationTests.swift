@@ -47,8 +47,7 @@ struct RevocationTests {
                 let identity = try #require(answer["identityCredential"]?.stringValue)
                 let certificate = try Certificate(pemEncoded: try #require(answer["certificate"]?.stringValue))
 
-                let revoked = try await client.call(.post, "/v1/admin/devices/\(id)/revoke", json: ["reason": "key-compromise"], apiKey: admin)
-                #expect(revoked.status == 200, "\(revoked.text)")
+                #expect(try await client.vouch(.apiKey(admin)).act(.revoke, on: id, reason: "key-compromise").device.state == "revoked")
 
                 // Status list: the credential now fails verification as revoked.
                 let bundleToken = try #require(answer["trustBundle"]?.stringValue)
@@ -124,7 +123,7 @@ struct RevocationTests {
                     Issue.record("a new certificate is not good")
                     return
                 }
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: id).device.state == "suspended")
                 #expect(try await Self.crl(client, issuer: intermediate).lists(certificate))
                 guard case .revoked(_, let held) = try await Self.ocspStatus(client, of: certificate, issuer: intermediate) else {
                     Issue.record("a suspended device's certificate is not on hold in OCSP")
@@ -137,8 +136,8 @@ struct RevocationTests {
                     Issue.record("a reinstated device's certificate is not good in OCSP")
                     return
                 }
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/revoke", json: ["reason": "key-compromise"], apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: id).device.state == "suspended")
+                #expect(try await client.vouch(.apiKey(admin)).act(.revoke, on: id, reason: "key-compromise").device.state == "revoked")
                 guard case .revoked(_, let reason) = try await Self.ocspStatus(client, of: certificate, issuer: intermediate) else {
                     Issue.record("a revoked device's certificate is not revoked in OCSP")
                     return

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 
 /// The plant policy with monitoring rules: forged telemetry quarantines, a replay would revoke (a
@@ -95,9 +96,7 @@ struct ResponseTests {
                 #expect(try await fleet.send([try await envelope(2, for: neighbour, id: otherID)], token: otherToken).json["accepted"] == 1)
 
                 // A quarantined device gets short-lived tokens; its telemetry is outside the quarantine allow-list.
-                let (nonce, proof) = try await device.proof(client, deviceID: id)
-                let short = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(proof)], headers: try device.dpop(.post, "/v1/auth/token"))
-                #expect(short.json["expires_in"] == 120, "\(short.text)")
+                #expect(try await client.vouch().authenticated(deviceId: id, agent: device).token.expires_in == 120)
                 #expect(try await fleet.send([try await envelope(3)], token: token).json["accepted"] == 0)
 
                 // An operator releases it: what was held against it is cleared.
@@ -116,9 +115,7 @@ struct ResponseTests {
                 let fleet = PolicyFleet(client: client, admin: admin)
                 #expect(try await fleet.upload(monitoredPolicyYAML).status == 201)
                 let good = try FirmwareMeasurement(image: Data("image 3.0".utf8), version: "3.0")
-                #expect(try await client.call(.post, "/v1/admin/firmware", json: [
-                    "model": "t1000", "version": "3.0", "sha256": .string(good.sha256),
-                ], apiKey: admin).status == 201)
+                #expect(try await client.vouch(.apiKey(admin)).registerFirmware(FirmwareRegistration(model: "t1000", version: "3.0", sha256: good.sha256)).status == .good)
                 let device = DeviceAgent()
                 let (id, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: device)
                 let token = try await device.accessToken(client, deviceID: id)
@@ -168,7 +165,7 @@ struct ResponseTests {
                 for _ in 0..<20 {
                     let (nonce, _) = try await device.proof(client, deviceID: id)
                     let forgedProof = try await DeviceProof(nonce: nonce, deviceId: id, purpose: .authenticate).sign(with: SigningKey.generate(.ed25519))
-                    _ = try await client.call(.post, "/v1/auth/token", json: ["nonce": .string(nonce), "proof": .string(forgedProof)], headers: try device.dpop(.post, "/v1/auth/token"))
+                    _ = try await client.call(.post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: forgedProof)), headers: try device.dpop(.post, "/v1/auth/token"))
                 }
                 #expect(try await client.call(.get, "/v1/devices/\(id)/trust", apiKey: admin).json["score"] == before)
                 // Refusals for a step-up are not counted as failed authentications; the forged proofs are.

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 
 /// The policy the authorization tests upload.
@@ -106,7 +107,7 @@ struct AuthorizationTests {
                 #expect(events.filter { $0["kind"] == "policy.updated" }.map { $0["data"]?["version"] } == [1, 2])
 
                 // Uploading needs operator scope; reading needs a key.
-                let readOnly = try #require(try await client.call(.post, "/v1/admin/api-keys", json: ["name": "ro"], apiKey: admin).json["secret"]?.stringValue)
+                let readOnly = try await client.vouch(.apiKey(admin)).createAPIKey(CreateAPIKey(name: "ro")).secret
                 expectProblem(try await client.call(.put, "/v1/admin/policy", apiKey: readOnly, body: Array("{}".utf8)), 403, "operator")
                 #expect(try await client.call(.get, "/v1/admin/policy").status == 401)
                 expectProblem(try await client.call(.put, "/v1/admin/policy", apiKey: admin, body: Array("  ".utf8)), 400, "policy document")
@@ -155,14 +156,15 @@ struct AuthorizationTests {
                 expectProblem(try await fleet.authorize(id, "Publish", "x"), 400, "action \"Publish\"")
                 expectProblem(try await fleet.authorize(id, "publish", "x", context: ["sourceAddress": "10.0.0"]), 400, "sourceAddress")
                 expectProblem(try await fleet.authorize(id, "publish", "x", context: ["time": "yesterday"]), 400, "RFC 3339")
-                #expect(try await client.call(.post, "/v1/authorize", json: ["subject": .string(id), "action": "publish", "resource": "x"]).status == 401)
+                await expectRefusal(401, "send an API key") { try await client.vouch().authorize(AuthorizeBody(subject: id, action: "publish", resource: "x")) }
 
                 // Reassignment takes effect at once; undefined zones and roles are refused.
-                expectProblem(try await client.call(.patch, "/v1/admin/devices/\(id)", json: ["zone": "line-9"], apiKey: admin), 422, "zone line-9 is not defined")
-                expectProblem(try await client.call(.patch, "/v1/admin/devices/\(id)", json: ["roles": ["ghost"]], apiKey: admin), 422, "role ghost")
-                expectProblem(try await client.call(.patch, "/v1/admin/devices/\(id)", json: ["zone": "quarantine"], apiKey: admin), 422, "/quarantine")
-                let moved = try await client.call(.patch, "/v1/admin/devices/\(id)", json: ["zone": "plant-ops", "roles": ["sensor", "maintenance"]], apiKey: admin)
-                #expect(moved.status == 200, "\(moved.text)")
+                let operatorClient = client.vouch(.apiKey(admin))
+                await expectRefusal(422, "zone line-9 is not defined") { try await operatorClient.assign(id, AssignmentRequest(zone: "line-9")) }
+                await expectRefusal(422, "role ghost") { try await operatorClient.assign(id, AssignmentRequest(roles: ["ghost"])) }
+                await expectRefusal(422, "/quarantine") { try await operatorClient.assign(id, AssignmentRequest(zone: "quarantine")) }
+                let moved = try await operatorClient.assign(id, AssignmentRequest(zone: "plant-ops", roles: ["sensor", "maintenance"]))
+                #expect(moved.zone == "plant-ops" && moved.roles == ["sensor", "maintenance"])
                 #expect(try await fleet.allowed(id, "write", "config/plant-ops/rate", context: ["sourceAddress": "10.1.2.3"]))
                 #expect(try await !fleet.allowed(id, "write", "config/plant-ops/rate", context: ["sourceAddress": "192.0.2.1"]))
                 #expect(try await fleet.allowed(id, "publish", "telemetry/\(id)/t", context: ["peer": .string(ops)]))
@@ -178,7 +180,7 @@ struct AuthorizationTests {
                 #expect(try await fleet.authorize(ops, "subscribe", "telemetry/x", context: ["peer": .string(id)]).json["reasons"]?.arrayValue.first?["code"] == "quarantine")
                 #expect(try await client.call(.post, "/v1/admin/devices/\(id)/release", apiKey: admin).status == 200)
                 #expect(try await fleet.allowed(id, "publish", "telemetry/\(id)/t"))
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: id).device.state == "suspended")
                 let suspended = try await fleet.authorize(id, "publish", "telemetry/\(id)/t")
                 #expect(suspended.json["reasons"]?.arrayValue.first?["message"]?.stringValue?.contains("suspended") == true)
                 let denials = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["activity"]?["metrics"]?["policy_denials"]
@@ -205,10 +207,10 @@ struct AuthorizationTests {
                 #expect(try await post(good, key: admin).json["decision"] == "allow")
 
                 // A key that decided a moment ago stops working the moment it is revoked.
-                let created = try await client.call(.post, "/v1/admin/api-keys", json: ["name": "broker"], apiKey: admin).json
-                let broker = try #require(created["secret"]?.stringValue)
+                let created = try await client.vouch(.apiKey(admin)).createAPIKey(CreateAPIKey(name: "broker"))
+                let broker = created.secret
                 #expect(try await post(good, key: broker).status == 200)
-                #expect(try await client.call(.delete, "/v1/admin/api-keys/\(try #require(created["id"]?.stringValue))", apiKey: admin).status == 204)
+                try await client.vouch(.apiKey(admin)).revokeAPIKey(created.id)
                 expectProblem(try await post(good, key: broker), 401, "unknown or revoked")
             }
         }

@@ -3,12 +3,13 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import VouchAPI
+import VouchCore
 import VouchKit
 
 extension PolicyFleet {
     /// Posts a batch of envelopes as the device holding `token`.
     func send(_ envelopes: [String], token: DeviceToken) async throws -> HTTPResult {
-        try await client.call(.post, "/v1/telemetry", json: ["envelopes": .array(envelopes.map(JSONValue.string))], as: token)
+        try await client.call(.post, "/v1/telemetry", json: try JSONValue(encoding: TelemetryUpload(envelopes: envelopes)), as: token)
     }
 }
 
@@ -63,7 +64,7 @@ struct TelemetryIngestTests {
                 #expect(detail["activity"]?["sourceAddresses"]?.arrayValue.compactMap(\.stringValue) == ["127.0.0.1"])
 
                 // Only the device itself can send; bodies are checked; payloads are not kept by default.
-                expectProblem(try await client.call(.post, "/v1/telemetry", json: ["envelopes": ["x"]]), 401, "authenticate as the device")
+                await expectRefusal(401, "authenticate as the device") { try await client.vouch().sendTelemetry(["x"]) }
                 expectProblem(try await fleet.send([], token: token), 400, "at least one")
                 expectProblem(try await client.call(.post, "/v1/telemetry", body: Array("[1]".utf8), as: token), 400, "envelopes")
                 let kept = try await client.call(.get, "/v1/admin/devices/\(id)/telemetry", apiKey: admin).json
@@ -71,7 +72,7 @@ struct TelemetryIngestTests {
                 #expect(kept["messages"]?.arrayValue.isEmpty == true)
 
                 // A suspended device's token stops working at once.
-                #expect(try await client.call(.post, "/v1/admin/devices/\(id)/suspend", apiKey: admin).status == 200)
+                #expect(try await client.vouch(.apiKey(admin)).act(.suspend, on: id).device.state == "suspended")
                 expectProblem(try await fleet.send([try await envelope(9)], token: token), 403, "suspended")
             }
         }
@@ -80,70 +81,62 @@ struct TelemetryIngestTests {
     @Test func firmwareIsJudgedAgainstTheRegistry() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
-                let fleet = PolicyFleet(client: client, admin: admin)
                 let good = try FirmwareMeasurement(image: Data("image 2.1".utf8), version: "2.1")
                 let bad = try FirmwareMeasurement(image: Data("image 2.0".utf8), version: "2.0")
                 let homebrew = try FirmwareMeasurement(image: Data("homebrew".utf8), version: "9.9")
+                let operatorClient = client.vouch(.apiKey(admin))
                 for measurement in [good, bad] {
-                    let registered = try await client.call(.post, "/v1/admin/firmware", json: [
-                        "model": "t1000", "version": .string(measurement.version), "sha256": .string(measurement.sha256),
-                    ], apiKey: admin)
-                    #expect(registered.status == 201, "\(registered.text)")
+                    let registered = try await operatorClient.registerFirmware(
+                        FirmwareRegistration(model: "t1000", version: measurement.version, sha256: measurement.sha256))
+                    #expect(registered.sha256 == measurement.sha256 && registered.status == .good)
                 }
-                expectProblem(try await client.call(.post, "/v1/admin/firmware", json: ["model": "t1000", "version": "2.1", "sha256": .string(good.sha256)], apiKey: admin), 409, "already registered")
-                expectProblem(try await client.call(.post, "/v1/admin/firmware", json: ["model": "t1000", "version": "2.1", "sha256": "abc"], apiKey: admin), 422, "64 hex digits")
-                #expect(try await client.call(.post, "/v1/admin/firmware/\(bad.sha256)/revoke", apiKey: admin).status == 200)
+                await expectRefusal(409, "already registered") {
+                    try await operatorClient.registerFirmware(FirmwareRegistration(model: "t1000", version: "2.1", sha256: good.sha256))
+                }
+                await expectRefusal(422, "64 hex digits") {
+                    try await operatorClient.registerFirmware(FirmwareRegistration(model: "t1000", version: "2.1", sha256: "abc"))
+                }
+                #expect(try await operatorClient.revokeFirmware(bad.sha256).firmware.status == .revoked)
 
                 // Enrollment with a measurement: the answer says what the authority made of it.
                 let device = DeviceAgent()
-                let token = try #require(try await client.createGroup("strict", apiKey: admin, extra: ["unlimitedTokenUses": true, "requireKnownFirmware": true]))
-                let enrollmentNonce = try await client.nonce()
-                var body = try await device.enrollmentBody(nonce: enrollmentNonce, group: "strict", token: token, attributes: ["model": "t1000"])
-                let measured = try await good.answering(enrollmentNonce).envelope(device: device.did, sequence: 1).signed(with: device.key)
-                if case .object(var members) = body {
-                    members["measurement"] = .string(measured)
-                    body = .object(members)
-                }
-                let enrolled = try await client.call(.post, "/v1/enrollments", json: body)
-                #expect(enrolled.status == 201, "\(enrolled.text)")
-                #expect(enrolled.json["firmware"]?["status"] == "good")
-                let id = try #require(enrolled.json["deviceId"]?.stringValue)
-                let access = try await device.accessToken(client, deviceID: id)
+                let group = try await operatorClient.createGroup(GroupRequest(name: "strict", unlimitedTokenUses: true, requireKnownFirmware: true))
+                let enrolled = try await device.enroll(
+                    client.vouch(), group: "strict", claimToken: group.claimToken, attributes: ["model": "t1000"], firmware: good)
+                #expect(enrolled.state == "active")
+                #expect(enrolled.firmware?.status == .good)
+                let id = enrolled.deviceId
+                let (deviceClient, _) = try await client.vouch().authenticated(deviceId: id, agent: device)
 
                 // At boot it reports a revoked image, then one nobody registered: both are events.
-                let revoked = try await client.call(.post, "/v1/devices/self/attestation", json: [
-                    "measurement": .string(try await bad.envelope(device: device.did, sequence: 2).signed(with: device.key)),
-                ], as: access)
-                #expect(revoked.json["status"] == "revoked", "\(revoked.text)")
+                let revoked = try await deviceClient.attest(MeasurementBody(measurement: try await bad.envelope(device: device.did, sequence: 2).signed(with: device.key)))
+                #expect(revoked.status == .revoked)
                 // The group renews only a device that shows known-good firmware with the renewal.
-                expectProblem(try await client.call(.post, "/v1/devices/self/renew", as: access), 409, "known-good firmware")
-                let unknown = try await client.call(.post, "/v1/devices/self/attestation", json: [
-                    "measurement": .string(try await homebrew.envelope(device: device.did, sequence: 3).signed(with: device.key)),
-                ], as: access)
-                #expect(unknown.json["status"] == "unknown")
+                await expectRefusal(409, "known-good firmware") { try await deviceClient.renew() }
+                let unknown = try await deviceClient.attest(MeasurementBody(measurement: try await homebrew.envelope(device: device.did, sequence: 3).signed(with: device.key)))
+                #expect(unknown.status == .unknown)
                 // A renewal that reports the good image, answering a fresh nonce, goes through; the
                 // nonce is spent, so the same renewal cannot be sent again.
-                expectProblem(try await client.call(.post, "/v1/devices/self/renew", json: [
-                    "measurement": .string(try await good.envelope(device: device.did, sequence: 4).signed(with: device.key)),
-                ], as: access), 400, "answers a nonce")
-                let (renewalNonce, _) = try await device.proof(client, deviceID: id)
-                let renewal: JSONValue = [
-                    "nonce": .string(renewalNonce),
-                    "measurement": .string(try await good.answering(renewalNonce).envelope(device: device.did, sequence: 5).signed(with: device.key)),
-                ]
-                let renewed = try await client.call(.post, "/v1/devices/self/renew", json: renewal, as: access)
-                #expect(renewed.status == 201, "\(renewed.text)")
-                #expect(renewed.json["firmware"]?["status"] == "good")
-                expectProblem(try await client.call(.post, "/v1/devices/self/renew", json: renewal, as: access), 401, "already used")
+                await expectRefusal(400, "answers a nonce") {
+                    try await deviceClient.renew(RenewalRequest(measurement: try await good.envelope(device: device.did, sequence: 4).signed(with: device.key)))
+                }
+                let renewalNonce = try await deviceClient.challenge().nonce
+                let renewal = RenewalRequest(
+                    nonce: renewalNonce, measurement: try await good.answering(renewalNonce).envelope(device: device.did, sequence: 5).signed(with: device.key))
+                let renewed = try await deviceClient.renew(renewal)
+                #expect(renewed.firmware?.status == .good && renewed.certificate != nil)
+                await expectRefusal(401, "already used") { try await deviceClient.renew(renewal) }
 
                 // Another key's measurement, or a stale one, is refused.
                 let stranger = SigningKey.generate(.ed25519)
-                expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: [
-                    "measurement": .string(try await good.envelope(device: device.did, sequence: 5).signed(with: stranger)),
-                ], as: access), 422, "not by the key")
-                expectProblem(try await client.call(.post, "/v1/devices/self/attestation", json: [
-                    "measurement": .string(try await good.envelope(device: device.did, sequence: 6, time: Date().addingTimeInterval(-3600)).signed(with: device.key)),
-                ], as: access), 422, "outside the 300 s window")
+                await expectRefusal(422, "not by the key") {
+                    try await deviceClient.attest(MeasurementBody(measurement: try await good.envelope(device: device.did, sequence: 5).signed(with: stranger)))
+                }
+                await expectRefusal(422, "outside the 300 s window") {
+                    try await deviceClient.attest(
+                        MeasurementBody(
+                            measurement: try await good.envelope(device: device.did, sequence: 6, time: Date().addingTimeInterval(-3600)).signed(with: device.key)))
+                }
 
                 let detail = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json
                 #expect(detail["firmware"]?["status"] == "good")
