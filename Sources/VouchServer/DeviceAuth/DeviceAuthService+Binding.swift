@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import HTTPTypes
 import Synchronization
 import VouchKit
 import X509
@@ -48,11 +47,6 @@ final class DPoPReplayGuard: Sendable {
             return true
         }
     }
-}
-
-extension HTTPField.Name {
-    /// RFC 9449's request header.
-    static let dpop = HTTPField.Name(DPoPProof.header)!
 }
 
 extension DeviceAuthService {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 import NIOSSL
@@ -102,4 +103,9 @@ struct RequireDevice: RouterMiddleware {
         guard case .device = context.identity else { throw Self.missing }
         return try await next(request, context)
     }
+}
+
+extension HTTPField.Name {
+    /// RFC 9449's request header.
+    static let dpop = HTTPField.Name(DPoPProof.header)!
 }
