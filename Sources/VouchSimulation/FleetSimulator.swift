@@ -92,6 +92,8 @@ public struct FleetSimulator: Sendable {
         for (index, machine) in machines.enumerated() { await machine.setVictim(ids[(index + 1) % ids.count]) }
 
         // Reporting, minute after minute; the anomalies start after the warm-up.
+        let readerLink = SimulationLink(host: host, port: port)
+        let reader = admin.withTransport(readerLink)
         let end = anomalyStart.addingTimeInterval(plan.anomalyDuration)
         var tick = firstTick
         var announced = false
@@ -107,6 +109,9 @@ public struct FleetSimulator: Sendable {
                 progress("anomalies start: \(counts.isEmpty ? "none" : counts.joined(separator: ", "))")
             }
             try await forEach(machines) { await $0.tick() }
+            // The responder works after the answers; on a virtual clock, time must not run ahead of
+            // it (in real time a tick is seconds, and it acts in milliseconds).
+            try await waitForResponder(reader)
             let minute = Int(tick.timeIntervalSince(firstTick) / 60)
             if minute != lastMinute {
                 lastMinute = minute
@@ -123,13 +128,7 @@ public struct FleetSimulator: Sendable {
         }
         try await clock.sleep(until: end)
         // The responder works after the answers: wait until it has carried out every order.
-        let readerLink = SimulationLink(host: host, port: port)
-        let reader = admin.withTransport(readerLink)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while try await reader.metric("vouch_responses_pending") ?? 0 > 0 {
-            guard ContinuousClock.now < deadline else { throw SimulationError("the server's responder did not catch up within 60 s") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitForResponder(reader)
 
         progress("reading trust scores")
         var outcomes: [SimulationReport.Outcome] = []
@@ -156,6 +155,15 @@ public struct FleetSimulator: Sendable {
         return SimulationReport(
             anomalyStart: Int(anomalyStart.timeIntervalSince1970), simulatedSeconds: end.timeIntervalSince(firstTick),
             wallSeconds: Date().timeIntervalSince(started), group: group, outcomes: outcomes)
+    }
+
+    /// Waits until the server's responder has carried out every order it was given.
+    private func waitForResponder(_ reader: VouchClient) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await reader.metric("vouch_responses_pending") ?? 0 > 0 {
+            guard ContinuousClock.now < deadline else { throw SimulationError("the server's responder did not catch up within 60 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Runs `body` for every machine, `plan.concurrency` at a time.

@@ -17,26 +17,40 @@ extension RepositoryConformance {
         #expect(try await store.read { try await $0.certificates.find(serial: "0a") } == certificates[0])
         #expect(try await store.read { try await $0.certificates.of(deviceID: "dev_2") } == [certificates[3], certificates[0], certificates[1]])
         // A hold: every good certificate of the device, reason certificateHold.
-        let held = try await store.transaction { try await $0.certificates.revoke(deviceID: "dev_2", at: 300, reason: .certificateHold) }
+        let held = try await store.transaction { try await $0.certificates.revoke(deviceID: "dev_2", at: 300, reason: .certificateHold, generation: 1) }
         #expect(held.sorted() == ["0a", "0b"])
         let onHold = try #require(try await store.read { try await $0.certificates.find(serial: "0b") })
         #expect(onHold.isOnHold && onHold.revokedAt == 300 && onHold.reason == .certificateHold)
         // Nothing good is left to hold again.
-        #expect(try await store.transaction { try await $0.certificates.revoke(deviceID: "dev_2", at: 301, reason: .certificateHold) }.isEmpty)
+        #expect(try await store.transaction { try await $0.certificates.revoke(deviceID: "dev_2", at: 301, reason: .certificateHold, generation: 2) }.isEmpty)
         // Lifting the hold makes them good again.
-        #expect(try await store.transaction { try await $0.certificates.resolveHolds(deviceID: "dev_2", at: 310, revokingFor: nil) }.sorted() == ["0a", "0b"])
-        #expect(try await store.read { try await $0.certificates.of(deviceID: "dev_2") } == [certificates[3], certificates[0], certificates[1]])
+        #expect(try await store.transaction { try await $0.certificates.resolveHolds(deviceID: "dev_2", at: 310, revokingFor: nil, generation: 3) }.sorted() == ["0a", "0b"])
+        let lifted = certificates.map { record -> CertificateRecord in
+            var record = record
+            if record.revokedAt == nil { record.revocationGeneration = 3 }
+            return record
+        }
+        #expect(try await store.read { try await $0.certificates.of(deviceID: "dev_2") } == [lifted[3], lifted[0], lifted[1]])
+        // What changed after generation 2: the lifted holds, good again, with the generation that lifted them.
+        let changes = try await store.read { try await $0.certificates.revocationChanges(after: 2) }
+        #expect(changes.map(\.serial).sorted() == ["0a", "0b"] && changes.allSatisfy { $0.revokedAt == nil && $0.revocationGeneration == 3 })
+        #expect(try await store.read { try await $0.certificates.revocationChanges(after: 3) }.isEmpty)
+        #expect(try await store.read { try await $0.certificates.latestRevocationGeneration() } == 3)
         // Held again, then revoked for a reason: the holds become that revocation.
-        try await store.transaction { _ = try await $0.certificates.revoke(deviceID: "dev_2", at: 320, reason: .certificateHold) }
-        #expect(try await store.transaction { try await $0.certificates.resolveHolds(deviceID: "dev_2", at: 330, revokingFor: .keyCompromise) }.count == 2)
+        try await store.transaction { _ = try await $0.certificates.revoke(deviceID: "dev_2", at: 320, reason: .certificateHold, generation: 4) }
+        #expect(try await store.transaction { try await $0.certificates.resolveHolds(deviceID: "dev_2", at: 330, revokingFor: .keyCompromise, generation: 5) }.count == 2)
         let revoked = try #require(try await store.read { try await $0.certificates.find(serial: "0a") })
         #expect(revoked.reason == .keyCompromise && revoked.revokedAt == 330 && !revoked.isOnHold)
         // The CRL's entries: revoked and not expired at the time asked.
-        try await store.transaction { _ = try await $0.certificates.revoke(deviceID: "dev_1", at: 340, reason: .superseded) }
+        try await store.transaction { _ = try await $0.certificates.revoke(deviceID: "dev_1", at: 340, reason: .superseded, generation: 6) }
         #expect(try await store.read { try await $0.certificates.find(serial: "0d") } == certificates[3])
         #expect(try await store.read { try await $0.certificates.revoked(unexpiredAt: 400) }.map(\.serial) == ["0a", "0b", "0c", "0d"])
         #expect(try await store.read { try await $0.certificates.revoked(unexpiredAt: 600) }.map(\.serial) == ["0a", "0b", "0d"])
         #expect(try await store.read { try await $0.certificates.revoked(unexpiredAt: 2_500) }.map(\.reason) == [.superseded])
+        let later = try await store.read { try await $0.certificates.revocationChanges(after: 4) }
+        #expect(later.map(\.serial).sorted() == ["0a", "0b", "0c"])
+        #expect(later.map(\.revocationGeneration).sorted { ($0 ?? 0) < ($1 ?? 0) } == [5, 5, 6])
+        #expect(try await store.read { try await $0.certificates.latestRevocationGeneration() } == 6)
     }
 
     func credentialsAndStatusBits() async throws {
@@ -49,15 +63,29 @@ extension RepositoryConformance {
         #expect(try await store.read { try await $0.credentials.of(deviceID: "dev_2") } == credentials)
         #expect(try await store.read { try await $0.credentials.statusIndexes(deviceID: "dev_2") } == [7, 40])
         #expect(try await store.read { try await $0.credentials.of(deviceID: "dev_1") }.isEmpty)
-        try await store.transaction { try await $0.statusBits.set(.revocation, indexes: [7, 40, 131_072], at: 1) }
+        try await store.transaction { try await $0.statusBits.set(.revocation, indexes: [7, 40, 131_072], at: 1, generation: 1) }
         // Setting a set bit again is harmless.
-        try await store.transaction { try await $0.statusBits.set(.revocation, indexes: [40], at: 2) }
-        try await store.transaction { try await $0.statusBits.set(.suspension, indexes: [40], at: 2) }
+        try await store.transaction { try await $0.statusBits.set(.revocation, indexes: [40], at: 2, generation: 2) }
+        try await store.transaction { try await $0.statusBits.set(.suspension, indexes: [40], at: 2, generation: 3) }
         #expect(try await store.read { try await $0.statusBits.set(.revocation, in: 0..<131_072) }.sorted() == [7, 40])
         #expect(try await store.read { try await $0.statusBits.set(.revocation, in: 131_072..<262_144) } == [131_072])
-        try await store.transaction { try await $0.statusBits.clear(.revocation, indexes: [40]) }
+        try await store.transaction { try await $0.statusBits.clear(.revocation, indexes: [40], generation: 4) }
         #expect(try await store.read { try await $0.statusBits.set(.revocation, in: 0..<131_072) } == [7])
         #expect(try await store.read { try await $0.statusBits.set(.suspension, in: 0..<131_072) } == [40])
+        // Every change carries its generation; setting a set bit again changed nothing.
+        #expect(try await store.read { try await $0.statusBits.changes(after: 2) } == [
+            StatusBitChange(purpose: .suspension, index: 40, isSet: true, generation: 3),
+            StatusBitChange(purpose: .revocation, index: 40, isSet: false, generation: 4),
+        ])
+        #expect(Set(try await store.read { try await $0.statusBits.allSet() }) == [
+            StatusBitChange(purpose: .revocation, index: 7, isSet: true, generation: 1),
+            StatusBitChange(purpose: .revocation, index: 131_072, isSet: true, generation: 1),
+            StatusBitChange(purpose: .suspension, index: 40, isSet: true, generation: 3),
+        ])
+        // Set again after a clear: set, with the new generation.
+        try await store.transaction { try await $0.statusBits.set(.revocation, indexes: [40], at: 5, generation: 5) }
+        #expect(try await store.read { try await $0.statusBits.changes(after: 4) } == [StatusBitChange(purpose: .revocation, index: 40, isSet: true, generation: 5)])
+        #expect(try await store.read { try await $0.statusBits.set(.revocation, in: 0..<131_072) }.sorted() == [7, 40])
     }
 
     func firmware() async throws {

@@ -89,6 +89,14 @@ final class LifecycleService: Sendable {
             try await session.devices.update(row)
             let indexes = try await session.credentials.statusIndexes(deviceID: id)
             var bundle: EnrollmentBundle?
+            // The revocation generation the changes are stamped with, taken before the first of them.
+            var taken: Int?
+            func generation() async throws -> Int {
+                if let taken { return taken }
+                let next = try await session.counters.next(.revocations)
+                taken = next
+                return next
+            }
             for effect in plan.effects {
                 switch effect {
                 case .issueIdentity:
@@ -96,18 +104,18 @@ final class LifecycleService: Sendable {
                     try await self.issuance.checkGates(session, device: row, group: group, fresh: nil, latestCounts: true)
                     bundle = try await self.issuance.issueIdentity(session, device: row, key: try PublicKey(jwk: row.publicKey), group: group, actor: actor)
                 case .holdCertificates:
-                    try await session.certificates.revoke(deviceID: id, at: stamp, reason: .certificateHold)
+                    try await session.certificates.revoke(deviceID: id, at: stamp, reason: .certificateHold, generation: try await generation())
                 case .resolveHolds(let revokingFor):
-                    try await session.certificates.resolveHolds(deviceID: id, at: stamp, revokingFor: revokingFor)
+                    try await session.certificates.resolveHolds(deviceID: id, at: stamp, revokingFor: revokingFor, generation: try await generation())
                 case .revokeCertificates(let code):
-                    try await session.certificates.revoke(deviceID: id, at: stamp, reason: code)
+                    try await session.certificates.revoke(deviceID: id, at: stamp, reason: code, generation: try await generation())
                 case .setStatusBits(let purpose):
-                    try await session.statusBits.set(purpose, indexes: indexes, at: stamp)
+                    try await session.statusBits.set(purpose, indexes: indexes, at: stamp, generation: try await generation())
                 case .clearStatusBits(let purpose):
-                    try await session.statusBits.clear(purpose, indexes: indexes)
+                    try await session.statusBits.clear(purpose, indexes: indexes, generation: try await generation())
                 case .advanceRevocations:
-                    // Certificates or status bits changed: CRL and status lists must be rebuilt.
-                    _ = try await session.counters.next(.revocations)
+                    // Certificates or status bits changed: CRL, OCSP and status lists follow the generation.
+                    _ = try await generation()
                 case .clearMonitoring:
                     break  // after the commit
                 }

@@ -107,7 +107,8 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
             throw ServiceError.unsupportedMediaType("send the DER OCSP request with Content-Type: application/ocsp-request")
         }
         let body = try await request.bodyBytes(limit: 16 * 1024, tooLarge: "an OCSP request is at most 16 KiB")
-        return Responses.bytes(try await issuance.ocsp(Array(body.readableBytesView)), contentType: "application/ocsp-response")
+        // RFC 5019 §5: answers to POST are not for HTTP caches.
+        return Responses.bytes(try await issuance.ocsp(Array(body.readableBytesView)).der, contentType: "application/ocsp-response", cache: "no-store")
     }
 
     /// RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSP request}
@@ -116,12 +117,33 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
         guard let text = encoded.removingPercentEncoding, let der = Data(base64Encoded: text) else {
             throw ServiceError.invalidRequest("the path after /v1/pki/ocsp/ must be the URL-encoded base64 of a DER OCSP request")
         }
-        return Responses.bytes(try await issuance.ocsp(Array(der)), contentType: "application/ocsp-response")
+        let answer = try await issuance.ocsp(Array(der))
+        guard let etag = answer.etag else {
+            return Responses.bytes(answer.der, contentType: "application/ocsp-response", cache: "no-store")
+        }
+        // RFC 5019 §6.2: validators and freshness for HTTP caches. max-age stops well before
+        // nextUpdate (at most a minute) so that a cache does not hide a revocation for long; a cache
+        // revalidates with If-None-Match, answered 304 while the same answer stands.
+        let now = issuance.clock.seconds
+        let maxAge = max(0, min(OCSPAnswer.httpMaxAge, answer.nextUpdate - now))
+        var headers: HTTPFields = [
+            .contentType: "application/ocsp-response",
+            .cacheControl: "max-age=\(maxAge), public, no-transform, must-revalidate",
+            .eTag: etag,
+            .lastModified: HTTPDate.format(answer.producedAt),
+            .expires: HTTPDate.format(answer.nextUpdate),
+        ]
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentLength] = String(answer.der.count)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.der)))
     }
+
 
     @Sendable func statusList(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        return Responses.text(try await issuance.statusListCredential(id: id, generation: nil), contentType: "application/vc+jwt")
+        return Responses.text(try await issuance.statusListCredential(id: id), contentType: "application/vc+jwt")
     }
 
     @Sendable func jsonLDContext(_ request: Request, context: VouchRequestContext) -> Response {

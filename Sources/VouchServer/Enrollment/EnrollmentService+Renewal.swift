@@ -68,9 +68,9 @@ extension EnrollmentService {
             try await self.issuance.checkGates(session, device: row, group: group, fresh: verdict)
             let stamp = self.clock.seconds
             let oldIndexes = try await session.credentials.statusIndexes(deviceID: row.id)
-            let superseded = try await session.certificates.revoke(deviceID: row.id, at: stamp, reason: .superseded)
-            try await session.statusBits.set(.revocation, indexes: oldIndexes, at: stamp)
-            _ = try await session.counters.next(.revocations)
+            let generation = try await session.counters.next(.revocations)
+            let superseded = try await session.certificates.revoke(deviceID: row.id, at: stamp, reason: .superseded, generation: generation)
+            try await session.statusBits.set(.revocation, indexes: oldIndexes, at: stamp, generation: generation)
             let oldDID = row.did
             row.previousDids.append(oldDID)
             row.did = newDID.description

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 import SwiftASN1
@@ -7,32 +8,27 @@ import VouchStore
 import X509
 
 extension IssuanceService {
-    /// The current CRL (DER). Regenerated whenever an event has been recorded since the last one, so
-    /// a revocation is visible to the next request on every node, and at least hourly, so that its
-    /// nextUpdate (a day ahead) never passes. The CRL number is the last event's sequence times 100,000
-    /// plus the hour of issue modulo 100,000: it grows with every new CRL and is the same on every node.
+    /// The current CRL (DER), from the revocation state: made again when a certificate's revocation
+    /// changed (so a revocation shows on the next request, on every node) and at least hourly (its
+    /// nextUpdate is a day ahead). Entries are encoded once, when the revocation is taken up, so a
+    /// new CRL costs a concatenation and a signature however large the fleet. The CRL number is the
+    /// hour of issue times 2^32 plus the generation of the last certificate change: it grows with every
+    /// new CRL, is the same on every node, and is above every number of the former scheme.
     func certificateRevocationList() async throws -> [UInt8] {
-        let seq = try await store.read { try await $0.counters.current(.events) }
+        let state = try await revocations.current()
+        let generation = state.certificatesGeneration
         let hour = clock.seconds / 3600
-        if let cached = revocationCache.withLock({ $0.crl }), cached.seq == seq, cached.hour == hour {
+        if let cached = revocationCache.withLock({ $0.crl }), cached.generation == generation, cached.hour == hour {
             return cached.der
         }
-        // The sequence was read before the rows: the CRL holds at least what that sequence says, and a
-        // later change moves the sequence past what is cached.
-        let stamp = clock.seconds
-        let rows = try await store.read { try await $0.certificates.revoked(unexpiredAt: stamp) }
-        let entries = rows.compactMap { row -> RevokedCertificate? in
-            guard let revokedAt = row.revokedAt, let serial = Hex.decode(row.serial), !serial.isEmpty else { return nil }
-            return RevokedCertificate(
-                serialNumber: Certificate.SerialNumber(bytes: ArraySlice(serial)),
-                revocationDate: Date(timeIntervalSince1970: TimeInterval(revokedAt)),
-                reason: row.reason ?? .unspecified
-            )
-        }
-        let der = try ca.certificateRevocationList(revoked: entries, number: seq * 100_000 + hour % 100_000, now: clock.now, validity: 86_400)
+        // Entries of certificates expired by the start of the hour are left out, the same on every node.
+        let hourStart = hour * 3600
+        let entries = state.certificates.filter { $0.value.notAfter > hourStart }.sorted { $0.key < $1.key }.map(\.value.entry)
+        let der = try ca.certificateRevocationList(
+            encodedEntries: entries, number: hour << 32 | (generation & 0xFFFF_FFFF), now: clock.now, validity: 86_400)
         revocationCache.withLock { cache in
-            if let cached = cache.crl, (cached.seq, cached.hour) > (seq, hour) { return }
-            cache.crl = (seq, hour, der)
+            if let cached = cache.crl, (cached.generation, cached.hour) > (generation, hour) { return }
+            cache.crl = (generation, hour, der)
         }
         return der
     }
@@ -47,38 +43,76 @@ extension IssuanceService {
         return der
     }
 
-    /// Answers an OCSP request (DER), or an OCSP error response for a malformed one.
-    func ocsp(_ request: [UInt8]) async throws -> [UInt8] {
+    /// How long a signed OCSP answer is valid (nextUpdate − thisUpdate).
+    static let ocspValidity = 600
+    /// How long a signed answer is handed out again while the statuses it states hold: half its
+    /// validity, so that what is served always has at least five minutes left.
+    static let ocspReuse = 300
+
+    /// Answers an OCSP request (DER), or an OCSP error response for a malformed one. A signed answer
+    /// is kept per request and handed out again while every certificate it names has the status it
+    /// states (checked against the revocation state on every request, so a revocation shows on the
+    /// very next one) and it is younger than `ocspReuse`; requests with a nonce, or naming a
+    /// certificate this authority does not know, are signed each time.
+    func ocsp(_ request: [UInt8]) async throws -> OCSPAnswer {
+        let now = clock.seconds
+        let state = try await revocations.current()
+        if let cached = ocspCache.withLock({ $0.entries[request] }), now - cached.producedAt < Self.ocspReuse, now >= cached.producedAt,
+            cached.statuses.allSatisfy({ Self.status(of: $0.serial, in: state) == $0.status })
+        {
+            return OCSPAnswer(der: cached.der, etag: cached.etag, producedAt: cached.producedAt, nextUpdate: cached.producedAt + Self.ocspValidity)
+        }
         let summary: OCSPRequestSummary
         do {
             summary = try OCSPRequestSummary(derEncoded: request)
         } catch {
-            return CertificateAuthority.ocspErrorResponse(status: 1)
+            return OCSPAnswer(der: CertificateAuthority.ocspErrorResponse(status: 1))
         }
-        var statuses: [OCSPCertificateStatus] = []
+        var statuses: [(serial: String, status: OCSPCertificateStatus)] = []
         for id in summary.certificates {
+            let serial = Hex.encode(id.serialNumber.bytes)
             guard ca.issued(id) else {
-                statuses.append(.unknown)
+                statuses.append((serial, .unknown))
                 continue
             }
-            let serial = Hex.encode(id.serialNumber.bytes)
-            let row = try await store.read { try await $0.certificates.find(serial: serial) }
-            if let row {
-                if let revokedAt = row.revokedAt {
-                    statuses.append(.revoked(at: Date(timeIntervalSince1970: TimeInterval(revokedAt)), reason: row.reason ?? .unspecified))
-                } else {
-                    statuses.append(.good)
-                }
+            if let revoked = state.status(ofSerial: serial) {
+                statuses.append((serial, .revoked(at: Date(timeIntervalSince1970: TimeInterval(revoked.revokedAt)), reason: revoked.reason)))
+            } else if try await store.read({ try await $0.certificates.find(serial: serial) }) != nil {
+                // Not revoked as of the state's generation, which was read before this row.
+                statuses.append((serial, .good))
             } else {
-                statuses.append(.unknown)
+                statuses.append((serial, .unknown))
             }
         }
-        return try ca.ocspResponse(for: summary, statuses: statuses, now: clock.now)
+        let der = try ca.ocspResponse(
+            for: summary, statuses: statuses.map(\.status), now: Date(timeIntervalSince1970: TimeInterval(now)),
+            validity: TimeInterval(Self.ocspValidity))
+        let etag = "\"" + Hex.encode(Array(SHA256.hash(data: der).prefix(16))) + "\""
+        let keep = summary.nonce == nil && !statuses.contains { $0.status == .unknown }
+        guard keep else { return OCSPAnswer(der: der) }
+        let answer = OCSPAnswer(der: der, etag: etag, producedAt: now, nextUpdate: now + Self.ocspValidity)
+        do {
+            let entry = OCSPCache.Entry(statuses: statuses, producedAt: now, der: der, etag: etag)
+            ocspCache.withLock { cache in
+                if cache.entries[request] == nil, cache.entries.count >= OCSPCache.limit {
+                    // Bounded whatever is asked: aged answers go first, then all, to make room.
+                    cache.entries = cache.entries.filter { now - $0.value.producedAt < Self.ocspReuse }
+                    if cache.entries.count >= OCSPCache.limit { cache.entries.removeAll(keepingCapacity: true) }
+                }
+                cache.entries[request] = entry
+            }
+        }
+        return answer
+    }
+
+    /// What OCSP states for a certificate this authority issued, from the revocation state.
+    private static func status(of serial: String, in state: RevocationState.Snapshot) -> OCSPCertificateStatus {
+        guard let revoked = state.status(ofSerial: serial) else { return .good }
+        return .revoked(at: Date(timeIntervalSince1970: TimeInterval(revoked.revokedAt)), reason: revoked.reason)
     }
 
     /// The signed BitstringStatusListCredential with id `revocation-N` or `suspension-N`.
-    /// `generation`, when the caller has just read it, saves reading it again.
-    func statusListCredential(id: String, generation known: Int? = nil) async throws -> String {
+    func statusListCredential(id: String) async throws -> String {
         let parts = id.split(separator: "-", maxSplits: 1)
         guard parts.count == 2, let purpose = StatusPurpose(rawValue: String(parts[0])),
             purpose == .revocation || purpose == .suspension, let number = Int(parts[1]), number >= 0, number < 1_000_000,
@@ -86,14 +120,11 @@ extension IssuanceService {
         else {
             throw ServiceError.notFound("no status list \(id.prefix(64)); lists are named revocation-N or suspension-N")
         }
-        // Rebuilt when the revocation generation moved (any change to status bits moves it, in the
-        // same transaction) or hourly, so that a list is never served near the end of its day.
-        let generation: Int
-        if let known {
-            generation = known
-        } else {
-            generation = try await store.read { try await $0.counters.current(.revocations) }
-        }
+        // Made again when one of its bits changed or hourly, so that a list is never served near the
+        // end of its day; from the revocation state, never from the table.
+        let state = try await revocations.current()
+        let key = RevocationState.ListKey(purpose: purpose, number: number)
+        let generation = state.listGenerations[key] ?? 0
         let hour = clock.seconds / 3600
         if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
             return cached.token
@@ -105,12 +136,9 @@ extension IssuanceService {
                 throw ServiceError.notFound("no status list \(id.prefix(64)): no credential has a bit in it")
             }
         }
-        // The generation was read before the bits, so the list holds at least what it says.
-        let range = (number * Self.statusListSize)..<((number + 1) * Self.statusListSize)
-        let bits = try await store.read { try await $0.statusBits.set(purpose, in: range) }
         var list = try BitstringStatusList(size: Self.statusListSize)
-        for bit in bits {
-            try list.set(bit - range.lowerBound)
+        for offset in state.bits[key] ?? [] {
+            try list.set(offset)
         }
         let token = try await StatusListCredential.issue(
             list, purpose: purpose, url: "\(publicURL)/v1/status-lists/\(id)", issuer: issuer, validFrom: clock.now, validFor: 86_400
@@ -119,7 +147,7 @@ extension IssuanceService {
             if let cached = cache.statusLists[id], (cached.generation, cached.hour) > (generation, hour) { return }
             // Bounded whatever is asked: stale lists go first, then any, to make room.
             if cache.statusLists[id] == nil, cache.statusLists.count >= RevocationCache.statusListLimit {
-                cache.statusLists = cache.statusLists.filter { $0.value.generation == generation && $0.value.hour == hour }
+                cache.statusLists = cache.statusLists.filter { $0.value.hour == hour }
                 if cache.statusLists.count >= RevocationCache.statusListLimit { cache.statusLists.removeAll(keepingCapacity: true) }
             }
             cache.statusLists[id] = (generation, hour, token)
@@ -130,23 +158,26 @@ extension IssuanceService {
     /// A signed trust bundle: the issuer and its key, the CA certificates and the current status lists.
     /// Signed once per revocation generation and hour (it embeds the first status lists).
     func trustBundle() async throws -> String {
-        let generation = try await store.read { try await $0.counters.current(.revocations) }
+        let state = try await revocations.current()
+        let generations = [
+            state.listGenerations[.init(purpose: .revocation, number: 0)] ?? 0, state.listGenerations[.init(purpose: .suspension, number: 0)] ?? 0,
+        ]
         let hour = clock.seconds / 3600
         let policy = self.policy.current
-        if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generation == generation, cached.hour == hour,
+        if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generations == generations, cached.hour == hour,
             cached.policyVersion == policy.version
         {
             return cached.token
         }
-        let token = try await signTrustBundle(generation: generation, policy: policy)
+        let token = try await signTrustBundle(policy: policy)
         revocationCache.withLock { cache in
-            if let cached = cache.trustBundle, (cached.generation, cached.policyVersion, cached.hour) > (generation, policy.version, hour) { return }
-            cache.trustBundle = (generation, policy.version, hour, token)
+            if let cached = cache.trustBundle, cached.hour > hour || (cached.hour == hour && cached.policyVersion > policy.version) { return }
+            cache.trustBundle = (generations, policy.version, hour, token)
         }
         return token
     }
 
-    private func signTrustBundle(generation: Int, policy: CompiledPolicy) async throws -> String {
+    private func signTrustBundle(policy: CompiledPolicy) async throws -> String {
         let issued = clock.now
         let contents = TrustBundle.Contents(
             authority: DID(key: issuerKey.publicKey).description,
@@ -155,8 +186,8 @@ extension IssuanceService {
             trustedIssuers: [TrustedIssuer(id: did.description, keys: [Self.keyWithID(issuerKey.publicKey.jwk, issuer.keyID)])],
             caCertificates: [try ca.root.serializeAsPEM().pemString, try ca.intermediate.serializeAsPEM().pemString],
             statusListCredentials: [
-                try await statusListCredential(id: "revocation-0", generation: generation),
-                try await statusListCredential(id: "suspension-0", generation: generation),
+                try await statusListCredential(id: "revocation-0"),
+                try await statusListCredential(id: "suspension-0"),
             ],
             statusListURLs: ["\(publicURL)/v1/status-lists/revocation-0", "\(publicURL)/v1/status-lists/suspension-0"],
             zones: policy.zoneRules
@@ -169,4 +200,17 @@ extension IssuanceService {
         jwk.kid = kid
         return jwk
     }
+}
+
+/// An OCSP answer (DER) and what an HTTP cache may do with it.
+struct OCSPAnswer: Sendable {
+    var der: [UInt8]
+    /// Set for an answer that HTTP caches may keep (no nonce, every certificate known): its validator, when it was produced and when
+    /// it stops being valid (nextUpdate).
+    var etag: String?
+    var producedAt: Int = 0
+    var nextUpdate: Int = 0
+
+    /// The longest an HTTP cache may keep an answer without asking again.
+    static let httpMaxAge = 60
 }

@@ -33,6 +33,10 @@ final class IssuanceService: Sendable {
     /// Status-list slots reserved for enrollments and not yet used (see `reserveStatusIndex()`).
     let statusIndexPool = Mutex<[Int]>([])
     let revocationCache = Mutex(RevocationCache())
+    /// What is revoked, followed from the revocation generations.
+    let revocations: RevocationState
+    /// Signed OCSP answers kept until a certificate's status changes or they age (see `ocsp(_:)`).
+    let ocspCache = Mutex(OCSPCache())
 
     static let statusIndexBlock = 64
     /// Status list capacity (the Bitstring Status List minimum, 16 KiB).
@@ -57,6 +61,7 @@ final class IssuanceService: Sendable {
         self.receiptTimeout = receiptTimeout
         self.logger = logger
         self.statusIndexes = StatusIndexPermutation(key: statusIndexKey, listSize: Self.statusListSize)
+        self.revocations = RevocationState(store: store, listSize: Self.statusListSize)
         guard let url = URL(string: publicURL), let host = url.host, !host.isEmpty else {
             throw ServerStartupError("the public URL \(publicURL) has no host")
         }
@@ -121,15 +126,31 @@ final class IssuanceService: Sendable {
     }
 }
 
-/// Generated revocation artefacts: the CRL valid while no event has been recorded since, status
-/// lists while the revocation generation stands; both for the hour they were made in.
+/// Signed revocation artefacts, each for the generation of what it shows and the hour it was made in:
+/// the CRL while no certificate's revocation changed, each status list while none of its bits did.
 struct RevocationCache: Sendable {
-    var crl: (seq: Int, hour: Int, der: [UInt8])?
+    var crl: (generation: Int, hour: Int, der: [UInt8])?
     /// The root's CRL, made once a day.
     var rootCRL: (day: Int, der: [UInt8])?
     var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
     /// The most status lists kept signed (two purposes × lists in use: 256 lists is 33 million credentials).
     static let statusListLimit = 512
-    /// The signed trust bundle, which embeds the first status lists.
-    var trustBundle: (generation: Int, policyVersion: Int, hour: Int, token: String)?
+    /// The signed trust bundle, which embeds the first status lists: for their generations.
+    var trustBundle: (generations: [Int], policyVersion: Int, hour: Int, token: String)?
+}
+
+/// Signed OCSP answers by request (DER), with the statuses they state.
+struct OCSPCache: Sendable {
+    struct Entry: Sendable {
+        /// Per requested certificate: its serial and the status the answer states.
+        var statuses: [(serial: String, status: OCSPCertificateStatus)]
+        var producedAt: Int
+        var der: [UInt8]
+        /// A strong validator for HTTP caches: the answer's SHA-256, shortened.
+        var etag: String
+    }
+
+    var entries: [[UInt8]: Entry] = [:]
+    /// The most answers kept (about 1 KiB each, the responder certificate included).
+    static let limit = 16_384
 }

@@ -6,12 +6,13 @@ import VouchKit
 /// artefacts, the trust bundle, and the proofs that go with an issuance.
 protocol IssuanceServing: Sendable {
     var publicURL: String { get }
+    var clock: ServerClock { get }
     var ca: CertificateAuthority { get }
     var didDocument: DIDDocument { get throws }
     func certificateRevocationList() async throws -> [UInt8]
     func rootRevocationList() throws -> [UInt8]
-    func ocsp(_ request: [UInt8]) async throws -> [UInt8]
-    func statusListCredential(id: String, generation: Int?) async throws -> String
+    func ocsp(_ request: [UInt8]) async throws -> OCSPAnswer
+    func statusListCredential(id: String) async throws -> String
     func trustBundle() async throws -> String
     func withLogReceipts(_ bundle: EnrollmentBundle) async -> EnrollmentBundle
     func withTrustBundle(_ bundle: EnrollmentBundle) async -> EnrollmentBundle

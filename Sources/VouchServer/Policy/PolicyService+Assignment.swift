@@ -59,8 +59,8 @@ extension PolicyService {
             let stamp = self.events.clock.seconds
             if narrowed {
                 let indexes = try await session.credentials.statusIndexes(deviceID: id)
-                try await session.statusBits.set(.revocation, indexes: indexes, at: stamp)
-                _ = try await session.counters.next(.revocations)
+                let generation = try await session.counters.next(.revocations)
+                try await session.statusBits.set(.revocation, indexes: indexes, at: stamp, generation: generation)
                 data["credentialsRevoked"] = .bool(!indexes.isEmpty)
             }
             row.updatedAt = stamp

@@ -14,10 +14,12 @@ package struct CertificateRecord: Sendable, Hashable {
     package var reason: RevocationReason?
     /// The transparency-log index of the `certificate.issued` event (nil before migration 0005).
     package var logIndex: Int?
+    /// The revocation generation that last changed its revocation (nil if none has, or before migration 0011).
+    package var revocationGeneration: Int?
 
     package init(
         serial: String, deviceId: String, pem: String, notBefore: Int, notAfter: Int, revokedAt: Int? = nil, reason: RevocationReason? = nil,
-        logIndex: Int? = nil
+        logIndex: Int? = nil, revocationGeneration: Int? = nil
     ) {
         self.serial = serial
         self.deviceId = deviceId
@@ -27,6 +29,7 @@ package struct CertificateRecord: Sendable, Hashable {
         self.revokedAt = revokedAt
         self.reason = reason
         self.logIndex = logIndex
+        self.revocationGeneration = revocationGeneration
     }
 
     /// Whether it is on hold (revoked with reason certificateHold, which a reinstate lifts).
@@ -46,6 +49,7 @@ package struct CertificateRepository: Sendable {
         var revokedAt: Int?
         var reason: Int?
         var logIndex: Int?
+        var revocationGeneration: Int?
     }
 
     private static func record(_ row: Row) throws -> CertificateRecord {
@@ -56,7 +60,7 @@ package struct CertificateRepository: Sendable {
         }
         return CertificateRecord(
             serial: row.serial, deviceId: row.deviceId, pem: row.pem, notBefore: row.notBefore, notAfter: row.notAfter, revokedAt: row.revokedAt,
-            reason: reason, logIndex: row.logIndex)
+            reason: reason, logIndex: row.logIndex, revocationGeneration: row.revocationGeneration)
     }
 
     /// Inserts several certificates in one statement.
@@ -82,18 +86,35 @@ package struct CertificateRepository: Sendable {
             .orderBy("not_before").orderBy("serial").all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
     }
 
-    /// Certificates revoked or on hold that have not expired at `now`: the CRL's entries.
+    /// Certificates revoked or on hold that have not expired at `now`: the CRL's entries. The
+    /// condition on `revoked_at` is a range (revocation times are positive), which both engines answer
+    /// from `certificates_by_revocation` without statistics; `IS NOT NULL` was planned as a scan.
     package func revoked(unexpiredAt now: Int) async throws -> [CertificateRecord] {
         try await sql.select().column("*").from("certificates")
-            .where("revoked_at", .isNot, SQLLiteral.null).where("not_after", .greaterThan, now)
+            .where("revoked_at", .greaterThan, 0).where("not_after", .greaterThan, now)
             .orderBy("serial").all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
     }
 
-    /// Revokes (or holds, with `certificateHold`) every good certificate of the device. Returns the
-    /// serials changed.
+    /// The certificates whose revocation changed in revocation generations after `generation`, with
+    /// their state now (a lifted hold reads as not revoked).
+    package func revocationChanges(after generation: Int) async throws -> [CertificateRecord] {
+        try await sql.select().column("*").from("certificates")
+            .where("revocation_generation", .greaterThan, generation)
+            .orderBy("revocation_generation").all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
+    /// The latest revocation generation that changed any certificate (0 if none has).
+    package func latestRevocationGeneration() async throws -> Int {
+        try await sql.select().column(SQLFunction("MAX", args: SQLColumn("revocation_generation")), as: "latest").from("certificates")
+            .first(decodingColumn: "latest", as: Int?.self)?.flatMap { $0 } ?? 0
+    }
+
+    /// Revokes (or holds, with `certificateHold`) every good certificate of the device, in revocation
+    /// generation `generation`. Returns the serials changed.
     @discardableResult
-    package func revoke(deviceID: String, at: Int, reason: RevocationReason) async throws -> [String] {
+    package func revoke(deviceID: String, at: Int, reason: RevocationReason, generation: Int) async throws -> [String] {
         try await sql.update("certificates").set("revoked_at", to: at).set("reason", to: reason.rawValue)
+            .set("revocation_generation", to: generation)
             .where("device_id", .equal, deviceID)
             .where("revoked_at", .is, SQLLiteral.null)
             .returning("serial").all(decodingColumn: "serial", as: String.self)
@@ -102,8 +123,8 @@ package struct CertificateRepository: Sendable {
     /// Changes the device's certificates on hold: to revoked for `reason`, or back to good when
     /// `reason` is nil. Returns the serials changed.
     @discardableResult
-    package func resolveHolds(deviceID: String, at: Int, revokingFor reason: RevocationReason?) async throws -> [String] {
-        let query = sql.update("certificates")
+    package func resolveHolds(deviceID: String, at: Int, revokingFor reason: RevocationReason?, generation: Int) async throws -> [String] {
+        let query = sql.update("certificates").set("revocation_generation", to: generation)
         if let reason {
             query.set("reason", to: reason.rawValue).set("revoked_at", to: at)
         } else {

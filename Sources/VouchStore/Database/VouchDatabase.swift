@@ -13,8 +13,11 @@ import Synchronization
 ///
 /// SQLite is used in WAL mode through one writer connection, whose transactions take turns behind
 /// a lock (free of `SQLITE_BUSY`, every transaction serializable), and a few reader connections,
-/// which WAL lets read the last committed state while the writer works. Statements run in place on
-/// the calling thread with prepared statements kept (`SQLiteHandle`). PostgreSQL uses a
+/// which WAL lets read the last committed state while the writer works. Each connection has a
+/// thread of its own (`DatabaseThread`), on which the bodies given to `read`, `write` and
+/// `transaction` run, so that no statement ever holds one of Swift's cooperative threads; statements
+/// keep their prepared form (`SQLiteHandle`). One server owns a SQLite file: `localCommits` counts
+/// what it committed, so caches of what only writes change can tell when to look again. PostgreSQL uses a
 /// connection pool; rows that must change one writer at a time (counters, token uses) are updated
 /// in place so that the row lock serializes concurrent writers, also across server nodes.
 package final class VouchDatabase: Sendable {
@@ -28,7 +31,11 @@ package final class VouchDatabase: Sendable {
     package let location: String
     private let sqlite: SQLiteDirectDatabase?
     private let sqliteReaders: [SQLiteDirectDatabase]
-    private let nextReader = Atomic<Int>(0)
+    private let writerThread: DatabaseThread?
+    private let readerThreads: [DatabaseThread]
+    /// How many bodies each reader runs or has queued: a read goes to the least busy.
+    private let readerLoad: Mutex<[Int]>
+    private let commits = Atomic<Int>(0)
     private let postgresBox: PostgresPool?
     private var postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>? { postgresBox?.pool }
     private let lock = AsyncLock()
@@ -42,12 +49,22 @@ package final class VouchDatabase: Sendable {
         self.location = location
         self.sqlite = sqlite
         self.sqliteReaders = sqliteReaders
+        self.writerThread = sqlite.map { _ in DatabaseThread(name: "vouch-sqlite-writer") }
+        self.readerThreads = sqliteReaders.indices.map { DatabaseThread(name: "vouch-sqlite-reader-\($0)") }
+        self.readerLoad = Mutex(Array(repeating: 0, count: sqliteReaders.count))
         self.postgresBox = postgres.map(PostgresPool.init)
         self.logger = logger
     }
 
-    /// How many reader connections SQLite gets: reads run in place, so one per core serves them all.
-    private static let sqliteReaderCount = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// How many reader connections (each with its thread) SQLite gets: a slow read delays only the
+    /// reads queued on its connection, and the others take the rest.
+    private static let sqliteReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// On SQLite, how many transactions and writes this server has committed (it is the only
+    /// writer of its file); nil on PostgreSQL, where other nodes write too.
+    package var localCommits: Int? {
+        engine == .sqlite ? commits.load(ordering: .acquiring) : nil
+    }
 
     /// Opens the SQLite database at `path`, creating it, in WAL mode.
     package static func sqlite(path: String, logger: Logger) async throws -> VouchDatabase {
@@ -136,8 +153,11 @@ package final class VouchDatabase: Sendable {
         switch engine {
         case .sqlite:
             let sql = sqlite!
+            let thread = writerThread!
             return try await lock.withLock {
-                try await Self.inTransaction(sql, body)
+                let result = try await withTaskExecutorPreference(thread) { try await Self.inTransaction(sql, body) }
+                commits.add(1, ordering: .releasing)
+                return result
             }
         case .postgres:
             return try await postgres!.database(logger: logger).sql(queryLogLevel: nil).withSession { session in
@@ -152,7 +172,11 @@ package final class VouchDatabase: Sendable {
         switch engine {
         case .sqlite:
             let sql = sqlite!
-            return try await lock.withLock { try await body(sql) }
+            let thread = writerThread!
+            return try await lock.withLock {
+                defer { commits.add(1, ordering: .releasing) }
+                return try await withTaskExecutorPreference(thread) { try await body(sql) }
+            }
         case .postgres:
             return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
         }
@@ -164,8 +188,13 @@ package final class VouchDatabase: Sendable {
     package func read<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         switch engine {
         case .sqlite:
-            let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
-            return try await body(sqliteReaders[index % sqliteReaders.count])
+            let index = readerLoad.withLock { load in
+                let index = load.indices.min { load[$0] < load[$1] }!
+                load[index] += 1
+                return index
+            }
+            defer { readerLoad.withLock { $0[index] -= 1 } }
+            return try await withTaskExecutorPreference(readerThreads[index]) { try await body(sqliteReaders[index]) }
         case .postgres:
             return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
         }
@@ -191,6 +220,8 @@ package final class VouchDatabase: Sendable {
             reader.handle.close()
         }
         sqlite?.handle.close()
+        for thread in readerThreads { thread.stop() }
+        writerThread?.stop()
         if let postgres {
             try? await postgres.shutdownAsync()
         }

@@ -235,6 +235,17 @@ package enum Migrations {
                 .run()
             try await db.create(index: "factory_certificates_by_fingerprint").on("factory_certificates").column("fingerprint").run()
         },
+        // Every change to a certificate's revocation or to a status bit is stamped with the revocation
+        // generation that its transaction took, so that CRL, OCSP and status lists follow the changes
+        // since the generation they hold instead of reading the tables again. A cleared bit keeps its
+        // row (cleared = 1) so that the clearing is a change too.
+        Migration(name: "0011_revocation_generations") { db in
+            try await db.alter(table: "certificates").column("revocation_generation", type: .bigint).run()
+            try await db.create(index: "certificates_by_revocation_generation").on("certificates").column("revocation_generation").run()
+            try await db.alter(table: "status_bits").column("generation", type: .bigint).run()
+            try await db.alter(table: "status_bits").column("cleared", type: .bigint, .notNull, .default(0)).run()
+            try await db.create(index: "status_bits_by_generation").on("status_bits").column("generation").run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

@@ -187,6 +187,35 @@ struct DatabaseEngineTests {
         }
     }
 
+    /// Two nodes on one PostgreSQL database: a revocation made through one shows on the very next
+    /// CRL, OCSP and status-list request to the other, which had loaded its revocation state before.
+    @Test func aRevocationOnOneNodeShowsOnTheOtherAtOnce() async throws {
+        try await withPostgres { url in
+            try await withDataDirectory { dir in
+                try await withServer(dataDirectory: dir, databaseURL: url) { first, admin in
+                    try await withServer(dataDirectory: dir, databaseURL: url) { second, _ in
+                        let token = try await RevocationStateTests.fleet(first, admin: admin)
+                        let (id, certificate) = try await RevocationStateTests.enroll(first, token: token)
+                        let intermediate = try Certificate(pemEncoded: try await second.call(.get, "/v1/pki/intermediate.pem").text)
+                        #expect(!(try await RevocationTests.crl(second, issuer: intermediate).lists(certificate)))
+                        guard case .good = try await RevocationTests.ocspStatus(second, of: certificate, issuer: intermediate) else {
+                            Issue.record("the other node does not answer good for a new certificate")
+                            return
+                        }
+                        let listBefore = try await second.call(.get, "/v1/status-lists/revocation-0").text
+                        #expect(try await first.vouch(.apiKey(admin)).act(.revoke, on: id, reason: "key-compromise").device.state == "revoked")
+                        #expect(try await RevocationTests.crl(second, issuer: intermediate).lists(certificate))
+                        guard case .revoked(_, .keyCompromise) = try await RevocationTests.ocspStatus(second, of: certificate, issuer: intermediate) else {
+                            Issue.record("the other node does not answer revoked on the next request")
+                            return
+                        }
+                        #expect(try await second.call(.get, "/v1/status-lists/revocation-0").text != listBefore)
+                    }
+                }
+            }
+        }
+    }
+
     /// Several nodes starting at once on one empty PostgreSQL database: each migration is applied
     /// once, and every node starts.
     @Test func concurrentStartsMigrateOnce() async throws {

@@ -1,0 +1,68 @@
+import Foundation
+import SQLKit
+import Synchronization
+import Testing
+import VouchStore
+
+/// SQLite statements run on the database's own threads, never on Swift's cooperative pool.
+@Suite("SQLite off the cooperative pool")
+struct DatabaseThreadTests {
+    /// Counts to three million inside SQLite: about a second of one connection's time.
+    static let slowSQL: SQLQueryString = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) AS n FROM c"
+
+    @Test func slowReadsHoldOnlyTheirOwnConnections() async throws {
+        try await StoreEngine.sqlite.withStore { store in
+            // As many slow reads as the pool has threads (at least two): run in place, they would
+            // hold every cooperative thread and nothing else could run until they end.
+            let slowCount = max(2, ProcessInfo.processInfo.activeProcessorCount)
+            let finished = Finished()
+            let (started, startedSignal) = AsyncStream.makeStream(of: Void.self)
+            let slow = (0..<slowCount).map { _ in
+                Task {
+                    let count = try await store.database.read { sql in
+                        startedSignal.yield()
+                        return try await sql.raw(Self.slowSQL).first(decodingColumn: "n", as: Int.self)
+                    }
+                    finished.count.add(1, ordering: .relaxed)
+                    return count
+                }
+            }
+            var starts = 0
+            for await _ in started {
+                starts += 1
+                if starts == slowCount { break }
+            }
+            // While they run: a read on another connection, a committed write, and plain work on the pool.
+            let version = try await store.read { try await $0.counters.current(.events) }
+            #expect(version == 0)
+            let key = try await store.transaction { try await $0.counters.next(.policies) }
+            #expect(key == 1)
+            let sum = await Task { (1...1000).reduce(0, +) }.value
+            #expect(sum == 500_500)
+            #expect(finished.count.load(ordering: .relaxed) == 0, "the slow reads should still be running")
+            for task in slow {
+                #expect(try await task.value == 3_000_000)
+            }
+        }
+    }
+
+    @Test func localCommitsCountWhatThisServerCommitted() async throws {
+        try await StoreEngine.sqlite.withStore { store in
+            let before = try #require(store.database.localCommits)
+            _ = try await store.transaction { try await $0.counters.next(.revocations) }
+            _ = try await store.read { try await $0.counters.current(.revocations) }
+            #expect(store.database.localCommits == before + 1)
+            await #expect(throws: (any Error).self) {
+                try await store.transaction { session -> Int in
+                    _ = try await session.counters.next(.revocations)
+                    throw CancellationError()
+                }
+            }
+            #expect(store.database.localCommits == before + 1, "a rolled-back transaction commits nothing")
+        }
+    }
+}
+
+private final class Finished: Sendable {
+    let count = Atomic<Int>(0)
+}
