@@ -86,6 +86,23 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "VouchScaleBenchmarks",
+            dependencies: [
+                .product(name: "VouchServer", package: vouch),
+                .product(name: "VouchAPI", package: vouch),
+                .product(name: "VouchCore", package: vouch),
+                .product(name: "VouchKit", package: vouch),
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            path: "Benchmarks/VouchScaleBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // Not a benchmark: the HTTP enrollment run once, with latencies and CPU time per enrollment,
         // for profiling (see Benchmarks/LoadProbe/main.swift).
         .executableTarget(
@@ -95,6 +112,8 @@ let package = Package(
                 .product(name: "VouchAPI", package: vouch),
                 .product(name: "VouchKit", package: vouch),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Benchmarks/LoadProbe",
             swiftSettings: swiftSettings

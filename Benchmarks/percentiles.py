@@ -5,9 +5,10 @@ import glob, os
 UNITS = {"ns": 1e-3, "μs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}
 
 
-def percentiles(folder, fragment):
-    """Wall-clock percentiles (µs per operation) of the benchmark whose file name holds `fragment`."""
-    files = [f for f in glob.glob(f"{folder}/*.tsv") if fragment in os.path.basename(f) and "wall" in os.path.basename(f).lower()]
+def percentiles(folder, *fragments):
+    """Wall-clock percentiles (µs per operation) of the benchmark whose file name holds every fragment."""
+    files = [f for f in glob.glob(f"{folder}/*.tsv")
+             if all(fragment in os.path.basename(f) for fragment in fragments) and "wall" in os.path.basename(f).lower()]
     if len(files) != 1:
         return None
     lines = open(files[0]).read().splitlines()

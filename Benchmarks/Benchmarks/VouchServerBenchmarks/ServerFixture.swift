@@ -2,10 +2,12 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import SwiftASN1
 import Synchronization
 import VouchAPI
 import VouchKit
 import VouchServer
+import X509
 
 /// A `vouch serve` in this process, on a real socket (port 0) and a fresh SQLite data directory,
 /// with `VouchClient`s over HTTP/1.1 keep-alive connections to it and devices whose keys and CSRs
@@ -17,7 +19,10 @@ final class ServerFixture: Sendable {
     let adminKey: String
     /// One anonymous client per keep-alive connection.
     let connections: [VouchClient]
-    let group = "bench"
+    /// The fixture's enrollment group, made at start (a data directory given may hold others).
+    let group = "bench-" + UUID().uuidString.prefix(8).lowercased()
+    /// Whether the data directory is the fixture's own, removed at stop.
+    private let ownsDirectory: Bool
     let claimToken: String
     private let devices: [PreparedDevice]
     private let nextDevice = Mutex(0)
@@ -45,8 +50,10 @@ final class ServerFixture: Sendable {
         let statusIndex: Int
     }
 
-    init(devices count: Int, connections connectionCount: Int) async throws {
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-bench-\(UUID().uuidString)").path
+    /// Starts the server on `dataDirectory` (kept at stop), or on a fresh one of its own (removed).
+    init(devices count: Int, connections connectionCount: Int, dataDirectory existing: String? = nil) async throws {
+        dataDirectory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("vouch-bench-\(UUID().uuidString)").path
+        ownsDirectory = existing == nil
         var logger = Logger(label: "vouch-bench")
         logger.logLevel = .error
         let configuration = ServerConfiguration(port: 0, dataDirectory: dataDirectory, rateLimitPerMinute: 100_000_000)
@@ -77,7 +84,7 @@ final class ServerFixture: Sendable {
         for socket in sockets { try? await socket.shutdown() }
         server.cancel()
         _ = try? await server.value
-        try? FileManager.default.removeItem(atPath: dataDirectory)
+        if ownsDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
     }
 
     /// Takes the next prepared device; stops the run when none are left (never reuses a key).
@@ -122,6 +129,11 @@ final class ServerFixture: Sendable {
     }
 
     static let identityCredentialKey = Array(#""identityCredential":"#.utf8)
+
+    /// The issuing CA's certificate, as a relying party fetches it.
+    func intermediate() async throws -> Certificate {
+        try Certificate(pemEncoded: try await connections[0].text("/v1/pki/intermediate.pem"))
+    }
 }
 
 extension [UInt8] {

@@ -99,34 +99,6 @@ func configuration(operations: BenchmarkScalingFactor, maxIterations: Int) -> Be
     )
 }
 
-/// What setups started, for teardowns (which receive no state) to stop.
-let teardowns = Mutex<[@Sendable () async -> Void]>([])
-
-/// Has `stop` run by the next teardown.
-func onTeardown(_ stop: @escaping @Sendable () async -> Void) {
-    teardowns.withLock { $0.append(stop) }
-}
-
-func running(_ fixture: ServerFixture) -> ServerFixture {
-    onTeardown { await fixture.stop() }
-    return fixture
-}
-
-/// Stops everything the setups started.
-func stopServers() async {
-    let stops = teardowns.withLock { stops in
-        defer { stops = [] }
-        return stops
-    }
-    for stop in stops { await stop() }
-}
-
-extension ServerFixture {
-    func intermediate() async throws -> Certificate {
-        try Certificate(pemEncoded: try await connections[0].text("/v1/pki/intermediate.pem"))
-    }
-}
-
 /// What an enrollment computes, without HTTP or a database: parse and check the CSR, issue the
 /// certificate, issue the identity credential with its two status entries.
 struct InProcessIssuer: Sendable {

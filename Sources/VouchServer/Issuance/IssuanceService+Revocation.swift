@@ -15,17 +15,19 @@ extension IssuanceService {
     /// hour of issue times 2^32 plus the generation of the last certificate change: it grows with every
     /// new CRL, is the same on every node, and is above every number of the former scheme.
     func certificateRevocationList() async throws -> [UInt8] {
-        let state = try await revocations.current()
-        let generation = state.certificatesGeneration
+        try await revocations.sync()
         let hour = clock.seconds / 3600
-        if let cached = revocationCache.withLock({ $0.crl }), cached.generation == generation, cached.hour == hour {
+        if let cached = revocationCache.withLock({ $0.crl }), cached.generation == revocations.certificatesGeneration, cached.hour == hour {
             return cached.der
         }
         // Entries of certificates expired by the start of the hour are left out, the same on every node.
-        let hourStart = hour * 3600
-        let entries = state.certificates.filter { $0.value.notAfter > hourStart }.sorted { $0.key < $1.key }.map(\.value.entry)
-        let der = try ca.certificateRevocationList(
-            encodedEntries: entries, number: hour << 32 | (generation & 0xFFFF_FFFF), now: clock.now, validity: 86_400)
+        let contents = revocations.crl(unexpiredAt: hour * 3600)
+        let generation = contents.generation
+        // Hashing a large CRL takes milliseconds: not on the cooperative pool.
+        let der = try await withTaskExecutorPreference(signingThread) {
+            try self.ca.certificateRevocationList(
+                encodedEntries: contents.entries, number: hour << 32 | (generation & 0xFFFF_FFFF), now: self.clock.now, validity: 86_400)
+        }
         revocationCache.withLock { cache in
             if let cached = cache.crl, (cached.generation, cached.hour) > (generation, hour) { return }
             cache.crl = (generation, hour, der)
@@ -56,9 +58,9 @@ extension IssuanceService {
     /// certificate this authority does not know, are signed each time.
     func ocsp(_ request: [UInt8]) async throws -> OCSPAnswer {
         let now = clock.seconds
-        let state = try await revocations.current()
+        try await revocations.sync()
         if let cached = ocspCache.withLock({ $0.entries[request] }), now - cached.producedAt < Self.ocspReuse, now >= cached.producedAt,
-            cached.statuses.allSatisfy({ Self.status(of: $0.serial, in: state) == $0.status })
+            cached.statuses.allSatisfy({ status(of: $0.serial) == $0.status })
         {
             return OCSPAnswer(der: cached.der, etag: cached.etag, producedAt: cached.producedAt, nextUpdate: cached.producedAt + Self.ocspValidity)
         }
@@ -75,7 +77,7 @@ extension IssuanceService {
                 statuses.append((serial, .unknown))
                 continue
             }
-            if let revoked = state.status(ofSerial: serial) {
+            if let revoked = revocations.revoked(serial: serial) {
                 statuses.append((serial, .revoked(at: Date(timeIntervalSince1970: TimeInterval(revoked.revokedAt)), reason: revoked.reason)))
             } else if try await store.read({ try await $0.certificates.find(serial: serial) }) != nil {
                 // Not revoked as of the state's generation, which was read before this row.
@@ -106,8 +108,8 @@ extension IssuanceService {
     }
 
     /// What OCSP states for a certificate this authority issued, from the revocation state.
-    private static func status(of serial: String, in state: RevocationState.Snapshot) -> OCSPCertificateStatus {
-        guard let revoked = state.status(ofSerial: serial) else { return .good }
+    private func status(of serial: String) -> OCSPCertificateStatus {
+        guard let revoked = revocations.revoked(serial: serial) else { return .good }
         return .revoked(at: Date(timeIntervalSince1970: TimeInterval(revoked.revokedAt)), reason: revoked.reason)
     }
 
@@ -122,11 +124,10 @@ extension IssuanceService {
         }
         // Made again when one of its bits changed or hourly, so that a list is never served near the
         // end of its day; from the revocation state, never from the table.
-        let state = try await revocations.current()
+        try await revocations.sync()
         let key = RevocationState.ListKey(purpose: purpose, number: number)
-        let generation = state.listGenerations[key] ?? 0
         let hour = clock.seconds / 3600
-        if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == generation, cached.hour == hour {
+        if let cached = revocationCache.withLock({ $0.statusLists[id] }), cached.generation == revocations.generation(of: key), cached.hour == hour {
             return cached.token
         }
         // Only lists in use are served (and so cached): list 0, and those that slots handed out reach.
@@ -136,13 +137,17 @@ extension IssuanceService {
                 throw ServiceError.notFound("no status list \(id.prefix(64)): no credential has a bit in it")
             }
         }
-        var list = try BitstringStatusList(size: Self.statusListSize)
-        for offset in state.bits[key] ?? [] {
-            try list.set(offset)
+        let (generation, offsets) = revocations.bits(of: key)
+        // Setting the bits and compressing the list: not on the cooperative pool.
+        let token = try await withTaskExecutorPreference(signingThread) {
+            var list = try BitstringStatusList(size: Self.statusListSize)
+            for offset in offsets {
+                try list.set(offset)
+            }
+            return try await StatusListCredential.issue(
+                list, purpose: purpose, url: "\(self.publicURL)/v1/status-lists/\(id)", issuer: self.issuer, validFrom: self.clock.now, validFor: 86_400
+            )
         }
-        let token = try await StatusListCredential.issue(
-            list, purpose: purpose, url: "\(publicURL)/v1/status-lists/\(id)", issuer: issuer, validFrom: clock.now, validFor: 86_400
-        )
         revocationCache.withLock { cache in
             if let cached = cache.statusLists[id], (cached.generation, cached.hour) > (generation, hour) { return }
             // Bounded whatever is asked: stale lists go first, then any, to make room.
@@ -158,10 +163,8 @@ extension IssuanceService {
     /// A signed trust bundle: the issuer and its key, the CA certificates and the current status lists.
     /// Signed once per revocation generation and hour (it embeds the first status lists).
     func trustBundle() async throws -> String {
-        let state = try await revocations.current()
-        let generations = [
-            state.listGenerations[.init(purpose: .revocation, number: 0)] ?? 0, state.listGenerations[.init(purpose: .suspension, number: 0)] ?? 0,
-        ]
+        try await revocations.sync()
+        let generations = [revocations.generation(of: .init(purpose: .revocation, number: 0)), revocations.generation(of: .init(purpose: .suspension, number: 0))]
         let hour = clock.seconds / 3600
         let policy = self.policy.current
         if let cached = revocationCache.withLock({ $0.trustBundle }), cached.generations == generations, cached.hour == hour,

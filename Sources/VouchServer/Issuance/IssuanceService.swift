@@ -35,6 +35,9 @@ final class IssuanceService: Sendable {
     let revocationCache = Mutex(RevocationCache())
     /// What is revoked, followed from the revocation generations.
     let revocations: RevocationState
+    /// Where CRLs and status lists are put together and signed: off the cooperative pool, since a
+    /// large fleet's CRL takes milliseconds to hash.
+    let signingThread = DatabaseThread(name: "vouch-revocation-signing")
     /// Signed OCSP answers kept until a certificate's status changes or they age (see `ocsp(_:)`).
     let ocspCache = Mutex(OCSPCache())
 
@@ -80,6 +83,10 @@ final class IssuanceService: Sendable {
         }
         self.did = did
         self.issuer = CredentialIssuer(key: issuerKey, did: did, keyID: did.description + "#" + issuerKey.publicKey.thumbprint)
+    }
+
+    deinit {
+        signingThread.stop()
     }
 
     /// The server's DID document: the issuer key for assertions and authentication.

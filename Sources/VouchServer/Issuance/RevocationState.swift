@@ -6,12 +6,14 @@ import VouchStore
 import X509
 
 /// What is revoked, held in memory: the revoked and held certificates (with their CRL entries
-/// encoded once) and the set status bits, as of a revocation generation.
+/// encoded once, kept in serial order) and the set status bits, as of a revocation generation.
 ///
 /// It is loaded once, from the revoked rows only (through the indexes), and then follows the
 /// revocation generations: every change to a certificate's revocation or to a status bit is stamped
 /// with the generation its transaction took, so a newer generation is caught up with the rows changed
 /// since, never by reading the tables again. An enrollment changes neither and costs it nothing.
+/// Changes are applied in place, under the lock, so that a revocation costs the state what it
+/// changes, not a copy of everything revoked.
 ///
 /// On SQLite this server is the only writer, so the generation is looked at again only after it has
 /// committed something (`VouchDatabase.localCommits`); on PostgreSQL, where other nodes write, it is
@@ -32,12 +34,22 @@ final class RevocationState: Sendable {
         var number: Int
     }
 
-    struct Snapshot: Sendable {
+    /// What a CRL is made of: the entries of the revoked certificates not expired by `now`, in
+    /// serial order, and the generation of the last certificate change (what the CRL number follows).
+    struct CRLContents: Sendable {
+        var generation: Int
+        var entries: [[UInt8]]
+    }
+
+    private struct Storage {
         /// The revocation generation this state is as of.
         var generation: Int
         /// Revoked and held certificates by serial (lower-case hex), expired ones included, so that
         /// OCSP keeps answering revoked for them.
         var certificates: [String: Revoked] = [:]
+        /// The same serials in order, for the CRL (hex of equal length sorts as the numbers do,
+        /// and serials here are all 20 hex digits or fewer; the CRL needs only a stable order).
+        var ordered: [String] = []
         /// The last generation that changed a certificate: the CRL is made again when it moves.
         var certificatesGeneration = 0
         /// The set bits of each list in use, as offsets within the list.
@@ -45,12 +57,22 @@ final class RevocationState: Sendable {
         /// The last generation that changed each list.
         var listGenerations: [ListKey: Int] = [:]
 
-        func status(ofSerial serial: String) -> Revoked? { certificates[serial] }
+        mutating func put(_ serial: String, _ revoked: Revoked?) {
+            let position = ordered.partitioningIndex { $0 >= serial }
+            let present = position < ordered.count && ordered[position] == serial
+            if let revoked {
+                certificates[serial] = revoked
+                if !present { ordered.insert(serial, at: position) }
+            } else if present {
+                certificates[serial] = nil
+                ordered.remove(at: position)
+            }
+        }
     }
 
     private let store: Store
     private let listSize: Int
-    private let state = Mutex<Snapshot?>(nil)
+    private let storage = Mutex<Storage?>(nil)
     /// `localCommits` when the state was last found current (SQLite only).
     private let checkedAtCommits = Atomic<Int>(-1)
 
@@ -59,26 +81,28 @@ final class RevocationState: Sendable {
         self.listSize = listSize
     }
 
-    /// The state as of the latest committed revocation generation.
-    func current() async throws -> Snapshot {
+    /// Brings the state up to the latest committed revocation generation.
+    func sync() async throws {
         let commits = store.database.localCommits
-        if let commits, checkedAtCommits.load(ordering: .acquiring) == commits, let snapshot = state.withLock({ $0 }) {
-            return snapshot
+        if let commits, checkedAtCommits.load(ordering: .acquiring) == commits, storage.withLock({ $0 != nil }) {
+            return
         }
         // The generation is read before the rows: what is read holds at least that generation.
         let generation = try await store.read { try await $0.counters.current(.revocations) }
-        let held = state.withLock { $0 }
-        let snapshot: Snapshot
-        if let held, held.generation >= generation {
-            snapshot = held
+        let held = storage.withLock { $0?.generation }
+        if let held, held >= generation {
+            // Current already.
         } else if let held {
             let (certificates, bits) = try await store.read { session in
-                (try await session.certificates.revocationChanges(after: held.generation), try await session.statusBits.changes(after: held.generation))
+                (try await session.certificates.revocationChanges(after: held), try await session.statusBits.changes(after: held))
             }
-            var next = held
-            next.generation = generation
-            try apply(certificates, bits, to: &next)
-            snapshot = keep(next)
+            let changes = try certificates.map { ($0, try Self.revoked($0)) }
+            storage.withLock { storage in
+                // Only onto the generation the changes were read after: a newer state stays.
+                guard storage != nil, storage!.generation == held else { return }
+                self.apply(changes, bits, to: &storage!)
+                storage!.generation = generation
+            }
         } else {
             let (certificates, latest, bits) = try await store.read { session in
                 (
@@ -86,51 +110,93 @@ final class RevocationState: Sendable {
                     try await session.statusBits.allSet()
                 )
             }
-            var loaded = Snapshot(generation: generation)
+            let changes = try certificates.map { ($0, try Self.revoked($0)) }
+            var loaded = Storage(generation: generation)
             // What the CRL number follows: the same on every node that reads the same rows.
             loaded.certificatesGeneration = latest
-            try apply(certificates, bits, to: &loaded)
-            snapshot = keep(loaded)
+            apply(changes, bits, to: &loaded)
+            storage.withLock { storage in
+                if storage == nil { storage = loaded }
+            }
         }
         if let commits { checkedAtCommits.store(commits, ordering: .releasing) }
-        return snapshot
     }
 
-    /// Keeps `snapshot` unless a newer one is held already; returns the one held.
-    private func keep(_ snapshot: Snapshot) -> Snapshot {
-        state.withLock { held in
-            if let current = held, current.generation >= snapshot.generation { return current }
-            held = snapshot
-            return snapshot
-        }
+    /// The certificate's revocation, if it is revoked or held (as of the last `sync()`).
+    func revoked(serial: String) -> Revoked? {
+        storage.withLock { $0?.certificates[serial] }
     }
 
-    private func apply(_ certificates: [CertificateRecord], _ bits: [StatusBitChange], to snapshot: inout Snapshot) throws {
-        for record in certificates {
-            let generation = record.revocationGeneration ?? 0
-            snapshot.certificatesGeneration = max(snapshot.certificatesGeneration, generation)
-            guard let revokedAt = record.revokedAt else {
-                snapshot.certificates[record.serial] = nil
-                continue
+    /// The CRL's contents: entries of certificates not expired at `now`.
+    func crl(unexpiredAt now: Int) -> CRLContents {
+        storage.withLock { storage in
+            guard let storage else { return CRLContents(generation: 0, entries: []) }
+            var entries: [[UInt8]] = []
+            entries.reserveCapacity(storage.ordered.count)
+            for serial in storage.ordered {
+                if let revoked = storage.certificates[serial], revoked.notAfter > now { entries.append(revoked.entry) }
             }
-            guard let serial = Hex.decode(record.serial), !serial.isEmpty else { throw StoreError.corrupt("certificate serial \(record.serial) is not hex") }
-            let reason = record.reason ?? .unspecified
-            let entry = try CertificateAuthority.encodedEntry(
-                RevokedCertificate(
-                    serialNumber: Certificate.SerialNumber(bytes: ArraySlice(serial)),
-                    revocationDate: Date(timeIntervalSince1970: TimeInterval(revokedAt)), reason: reason))
-            snapshot.certificates[record.serial] = Revoked(revokedAt: revokedAt, reason: reason, notAfter: record.notAfter, entry: entry)
+            return CRLContents(generation: storage.certificatesGeneration, entries: entries)
         }
-        for change in bits {
-            guard change.index >= 0 else { throw StoreError.corrupt("status bit \(change.index) is negative") }
+    }
+
+    /// The generation of the last change to the certificates (what the CRL follows).
+    var certificatesGeneration: Int {
+        storage.withLock { $0?.certificatesGeneration ?? 0 }
+    }
+
+    /// The generation of the last change to a list.
+    func generation(of list: ListKey) -> Int {
+        storage.withLock { $0?.listGenerations[list] ?? 0 }
+    }
+
+    /// A list's set bits (offsets within it) and the generation of its last change.
+    func bits(of list: ListKey) -> (generation: Int, offsets: [Int]) {
+        storage.withLock { storage in
+            (storage?.listGenerations[list] ?? 0, Array(storage?.bits[list] ?? []))
+        }
+    }
+
+    /// A certificate record's revocation, with its CRL entry encoded (outside the lock).
+    private static func revoked(_ record: CertificateRecord) throws -> Revoked? {
+        guard let revokedAt = record.revokedAt else { return nil }
+        guard let serial = Hex.decode(record.serial), !serial.isEmpty else { throw StoreError.corrupt("certificate serial \(record.serial) is not hex") }
+        let reason = record.reason ?? .unspecified
+        let entry = try CertificateAuthority.encodedEntry(
+            RevokedCertificate(
+                serialNumber: Certificate.SerialNumber(bytes: ArraySlice(serial)),
+                revocationDate: Date(timeIntervalSince1970: TimeInterval(revokedAt)), reason: reason))
+        return Revoked(revokedAt: revokedAt, reason: reason, notAfter: record.notAfter, entry: entry)
+    }
+
+    private func apply(_ certificates: [(CertificateRecord, Revoked?)], _ bits: [StatusBitChange], to storage: inout Storage) {
+        for (record, revoked) in certificates {
+            storage.certificatesGeneration = max(storage.certificatesGeneration, record.revocationGeneration ?? 0)
+            storage.put(record.serial, revoked)
+        }
+        for change in bits where change.index >= 0 {
             let key = ListKey(purpose: change.purpose, number: change.index / listSize)
             let offset = change.index % listSize
             if change.isSet {
-                snapshot.bits[key, default: []].insert(offset)
+                storage.bits[key, default: []].insert(offset)
             } else {
-                snapshot.bits[key]?.remove(offset)
+                storage.bits[key]?.remove(offset)
             }
-            snapshot.listGenerations[key] = max(snapshot.listGenerations[key] ?? 0, change.generation)
+            storage.listGenerations[key] = max(storage.listGenerations[key] ?? 0, change.generation)
         }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `belongs`, for a predicate that is false then true
+    /// along the array (a binary search).
+    fileprivate func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 }
