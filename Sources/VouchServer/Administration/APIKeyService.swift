@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VouchKit
 import VouchCore
 import VouchStore
 
@@ -42,10 +43,10 @@ final class APIKeyService: Sendable {
         guard secret.hasPrefix("vk_"), secret.utf8.count < 128 else { return nil }
         let digest = Secrets.digest(secret)
         if let row = cache.withLock({ $0[digest] }) {
-            return Secrets.matches(secret, digest: row.secretHash) ? row : nil
+            return ConstantTime.equals(digest, row.secretHash) ? row : nil
         }
         guard let row = try await store.read({ try await $0.apiKeys.find(secretHash: digest) }), row.revokedAt == nil else { return nil }
-        guard Secrets.matches(secret, digest: row.secretHash) else { return nil }
+        guard ConstantTime.equals(digest, row.secretHash) else { return nil }
         cache.withLock { cache in
             if cache.count >= 10_000 { cache.removeAll() }
             cache[digest] = row

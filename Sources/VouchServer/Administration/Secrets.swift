@@ -16,7 +16,7 @@ enum Secrets {
 
     /// Whether `secret` hashes to `digest`, compared in constant time.
     static func matches(_ secret: String, digest stored: String) -> Bool {
-        ConstantTime.equals(Array(digest(secret).utf8), Array(stored.utf8))
+        ConstantTime.equals(digest(secret), stored)
     }
 
     /// A time-ordered identifier: `prefix_` + 12 hex digits of milliseconds + 16 of randomness, so

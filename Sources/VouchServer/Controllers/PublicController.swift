@@ -114,7 +114,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     /// RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSP request}
     @Sendable func ocspByGET(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let encoded = context.parameters.getCatchAll().joined(separator: "/")
-        guard let text = encoded.removingPercentEncoding, let der = Data(base64Encoded: text) else {
+        guard let text = Self.percentDecoded(encoded), let der = Data(base64Encoded: text) else {
             throw ServiceError.invalidRequest("the path after /v1/pki/ocsp/ must be the URL-encoded base64 of a DER OCSP request")
         }
         let answer = try await issuance.ocsp(Array(der))
@@ -140,6 +140,32 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.der)))
     }
 
+
+    /// `text` with its %XX escapes decoded; nil when an escape is malformed or the result is not UTF-8.
+    /// (Foundation's `removingPercentEncoding` cost OCSP by GET a tenth of the server's time.)
+    static func percentDecoded(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 
     @Sendable func statusList(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")

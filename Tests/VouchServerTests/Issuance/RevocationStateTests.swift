@@ -73,6 +73,15 @@ struct RevocationStateTests {
                 }
                 #expect(reason == .keyCompromise)
 
+                // Escapes decoded as RFC 3986 says, or refused with a reason; unescaped base64 works too.
+                let plain = try await client.call(.get, "/v1/pki/ocsp/" + Data(request).base64EncodedString())
+                #expect(plain.status == 200 && plain.headers[.eTag] == after.headers[.eTag])
+                for malformed in ["%4", "%zz", "MAA%3", "%C3%28"] {
+                    let refused = try await client.call(.get, "/v1/pki/ocsp/" + malformed)
+                    #expect(refused.status == 400, "\(malformed): \(refused.status)")
+                    #expect(refused.json["detail"]?.stringValue?.contains("URL-encoded base64 of a DER OCSP request") == true)
+                }
+
                 // A request with a nonce is answered afresh each time, its nonce echoed.
                 let withNonce = try OCSPClient.request(serial: certificate.serialNumber, issuer: intermediate, nonce: Array(repeating: 7, count: 16))
                 let once = try await Self.ocspGET(client, withNonce)

@@ -1,0 +1,3 @@
+module vouch.bench/enroll-load
+
+go 1.19
