@@ -14,8 +14,7 @@ import X509
 /// - enrollments per second through the HTTP API on SQLite (nonce, proof of possession, enrollment;
 ///   16 keep-alive connections; device key generation left out), beside the in-process cost of what
 ///   an enrollment must compute: CSR check, certificate issue, credential issue;
-/// - revocation to visible: from the admin's revoke request to the CRL, OCSP and the status list all
-///   showing it, one after the other, as a relying party would look.
+/// (Revocation to visible is measured by `VouchScaleBenchmarks`, on an empty and a seeded database.)
 ///
 /// Server and clients share this machine's two cores, so the HTTP figure is what one box does for
 /// both sides; a server with its own cores does better.
@@ -52,37 +51,6 @@ func benchmarks() {
         }
     } setup: {
         try await running(ServerFixture(devices: (httpIterations + 1) * enrollmentBatch.rawValue, connections: 16))
-    } teardown: {
-        await stopServers()
-    }
-
-    let revocations = 200
-    Benchmark(
-        "revocation to visible in CRL, OCSP and status list",
-        configuration: Benchmark.Configuration(
-            metrics: [.wallClock], warmupIterations: 2, scalingFactor: .one, maxDuration: .seconds(20), maxIterations: revocations)
-    ) { (benchmark: Benchmark, fixture: ServerFixture) in
-        let connection = fixture.connections[0]
-        guard let device = try await fixture.enroll(on: connection) else { fatalError("no enrollment answer") }
-        let certificate = try Certificate(pemEncoded: device.certificatePEM)
-        let serial = Array(certificate.serialNumber.bytes)
-        let ocspRequest = try OCSPClient.request(serial: certificate.serialNumber, issuer: try await fixture.intermediate())
-        let listPath = "/v1/status-lists/revocation-\(device.statusIndex / BitstringStatusList.minimumSize)"
-
-        benchmark.startMeasurement()
-        require(try await fixture.admin().act(.revoke, on: device.id, reason: "key-compromise").device.state == "revoked", "the revocation failed")
-        let crl = try await connection.bytes("/v1/pki/crl")
-        require(crl.firstRange(of: serial) != nil, "the CRL does not list the revoked serial")
-        let ocsp = try await connection.send("POST", "/v1/pki/ocsp", body: .bytes(ocspRequest, contentType: "application/ocsp-request"))
-        let statuses = try OCSPClient.unverifiedStatuses(in: ocsp.body)
-        guard case .revoked = statuses.first?.status else { fatalError("OCSP does not answer revoked: \(statuses)") }
-        let list = try Credential(payload: try CompactJWS(parsing: try await connection.text(listPath)).payload)
-        let subject = list.json["credentialSubject"]
-        let bits = try BitstringStatusList(encodedList: subject?["encodedList"]?.stringValue ?? "")
-        require(try bits.isSet(device.statusIndex % BitstringStatusList.minimumSize), "the status list does not show the revocation")
-        benchmark.stopMeasurement()
-    } setup: {
-        try await running(ServerFixture(devices: revocations + 10, connections: 1))
     } teardown: {
         await stopServers()
     }
