@@ -71,6 +71,7 @@ extension IssuanceService {
             return OCSPAnswer(der: CertificateAuthority.ocspErrorResponse(status: 1))
         }
         var statuses: [(serial: String, status: OCSPCertificateStatus)] = []
+        var newerThanState = false
         for id in summary.certificates {
             let serial = Hex.encode(id.serialNumber.bytes)
             guard ca.issued(id) else {
@@ -79,9 +80,15 @@ extension IssuanceService {
             }
             if let revoked = revocations.revoked(serial: serial) {
                 statuses.append((serial, .revoked(at: Date(timeIntervalSince1970: TimeInterval(revoked.revokedAt)), reason: revoked.reason)))
-            } else if try await store.read({ try await $0.certificates.find(serial: serial) }) != nil {
-                // Not revoked as of the state's generation, which was read before this row.
-                statuses.append((serial, .good))
+            } else if let row = try await store.read({ try await $0.certificates.find(serial: serial) }) {
+                // Good as of the state's generation; the row, read after it, may be newer: it wins,
+                // and an answer that the state does not back yet is not kept.
+                if let revokedAt = row.revokedAt {
+                    statuses.append((serial, .revoked(at: Date(timeIntervalSince1970: TimeInterval(revokedAt)), reason: row.reason ?? .unspecified)))
+                    newerThanState = true
+                } else {
+                    statuses.append((serial, .good))
+                }
             } else {
                 statuses.append((serial, .unknown))
             }
@@ -90,7 +97,7 @@ extension IssuanceService {
             for: summary, statuses: statuses.map(\.status), now: Date(timeIntervalSince1970: TimeInterval(now)),
             validity: TimeInterval(Self.ocspValidity))
         let etag = "\"" + Hex.encode(Array(SHA256.hash(data: der).prefix(16))) + "\""
-        let keep = summary.nonce == nil && !statuses.contains { $0.status == .unknown }
+        let keep = summary.nonce == nil && !newerThanState && !statuses.contains { $0.status == .unknown }
         guard keep else { return OCSPAnswer(der: der) }
         let answer = OCSPAnswer(der: der, etag: etag, producedAt: now, nextUpdate: now + Self.ocspValidity)
         do {

@@ -81,7 +81,10 @@ final class RevocationState: Sendable {
         self.listSize = listSize
     }
 
-    /// Brings the state up to the latest committed revocation generation.
+    /// Brings the state up to the latest committed revocation generation: it returns only once the
+    /// state holds at least the generation read at its start. Concurrent calls may each read the
+    /// same changes; only the first applies them, and the others read again from where it left the
+    /// state, so no change is ever dropped.
     func sync() async throws {
         let commits = store.database.localCommits
         if let commits, checkedAtCommits.load(ordering: .acquiring) == commits, storage.withLock({ $0 != nil }) {
@@ -89,36 +92,38 @@ final class RevocationState: Sendable {
         }
         // The generation is read before the rows: what is read holds at least that generation.
         let generation = try await store.read { try await $0.counters.current(.revocations) }
-        let held = storage.withLock { $0?.generation }
-        if let held, held >= generation {
-            // Current already.
-        } else if let held {
-            let (certificates, bits) = try await store.read { session in
-                (try await session.certificates.revocationChanges(after: held), try await session.statusBits.changes(after: held))
-            }
-            let changes = try certificates.map { ($0, try Self.revoked($0)) }
-            storage.withLock { storage in
-                // Only onto the generation the changes were read after: a newer state stays.
-                guard storage != nil, storage!.generation == held else { return }
-                self.apply(changes, bits, to: &storage!)
-                storage!.generation = generation
-            }
-        } else {
-            let (certificates, latest, bits) = try await store.read { session in
-                (
-                    try await session.certificates.revoked(unexpiredAt: Int.min), try await session.certificates.latestRevocationGeneration(),
-                    try await session.statusBits.allSet()
-                )
-            }
-            let changes = try certificates.map { ($0, try Self.revoked($0)) }
-            var loaded = Storage(generation: generation)
-            // What the CRL number follows: the same on every node that reads the same rows.
-            loaded.certificatesGeneration = latest
-            apply(changes, bits, to: &loaded)
-            storage.withLock { storage in
-                if storage == nil { storage = loaded }
+        while true {
+            let held = storage.withLock { $0?.generation }
+            if let held, held >= generation { break }
+            if let held {
+                let (certificates, bits) = try await store.read { session in
+                    (try await session.certificates.revocationChanges(after: held), try await session.statusBits.changes(after: held))
+                }
+                let changes = try certificates.map { ($0, try Self.revoked($0)) }
+                storage.withLock { storage in
+                    // Only onto the generation the changes were read after; otherwise read again.
+                    guard storage != nil, storage!.generation == held else { return }
+                    self.apply(changes, bits, to: &storage!)
+                    storage!.generation = generation
+                }
+            } else {
+                let (certificates, latest, bits) = try await store.read { session in
+                    (
+                        try await session.certificates.revoked(unexpiredAt: Int.min), try await session.certificates.latestRevocationGeneration(),
+                        try await session.statusBits.allSet()
+                    )
+                }
+                let changes = try certificates.map { ($0, try Self.revoked($0)) }
+                var loaded = Storage(generation: generation)
+                // What the CRL number follows: the same on every node that reads the same rows.
+                loaded.certificatesGeneration = latest
+                apply(changes, bits, to: &loaded)
+                storage.withLock { storage in
+                    if storage == nil { storage = loaded }
+                }
             }
         }
+        // Only now is the state known to hold every commit counted by `commits`.
         if let commits { checkedAtCommits.store(commits, ordering: .releasing) }
     }
 

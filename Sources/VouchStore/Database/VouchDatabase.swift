@@ -57,8 +57,9 @@ package final class VouchDatabase: Sendable {
     }
 
     /// How many reader connections (each with its thread) SQLite gets: a slow read delays only the
-    /// reads queued on its connection, and the others take the rest.
-    private static let sqliteReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount)
+    /// reads queued on its connection, and the others take the rest. More readers than cores: even
+    /// with every cooperative thread waiting on a slow read, one is free.
+    private static let sqliteReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount + 2)
 
     /// On SQLite, how many transactions and writes this server has committed (it is the only
     /// writer of its file); nil on PostgreSQL, where other nodes write too.

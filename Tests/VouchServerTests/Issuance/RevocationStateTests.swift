@@ -114,6 +114,46 @@ struct RevocationStateTests {
         }
     }
 
+    /// Revocations racing OCSP and CRL requests (each of which may catch the state up): once the
+    /// revocations are done, with nothing committed after them, every one shows in OCSP and the CRL.
+    @Test func revocationsRacingReadsAreNeverLost() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let token = try await Self.fleet(client, admin: admin)
+                var devices: [(String, Certificate)] = []
+                for _ in 0..<12 { devices.append(try await Self.enroll(client, token: token)) }
+                let intermediate = try Certificate(pemEncoded: try await client.call(.get, "/v1/pki/intermediate.pem").text)
+                let requests = try devices.map { try OCSPClient.request(serial: $0.1.serialNumber, issuer: intermediate) }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (id, _) in devices {
+                        group.addTask {
+                            let state = try await client.vouch(.apiKey(admin)).act(.revoke, on: id, reason: "key-compromise").device.state
+                            #expect(state == "revoked")
+                        }
+                    }
+                    for reader in 0..<6 {
+                        group.addTask {
+                            for round in 0..<10 {
+                                _ = try await Self.ocspGET(client, requests[(reader + round) % requests.count])
+                                _ = try await client.call(.get, "/v1/pki/crl")
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let crl = try await RevocationTests.crl(client, issuer: intermediate)
+                for (index, (id, certificate)) in devices.enumerated() {
+                    #expect(crl.lists(certificate), "the CRL lacks \(id)")
+                    let answer = try await Self.ocspGET(client, requests[index])
+                    guard case .revoked = try OCSPClient.unverifiedStatuses(in: Array(answer.body)).first?.status else {
+                        Issue.record("OCSP does not answer revoked for \(id)")
+                        continue
+                    }
+                }
+            }
+        }
+    }
+
     /// A restart loads what is revoked from the revoked rows and goes on following generations.
     @Test func aRestartStartsFromWhatIsRevoked() async throws {
         try await withDataDirectory { dir in
