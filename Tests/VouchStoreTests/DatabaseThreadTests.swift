@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SQLKit
 import Synchronization
 import Testing
@@ -44,6 +45,34 @@ struct DatabaseThreadTests {
                 #expect(try await task.value == 3_000_000)
             }
         }
+    }
+
+    /// After close, a read fails at once (its connection is closed) instead of waiting for a
+    /// thread that has ended.
+    @Test func aReadAfterCloseFailsAndDoesNotHang() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try await VouchDatabase.sqlite(path: directory + "/vouch.db", logger: Logger(label: "test"))
+        await database.close()
+        let outcome = await withTaskGroup(of: String.self) { group in
+            group.addTask {
+                do {
+                    _ = try await database.read { try await $0.raw("SELECT 1 AS one").first(decodingColumn: "one", as: Int.self) }
+                    return "answered"
+                } catch {
+                    return "failed: \(error)"
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return "hung"
+            }
+            let first = await group.next() ?? "none"
+            group.cancelAll()
+            return first
+        }
+        #expect(outcome.hasPrefix("failed") && outcome.contains("closed"), "\(outcome)")
     }
 
     @Test func localCommitsCountWhatThisServerCommitted() async throws {

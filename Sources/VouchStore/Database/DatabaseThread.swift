@@ -12,6 +12,9 @@ package final class DatabaseThread: TaskExecutor, Sendable {
     private struct Queue: ~Copyable {
         var jobs: [UnownedJob] = []
         var stopping = false
+        /// The thread has ended: jobs go to the global executor (and fail there on a closed
+        /// connection) instead of waiting forever.
+        var ended = false
     }
 
     private let queue = Mutex(Queue())
@@ -30,11 +33,19 @@ package final class DatabaseThread: TaskExecutor, Sendable {
 
     package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        queue.withLock { $0.jobs.append(job) }
+        let ended = queue.withLock { queue -> Bool in
+            if queue.ended { return true }
+            queue.jobs.append(job)
+            return false
+        }
+        if ended {
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+            return
+        }
         if sleeping.load(ordering: .acquiring) { wake.signal() }
     }
 
-    /// Lets the thread finish the jobs it has and end.
+    /// Lets the thread finish the jobs it has and end; later jobs run on the global executor.
     package func stop() {
         queue.withLock { $0.stopping = true }
         wake.signal()
@@ -45,7 +56,8 @@ package final class DatabaseThread: TaskExecutor, Sendable {
         while true {
             let stop = queue.withLock { queue -> Bool in
                 swap(&batch, &queue.jobs)
-                return queue.stopping && batch.isEmpty
+                if queue.stopping && batch.isEmpty { queue.ended = true }
+                return queue.ended
             }
             if stop { return }
             if batch.isEmpty {
