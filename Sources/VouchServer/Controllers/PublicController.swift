@@ -140,7 +140,6 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.der)))
     }
 
-
     /// `text` with its %XX escapes decoded; nil when an escape is malformed or the result is not UTF-8.
     /// (Foundation's `removingPercentEncoding` cost OCSP by GET a tenth of the server's time.)
     static func percentDecoded(_ text: String) -> String? {

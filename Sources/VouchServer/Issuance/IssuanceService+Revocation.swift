@@ -60,7 +60,7 @@ extension IssuanceService {
         let now = clock.seconds
         try await revocations.sync()
         if let cached = ocspCache.withLock({ $0.entries[request] }), now - cached.producedAt < Self.ocspReuse, now >= cached.producedAt,
-            cached.statuses.allSatisfy({ status(of: $0.serial) == $0.status })
+            cached.statuses.allSatisfy({ (revokedStatus(of: $0.serial) ?? .good) == $0.status })
         {
             return OCSPAnswer(der: cached.der, etag: cached.etag, producedAt: cached.producedAt, nextUpdate: cached.producedAt + Self.ocspValidity)
         }
@@ -78,8 +78,8 @@ extension IssuanceService {
                 statuses.append((serial, .unknown))
                 continue
             }
-            if let revoked = revocations.revoked(serial: serial) {
-                statuses.append((serial, .revoked(at: Date(timeIntervalSince1970: TimeInterval(revoked.revokedAt)), reason: revoked.reason)))
+            if let revoked = revokedStatus(of: serial) {
+                statuses.append((serial, revoked))
             } else if let row = try await store.read({ try await $0.certificates.find(serial: serial) }) {
                 // Good as of the state's generation; the row, read after it, may be newer: it wins,
                 // and an answer that the state does not back yet is not kept.
@@ -96,28 +96,24 @@ extension IssuanceService {
         let der = try ca.ocspResponse(
             for: summary, statuses: statuses.map(\.status), now: Date(timeIntervalSince1970: TimeInterval(now)),
             validity: TimeInterval(Self.ocspValidity))
-        let etag = "\"" + Hex.encode(Array(SHA256.hash(data: der).prefix(16))) + "\""
         let keep = summary.nonce == nil && !newerThanState && !statuses.contains { $0.status == .unknown }
         guard keep else { return OCSPAnswer(der: der) }
-        let answer = OCSPAnswer(der: der, etag: etag, producedAt: now, nextUpdate: now + Self.ocspValidity)
-        do {
-            let entry = OCSPCache.Entry(statuses: statuses, producedAt: now, der: der, etag: etag)
-            ocspCache.withLock { cache in
-                if cache.entries[request] == nil, cache.entries.count >= OCSPCache.limit {
-                    // Bounded whatever is asked: aged answers go first, then all, to make room.
-                    cache.entries = cache.entries.filter { now - $0.value.producedAt < Self.ocspReuse }
-                    if cache.entries.count >= OCSPCache.limit { cache.entries.removeAll(keepingCapacity: true) }
-                }
-                cache.entries[request] = entry
+        let etag = "\"" + Hex.encode(Array(SHA256.hash(data: der).prefix(16))) + "\""
+        let entry = OCSPCache.Entry(statuses: statuses, producedAt: now, der: der, etag: etag)
+        ocspCache.withLock { cache in
+            if cache.entries[request] == nil, cache.entries.count >= OCSPCache.limit {
+                // Bounded whatever is asked: aged answers go first, then all, to make room.
+                cache.entries = cache.entries.filter { now - $0.value.producedAt < Self.ocspReuse }
+                if cache.entries.count >= OCSPCache.limit { cache.entries.removeAll(keepingCapacity: true) }
             }
+            cache.entries[request] = entry
         }
-        return answer
+        return OCSPAnswer(der: der, etag: etag, producedAt: now, nextUpdate: now + Self.ocspValidity)
     }
 
-    /// What OCSP states for a certificate this authority issued, from the revocation state.
-    private func status(of serial: String) -> OCSPCertificateStatus {
-        guard let revoked = revocations.revoked(serial: serial) else { return .good }
-        return .revoked(at: Date(timeIntervalSince1970: TimeInterval(revoked.revokedAt)), reason: revoked.reason)
+    /// What OCSP states for a certificate the revocation state holds as revoked or held; nil if it does not.
+    private func revokedStatus(of serial: String) -> OCSPCertificateStatus? {
+        revocations.revoked(serial: serial).map { .revoked(at: Date(timeIntervalSince1970: TimeInterval($0.revokedAt)), reason: $0.reason) }
     }
 
     /// The signed BitstringStatusListCredential with id `revocation-N` or `suspension-N`.
@@ -215,8 +211,8 @@ extension IssuanceService {
 /// An OCSP answer (DER) and what an HTTP cache may do with it.
 struct OCSPAnswer: Sendable {
     var der: [UInt8]
-    /// Set for an answer that HTTP caches may keep (no nonce, every certificate known): its validator, when it was produced and when
-    /// it stops being valid (nextUpdate).
+    /// Set for an answer that HTTP caches may keep (no nonce, every certificate known): its
+    /// validator, when it was produced and when it stops being valid (nextUpdate).
     var etag: String?
     var producedAt: Int = 0
     var nextUpdate: Int = 0
