@@ -129,7 +129,7 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     let publicLimiter = RateLimiter(perMinute: min(configuration.rateLimitPerMinute, Int.max / 10) * 10, clock: services.clock)
     let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute, clock: services.clock)
     router.addRoutes(
-        PublicController(issuance: services.issuance, devices: services.lifecycle, apiKeys: services.apiKeys, metrics: metrics, responses: services.monitoring.responses, limiter: publicLimiter)
+        PublicController(issuance: services.issuance, devices: services.lifecycle, apiKeys: services.apiKeys, metrics: metrics, monitoring: services.monitoring, limiter: publicLimiter)
             .endpoints)
     router.addRoutes(
         EnrollmentController(

@@ -48,6 +48,7 @@ final class ServerFixture: Sendable {
         let id: String
         let certificatePEM: String
         let statusIndex: Int
+        let identityCredential: String?
     }
 
     /// Starts the server on `dataDirectory` (kept at stop), or on a fresh one of its own (removed).
@@ -125,7 +126,9 @@ final class ServerFixture: Sendable {
         let bundle = try answer.decode(EnrollmentBundle.self)
         let identity = try Credential(payload: try CompactJWS(parsing: bundle.identityCredential ?? "").payload)
         let status = identity.status.first { $0.statusPurpose == "revocation" }
-        return Enrolled(id: bundle.deviceId, certificatePEM: bundle.certificate ?? "", statusIndex: Int(status?.statusListIndex ?? "") ?? -1)
+        return Enrolled(
+            id: bundle.deviceId, certificatePEM: bundle.certificate ?? "", statusIndex: Int(status?.statusListIndex ?? "") ?? -1,
+            identityCredential: bundle.identityCredential)
     }
 
     static let identityCredentialKey = Array(#""identityCredential":"#.utf8)

@@ -122,6 +122,16 @@ public final class FleetMonitor: Sendable {
         }
     }
 
+    /// Drops everything held on the device (a revoked or decommissioned device is watched no more).
+    public func forget(_ device: String) {
+        _ = shard(device).records.withLock { $0.removeValue(forKey: device) }
+    }
+
+    /// How many devices the monitor holds.
+    public var deviceCount: Int {
+        shards.reduce(0) { total, shard in total + shard.records.withLock { $0.count } }
+    }
+
     /// The device's windows and addresses as of `date`, if it has been seen.
     public func activity(of device: String, at date: Date) -> Activity? {
         let minute = Self.minute(date)

@@ -25,8 +25,11 @@ protocol LifecycleManaging: Sendable {
     func devices(state: String?, group: String?, zone: String?, after: String?, limit: Int) async throws -> [DeviceView]
     func detail(_ id: String) async throws -> DeviceDetail
     func apply(_ action: LifecycleAction, to id: String, reason: RevocationReason?, actor: String, cause: [String: JSONValue]?) async throws -> (DeviceView, EnrollmentBundle?)
-    /// Devices by state and the last event's number (`/metrics`), which also shows the store answers.
+    /// Devices by state and the last event's number (`/metrics`).
     func fleetCounts() async throws -> (devicesByState: [DeviceState: Int], lastEvent: Int)
+    /// The last event's number: one row read, which shows the store answers (`/readyz`) at the
+    /// same cost in a fleet of any size.
+    func lastEvent() async throws -> Int
     /// The events after `after`, oldest first, and the last event's number.
     func events(after: Int, limit: Int) async throws -> (events: [EventRecord], last: Int)
 }

@@ -57,7 +57,7 @@ final class LifecycleService: Sendable {
                 DeviceDetail.EventView(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor, data: try $0.data())
             },
             activity: ActivityView(monitoring.activity(of: id)),
-            trust: TrustSummary(monitoring.trustReport(of: id)),
+            trust: TrustSummary(monitoring.trustReport(of: id, state: row.state)),
             firmware: firmware.map {
                 DeviceFirmwareView(sha256: $0.digest, version: $0.version, status: $0.status.rawValue, phase: $0.phase.rawValue, reportedAt: $0.reportedAt)
             },
@@ -127,6 +127,9 @@ final class LifecycleService: Sendable {
             return (row, plan, bundle)
         }
         directory.invalidate(id)
+        if !MonitoringService.isWatched(plan.to) {
+            monitoring.forget(id)
+        }
         if plan.effects.contains(LifecycleEffect.clearMonitoring) {
             // An operator looked and let the device back: what was held against it is cleared.
             monitoring.release(id, cause: "\(action.pastTense) by \(actor)")
@@ -153,6 +156,10 @@ final class LifecycleService: Sendable {
         let groupFilter = groupID
         return try await store.read { try await $0.devices.list(state: wanted, groupID: groupFilter, zone: zone, after: after, limit: limit) }
             .map(DeviceView.init)
+    }
+
+    func lastEvent() async throws -> Int {
+        try await store.read { try await $0.counters.current(.events) }
     }
 
     func fleetCounts() async throws -> (devicesByState: [DeviceState: Int], lastEvent: Int) {

@@ -12,7 +12,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     let apiKeys: Keys
     let metrics: ServerMetrics
     /// The responder's queue, whose depth /metrics shows.
-    let responses: ResponseQueue
+    let monitoring: MonitoringService
     /// Per-source limit of the routes that read or sign on demand (PKI, OCSP, status lists, the
     /// trust bundle, the DID document): anyone may ask, nobody may ask without end.
     let limiter: RateLimiter
@@ -51,7 +51,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     }
 
     @Sendable func ready(_ request: Request, context: VouchRequestContext) async throws -> Response {
-        _ = try await devices.fleetCounts()
+        _ = try await devices.lastEvent()
         return Responses.text("ready\n", contentType: "text/plain")
     }
 
@@ -61,7 +61,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
 
     @Sendable func prometheus(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let (counts, last) = try await devices.fleetCounts()
-        return Responses.text(metrics.render(devicesByState: counts, lastEvent: last, responsesPending: responses.pending), contentType: "text/plain; version=0.0.4")
+        return Responses.text(metrics.render(devicesByState: counts, lastEvent: last, responsesPending: monitoring.responses.pending, monitoredDevices: monitoring.watchedDevices), contentType: "text/plain; version=0.0.4")
     }
 
     @Sendable func didDocument(_ request: Request, context: VouchRequestContext) throws -> Response {

@@ -22,7 +22,7 @@ final class ServerMetrics: Sendable {
     func rotated() { counts.withLock { $0.rotations += 1 } }
 
     /// The exposition, with device counts by state read by the caller.
-    func render(devicesByState: [DeviceState: Int], lastEvent: Int, responsesPending: Int) -> String {
+    func render(devicesByState: [DeviceState: Int], lastEvent: Int, responsesPending: Int, monitoredDevices: Int) -> String {
         let snapshot = counts.withLock { $0 }
         var out = "# HELP vouch_http_responses_total HTTP responses by status code.\n# TYPE vouch_http_responses_total counter\n"
         for (status, count) in snapshot.responses.sorted(by: { $0.key < $1.key }) {
@@ -46,6 +46,9 @@ final class ServerMetrics: Sendable {
         out += "vouch_events_last_sequence \(lastEvent)\n"
         out += "# HELP vouch_responses_pending Automated responses ordered and not yet carried out.\n# TYPE vouch_responses_pending gauge\n"
         out += "vouch_responses_pending \(responsesPending)\n"
+        out += "# HELP vouch_monitored_devices Devices monitoring holds state for in this process (revoked and decommissioned ones are dropped).\n"
+        out += "# TYPE vouch_monitored_devices gauge\n"
+        out += "vouch_monitored_devices \(monitoredDevices)\n"
         return out
     }
 }

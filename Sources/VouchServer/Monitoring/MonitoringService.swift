@@ -18,6 +18,8 @@ final class MonitoringService: Sendable {
     private let monitor = FleetMonitor()
     /// Responses ordered by the rules, for the `Responder` service.
     let responses = ResponseQueue()
+    /// The last few accepted messages per device, when the server keeps them (`--telemetry-keep`).
+    let recentTelemetry = RecentTelemetry()
     private let directory: DirectoryService
     private let clock: ServerClock
     private let logger: Logger
@@ -34,16 +36,33 @@ final class MonitoringService: Sendable {
     }
 
     /// Feeds what a request showed of a device into monitoring, and queues the responses it brings.
+    /// A revoked or decommissioned device is not watched: nothing it does is held in memory.
     func observe(_ observation: Observation, of entry: DeviceDirectory.Entry) {
+        guard Self.isWatched(entry.row.state) else { return }
         let orders = monitor.record(observation, device: entry.row.id, profile: entry.profile, at: clock.now)
         if !orders.isEmpty { queue(orders) }
     }
 
     /// Raises a signal found outside the request counts (a firmware verdict), counting `metric`.
     func raise(_ kind: SignalKind, detail: String, counting metric: DeviceMetric, of entry: DeviceDirectory.Entry) {
+        guard Self.isWatched(entry.row.state) else { return }
         let orders = monitor.raise(kind, detail: detail, counting: metric, device: entry.row.id, profile: entry.profile, at: clock.now)
         if !orders.isEmpty { queue(orders) }
     }
+
+    /// Whether monitoring keeps state for a device in `state`: not once it is revoked or
+    /// decommissioned, so that what monitoring holds grows with the devices in service, not with
+    /// every device ever enrolled.
+    static func isWatched(_ state: DeviceState) -> Bool { state != .revoked && state != .decommissioned }
+
+    /// Drops what monitoring holds on a device that left service (revoked or decommissioned).
+    func forget(_ id: String) {
+        monitor.forget(id)
+        recentTelemetry.forget(id)
+    }
+
+    /// How many devices monitoring holds state for.
+    var watchedDevices: Int { monitor.deviceCount }
 
     /// Clears what was held against a device an operator let back.
     func release(_ id: String, cause: String) {
@@ -69,13 +88,17 @@ final class MonitoringService: Sendable {
 
     /// The device's trust score and its explanation.
     func trust(of id: String) async throws -> TrustReport {
-        guard try await directory.entry(id) != nil else { throw ServiceError.notFound("no device with id \(id.prefix(64))") }
-        return monitor.trust(of: id, at: clock.now)
+        guard let entry = try await directory.entry(id) else { throw ServiceError.notFound("no device with id \(id.prefix(64))") }
+        return trustReport(of: id, state: entry.row.state)
     }
 
-    /// The trust report of a device known to exist.
-    func trustReport(of id: String) -> TrustReport {
-        monitor.trust(of: id, at: clock.now)
+    /// The trust report of a device known to exist, in `state`. A device out of service scores 0
+    /// and is not watched; what led to it is in the event log.
+    func trustReport(of id: String, state: DeviceState) -> TrustReport {
+        guard Self.isWatched(state) else {
+            return .unwatched(device: id, state: state, at: clock.now, halfLife: monitor.rules.halfLife)
+        }
+        return monitor.trust(of: id, at: clock.now)
     }
 
     /// What this server has observed of a device.

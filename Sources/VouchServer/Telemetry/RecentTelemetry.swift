@@ -21,6 +21,10 @@ final class RecentTelemetry: Sendable {
         }
     }
 
+    func forget(_ device: String) {
+        _ = messages.withLock { $0.removeValue(forKey: device) }
+    }
+
     func recent(_ device: String) -> [Message] {
         messages.withLock { $0[device] ?? [] }
     }

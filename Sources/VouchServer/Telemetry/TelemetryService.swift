@@ -39,7 +39,6 @@ final class TelemetryService: Sendable {
     /// How many accepted telemetry messages to keep per device for the console (0: none).
     let keep: Int
     /// The messages kept.
-    private let recent = RecentTelemetry()
 
     /// How far an envelope's time may be from the server's clock.
     static let clockWindow: TimeInterval = 300
@@ -58,7 +57,7 @@ final class TelemetryService: Sendable {
     /// The messages kept of a device, oldest first.
     func recentMessages(of device: String) async throws -> [RecentTelemetry.Message] {
         guard try await directory.entry(device) != nil else { throw ServiceError.notFound("no device with id \(device.prefix(64))") }
-        return recent.recent(device)
+        return monitoring.recentTelemetry.recent(device)
     }
 
     /// Checks each envelope of a batch from an authenticated `device` (see `ingest(_:from:source:)`).
@@ -139,7 +138,7 @@ final class TelemetryService: Sendable {
             accepted += 1
             bytes += envelope.payload.count
             outcomes.append(.accepted)
-            if keep > 0 { recent.keep(envelope, device: id, limit: keep) }
+            if keep > 0 { monitoring.recentTelemetry.keep(envelope, device: id, limit: keep) }
         }
         observation.count(.messages, UInt32(accepted))
         observation.count(.bytes, UInt32(clamping: bytes))

@@ -246,6 +246,13 @@ package enum Migrations {
             try await db.alter(table: "status_bits").column("cleared", type: .bigint, .notNull, .default(0)).run()
             try await db.create(index: "status_bits_by_generation").on("status_bits").column("generation").run()
         },
+        // Device pages filtered by zone, or by state within a group or a zone, are read from an index
+        // in id order instead of walking every device of the group, zone or state.
+        Migration(name: "0012_device_filters") { db in
+            try await db.create(index: "devices_by_zone").on("devices").column("zone").column("id").run()
+            try await db.create(index: "devices_by_group_state").on("devices").column("group_id").column("state").column("id").run()
+            try await db.create(index: "devices_by_zone_state").on("devices").column("zone").column("state").column("id").run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

@@ -109,6 +109,53 @@ struct ResponseTests {
         }
     }
 
+    @Test func aDeviceOutOfServiceIsNoLongerHeldInMemory() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(monitoredPolicyYAML).status == 201)
+                let vouch = client.vouch(.apiKey(admin))
+                var ids: [String] = []
+                var agents: [DeviceAgent] = []
+                for group in ["sensors", "sensors-2", "sensors-3"] {
+                    let device = DeviceAgent()
+                    agents.append(device)
+                    let (id, _) = try await fleet.enroll(group: group, zone: "line-3", roles: ["sensor"], device: device)
+                    let token = try await device.accessToken(client, deviceID: id)
+                    let envelope = try await TelemetryEnvelope(device: device.did, sequence: 1, topic: "telemetry/\(id)/temp", payload: Data("21.5".utf8))
+                        .signed(with: device.key)
+                    #expect(try await fleet.send([envelope], token: token).json["accepted"] == 1)
+                    ids.append(id)
+                }
+                #expect(try await vouch.metric("vouch_monitored_devices") == 3)
+                #expect(try await client.call(.get, "/v1/admin/devices/\(ids[0])", apiKey: admin).json["activity"]?["metrics"]?["messages"] != nil)
+
+                // Revoking one and decommissioning another drops what monitoring held on them.
+                _ = try await vouch.act(.revoke, on: ids[0], reason: "key-compromise")
+                _ = try await vouch.act(.decommission, on: ids[1])
+                #expect(try await vouch.metric("vouch_monitored_devices") == 1)
+                for id in ids.prefix(2) {
+                    let detail = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json
+                    #expect(detail["activity"]?["metrics"] == [:], "\(detail["activity"] ?? .null)")
+                    // Its trust report says why it is no longer watched, not that nothing was seen.
+                    let trust = try await vouch.trust(of: id)
+                    #expect(trust.score == 0)
+                    #expect(trust.explanation.contains("no longer watched"), "\(trust.explanation)")
+                }
+                // Proofs in a revoked device's name do not bring its record back.
+                for signer in [SigningKey.generate(.ed25519), agents[0].key] {
+                    let (nonce, proof) = try await agents[0].proof(client, deviceID: ids[0], signer: signer)
+                    let refused = try await client.call(
+                        .post, "/v1/auth/token", json: try JSONValue(encoding: TokenRequest(nonce: nonce, proof: proof)),
+                        headers: try agents[0].dpop(.post, "/v1/auth/token"))
+                    #expect(refused.status == 401 || refused.status == 403, "\(refused.text)")
+                }
+                #expect(try await vouch.metric("vouch_monitored_devices") == 1)
+                #expect(try await vouch.trust(of: ids[2]).score == 100)
+            }
+        }
+    }
+
     @Test func aStepUpNeedsAFreshKnownGoodMeasurement() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in

@@ -1,0 +1,1 @@
+../VouchServerBenchmarks/AuthorizationFixture.swift

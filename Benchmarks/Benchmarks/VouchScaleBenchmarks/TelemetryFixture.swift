@@ -1,0 +1,1 @@
+../VouchServerBenchmarks/TelemetryFixture.swift
