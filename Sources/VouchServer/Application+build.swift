@@ -119,7 +119,7 @@ final class BoundPort: Sendable {
 }
 
 /// The routes: public PKI and status, the device API, the admin API.
-func buildRouter(services: VouchServices, configuration: ServerConfiguration) -> Router<VouchRequestContext> {
+func buildRouter(services: VouchServices, configuration: ServerConfiguration) -> VouchRouter {
     let metrics = ServerMetrics()
     // HEAD answers as GET does, without the body (RFC 9110 §9.3.2).
     let router = Router(context: VouchRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -128,9 +128,10 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     // Public reads cost little each but are open to everyone: ten times the authenticated limit.
     let publicLimiter = RateLimiter(perMinute: min(configuration.rateLimitPerMinute, Int.max / 10) * 10, clock: services.clock)
     let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute, clock: services.clock)
-    router.addRoutes(
-        PublicController(issuance: services.issuance, devices: services.lifecycle, apiKeys: services.apiKeys, metrics: metrics, monitoring: services.monitoring, limiter: publicLimiter)
-            .endpoints)
+    let publicController = PublicController(
+        issuance: services.issuance, devices: services.lifecycle, apiKeys: services.apiKeys, metrics: metrics, monitoring: services.monitoring,
+        limiter: publicLimiter)
+    router.addRoutes(publicController.endpoints)
     router.addRoutes(
         EnrollmentController(
             enrollment: services.enrollment, nonces: services.nonces, issuance: services.issuance, deviceAuth: services.deviceAuth, limiter: limiter,
@@ -156,7 +157,19 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     router.addRoutes(policy.adminEndpoints, atPath: "/v1/admin")
     // Last, so that it wraps only the not-found answer: 405 with Allow for a known path.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
-    return router
+    // OCSP by GET, past the router, through the middleware its route has there.
+    let counting = MetricsMiddleware<VouchRequestContext>(metrics: metrics)
+    let problems = ProblemMiddleware<VouchRequestContext>()
+    let limiting = RateLimitMiddleware(limiter: publicLimiter)
+    return VouchRouter(router: router) { request, context in
+        try await counting.handle(request, context: context) { request, context in
+            try await problems.handle(request, context: context) { request, context in
+                try await limiting.handle(request, context: context) { request, context in
+                    try await publicController.ocspByGET(request, context: context)
+                }
+            }
+        }
+    }
 }
 
 /// Runs the transparency log's sequencer until the server shuts down; then appends what was

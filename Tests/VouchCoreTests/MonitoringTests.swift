@@ -120,6 +120,32 @@ import VouchKit
         return observation
     }
 
+    @Test func theMonitorHoldsAtMostItsLimitDroppingTheDevicesSeenLongestAgo() {
+        let monitor = FleetMonitor(rules: MonitoringRules(responses: []), deviceLimit: 160)
+        #expect(monitor.deviceLimit == 160)
+        // A device with a signal against it, seen first: kept over quiet devices seen later.
+        _ = monitor.raise(.signatureForged, detail: "forged", device: "dev_held", profile: sensor, at: start)
+        // A thousand devices, each seen in a minute of its own.
+        for index in 0..<1_000 {
+            _ = monitor.record(messages(1), device: "dev_\(index)", profile: sensor, at: start.addingTimeInterval(Double(index + 1) * 60))
+            #expect(monitor.deviceCount <= 160)
+        }
+        let now = start.addingTimeInterval(1_001 * 60)
+        #expect(monitor.evictedDevices >= 1_001 - 160)
+        #expect(monitor.deviceCount + monitor.evictedDevices == 1_001)
+        #expect(monitor.activity(of: "dev_999", at: now) != nil)
+        #expect(monitor.activity(of: "dev_0", at: now) == nil)
+        #expect(monitor.activity(of: "dev_held", at: now) != nil)
+        // What is held is what was seen last: each shard of 16 keeps its 10 most recent of about 62,
+        // so nothing from the first half is left.
+        let kept = (0..<1_000).filter { monitor.activity(of: "dev_\($0)", at: now) != nil }
+        #expect(kept.count == monitor.deviceCount - 1 && (kept.min() ?? 0) >= 500, "\(kept)")
+        // Forgetting frees the room at once.
+        for index in kept { monitor.forget("dev_\(index)") }
+        monitor.forget("dev_held")
+        #expect(monitor.deviceCount == 0)
+    }
+
     @Test func aBurstIsFoundAgainstTheDevicesOwnBaselineAndItsCohorts() {
         let monitor = FleetMonitor(rules: MonitoringRules(responses: []))
         // Ten quiet minutes for the device and nine others of its cohort.

@@ -41,11 +41,12 @@ func monitoringMemoryBenchmark() {
     }
 }
 
-/// The process's resident set in bytes, from /proc.
-func residentBytes() -> Int {
+/// The process's resident set in bytes, from /proc (`field`: VmRSS, or RssAnon for the part no
+/// file backs, which mapped database pages are not in).
+func residentBytes(_ field: String = "VmRSS") -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
         let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-    else { fatalError("no VmRSS in /proc/self/status") }
+    else { fatalError("no \(field) in /proc/self/status") }
     return kilobytes * 1024
 }

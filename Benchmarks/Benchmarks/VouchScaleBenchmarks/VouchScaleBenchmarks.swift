@@ -21,8 +21,10 @@ import X509
 ///   into the fleet;
 /// - `GET /v1/admin/devices` pages with filters (state, group, zone and their pairs, first pages and
 ///   pages after a cursor);
-/// - the server's resident memory after start-up and a few requests, and what monitoring holds per
-///   device (`FleetMonitor` in process, devices observed once and for an hour of minutes).
+/// - the process's resident memory after start-up and a few requests (all of it, and the part no file
+///   backs: SQLite's pages are mapped, and those read count as resident while the kernel keeps
+///   them), and what monitoring holds per device (`FleetMonitor` in process, devices observed once
+///   and every minute for an hour and a half).
 func benchmarks() {
     monitoringMemoryBenchmark()
     let seededDevices = ProcessInfo.processInfo.environment["VOUCH_SCALE_DEVICES"].flatMap(Int.init) ?? 1_000_000
@@ -157,7 +159,8 @@ func benchmarks() {
         Benchmark(
             "scale: resident memory after start-up, \(fleet.label)",
             configuration: Benchmark.Configuration(
-                metrics: [.custom("resident memory (MiB)", useScalingFactor: false)], warmupIterations: 0, scalingFactor: .one,
+                metrics: [.custom("resident memory (MiB)", useScalingFactor: false), .custom("anonymous memory (MiB)", useScalingFactor: false)],
+                warmupIterations: 0, scalingFactor: .one,
                 maxDuration: .seconds(60), maxIterations: 1)
         ) { (benchmark: Benchmark, path: String?) in
             let fixture = try await ServerFixture(devices: 0, connections: 1, dataDirectory: path)
@@ -166,6 +169,7 @@ func benchmarks() {
             }
             require(try await fixture.admin().devices(limit: 100).devices.count > 0 || path == nil, "the seeded fleet lists no device")
             benchmark.measurement(.custom("resident memory (MiB)", useScalingFactor: false), residentBytes() >> 20)
+            benchmark.measurement(.custom("anonymous memory (MiB)", useScalingFactor: false), residentBytes("RssAnon") >> 20)
             await fixture.stop()
         } setup: {
             try await directory()
@@ -228,5 +232,39 @@ final class DevicePages: Sendable {
             require(query.zone == nil || device.zone == query.zone, "\(query) answered a device in zone \(device.zone)")
             require(query.after.map { device.id > $0 } ?? true, "\(query) answered \(device.id), not after the cursor")
         }
+    }
+}
+
+/// A device enrolled for revoking, and what a relying party asks about it.
+struct RevocationProbe: Sendable {
+    let device: ServerFixture.Enrolled
+    let fixture: ServerFixture
+    let serial: [UInt8]
+    let ocspRequest: [UInt8]
+    let listPath: String
+
+    init(fixture: ServerFixture, on connection: VouchClient) async throws {
+        guard let device = try await fixture.enroll(on: connection) else { fatalError("no enrollment answer") }
+        self.device = device
+        self.fixture = fixture
+        let certificate = try Certificate(pemEncoded: device.certificatePEM)
+        serial = Array(certificate.serialNumber.bytes)
+        ocspRequest = try OCSPClient.request(serial: certificate.serialNumber, issuer: try await fixture.intermediate())
+        listPath = device.statusListPath
+    }
+
+    /// Revokes the device, then reads the CRL, OCSP and the status list, each of which must show it.
+    func revokeAndSee(on connection: VouchClient) async throws {
+        var admin = connection
+        admin = admin.with(.apiKey(fixture.adminKey))
+        require(try await admin.act(.revoke, on: device.id, reason: "key-compromise").device.state == "revoked", "the revocation failed")
+        let crl = try await connection.bytes("/v1/pki/crl")
+        require(crl.contains(bytes: serial), "the CRL does not list the revoked serial")
+        let ocsp = try await connection.send("POST", "/v1/pki/ocsp", body: .bytes(ocspRequest, contentType: "application/ocsp-request"))
+        let statuses = try OCSPClient.unverifiedStatuses(in: ocsp.body)
+        guard case .revoked = statuses.first?.status else { fatalError("OCSP does not answer revoked: \(statuses)") }
+        let list = try Credential(payload: try CompactJWS(parsing: try await connection.text(listPath)).payload)
+        let bits = try BitstringStatusList(encodedList: list.json["credentialSubject"]?["encodedList"]?.stringValue ?? "")
+        require(try bits.isSet(device.statusIndex), "the status list does not show the revocation")
     }
 }

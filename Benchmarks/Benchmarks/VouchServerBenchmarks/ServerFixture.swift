@@ -47,7 +47,9 @@ final class ServerFixture: Sendable {
     struct Enrolled: Sendable {
         let id: String
         let certificatePEM: String
+        /// The revocation bit's position in its list, and the list's path.
         let statusIndex: Int
+        let statusListPath: String
         let identityCredential: String?
     }
 
@@ -128,7 +130,7 @@ final class ServerFixture: Sendable {
         let status = identity.status.first { $0.statusPurpose == "revocation" }
         return Enrolled(
             id: bundle.deviceId, certificatePEM: bundle.certificate ?? "", statusIndex: Int(status?.statusListIndex ?? "") ?? -1,
-            identityCredential: bundle.identityCredential)
+            statusListPath: URL(string: status?.statusListCredential ?? "")?.path ?? "", identityCredential: bundle.identityCredential)
     }
 
     static let identityCredentialKey = Array(#""identityCredential":"#.utf8)

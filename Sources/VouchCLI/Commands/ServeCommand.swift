@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import VouchCore
 import VouchServer
 
 /// `vouch serve`: the trust authority.
@@ -35,6 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Accepted telemetry messages to keep in memory per device for operators to read (VOUCH_TELEMETRY_KEEP; default 0: none)."
     ) var telemetryKeep: Int?
     @Option(
+        name: .customLong("monitor-limit"),
+        help: "The most devices monitoring holds state for, about 1.6 KB each; past it, those seen longest ago are dropped (VOUCH_MONITOR_LIMIT; default 1000000)."
+    ) var monitorLimit: Int?
+    @Option(
         name: .customLong("rate-limit"),
         help: "Enrollment and authentication requests allowed per source address per minute (VOUCH_RATE_LIMIT; default 600)."
     ) var rateLimit: Int?
@@ -67,6 +72,11 @@ struct ServeCommand: AsyncParsableCommand {
             return value
         } ?? 600
         guard (1...10_000_000).contains(limit) else { throw ValidationError("--rate-limit must be between 1 and 10000000 requests a minute") }
+        let monitored = try monitorLimit ?? environment["VOUCH_MONITOR_LIMIT"].map { text in
+            guard let value = Int(text) else { throw ValidationError("VOUCH_MONITOR_LIMIT=\(text) is not a number") }
+            return value
+        } ?? FleetMonitor.defaultDeviceLimit
+        guard (1_000...100_000_000).contains(monitored) else { throw ValidationError("--monitor-limit must be between 1000 and 100000000 devices") }
         let configuration = ServerConfiguration(
             host: host ?? environment["VOUCH_HOST"] ?? "127.0.0.1",
             port: try integer(port, "VOUCH_PORT", default: 8080)!,
@@ -75,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
             publicURL: publicURL ?? environment["VOUCH_PUBLIC_URL"],
             mtlsPort: try integer(mtlsPort, "VOUCH_MTLS_PORT", default: nil), rateLimitPerMinute: limit,
             checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum,
-            telemetryKeep: keep
+            telemetryKeep: keep, monitorDeviceLimit: monitored
         )
         guard (0...65_535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535 (0: a free port the kernel chooses)") }
         var logger = Logger(label: "vouch")

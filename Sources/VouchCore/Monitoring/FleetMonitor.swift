@@ -50,11 +50,28 @@ public final class FleetMonitor: Sendable {
     private let shards: [Shard]
     private let configuration: Mutex<Configuration>
     private let cohorts = Mutex<[String: [Baseline]]>([:])
+    /// The most devices held at once (`deviceLimit`), per shard.
+    private let shardLimit: Int
+    private let evictions = Atomic<Int>(0)
 
-    public init(rules: MonitoringRules = .standard) {
+    /// The default of `deviceLimit`: at about 1.6 KB a device, 1.6 GB at most.
+    public static let defaultDeviceLimit = 1_000_000
+
+    /// A monitor holding at most `deviceLimit` devices (at least one per shard): when a shard is
+    /// full, a new device makes it drop the tenth of its devices seen longest ago, those with
+    /// nothing held against them first. A dropped device starts again from its cohort's baseline
+    /// when it is next seen.
+    public init(rules: MonitoringRules = .standard, deviceLimit: Int = FleetMonitor.defaultDeviceLimit) {
         shards = (0..<Self.shardCount).map { _ in Shard() }
         configuration = Mutex(Configuration(rules))
+        shardLimit = max(1, deviceLimit / Self.shardCount)
     }
+
+    /// The most devices held at once.
+    public var deviceLimit: Int { shardLimit * Self.shardCount }
+
+    /// Devices dropped to stay within `deviceLimit`, since start.
+    public var evictedDevices: Int { evictions.load(ordering: .relaxed) }
 
     /// Puts new rules in force (a new policy version).
     public func configure(_ rules: MonitoringRules) {
@@ -80,6 +97,7 @@ public final class FleetMonitor: Sendable {
         let minute = Self.minute(date)
         return shard(device).records.withLock { records in
             if records[device] == nil {
+                if records.count >= shardLimit { evict(from: &records) }
                 records[device] = MonitoredDevice(profile: profile, minute: minute)
                 records[device]!.judgeByCohort(configuration.rules, cohorts: cohorts)
             } else if records[device]!.profile != profile {
@@ -120,6 +138,16 @@ public final class FleetMonitor: Sendable {
             records[device]!.fired = []
             records[device]!.note(cause, at: date, halfLife: halfLife)
         }
+    }
+
+    /// Drops the tenth of a full shard's devices seen longest ago (by the minute their windows
+    /// last moved to), devices with signals or fired responses only after those with none.
+    private func evict(from records: inout [String: MonitoredDevice]) {
+        let count = max(1, records.count / 10)
+        var order = records.map { (held: !$0.value.signals.isEmpty || !$0.value.fired.isEmpty, minute: $0.value.windows.minute, id: $0.key) }
+        order.sort { ($0.held ? 1 : 0, $0.minute) < ($1.held ? 1 : 0, $1.minute) }
+        for victim in order.prefix(count) { records.removeValue(forKey: victim.id) }
+        evictions.add(count, ordering: .relaxed)
     }
 
     /// Drops everything held on the device (a revoked or decommissioned device is watched no more).

@@ -1,4 +1,5 @@
 import Foundation
+import VouchCore
 
 /// How `vouch serve` runs.
 public struct ServerConfiguration: Sendable {
@@ -25,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var receiptTimeout: Duration
     /// How many accepted telemetry messages to keep in memory per device, for the console (0: none).
     public var telemetryKeep: Int
+    /// The most devices monitoring holds state for (about 1.6 KB each); past it, those seen
+    /// longest ago are dropped.
+    public var monitorDeviceLimit: Int
     /// The authority's clock. Always the system clock when serving; simulations of a fleet over
     /// hours of simulated time (`vouch simulate` in tests) run the server on their own clock.
     public var clock: @Sendable () -> Date = { Date() }
@@ -33,9 +37,10 @@ public struct ServerConfiguration: Sendable {
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./vouch-data",
         databaseURL: String? = nil, publicURL: String? = nil, mtlsPort: Int? = nil, rateLimitPerMinute: Int = 600,
         checkpointInterval: Duration = .seconds(1), witnesses: [String] = [], witnessQuorum: Int? = nil, receiptTimeout: Duration = .seconds(5),
-        telemetryKeep: Int = 0
+        telemetryKeep: Int = 0, monitorDeviceLimit: Int = FleetMonitor.defaultDeviceLimit
     ) {
         self.telemetryKeep = telemetryKeep
+        self.monitorDeviceLimit = monitorDeviceLimit
         self.checkpointInterval = checkpointInterval
         self.witnesses = witnesses
         self.witnessQuorum = witnessQuorum ?? (witnesses.isEmpty ? 0 : 1)

@@ -62,7 +62,8 @@ enum ServerLoader {
                 store: store,
                 keys: .init(ca: ca, rootKey: caKeys.root, issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store)),
                 log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: ServerClock(configuration.clock))
+                telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, logger: logger,
+                clock: ServerClock(configuration.clock))
             let (_, secret) = try await services.apiKeys.create(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
@@ -112,7 +113,8 @@ enum ServerLoader {
                     ca: ca, rootKey: rootKey, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
                     statusIndexKey: try await Self.statusIndexKey(store)),
                 log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, logger: logger, clock: ServerClock(configuration.clock))
+                telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, logger: logger,
+                clock: ServerClock(configuration.clock))
             return Loaded(services: services, newAdminKey: nil)
         } catch let error as ServerStartupError {
             throw error

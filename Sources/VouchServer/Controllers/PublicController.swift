@@ -61,7 +61,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
 
     @Sendable func prometheus(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let (counts, last) = try await devices.fleetCounts()
-        return Responses.text(metrics.render(devicesByState: counts, lastEvent: last, responsesPending: monitoring.responses.pending, monitoredDevices: monitoring.watchedDevices), contentType: "text/plain; version=0.0.4")
+        return Responses.text(metrics.render(devicesByState: counts, lastEvent: last, responsesPending: monitoring.responses.pending, monitoredDevices: monitoring.watchedDevices, evictedDevices: monitoring.evictedDevices), contentType: "text/plain; version=0.0.4")
     }
 
     @Sendable func didDocument(_ request: Request, context: VouchRequestContext) throws -> Response {
@@ -108,30 +108,37 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
         }
         let body = try await request.bodyBytes(limit: 16 * 1024, tooLarge: "an OCSP request is at most 16 KiB")
         // RFC 5019 §5: answers to POST are not for HTTP caches.
-        return Responses.bytes(try await issuance.ocsp(Array(body.readableBytesView)).der, contentType: "application/ocsp-response", cache: "no-store")
+        return Responses.bytes(try await issuance.ocsp(Array(body.readableBytesView), path: nil).der, contentType: "application/ocsp-response", cache: "no-store")
     }
 
     /// RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSP request}
     @Sendable func ocspByGET(_ request: Request, context: VouchRequestContext) async throws -> Response {
-        let encoded = context.parameters.getCatchAll().joined(separator: "/")
-        guard let text = Self.percentDecoded(encoded), let der = Data(base64Encoded: text) else {
-            throw ServiceError.invalidRequest("the path after /v1/pki/ocsp/ must be the URL-encoded base64 of a DER OCSP request")
+        let path = request.uri.path
+        let encoded = path.hasPrefix(OCSPAnswer.getPrefix) ? String(path.dropFirst(OCSPAnswer.getPrefix.count)) : ""
+        // A request asked before is answered by its path, without decoding it again.
+        let kept = try await issuance.keptOCSP(path: encoded)
+        let answer: OCSPAnswer
+        if let kept {
+            answer = kept
+        } else {
+            guard let text = Self.percentDecoded(encoded), let der = Data(base64Encoded: text) else {
+                throw ServiceError.invalidRequest("the path after /v1/pki/ocsp/ must be the URL-encoded base64 of a DER OCSP request")
+            }
+            answer = try await issuance.ocsp(Array(der), path: encoded)
         }
-        let answer = try await issuance.ocsp(Array(der))
         guard let etag = answer.etag else {
             return Responses.bytes(answer.der, contentType: "application/ocsp-response", cache: "no-store")
         }
         // RFC 5019 §6.2: validators and freshness for HTTP caches. max-age stops well before
         // nextUpdate (at most a minute) so that a cache does not hide a revocation for long; a cache
         // revalidates with If-None-Match, answered 304 while the same answer stands.
-        let now = issuance.clock.seconds
-        let maxAge = max(0, min(OCSPAnswer.httpMaxAge, answer.nextUpdate - now))
+        let maxAge = max(0, min(OCSPAnswer.httpMaxAge, answer.nextUpdate - issuance.clock.seconds))
         var headers: HTTPFields = [
             .contentType: "application/ocsp-response",
-            .cacheControl: "max-age=\(maxAge), public, no-transform, must-revalidate",
+            .cacheControl: maxAge == OCSPAnswer.httpMaxAge ? OCSPAnswer.cacheControl : "max-age=\(maxAge), public, no-transform, must-revalidate",
             .eTag: etag,
-            .lastModified: HTTPDate.format(answer.producedAt),
-            .expires: HTTPDate.format(answer.nextUpdate),
+            .lastModified: answer.lastModified,
+            .expires: answer.expires,
         ]
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
             return Response(status: .notModified, headers: headers)

@@ -22,7 +22,7 @@ final class ServerMetrics: Sendable {
     func rotated() { counts.withLock { $0.rotations += 1 } }
 
     /// The exposition, with device counts by state read by the caller.
-    func render(devicesByState: [DeviceState: Int], lastEvent: Int, responsesPending: Int, monitoredDevices: Int) -> String {
+    func render(devicesByState: [DeviceState: Int], lastEvent: Int, responsesPending: Int, monitoredDevices: Int, evictedDevices: Int) -> String {
         let snapshot = counts.withLock { $0 }
         var out = "# HELP vouch_http_responses_total HTTP responses by status code.\n# TYPE vouch_http_responses_total counter\n"
         for (status, count) in snapshot.responses.sorted(by: { $0.key < $1.key }) {
@@ -49,6 +49,9 @@ final class ServerMetrics: Sendable {
         out += "# HELP vouch_monitored_devices Devices monitoring holds state for in this process (revoked and decommissioned ones are dropped).\n"
         out += "# TYPE vouch_monitored_devices gauge\n"
         out += "vouch_monitored_devices \(monitoredDevices)\n"
+        out += "# HELP vouch_monitored_devices_evicted_total Devices monitoring dropped, seen longest ago, to stay within --monitor-limit.\n"
+        out += "# TYPE vouch_monitored_devices_evicted_total counter\n"
+        out += "vouch_monitored_devices_evicted_total \(evictedDevices)\n"
         return out
     }
 }

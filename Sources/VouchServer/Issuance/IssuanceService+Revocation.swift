@@ -55,14 +55,14 @@ extension IssuanceService {
     /// is kept per request and handed out again while every certificate it names has the status it
     /// states (checked against the revocation state on every request, so a revocation shows on the
     /// very next one) and it is younger than `ocspReuse`; requests with a nonce, or naming a
-    /// certificate this authority does not know, are signed each time.
-    func ocsp(_ request: [UInt8]) async throws -> OCSPAnswer {
+    /// certificate this authority does not know, are signed each time. `path` is the encoded form
+    /// a GET carried the request in: a kept answer is then found by it too (`keptOCSP(path:)`).
+    func ocsp(_ request: [UInt8], path: String? = nil) async throws -> OCSPAnswer {
         let now = clock.seconds
         try await revocations.sync()
-        if let cached = ocspCache.withLock({ $0.entries[request] }), now - cached.producedAt < Self.ocspReuse, now >= cached.producedAt,
-            cached.statuses.allSatisfy({ (revokedStatus(of: $0.serial) ?? .good) == $0.status })
-        {
-            return OCSPAnswer(der: cached.der, etag: cached.etag, producedAt: cached.producedAt, nextUpdate: cached.producedAt + Self.ocspValidity)
+        if let cached = ocspCache.withLock({ $0.entries[request] }), let answer = stillStanding(cached, now: now) {
+            if let path { ocspCache.withLock { Self.remember(path, for: request, in: &$0, now: now) } }
+            return answer
         }
         let summary: OCSPRequestSummary
         do {
@@ -70,6 +70,9 @@ extension IssuanceService {
         } catch {
             return OCSPAnswer(der: CertificateAuthority.ocspErrorResponse(status: 1))
         }
+        // Read before the statuses: a revocation applied meanwhile moves it, and the answer is then
+        // checked status by status when handed out again.
+        let generation = revocations.certificatesGeneration
         var statuses: [(serial: String, status: OCSPCertificateStatus)] = []
         var newerThanState = false
         for id in summary.certificates {
@@ -98,17 +101,45 @@ extension IssuanceService {
             validity: TimeInterval(Self.ocspValidity))
         let keep = summary.nonce == nil && !newerThanState && !statuses.contains { $0.status == .unknown }
         guard keep else { return OCSPAnswer(der: der) }
-        let etag = "\"" + Hex.encode(Array(SHA256.hash(data: der).prefix(16))) + "\""
-        let entry = OCSPCache.Entry(statuses: statuses, producedAt: now, der: der, etag: etag)
+        let entry = OCSPCache.Entry(
+            statuses: statuses, generation: generation, producedAt: now, der: der,
+            etag: "\"" + Hex.encode(Array(SHA256.hash(data: der).prefix(16))) + "\"",
+            lastModified: HTTPDate.format(now), expires: HTTPDate.format(now + Self.ocspValidity))
         ocspCache.withLock { cache in
             if cache.entries[request] == nil, cache.entries.count >= OCSPCache.limit {
                 // Bounded whatever is asked: aged answers go first, then all, to make room.
                 cache.entries = cache.entries.filter { now - $0.value.producedAt < Self.ocspReuse }
                 if cache.entries.count >= OCSPCache.limit { cache.entries.removeAll(keepingCapacity: true) }
+                cache.paths.removeAll(keepingCapacity: true)
             }
             cache.entries[request] = entry
+            if let path { Self.remember(path, for: request, in: &cache, now: now) }
         }
-        return OCSPAnswer(der: der, etag: etag, producedAt: now, nextUpdate: now + Self.ocspValidity)
+        return OCSPAnswer(entry, validity: Self.ocspValidity)
+    }
+
+    /// The kept answer to the request a GET carried as `path`, if there is one that still stands.
+    func keptOCSP(path: String) async throws -> OCSPAnswer? {
+        try await revocations.sync()
+        let now = clock.seconds
+        guard let cached = ocspCache.withLock({ cache in cache.paths[path].flatMap { cache.entries[$0] } }) else { return nil }
+        return stillStanding(cached, now: now)
+    }
+
+    /// The kept answer, if it is young enough and every status it states still holds: at once
+    /// when no revocation has changed since it was made, else certificate by certificate.
+    private func stillStanding(_ cached: OCSPCache.Entry, now: Int) -> OCSPAnswer? {
+        guard now - cached.producedAt < Self.ocspReuse, now >= cached.producedAt else { return nil }
+        guard cached.generation == revocations.certificatesGeneration
+            || cached.statuses.allSatisfy({ (revokedStatus(of: $0.serial) ?? .good) == $0.status })
+        else { return nil }
+        return OCSPAnswer(cached, validity: Self.ocspValidity)
+    }
+
+    private static func remember(_ path: String, for request: [UInt8], in cache: inout OCSPCache, now: Int) {
+        guard cache.paths[path] == nil, path.utf8.count <= 1024 else { return }
+        if cache.paths.count >= OCSPCache.limit { cache.paths.removeAll(keepingCapacity: true) }
+        cache.paths[path] = request
     }
 
     /// What OCSP states for a certificate the revocation state holds as revoked or held; nil if it does not.
@@ -212,11 +243,30 @@ extension IssuanceService {
 struct OCSPAnswer: Sendable {
     var der: [UInt8]
     /// Set for an answer that HTTP caches may keep (no nonce, every certificate known): its
-    /// validator, when it was produced and when it stops being valid (nextUpdate).
+    /// validator, when it was produced and when it stops being valid (nextUpdate), and those two
+    /// as HTTP dates.
     var etag: String?
     var producedAt: Int = 0
     var nextUpdate: Int = 0
+    var lastModified = ""
+    var expires = ""
 
     /// The longest an HTTP cache may keep an answer without asking again.
     static let httpMaxAge = 60
+    static let cacheControl = "max-age=\(httpMaxAge), public, no-transform, must-revalidate"
+    /// The path OCSP requests by GET come under, the encoded request after it.
+    static let getPrefix = "/v1/pki/ocsp/"
+
+    init(der: [UInt8]) {
+        self.der = der
+    }
+
+    init(_ entry: OCSPCache.Entry, validity: Int) {
+        der = entry.der
+        etag = entry.etag
+        producedAt = entry.producedAt
+        nextUpdate = entry.producedAt + validity
+        lastModified = entry.lastModified
+        expires = entry.expires
+    }
 }

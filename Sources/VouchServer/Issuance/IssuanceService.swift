@@ -146,18 +146,28 @@ struct RevocationCache: Sendable {
     var trustBundle: (generations: [Int], policyVersion: Int, hour: Int, token: String)?
 }
 
-/// Signed OCSP answers by request (DER), with the statuses they state.
+/// Signed OCSP answers by request (DER), with the statuses they state; and by the GET path that
+/// carried the request (RFC 6960 A.1), so that a repeated GET is answered without decoding it.
 struct OCSPCache: Sendable {
     struct Entry: Sendable {
         /// Per requested certificate: its serial and the status the answer states.
         var statuses: [(serial: String, status: OCSPCertificateStatus)]
+        /// The revocation state's certificates generation the statuses were read at: while it
+        /// stands, they hold without being looked up again.
+        var generation: Int
         var producedAt: Int
         var der: [UInt8]
         /// A strong validator for HTTP caches: the answer's SHA-256, shortened.
         var etag: String
+        /// producedAt and nextUpdate as HTTP dates (Last-Modified, Expires).
+        var lastModified: String
+        var expires: String
     }
 
     var entries: [[UInt8]: Entry] = [:]
-    /// The most answers kept (about 1 KiB each, the responder certificate included).
+    /// The request (a key of `entries`) by the encoded form a GET carried it in.
+    var paths: [String: [UInt8]] = [:]
+    /// The most answers kept (about 1 KiB each, the responder certificate included), and the most
+    /// GET paths remembered.
     static let limit = 16_384
 }

@@ -11,7 +11,8 @@ protocol IssuanceServing: Sendable {
     var didDocument: DIDDocument { get throws }
     func certificateRevocationList() async throws -> [UInt8]
     func rootRevocationList() throws -> [UInt8]
-    func ocsp(_ request: [UInt8]) async throws -> OCSPAnswer
+    func ocsp(_ request: [UInt8], path: String?) async throws -> OCSPAnswer
+    func keptOCSP(path: String) async throws -> OCSPAnswer?
     func statusListCredential(id: String) async throws -> String
     func trustBundle() async throws -> String
     func withLogReceipts(_ bundle: EnrollmentBundle) async -> EnrollmentBundle

@@ -15,7 +15,7 @@ extension DeviceDirectory.Entry {
 /// raised, trust scores, and the response rules that fire. Detectors run inside request handlers
 /// and never wait for the database: the orders they give are queued for the `Responder`.
 final class MonitoringService: Sendable {
-    private let monitor = FleetMonitor()
+    private let monitor: FleetMonitor
     /// Responses ordered by the rules, for the `Responder` service.
     let responses = ResponseQueue()
     /// The last few accepted messages per device, when the server keeps them (`--telemetry-keep`).
@@ -24,7 +24,8 @@ final class MonitoringService: Sendable {
     private let clock: ServerClock
     private let logger: Logger
 
-    init(directory: DirectoryService, clock: ServerClock, logger: Logger) {
+    init(directory: DirectoryService, clock: ServerClock, logger: Logger, deviceLimit: Int = FleetMonitor.defaultDeviceLimit) {
+        monitor = FleetMonitor(deviceLimit: deviceLimit)
         self.directory = directory
         self.clock = clock
         self.logger = logger
@@ -61,8 +62,9 @@ final class MonitoringService: Sendable {
         recentTelemetry.forget(id)
     }
 
-    /// How many devices monitoring holds state for.
+    /// How many devices monitoring holds state for, and how many it dropped to stay within its limit.
     var watchedDevices: Int { monitor.deviceCount }
+    var evictedDevices: Int { monitor.evictedDevices }
 
     /// Clears what was held against a device an operator let back.
     func release(_ id: String, cause: String) {

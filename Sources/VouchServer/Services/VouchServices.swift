@@ -38,7 +38,7 @@ struct VouchServices: Sendable {
 
     init(
         store: Store, keys: Keys, log: TransparencyLog, publicURL: String, receiptTimeout: Duration = .seconds(5), telemetryKeep: Int = 0,
-        logger: Logger, clock: ServerClock
+        monitorDeviceLimit: Int = FleetMonitor.defaultDeviceLimit, logger: Logger, clock: ServerClock
     ) throws {
         self.store = store
         self.clock = clock
@@ -46,7 +46,7 @@ struct VouchServices: Sendable {
         self.logger = logger
         events = EventRecorder(clock: clock)
         directory = DirectoryService(store: store)
-        monitoring = MonitoringService(directory: directory, clock: clock, logger: logger)
+        monitoring = MonitoringService(directory: directory, clock: clock, logger: logger, deviceLimit: monitorDeviceLimit)
         policy = PolicyService(store: store, directory: directory, monitoring: monitoring, events: events, logger: logger)
         issuance = try IssuanceService(
             store: store, ca: keys.ca, rootKey: keys.rootKey, issuerKey: keys.issuerKey, statusIndexKey: keys.statusIndexKey, publicURL: publicURL,

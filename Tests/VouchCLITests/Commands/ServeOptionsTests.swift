@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+
+/// `vouch serve` refuses numbers out of range before it opens anything, saying which and why.
+@Suite("vouch serve options")
+struct ServeOptionsTests {
+    @Test func limitsOutOfRangeAreRefusedWithTheRange() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            for (arguments, complaint) in [
+                (["--monitor-limit", "10"], "--monitor-limit must be between 1000 and 100000000 devices"),
+                (["--monitor-limit", "1000000000000"], "--monitor-limit must be between 1000 and 100000000 devices"),
+                (["--rate-limit", "0"], "--rate-limit must be between 1 and 10000000"),
+                (["--telemetry-keep", "5000"], "--telemetry-keep must be between 0 and 1000"),
+            ] {
+                let refused = try await vouch.run(["serve", "--port", "0", "--data-dir", "data"] + arguments)
+                #expect(refused.status != 0, "\(arguments): \(refused)")
+                #expect(refused.standardError.contains(complaint), "\(arguments): \(refused)")
+                #expect(!FileManager.default.fileExists(atPath: vouch.directory.appendingPathComponent("data").path), "\(arguments) created the data directory")
+            }
+        }
+    }
+}
