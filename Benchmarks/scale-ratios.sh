@@ -48,7 +48,7 @@ def pair(kind):
 
 def custom(kind, fleet, metric):
     """The p50 of a custom metric (one value per run), or None."""
-    files = [f for f in glob.glob(f"{folder}/*.tsv") if kind in f and fleet in f and metric in os.path.basename(f)]
+    files = [f for f in glob.glob(f"{folder}/*.tsv") if kind in f and fleet in f and f".{metric}" in os.path.basename(f)]
     if len(files) != 1:
         return None
     lines = open(files[0]).read().splitlines()[1:]

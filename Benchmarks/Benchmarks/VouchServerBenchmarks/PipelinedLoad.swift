@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -126,7 +127,7 @@ final class PipelineHandler: ChannelInboundHandler {
         while let answer = nextAnswer() {
             let request = requests[(offset + answered) % requests.count]
             answered += 1
-            guard answer.status == 200, answer.body.readableBytesView.firstRange(of: request.expected) != nil else {
+            guard answer.status == 200, answer.body.offset(of: request.expected) != nil else {
                 let text = String(decoding: answer.body.readableBytesView, as: UTF8.self)
                 done?.fail(Failure(description: "answer \(answered): HTTP \(answer.status): \(text.prefix(300))"))
                 done = nil
@@ -144,13 +145,14 @@ final class PipelineHandler: ChannelInboundHandler {
         send()
     }
 
+    private static let headEnd: [UInt8] = [13, 10, 13, 10]
+
     /// Takes one whole answer off the received bytes, if there is one (Content-Length bodies only,
     /// which is what the server sends for these requests).
     private func nextAnswer() -> (status: Int, body: ByteBuffer)? {
-        let view = received.readableBytesView
-        guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return nil }
-        let headerLength = end.upperBound - view.startIndex
-        let head = String(decoding: view.prefix(headerLength), as: UTF8.self)
+        guard let end = received.offset(of: Self.headEnd) else { return nil }
+        let headerLength = end + Self.headEnd.count
+        let head = String(decoding: received.readableBytesView.prefix(headerLength), as: UTF8.self)
         let status = Int(head.dropFirst(9).prefix(3)) ?? 0
         var length = 0
         for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
@@ -166,5 +168,26 @@ final class PipelineHandler: ChannelInboundHandler {
         done?.fail(error)
         done = nil
         context.close(promise: nil)
+    }
+}
+
+extension ByteBuffer {
+    /// Where `needle` first starts in the readable bytes (from the reader index), found with
+    /// memchr and memcmp: the generic `firstRange(of:)` cost the load client a quarter of its
+    /// time, on the cores the server needs.
+    func offset(of needle: [UInt8]) -> Int? {
+        guard let first = needle.first else { return 0 }
+        return withUnsafeReadableBytes { haystack -> Int? in
+            guard let base = haystack.baseAddress, haystack.count >= needle.count else { return nil }
+            var start = 0
+            let last = haystack.count - needle.count
+            while start <= last {
+                guard let found = memchr(base + start, Int32(first), last - start + 1) else { return nil }
+                let at = base.distance(to: UnsafeRawPointer(found))
+                if needle.withUnsafeBytes({ memcmp(found, $0.baseAddress!, needle.count) }) == 0 { return at }
+                start = at + 1
+            }
+            return nil
+        }
     }
 }

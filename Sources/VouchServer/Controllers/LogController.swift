@@ -62,14 +62,13 @@ struct LogController<Log: TransparencyLogServing> {
         guard index < size else {
             throw ServiceError.notFound("entry \(index) is not in the tree of size \(size); a new checkpoint comes within a checkpoint interval")
         }
-        guard let entry = try await log.entries(index..<index + 1).first else {
+        guard let (entry, proof) = try await log.inclusion(index: index, size: size) else {
             throw ServiceError.notFound("entry \(index) is missing from the log's event table")
         }
-        let proof = try await log.inclusionProof(index: index, size: size)
         // Written with the canonical serializer: a proof is on the hot path of every verifier.
         var answer: [String: JSONValue] = [
             "index": .number(Double(index)), "treeSize": .number(Double(size)),
-            "leafHash": .string(MerkleHash.leafHash(entry.entry).base64EncodedString), "entry": .string(String(decoding: entry.entry, as: UTF8.self)),
+            "leafHash": .string(MerkleHash.leafHash(entry).base64EncodedString), "entry": .string(String(decoding: entry, as: UTF8.self)),
             "inclusionProof": .array(proof.hashes.map { .string($0.base64EncodedString) }),
         ]
         if published?.size == size, let note = published?.note { answer["checkpoint"] = .string(note) }

@@ -255,13 +255,28 @@ final class TransparencyLog: Sendable {
         return events.filter { range.contains(LogEntry.index(of: $0)) }.map { (LogEntry.index(of: $0), LogEntry.encode($0)) }
     }
 
+    /// Entry `index` and its inclusion proof in the tree of `size`, read from the database at once
+    /// (one hand-off to a reader thread, where reading the entry and then the nodes took two); nil
+    /// when the event is not in the table.
+    func inclusion(index: UInt64, size: UInt64) async throws -> (entry: [UInt8], proof: InclusionProof)? {
+        let (cached, missing) = cachedNodes(MerkleProofs.inclusionNodes(leafIndex: index, treeSize: size))
+        var found = cached
+        let (events, read) = try await store.read { session in
+            (try await session.events.after(Int(index), limit: 1), missing.isEmpty ? [:] : try await session.log.nodes(missing))
+        }
+        remember(read)
+        found.merge(read) { $1 }
+        guard let event = events.first, LogEntry.index(of: event) == index else { return nil }
+        let proof = try MerkleProofs.inclusionProof(leafIndex: index, treeSize: size) { [found] in try Self.lookup(found, $0) }
+        return (LogEntry.encode(event), proof)
+    }
+
     /// A receipt for entry `index` against the published checkpoint; nil when no published
     /// checkpoint covers it or the event is not in the table.
     func receipt(index: UInt64, checkpoint: Published) async throws -> LogReceipt? {
-        guard index < checkpoint.size, let entry = try await entries(index..<index + 1).first else { return nil }
-        let proof = try await inclusionProof(index: index, size: checkpoint.size)
+        guard index < checkpoint.size, let (entry, proof) = try await inclusion(index: index, size: checkpoint.size) else { return nil }
         return LogReceipt(
-            index: index, entry: String(decoding: entry.entry, as: UTF8.self), treeSize: checkpoint.size, inclusionProof: proof.hashes,
+            index: index, entry: String(decoding: entry, as: UTF8.self), treeSize: checkpoint.size, inclusionProof: proof.hashes,
             checkpoint: checkpoint.note)
     }
 
@@ -293,6 +308,15 @@ final class TransparencyLog: Sendable {
     /// The hashes of `nodes`: those of level 4 and up from memory once read (a stored node never
     /// changes, and they are an eighth of the tree), the others from the database.
     private func nodes(_ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
+        let (cached, missing) = cachedNodes(nodes)
+        guard !missing.isEmpty else { return cached }
+        let read = try await store.read { try await $0.log.nodes(missing) }
+        remember(read)
+        return cached.merging(read) { $1 }
+    }
+
+    /// Of `nodes`, those the upper-level cache holds, with their hashes, and the others.
+    private func cachedNodes(_ nodes: [MerkleNode]) -> (found: [MerkleNode: MerkleHash], missing: [MerkleNode]) {
         var found: [MerkleNode: MerkleHash] = [:]
         let missing = upperNodes.withLock { cache in
             nodes.filter { node in
@@ -301,14 +325,15 @@ final class TransparencyLog: Sendable {
                 return false
             }
         }
-        guard !missing.isEmpty else { return found }
-        let read = try await store.read { try await $0.log.nodes(missing) }
-        found.merge(read) { $1 }
+        return (found, missing)
+    }
+
+    /// Keeps the upper-level nodes of `read`.
+    private func remember(_ read: [MerkleNode: MerkleHash]) {
         upperNodes.withLock { cache in
             if cache.count > Self.upperNodeLimit { cache.removeAll(keepingCapacity: true) }
             for (node, hash) in read where node.level >= Self.cachedLevel { cache[node] = hash }
         }
-        return found
     }
 
     /// Node hashes of the upper tree levels, kept once read.
