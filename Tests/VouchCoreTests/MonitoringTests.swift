@@ -140,8 +140,21 @@ import VouchKit
         // so nothing from the first half is left.
         let kept = (0..<1_000).filter { monitor.activity(of: "dev_\($0)", at: now) != nil }
         #expect(kept.count == monitor.deviceCount - 1 && (kept.min() ?? 0) >= 500, "\(kept)")
+        // Retired devices go first, however recently they were seen; nothing more is recorded for them.
+        for index in kept { monitor.retire("dev_\(index)") }
+        let retired = kept[0]
+        _ = monitor.record(messages(5), device: "dev_\(retired)", profile: sensor, at: now)
+        #expect(monitor.activity(of: "dev_\(retired)", at: now)?.windows.lastMinute(.messages) == 0)
+        for index in 0..<40 {
+            _ = monitor.record(messages(1), device: "new_\(index)", profile: sensor, at: now.addingTimeInterval(Double(index + 1) * 60))
+        }
+        let later = now.addingTimeInterval(41 * 60)
+        #expect((0..<40).allSatisfy { monitor.activity(of: "new_\($0)", at: later) != nil })
+        #expect(monitor.activity(of: "dev_held", at: later) != nil)
+        #expect(monitor.deviceCount <= 160)
         // Forgetting frees the room at once.
-        for index in kept { monitor.forget("dev_\(index)") }
+        for index in 0..<1_000 { monitor.forget("dev_\(index)") }
+        for index in 0..<40 { monitor.forget("new_\(index)") }
         monitor.forget("dev_held")
         #expect(monitor.deviceCount == 0)
     }

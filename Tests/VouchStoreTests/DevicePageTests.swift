@@ -11,12 +11,16 @@ import VouchStore
 struct DevicePageTests {
     @Test func everyFilterIsReadFromAnIndexInIDOrder() async throws {
         try await StoreEngine.sqlite.withStore { store in
-            let group = GroupRecord(
-                id: "grp_1", name: "fleet", tokenHash: nil, tokenUsesLeft: nil, rules: EnrollmentRules(), disabled: false, createdAt: 1, updatedAt: 1)
-            try await store.transaction { try await $0.groups.insert(group) }
+            for id in ["grp_1", "grp_2"] {
+                let group = GroupRecord(
+                    id: id, name: "fleet-\(id)", tokenHash: nil, tokenUsesLeft: nil, rules: EnrollmentRules(), disabled: false, createdAt: 1, updatedAt: 1)
+                try await store.transaction { try await $0.groups.insert(group) }
+            }
             let states: [DeviceState] = [.active, .active, .active, .suspended, .revoked]
             let devices = (0..<40).map { index in
-                RepositoryConformance.device(String(format: "dev_%03d", index), state: states[index % states.count], zone: "zone-\(index % 4)")
+                var device = RepositoryConformance.device(String(format: "dev_%03d", index), state: states[index % states.count], zone: "zone-\(index % 4)")
+                device.groupId = index % 3 == 0 ? "grp_2" : "grp_1"
+                return device
             }
             try await store.transaction { try await $0.devices.insert(devices) }
 
@@ -39,7 +43,8 @@ struct DevicePageTests {
                         try await $0.devices.list(state: state, groupID: groupID, zone: zone, after: after, limit: 5)
                     }
                     let expected = devices.filter { device in
-                        (state == nil || device.state == state) && (zone == nil || device.zone == zone) && (after.map { device.id > $0 } ?? true)
+                        (state == nil || device.state == state) && (groupID == nil || device.groupId == groupID) && (zone == nil || device.zone == zone)
+                            && (after.map { device.id > $0 } ?? true)
                     }.prefix(5).map(\.id)
                     #expect(page.map(\.id) == Array(expected), "\(described)")
                 }

@@ -1,4 +1,3 @@
-import Foundation
 import VouchKit
 
 /// What monitoring knows of a device besides its counts: where it is placed and what it is, so
@@ -109,12 +108,3 @@ public struct TrustReport: Sendable, Hashable, Codable {
     public let explanation: String
 }
 
-extension TrustReport {
-    /// The report of a device monitoring no longer watches (revoked or decommissioned): it scores 0,
-    /// and the explanation says why.
-    public static func unwatched(device: String, state: DeviceState, at date: Date, halfLife: TimeInterval) -> TrustReport {
-        TrustReport(
-            device: device, score: 0, at: Int(date.timeIntervalSince1970), halfLifeSeconds: Int(halfLife), signals: [], history: [], responses: [],
-            explanation: "0: the device is \(state.rawValue) and no longer watched; the event log holds what led to it")
-    }
-}

@@ -58,9 +58,9 @@ public final class FleetMonitor: Sendable {
     public static let defaultDeviceLimit = 1_000_000
 
     /// A monitor holding at most `deviceLimit` devices (at least one per shard): when a shard is
-    /// full, a new device makes it drop the tenth of its devices seen longest ago, those with
-    /// nothing held against them first. A dropped device starts again from its cohort's baseline
-    /// when it is next seen.
+    /// full, a new device makes it drop a tenth of its devices, retired ones first, then those seen
+    /// longest ago with nothing held against them, then the others seen longest ago. A dropped
+    /// device starts again from its cohort's baseline when it is next seen.
     public init(rules: MonitoringRules = .standard, deviceLimit: Int = FleetMonitor.defaultDeviceLimit) {
         shards = (0..<Self.shardCount).map { _ in Shard() }
         configuration = Mutex(Configuration(rules))
@@ -100,6 +100,9 @@ public final class FleetMonitor: Sendable {
                 if records.count >= shardLimit { evict(from: &records) }
                 records[device] = MonitoredDevice(profile: profile, minute: minute)
                 records[device]!.judgeByCohort(configuration.rules, cohorts: cohorts)
+            } else if records[device]!.retired {
+                // Nothing more is recorded: not even the minutes that pass.
+                return body(&records[device]!, configuration)
             } else if records[device]!.profile != profile {
                 records[device]!.profile = profile
                 records[device]!.judgeByCohort(configuration.rules, cohorts: cohorts)
@@ -113,7 +116,8 @@ public final class FleetMonitor: Sendable {
     /// the rules ask for.
     public func record(_ observation: Observation, device: String, profile: DeviceProfile, at date: Date) -> [ResponseOrder] {
         withRecord(device, profile, at: date) { record, configuration in
-            record.observe(observation, device: device, at: date, configuration.rules, thresholds: configuration.thresholds)
+            guard !record.retired else { return [] }
+            return record.observe(observation, device: device, at: date, configuration.rules, thresholds: configuration.thresholds)
         }
     }
 
@@ -123,6 +127,7 @@ public final class FleetMonitor: Sendable {
         _ kind: SignalKind, detail: String, counting metric: DeviceMetric? = nil, device: String, profile: DeviceProfile, at date: Date
     ) -> [ResponseOrder] {
         withRecord(device, profile, at: date) { record, configuration in
+            guard !record.retired else { return [] }
             if let metric { record.windows.add(metric, minute: record.windows.minute) }
             guard record.raise(kind, detail: detail, at: date, configuration.rules) else { return [] }
             return record.respond(device: device, trigger: kind, detail: detail, at: date, configuration.rules)
@@ -140,14 +145,40 @@ public final class FleetMonitor: Sendable {
         }
     }
 
-    /// Drops the tenth of a full shard's devices seen longest ago (by the minute their windows
-    /// last moved to), devices with signals or fired responses only after those with none.
+    /// Drops a tenth of a full shard's devices: retired ones first, then those seen longest ago
+    /// (by the minute their windows last moved to) with no signal or fired response, then the
+    /// others seen longest ago. Two passes over the shard and no sort: a cut-off minute is found
+    /// from counts per minute.
     private func evict(from records: inout [String: MonitoredDevice]) {
-        let count = max(1, records.count / 10)
-        var order = records.map { (held: !$0.value.signals.isEmpty || !$0.value.fired.isEmpty, minute: $0.value.windows.minute, id: $0.key) }
-        order.sort { ($0.held ? 1 : 0, $0.minute) < ($1.held ? 1 : 0, $1.minute) }
-        for victim in order.prefix(count) { records.removeValue(forKey: victim.id) }
-        evictions.add(count, ordering: .relaxed)
+        var wanted = max(1, records.count / 10)
+        var dropped = 0
+        func rank(_ record: MonitoredDevice) -> Int { record.retired ? 0 : (record.signals.isEmpty && record.fired.isEmpty ? 1 : 2) }
+        for tier in 0...2 where wanted > 0 {
+            var perMinute: [Int: Int] = [:]
+            for record in records.values where rank(record) == tier { perMinute[record.windows.minute, default: 0] += 1 }
+            guard !perMinute.isEmpty else { continue }
+            var cutoff = Int.min
+            var covered = 0
+            for (minute, count) in perMinute.sorted(by: { $0.key < $1.key }) {
+                cutoff = minute
+                covered += count
+                if covered >= wanted { break }
+            }
+            let before = records.count
+            records = records.filter { rank($0.value) != tier || $0.value.windows.minute > cutoff }
+            let removed = before - records.count
+            dropped += removed
+            wanted -= removed
+        }
+        evictions.add(dropped, ordering: .relaxed)
+    }
+
+    /// Marks the device out of service: nothing more is recorded for it, its trust report stays
+    /// readable, and it is the first dropped when the monitor needs room.
+    public func retire(_ device: String) {
+        shard(device).records.withLock { records in
+            records[device]?.retired = true
+        }
     }
 
     /// Drops everything held on the device (a revoked or decommissioned device is watched no more).

@@ -28,6 +28,9 @@ struct MonitoredDevice: Sendable {
     var messageSize = 0.0
     var history: [TrustReport.Point] = []
     var fired: Set<String> = []
+    /// Revoked or decommissioned: nothing more is recorded, and the record is the first dropped
+    /// when room is needed (its trust report stays readable until then).
+    var retired = false
 
     init(profile: DeviceProfile, minute: Int) {
         windows = MetricWindows(minute: minute)

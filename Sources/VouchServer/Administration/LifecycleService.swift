@@ -57,7 +57,7 @@ final class LifecycleService: Sendable {
                 DeviceDetail.EventView(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor, data: try $0.data())
             },
             activity: ActivityView(monitoring.activity(of: id)),
-            trust: TrustSummary(monitoring.trustReport(of: id, state: row.state)),
+            trust: TrustSummary(monitoring.trustReport(of: id)),
             firmware: firmware.map {
                 DeviceFirmwareView(sha256: $0.digest, version: $0.version, status: $0.status.rawValue, phase: $0.phase.rawValue, reportedAt: $0.reportedAt)
             },
@@ -128,7 +128,7 @@ final class LifecycleService: Sendable {
         }
         directory.invalidate(id)
         if !MonitoringService.isWatched(plan.to) {
-            monitoring.forget(id)
+            monitoring.retire(id)
         }
         if plan.effects.contains(LifecycleEffect.clearMonitoring) {
             // An operator looked and let the device back: what was held against it is cleared.

@@ -114,17 +114,16 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     /// RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSP request}
     @Sendable func ocspByGET(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let path = request.uri.path
-        let encoded = path.hasPrefix(OCSPAnswer.getPrefix) ? String(path.dropFirst(OCSPAnswer.getPrefix.count)) : ""
+        // As sent (the router's catch-all for a path it normalized, such as one with doubled slashes).
+        let encoded =
+            path.hasPrefix(OCSPAnswer.getPrefix)
+            ? String(path.dropFirst(OCSPAnswer.getPrefix.count)) : context.parameters.getCatchAll().joined(separator: "/")
+        let malformed = ServiceError.invalidRequest("the path after /v1/pki/ocsp/ must be the URL-encoded base64 of a DER OCSP request")
+        guard !encoded.isEmpty else { throw malformed }
         // A request asked before is answered by its path, without decoding it again.
-        let kept = try await issuance.keptOCSP(path: encoded)
-        let answer: OCSPAnswer
-        if let kept {
-            answer = kept
-        } else {
-            guard let text = Self.percentDecoded(encoded), let der = Data(base64Encoded: text) else {
-                throw ServiceError.invalidRequest("the path after /v1/pki/ocsp/ must be the URL-encoded base64 of a DER OCSP request")
-            }
-            answer = try await issuance.ocsp(Array(der), path: encoded)
+        let answer = try await issuance.ocsp(path: encoded) {
+            guard let text = Self.percentDecoded(encoded), let der = Data(base64Encoded: text), !der.isEmpty else { throw malformed }
+            return Array(der)
         }
         guard let etag = answer.etag else {
             return Responses.bytes(answer.der, contentType: "application/ocsp-response", cache: "no-store")

@@ -46,7 +46,7 @@ final class ServerMetrics: Sendable {
         out += "vouch_events_last_sequence \(lastEvent)\n"
         out += "# HELP vouch_responses_pending Automated responses ordered and not yet carried out.\n# TYPE vouch_responses_pending gauge\n"
         out += "vouch_responses_pending \(responsesPending)\n"
-        out += "# HELP vouch_monitored_devices Devices monitoring holds state for in this process (revoked and decommissioned ones are dropped).\n"
+        out += "# HELP vouch_monitored_devices Devices monitoring holds state for in this process (at most --monitor-limit; revoked and decommissioned ones are dropped first).\n"
         out += "# TYPE vouch_monitored_devices gauge\n"
         out += "vouch_monitored_devices \(monitoredDevices)\n"
         out += "# HELP vouch_monitored_devices_evicted_total Devices monitoring dropped, seen longest ago, to stay within --monitor-limit.\n"

@@ -60,6 +60,10 @@ extension IssuanceService {
     func ocsp(_ request: [UInt8], path: String? = nil) async throws -> OCSPAnswer {
         let now = clock.seconds
         try await revocations.sync()
+        return try await ocspAfterSync(request, path: path, now: now)
+    }
+
+    private func ocspAfterSync(_ request: [UInt8], path: String?, now: Int) async throws -> OCSPAnswer {
         if let cached = ocspCache.withLock({ $0.entries[request] }), let answer = stillStanding(cached, now: now) {
             if let path { ocspCache.withLock { Self.remember(path, for: request, in: &$0, now: now) } }
             return answer
@@ -118,12 +122,20 @@ extension IssuanceService {
         return OCSPAnswer(entry, validity: Self.ocspValidity)
     }
 
-    /// The kept answer to the request a GET carried as `path`, if there is one that still stands.
-    func keptOCSP(path: String) async throws -> OCSPAnswer? {
-        try await revocations.sync()
+    /// OCSP by GET: the kept answer to the request `path` carried if there is one that still
+    /// stands (no decoding), else the request `decode` makes of it answered as `ocsp(_:path:)`
+    /// does. The revocation state is caught up once, and only for a path that is kept or decodes.
+    func ocsp(path: String, decode: () throws -> [UInt8]) async throws -> OCSPAnswer {
         let now = clock.seconds
-        guard let cached = ocspCache.withLock({ cache in cache.paths[path].flatMap { cache.entries[$0] } }) else { return nil }
-        return stillStanding(cached, now: now)
+        if let cached = ocspCache.withLock({ cache in cache.paths[path].flatMap { cache.entries[$0] } }) {
+            try await revocations.sync()
+            if let answer = stillStanding(cached, now: now) { return answer }
+        } else {
+            let request = try decode()
+            try await revocations.sync()
+            return try await ocspAfterSync(request, path: path, now: now)
+        }
+        return try await ocspAfterSync(try decode(), path: path, now: now)
     }
 
     /// The kept answer, if it is young enough and every status it states still holds: at once

@@ -12,7 +12,7 @@ protocol IssuanceServing: Sendable {
     func certificateRevocationList() async throws -> [UInt8]
     func rootRevocationList() throws -> [UInt8]
     func ocsp(_ request: [UInt8], path: String?) async throws -> OCSPAnswer
-    func keptOCSP(path: String) async throws -> OCSPAnswer?
+    func ocsp(path: String, decode: () throws -> [UInt8]) async throws -> OCSPAnswer
     func statusListCredential(id: String) async throws -> String
     func trustBundle() async throws -> String
     func withLogReceipts(_ bundle: EnrollmentBundle) async -> EnrollmentBundle

@@ -19,13 +19,14 @@ final class MonitoringService: Sendable {
     /// Responses ordered by the rules, for the `Responder` service.
     let responses = ResponseQueue()
     /// The last few accepted messages per device, when the server keeps them (`--telemetry-keep`).
-    let recentTelemetry = RecentTelemetry()
+    let recentTelemetry: RecentTelemetry
     private let directory: DirectoryService
     private let clock: ServerClock
     private let logger: Logger
 
     init(directory: DirectoryService, clock: ServerClock, logger: Logger, deviceLimit: Int = FleetMonitor.defaultDeviceLimit) {
         monitor = FleetMonitor(deviceLimit: deviceLimit)
+        recentTelemetry = RecentTelemetry(deviceLimit: deviceLimit)
         self.directory = directory
         self.clock = clock
         self.logger = logger
@@ -51,14 +52,15 @@ final class MonitoringService: Sendable {
         if !orders.isEmpty { queue(orders) }
     }
 
-    /// Whether monitoring keeps state for a device in `state`: not once it is revoked or
-    /// decommissioned, so that what monitoring holds grows with the devices in service, not with
-    /// every device ever enrolled.
+    /// Whether monitoring records what a device in `state` does: not once it is revoked or
+    /// decommissioned.
     static func isWatched(_ state: DeviceState) -> Bool { state != .revoked && state != .decommissioned }
 
-    /// Drops what monitoring holds on a device that left service (revoked or decommissioned).
-    func forget(_ id: String) {
-        monitor.forget(id)
+    /// A device left service (revoked or decommissioned): nothing more is recorded for it, its last
+    /// messages are dropped, and its record (the trust report that explains why) is kept until
+    /// monitoring needs the room, when it goes first.
+    func retire(_ id: String) {
+        monitor.retire(id)
         recentTelemetry.forget(id)
     }
 
@@ -90,17 +92,13 @@ final class MonitoringService: Sendable {
 
     /// The device's trust score and its explanation.
     func trust(of id: String) async throws -> TrustReport {
-        guard let entry = try await directory.entry(id) else { throw ServiceError.notFound("no device with id \(id.prefix(64))") }
-        return trustReport(of: id, state: entry.row.state)
+        guard try await directory.entry(id) != nil else { throw ServiceError.notFound("no device with id \(id.prefix(64))") }
+        return monitor.trust(of: id, at: clock.now)
     }
 
-    /// The trust report of a device known to exist, in `state`. A device out of service scores 0
-    /// and is not watched; what led to it is in the event log.
-    func trustReport(of id: String, state: DeviceState) -> TrustReport {
-        guard Self.isWatched(state) else {
-            return .unwatched(device: id, state: state, at: clock.now, halfLife: monitor.rules.halfLife)
-        }
-        return monitor.trust(of: id, at: clock.now)
+    /// The trust report of a device known to exist.
+    func trustReport(of id: String) -> TrustReport {
+        monitor.trust(of: id, at: clock.now)
     }
 
     /// What this server has observed of a device.

@@ -76,7 +76,7 @@ struct RevocationStateTests {
                 // Escapes decoded as RFC 3986 says, or refused with a reason; unescaped base64 works too.
                 let plain = try await client.call(.get, "/v1/pki/ocsp/" + Data(request).base64EncodedString())
                 #expect(plain.status == 200 && plain.headers[.eTag] == after.headers[.eTag])
-                for malformed in ["%4", "%zz", "MAA%3", "%C3%28"] {
+                for malformed in ["%4", "%zz", "MAA%3", "%C3%28", "?x", "%3D%3D"] {
                     let refused = try await client.call(.get, "/v1/pki/ocsp/" + malformed)
                     #expect(refused.status == 400, "\(malformed): \(refused.status)")
                     #expect(refused.json["detail"]?.stringValue?.contains("URL-encoded base64 of a DER OCSP request") == true)
