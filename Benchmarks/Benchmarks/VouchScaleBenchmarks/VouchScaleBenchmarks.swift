@@ -102,15 +102,7 @@ func benchmarks() {
                 metrics: [.throughput, .wallClock], tags: ["ops": String(enrollmentBatch)], warmupIterations: 1,
                 scalingFactor: .one, maxDuration: .seconds(60), maxIterations: enrollmentIterations)
         ) { (benchmark: Benchmark, fixture: ServerFixture) in
-            let perConnection = enrollmentBatch / fixture.connections.count
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for connection in fixture.connections {
-                    group.addTask {
-                        for _ in 0..<perConnection { try await fixture.enroll(on: connection, reading: false) }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            try await fixture.enrollOnEveryConnection(enrollmentBatch)
         } setup: {
             try await running(ServerFixture(devices: (enrollmentIterations + 2) * enrollmentBatch, connections: 16, dataDirectory: try await directory()))
         } teardown: {

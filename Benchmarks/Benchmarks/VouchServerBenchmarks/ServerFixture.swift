@@ -135,6 +135,20 @@ final class ServerFixture: Sendable {
 
     static let identityCredentialKey = Array(#""identityCredential":"#.utf8)
 
+    /// `count` enrollments spread evenly over every connection at once, none of them read back
+    /// (the throughput benchmarks).
+    func enrollOnEveryConnection(_ count: Int) async throws {
+        let perConnection = count / connections.count
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for connection in connections {
+                group.addTask {
+                    for _ in 0..<perConnection { try await self.enroll(on: connection, reading: false) }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     /// The issuing CA's certificate, as a relying party fetches it.
     func intermediate() async throws -> Certificate {
         try Certificate(pemEncoded: try await connections[0].text("/v1/pki/intermediate.pem"))

@@ -40,15 +40,7 @@ func benchmarks() {
         "enrollment over HTTP, SQLite, 16 connections",
         configuration: configuration(operations: enrollmentBatch, maxIterations: httpIterations)
     ) { (benchmark: Benchmark, fixture: ServerFixture) in
-        let perConnection = benchmark.scaledIterations.count / fixture.connections.count
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for connection in fixture.connections {
-                group.addTask {
-                    for _ in 0..<perConnection { try await fixture.enroll(on: connection, reading: false) }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await fixture.enrollOnEveryConnection(benchmark.scaledIterations.count)
     } setup: {
         try await running(ServerFixture(devices: (httpIterations + 1) * enrollmentBatch.rawValue, connections: 16))
     } teardown: {
