@@ -72,8 +72,10 @@ struct ServeCommand: AsyncParsableCommand {
             return value
         } ?? 600
         guard (1...10_000_000).contains(limit) else { throw ValidationError("--rate-limit must be between 1 and 10000000 requests a minute") }
-        let monitored = try monitorLimit ?? environment["VOUCH_MONITOR_LIMIT"].map { text in
-            guard let value = Int(text) else { throw ValidationError("VOUCH_MONITOR_LIMIT=\(text) is not a number") }
+        let monitored = try monitorLimit ?? environment["VOUCH_MONITOR_LIMIT"].flatMap { $0.isEmpty ? nil : $0 }.map { text in
+            guard let value = Int(text), (1_000...100_000_000).contains(value) else {
+                throw ValidationError("VOUCH_MONITOR_LIMIT=\(text) must be a number of devices between 1000 and 100000000")
+            }
             return value
         } ?? FleetMonitor.defaultDeviceLimit
         guard (1_000...100_000_000).contains(monitored) else { throw ValidationError("--monitor-limit must be between 1000 and 100000000 devices") }

@@ -3,17 +3,19 @@ import VouchCore
 import VouchStore
 
 /// Takes up changes made by other nodes sharing the database, by following the events they
-/// commit: drops changed devices from the directory, forgets revoked API keys, and loads a newer
-/// policy. Runs in the database service's loop.
+/// commit: drops changed devices from the directory, retires revoked and decommissioned devices from
+/// monitoring, forgets revoked API keys, and loads a newer policy. Runs in the database service's loop.
 final class ChangeFollower: Sendable {
     private let store: Store
     private let directory: DirectoryService
     private let apiKeys: APIKeyService
     private let policy: PolicyService
+    private let monitoring: MonitoringService
     /// The last event whose changes have been taken up.
     private let followed = Mutex(0)
 
-    init(store: Store, directory: DirectoryService, apiKeys: APIKeyService, policy: PolicyService) {
+    init(store: Store, directory: DirectoryService, apiKeys: APIKeyService, policy: PolicyService, monitoring: MonitoringService) {
+        self.monitoring = monitoring
         self.store = store
         self.directory = directory
         self.apiKeys = apiKeys
@@ -45,6 +47,7 @@ final class ChangeFollower: Sendable {
                 policyChanged = true
             } else if kind.changesDevice {
                 directory.invalidate(event.subject)
+                if kind == .deviceRevoked || kind == .deviceDecommissioned { monitoring.retire(event.subject) }
             } else if kind == .apiKeyRevoked {
                 apiKeys.forget(id: event.subject)
             }

@@ -63,7 +63,7 @@ struct VouchServices: Sendable {
             events: events)
         lifecycle = LifecycleService(store: store, groups: groups, issuance: issuance, directory: directory, monitoring: monitoring, events: events)
         telemetry = TelemetryService(policy: policy, directory: directory, monitoring: monitoring, clock: clock, keep: telemetryKeep)
-        changes = ChangeFollower(store: store, directory: directory, apiKeys: apiKeys, policy: policy)
+        changes = ChangeFollower(store: store, directory: directory, apiKeys: apiKeys, policy: policy, monitoring: monitoring)
     }
 
     var publicURL: String { issuance.publicURL }
