@@ -107,4 +107,3 @@ public struct TrustReport: Sendable, Hashable, Codable {
     /// The arithmetic, for people: `100 − 48.3 signature.forged − 19.8 address.new = 32`.
     public let explanation: String
 }
-

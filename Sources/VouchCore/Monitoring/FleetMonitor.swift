@@ -181,7 +181,7 @@ public final class FleetMonitor: Sendable {
         }
     }
 
-    /// Drops everything held on the device (a revoked or decommissioned device is watched no more).
+    /// Drops everything held on the device at once.
     public func forget(_ device: String) {
         _ = shard(device).records.withLock { $0.removeValue(forKey: device) }
     }

@@ -11,7 +11,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     let devices: Devices
     let apiKeys: Keys
     let metrics: ServerMetrics
-    /// The responder's queue, whose depth /metrics shows.
+    /// Monitoring: the responder's queue depth and the devices held, which /metrics shows.
     let monitoring: MonitoringService
     /// Per-source limit of the routes that read or sign on demand (PKI, OCSP, status lists, the
     /// trust bundle, the DID document): anyone may ask, nobody may ask without end.

@@ -56,7 +56,7 @@ extension IssuanceService {
     /// states (checked against the revocation state on every request, so a revocation shows on the
     /// very next one) and it is younger than `ocspReuse`; requests with a nonce, or naming a
     /// certificate this authority does not know, are signed each time. `path` is the encoded form
-    /// a GET carried the request in: a kept answer is then found by it too (`keptOCSP(path:)`).
+    /// a GET carried the request in: a kept answer is then found by it too (`ocsp(path:decode:)`).
     func ocsp(_ request: [UInt8], path: String? = nil) async throws -> OCSPAnswer {
         let now = clock.seconds
         try await revocations.sync()
@@ -65,7 +65,7 @@ extension IssuanceService {
 
     private func ocspAfterSync(_ request: [UInt8], path: String?, now: Int) async throws -> OCSPAnswer {
         if let cached = ocspCache.withLock({ $0.entries[request] }), let answer = stillStanding(cached, now: now) {
-            if let path { ocspCache.withLock { Self.remember(path, for: request, in: &$0, now: now) } }
+            if let path { ocspCache.withLock { Self.remember(path, for: request, in: &$0) } }
             return answer
         }
         let summary: OCSPRequestSummary
@@ -117,7 +117,7 @@ extension IssuanceService {
                 cache.paths.removeAll(keepingCapacity: true)
             }
             cache.entries[request] = entry
-            if let path { Self.remember(path, for: request, in: &cache, now: now) }
+            if let path { Self.remember(path, for: request, in: &cache) }
         }
         return OCSPAnswer(entry, validity: Self.ocspValidity)
     }
@@ -127,15 +127,11 @@ extension IssuanceService {
     /// does. The revocation state is caught up once, and only for a path that is kept or decodes.
     func ocsp(path: String, decode: () throws -> [UInt8]) async throws -> OCSPAnswer {
         let now = clock.seconds
-        if let cached = ocspCache.withLock({ cache in cache.paths[path].flatMap { cache.entries[$0] } }) {
-            try await revocations.sync()
-            if let answer = stillStanding(cached, now: now) { return answer }
-        } else {
-            let request = try decode()
-            try await revocations.sync()
-            return try await ocspAfterSync(request, path: path, now: now)
-        }
-        return try await ocspAfterSync(try decode(), path: path, now: now)
+        let kept = ocspCache.withLock { cache in cache.paths[path].flatMap { cache.entries[$0] } }
+        let request = kept == nil ? try decode() : nil
+        try await revocations.sync()
+        if let kept, let answer = stillStanding(kept, now: now) { return answer }
+        return try await ocspAfterSync(try request ?? decode(), path: path, now: now)
     }
 
     /// The kept answer, if it is young enough and every status it states still holds: at once
@@ -148,7 +144,7 @@ extension IssuanceService {
         return OCSPAnswer(cached, validity: Self.ocspValidity)
     }
 
-    private static func remember(_ path: String, for request: [UInt8], in cache: inout OCSPCache, now: Int) {
+    private static func remember(_ path: String, for request: [UInt8], in cache: inout OCSPCache) {
         guard cache.paths[path] == nil, path.utf8.count <= 1024 else { return }
         if cache.paths.count >= OCSPCache.limit { cache.paths.removeAll(keepingCapacity: true) }
         cache.paths[path] = request

@@ -236,12 +236,6 @@ final class TransparencyLog: Sendable {
         return try MerkleProofs.root(size: size) { try Self.lookup(hashes, $0) }
     }
 
-    /// The inclusion proof of entry `index` in the tree of `size`.
-    func inclusionProof(index: UInt64, size: UInt64) async throws -> InclusionProof {
-        let hashes = try await nodes(MerkleProofs.inclusionNodes(leafIndex: index, treeSize: size))
-        return try MerkleProofs.inclusionProof(leafIndex: index, treeSize: size) { try Self.lookup(hashes, $0) }
-    }
-
     /// The consistency proof from the tree of `oldSize` to the tree of `newSize`.
     func consistencyProof(from oldSize: UInt64, to newSize: UInt64) async throws -> ConsistencyProof {
         let hashes = try await nodes(MerkleProofs.consistencyNodes(oldSize: oldSize, newSize: newSize))
@@ -260,14 +254,13 @@ final class TransparencyLog: Sendable {
     /// when the event is not in the table.
     func inclusion(index: UInt64, size: UInt64) async throws -> (entry: [UInt8], proof: InclusionProof)? {
         let (cached, missing) = cachedNodes(MerkleProofs.inclusionNodes(leafIndex: index, treeSize: size))
-        var found = cached
         let (events, read) = try await store.read { session in
             (try await session.events.after(Int(index), limit: 1), missing.isEmpty ? [:] : try await session.log.nodes(missing))
         }
         remember(read)
-        found.merge(read) { $1 }
         guard let event = events.first, LogEntry.index(of: event) == index else { return nil }
-        let proof = try MerkleProofs.inclusionProof(leafIndex: index, treeSize: size) { [found] in try Self.lookup(found, $0) }
+        let found = cached.merging(read) { $1 }
+        let proof = try MerkleProofs.inclusionProof(leafIndex: index, treeSize: size) { try Self.lookup(found, $0) }
         return (LogEntry.encode(event), proof)
     }
 

@@ -8,7 +8,6 @@ protocol TransparencyLogServing: Sendable {
     var verifierKey: String { get }
     var quorum: Int { get }
     func entries(_ range: Range<UInt64>) async throws -> [(index: UInt64, entry: [UInt8])]
-    func inclusionProof(index: UInt64, size: UInt64) async throws -> InclusionProof
     func inclusion(index: UInt64, size: UInt64) async throws -> (entry: [UInt8], proof: InclusionProof)?
     func consistencyProof(from oldSize: UInt64, to newSize: UInt64) async throws -> ConsistencyProof
     func tile(_ tile: LogTile, size: UInt64) async throws -> [UInt8]?

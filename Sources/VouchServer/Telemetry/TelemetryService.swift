@@ -38,7 +38,6 @@ final class TelemetryService: Sendable {
     private let startedAt: Date
     /// How many accepted telemetry messages to keep per device for the console (0: none).
     let keep: Int
-    /// The messages kept.
 
     /// How far an envelope's time may be from the server's clock.
     static let clockWindow: TimeInterval = 300
