@@ -12,12 +12,18 @@ package struct Store: Sendable {
 
     /// Runs `body` in one transaction: everything it writes lands together or not at all.
     package func transaction<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
-        try await database.transaction { try await body(StoreSession(sql: $0)) }
+        let marks = database.engine == .sqlite ? CounterMarks() : nil
+        let result = try await database.transaction { try await body(StoreSession(sql: $0, marks: marks)) }
+        if let marks { database.committed(advancing: marks.advanced) }
+        return result
     }
 
     /// Runs one statement that needs no transaction around it (it commits by itself).
     package func write<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
-        try await database.write { try await body(StoreSession(sql: $0)) }
+        let marks = database.engine == .sqlite ? CounterMarks() : nil
+        let result = try await database.write { try await body(StoreSession(sql: $0, marks: marks)) }
+        if let marks { database.committed(advancing: marks.advanced) }
+        return result
     }
 
     /// Runs read-only `body`. Its statements are not one snapshot (see `VouchDatabase.read`).
@@ -29,9 +35,11 @@ package struct Store: Sendable {
 /// One database session (inside a transaction, for writes), through its repositories.
 package struct StoreSession: Sendable {
     let sql: any SQLDatabase
+    /// On SQLite, where the counters this session advances are noted (see `CounterMarks`).
+    var marks: CounterMarks? = nil
 
-    package var counters: CounterRepository { CounterRepository(sql: sql) }
-    package var events: EventRepository { EventRepository(sql: sql) }
+    package var counters: CounterRepository { CounterRepository(sql: sql, marks: marks) }
+    package var events: EventRepository { EventRepository(sql: sql, marks: marks) }
     package var log: LogRepository { LogRepository(sql: sql) }
     package var nonces: NonceRepository { NonceRepository(sql: sql) }
     package var apiKeys: APIKeyRepository { APIKeyRepository(sql: sql) }

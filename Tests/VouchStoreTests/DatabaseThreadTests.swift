@@ -3,6 +3,7 @@ import Logging
 import SQLKit
 import Synchronization
 import Testing
+import VouchCore
 import VouchStore
 
 /// SQLite statements run on the database's own threads, never on Swift's cooperative pool.
@@ -88,6 +89,26 @@ struct DatabaseThreadTests {
                 }
             }
             #expect(store.database.localCommits == before + 1, "a rolled-back transaction commits nothing")
+        }
+    }
+
+    @Test func commitsAreCountedForTheCountersTheyAdvanced() async throws {
+        try await StoreEngine.sqlite.withStore { store in
+            let revocations = try #require(store.database.localCommits(advancing: .revocations))
+            let events = try #require(store.database.localCommits(advancing: .events))
+            _ = try await store.transaction { try await $0.counters.next(.revocations) }
+            #expect(store.database.localCommits(advancing: .revocations) == revocations + 1)
+            #expect(store.database.localCommits(advancing: .events) == events, "a counter not advanced is not counted")
+            _ = try await store.write { try await $0.events.append([EventDraft(kind: .deviceEnrolled, subject: "dev_1", actor: "test")], at: 1) }
+            #expect(store.database.localCommits(advancing: .events) == events + 1, "events advance their counter")
+            #expect(store.database.localCommits(advancing: .revocations) == revocations + 1)
+            await #expect(throws: CancellationError.self) {
+                try await store.transaction { session -> Int in
+                    _ = try await session.counters.next(.revocations)
+                    throw CancellationError()
+                }
+            }
+            #expect(store.database.localCommits(advancing: .revocations) == revocations + 1, "a rolled-back advance is not counted")
         }
     }
 }

@@ -14,6 +14,9 @@ public struct CertificateAuthority: Sendable {
     let responderKey: P256.Signing.PrivateKey
     /// The intermediate's issuer name and key hashes by hash algorithm, as OCSP CertIDs carry them.
     let issuerHashes: [ASN1ObjectIdentifier: IssuerHashes]
+    /// `intermediate` then `root`, as PEM: the chain a device presents after its own certificate,
+    /// written once (every enrollment answers with it).
+    public let chainPEM: String
 
     /// Assembles a loaded hierarchy, refusing keys that do not match their certificates.
     public init(
@@ -38,6 +41,14 @@ public struct CertificateAuthority: Sendable {
         self.intermediateKey = intermediateKey
         self.responderKey = responderKey
         self.issuerHashes = try IssuerHashes.of(name: intermediate.subject, key: intermediateKey.publicKey)
+        self.chainPEM = try Self.pem(intermediate) + "\n" + Self.pem(root) + "\n"
+    }
+
+    /// `certificate` as PEM text (no newline after the END line).
+    public static func pem(_ certificate: Certificate) throws -> String {
+        var serializer = DER.Serializer()
+        try serializer.serialize(certificate)
+        return PEMText.encode(serializer.serializedBytes, label: "CERTIFICATE")
     }
 
     /// The keys a new hierarchy was made with; the caller stores them (mode 0600).
@@ -258,22 +269,14 @@ public struct CertificateAuthority: Sendable {
     /// most 20 octets; the CA/Browser Forum at least 64 random bits). The first octet is kept within
     /// 0x01…0x7F, so that DER needs no leading zero (which would make 21 octets) and drops none.
     public static func newSerialNumber() -> Certificate.SerialNumber {
-        var bytes = [UInt8](repeating: 0, count: 20)
-        var generator = SystemRandomNumberGenerator()
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        bytes[0] = UInt8.random(in: 0x01...0x7F, using: &generator)
+        // 158 random bits, positive and with no leading zero byte (RFC 5280 §4.1.2.2: at most 20 octets).
+        var bytes = SecureRandom.bytes(20)
+        bytes[0] = bytes[0] & 0x7F | 0x01
         return Certificate.SerialNumber(bytes: ArraySlice(bytes))
     }
 
     /// The intermediate's key identifier (SHA-1 of its public key bits, RFC 5280 §4.2.1.2 method 1).
     public var intermediateKeyIdentifier: [UInt8] { Self.keyIdentifier(intermediateKey.publicKey) }
-
-    /// `intermediate` then `root`, as PEM: the chain a device presents after its own certificate.
-    public var chainPEM: String {
-        get throws {
-            try intermediate.serializeAsPEM().pemString + "\n" + root.serializeAsPEM().pemString + "\n"
-        }
-    }
 
     static func keyIdentifier(_ key: P256.Signing.PublicKey) -> [UInt8] {
         Array(Insecure.SHA1.hash(data: DERSupport.publicKeyBits(key)))

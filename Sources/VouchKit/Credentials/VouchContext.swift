@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// The JSON-LD context of the terms Vouch's credentials use beyond the VC 2.0 context: the device
 /// credential types, `deviceId`, `group`, `zone`, `keyThumbprint`, `previousDids`, `role`,
@@ -28,6 +29,13 @@ public enum VouchContext {
 
     /// `sha384-<base64>` of the document: the Subresource Integrity digest `relatedResource` pins.
     public static func digestSRI(url: String) -> String {
-        "sha384-" + Data(SHA384.hash(data: document(url: url))).base64EncodedString()
+        if let known = digests.withLock({ $0[url] }) { return known }
+        let digest = "sha384-" + Data(SHA384.hash(data: document(url: url))).base64EncodedString()
+        // An authority has one public URL; the bound only keeps a caller with many from growing it.
+        digests.withLock { if $0.count < 16 { $0[url] = digest } }
+        return digest
     }
+
+    /// Digests already worked out, by URL: every credential issued pins one.
+    private static let digests = Mutex<[String: String]>([:])
 }

@@ -52,10 +52,13 @@ final class GroupService: Sendable {
 
     /// The group with this id or name.
     func find(_ idOrName: String) async throws -> GroupRecord? {
-        try await store.read { session in
-            if let row = try await session.groups.find(id: idOrName) { return row }
-            return try await session.groups.find(name: idOrName)
-        }
+        try await store.read { try await Self.find($0, idOrName) }
+    }
+
+    /// The group with this id or name, read in `session`.
+    static func find(_ session: StoreSession, _ idOrName: String) async throws -> GroupRecord? {
+        if let row = try await session.groups.find(id: idOrName) { return row }
+        return try await session.groups.find(name: idOrName)
     }
 
     /// The group of a device, read in `session`.

@@ -90,7 +90,7 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     }
 
     @Sendable func chain(_ request: Request, context: VouchRequestContext) throws -> Response {
-        Responses.text(try issuance.ca.chainPEM, contentType: "application/x-pem-file")
+        Responses.text(issuance.ca.chainPEM, contentType: "application/x-pem-file")
     }
 
     @Sendable func crl(_ request: Request, context: VouchRequestContext) async throws -> Response {

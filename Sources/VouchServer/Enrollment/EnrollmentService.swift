@@ -83,7 +83,14 @@ final class EnrollmentService: Sendable {
 
     /// Enrolls a device. Every check runs before anything is written; the writes are one transaction.
     func enroll(_ request: EnrollmentRequest) async throws -> (EnrollmentBundle, created: Bool) {
-        guard let groupRow = try await groups.find(request.group), groupRow.name == request.group || groupRow.id == request.group else {
+        // The group and whether the nonce is spent already, in one read: the nonce is checked after
+        // the proof (its error is the one a replay earns), but read now, so that no enrollment
+        // waits on the database twice before it signs.
+        let nonceDigest = Secrets.digest(request.nonce)
+        let (found, nonceSpent) = try await store.read { session in
+            (try await GroupService.find(session, request.group), try await !session.nonces.spent(digests: [nonceDigest]).isEmpty)
+        }
+        guard let groupRow = found, groupRow.name == request.group || groupRow.id == request.group else {
             throw ServiceError.notFound("no enrollment group named \(request.group.prefix(64))")
         }
         guard !groupRow.disabled else { throw ServiceError.forbidden("enrollment group \(groupRow.name) is disabled") }
@@ -120,21 +127,19 @@ final class EnrollmentService: Sendable {
         }
 
         let takesTokenUse = usesToken
-        let thumbprint = csrKey.thumbprint
-        let nonceDigest = Secrets.digest(request.nonce)
+        let jwk = csrKey.jwk
+        let thumbprint = jwk.kid ?? csrKey.thumbprint
         let stamp = clock.seconds
         let deviceID = Secrets.identifier("dev", now: clock.now)
         let pending = rules.approval == .manual
         let device = DeviceRecord(
             id: deviceID, groupId: groupRow.id, zone: rules.defaultZone, state: pending ? .pending : .active,
-            did: did.description, keyThumbprint: thumbprint, publicKey: csrKey.jwk, attributes: attributes, roles: rules.defaultRoles, previousDids: [],
+            did: did.description, keyThumbprint: thumbprint, publicKey: jwk, attributes: attributes, roles: rules.defaultRoles, previousDids: [],
             createdAt: stamp, updatedAt: stamp
         )
         // Sign before the transaction, so that the database is held only for the writes; but only
         // for a nonce that is there to be spent (the batch spends it for good).
-        guard let nonceExpiresAt = nonces.expiry(of: request.nonce, purpose: .enrollment),
-            try await store.read({ try await $0.nonces.spent(digests: [nonceDigest]) }).isEmpty
-        else {
+        guard let nonceExpiresAt = nonces.expiry(of: request.nonce, purpose: .enrollment), !nonceSpent else {
             throw Self.staleEnrollmentNonce
         }
         let prepared: IssuanceService.PreparedIdentity? =
@@ -223,7 +228,7 @@ final class EnrollmentService: Sendable {
         let roles = identity.map { identity in credentials.filter { $0.kind == .role && $0.statusIndex == identity.statusIndex }.map(\.token) } ?? []
         var bundle = EnrollmentBundle(
             deviceId: row.id, did: row.did, state: row.state.rawValue, certificate: current?.pem,
-            chain: current == nil ? nil : try issuance.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
+            chain: current == nil ? nil : issuance.ca.chainPEM, identityCredential: current == nil ? nil : identity?.token,
             roleCredentials: current == nil ? [] : roles
         )
         if let certificateIndex = current?.logIndex, let credentialIndex = identity?.logIndex {

@@ -56,7 +56,7 @@ extension IssuanceService {
         )
         profile.profile = rules.certificateProfile ?? .vouch
         let certificate = try ca.issueDeviceCertificate(profile)
-        let pem = try certificate.serializeAsPEM().pemString + "\n"
+        let pem = try CertificateAuthority.pem(certificate) + "\n"
         let serial = Hex.encode(certificate.serialNumber.bytes)
         let certificateRow = CertificateRecord(
             serial: serial, deviceId: device.id, pem: pem, notBefore: Int(certificate.notValidBefore.timeIntervalSince1970),
@@ -118,7 +118,7 @@ extension IssuanceService {
         return PreparedIdentity(
             certificate: certificateRow, credentials: credentialRows,
             bundle: EnrollmentBundle(
-                deviceId: device.id, did: device.did, state: device.state.rawValue, certificate: pem, chain: try ca.chainPEM,
+                deviceId: device.id, did: device.did, state: device.state.rawValue, certificate: pem, chain: ca.chainPEM,
                 identityCredential: identity, roleCredentials: roleCredentials
             ),
             events: [

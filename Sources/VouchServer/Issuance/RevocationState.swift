@@ -16,7 +16,7 @@ import X509
 /// changes, not a copy of everything revoked.
 ///
 /// On SQLite this server is the only writer, so the generation is looked at again only after it has
-/// committed something (`VouchDatabase.localCommits`); on PostgreSQL, where other nodes write, it is
+/// committed a transaction that advanced it (`VouchDatabase.localCommits(advancing:)`); on PostgreSQL, where other nodes write, it is
 /// read on every use, so that a revocation made on any node shows on the next request to every node.
 final class RevocationState: Sendable {
     /// A revoked (or held) certificate.
@@ -73,7 +73,7 @@ final class RevocationState: Sendable {
     private let store: Store
     private let listSize: Int
     private let storage = Mutex<Storage?>(nil)
-    /// `localCommits` when the state was last found current (SQLite only).
+    /// `localCommits(advancing: .revocations)` when the state was last found current (SQLite only).
     private let checkedAtCommits = Atomic<Int>(-1)
 
     init(store: Store, listSize: Int) {
@@ -86,7 +86,7 @@ final class RevocationState: Sendable {
     /// same changes; only the first applies them, and the others read again from where it left the
     /// state, so no change is ever dropped.
     func sync() async throws {
-        let commits = store.database.localCommits
+        let commits = store.database.localCommits(advancing: .revocations)
         if let commits, checkedAtCommits.load(ordering: .acquiring) == commits, storage.withLock({ $0 != nil }) {
             return
         }

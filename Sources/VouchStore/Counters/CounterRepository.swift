@@ -1,8 +1,11 @@
+import Synchronization
 import SQLKit
 
 /// The gap-free counters, and the secrets migrations keep in the database.
 package struct CounterRepository: Sendable {
     let sql: any SQLDatabase
+    /// On SQLite, where `advance` notes the counters it moved (see `CounterMarks`).
+    var marks: CounterMarks? = nil
 
     /// The counters there are.
     package enum Counter: String, Sendable, CaseIterable {
@@ -36,6 +39,7 @@ package struct CounterRepository: Sendable {
             .returning("value")
             .first()
         guard let row else { throw StoreError.corrupt("counter \(counter.rawValue) is missing") }
+        marks?.note(counter)
         return try row.decode(column: "value", as: Int.self)
     }
 
@@ -43,4 +47,18 @@ package struct CounterRepository: Sendable {
     package func secret(_ name: String) async throws -> String? {
         try await sql.select().column("value").from("secrets").where("name", .equal, name).first(decodingColumn: "value", as: String.self)
     }
+}
+
+/// The counters one SQLite transaction advanced: once it commits, the database counts a commit for
+/// each (`VouchDatabase.localCommits(advancing:)`), so that a cache of what only a counter's moves
+/// change (the revocation state) looks at the database again only after one, not after every
+/// enrollment. A rolled-back transaction is never counted, whatever it noted.
+final class CounterMarks: Sendable {
+    private let moved = Mutex<Set<CounterRepository.Counter>>([])
+
+    func note(_ counter: CounterRepository.Counter) {
+        moved.withLock { _ = $0.insert(counter) }
+    }
+
+    var advanced: Set<CounterRepository.Counter> { moved.withLock { $0 } }
 }

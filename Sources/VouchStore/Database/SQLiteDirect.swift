@@ -302,3 +302,4 @@ private struct SQLiteLibraryVersion: SQLDatabaseReportedVersion {
         (otherVersion as? Self).map { intValue < $0.intValue } ?? false
     }
 }
+

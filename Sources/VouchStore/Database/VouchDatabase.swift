@@ -36,6 +36,7 @@ package final class VouchDatabase: Sendable {
     /// How many bodies each reader runs or has queued: a read goes to the least busy.
     private let readerLoad: Mutex<[Int]>
     private let commits = Atomic<Int>(0)
+    private let counterCommits = Mutex<[CounterRepository.Counter: Int]>([:])
     private let postgresBox: PostgresPool?
     private var postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>? { postgresBox?.pool }
     private let lock = AsyncLock()
@@ -67,6 +68,20 @@ package final class VouchDatabase: Sendable {
         engine == .sqlite ? commits.load(ordering: .acquiring) : nil
     }
 
+    /// On SQLite, how many committed transactions (or writes) of this server advanced `counter`
+    /// (through a `Store` session); nil on PostgreSQL.
+    package func localCommits(advancing counter: CounterRepository.Counter) -> Int? {
+        engine == .sqlite ? counterCommits.withLock { $0[counter, default: 0] } : nil
+    }
+
+    /// Counts a commit for each counter it advanced (called once the commit is done).
+    func committed(advancing counters: Set<CounterRepository.Counter>) {
+        guard !counters.isEmpty else { return }
+        counterCommits.withLock { commits in
+            for counter in counters { commits[counter, default: 0] += 1 }
+        }
+    }
+
     /// Connections read the file through one shared memory map (up to 1 GiB of it) instead of each
     /// copying pages into a cache of its own: a large fleet's tables are read at the speed of the
     /// operating system's page cache, which all connections share.
@@ -77,7 +92,7 @@ package final class VouchDatabase: Sendable {
         let writer: SQLiteDirectDatabase
         do {
             writer = SQLiteDirectDatabase(handle: try SQLiteHandle.open(path: path), logger: logger)
-            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", mmap] {
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY"] {
                 try await writer.raw(SQLQueryString(pragma)).run()
             }
         } catch {
@@ -88,7 +103,7 @@ package final class VouchDatabase: Sendable {
         do {
             for _ in 0..<sqliteReaderCount {
                 let reader = SQLiteDirectDatabase(handle: try SQLiteHandle.open(path: path), logger: logger)
-                for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000", mmap] {
+                for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY"] {
                     try await reader.raw(SQLQueryString(pragma)).run()
                 }
                 readers.append(reader)

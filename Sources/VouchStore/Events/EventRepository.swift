@@ -4,13 +4,14 @@ import VouchCore
 /// The events: appended with consecutive sequence numbers, read in order.
 package struct EventRepository: Sendable {
     let sql: any SQLDatabase
+    var marks: CounterMarks? = nil
 
     /// Appends events with consecutive sequence numbers in two statements (one counter update, one
     /// multi-row insert), in the order given.
     @discardableResult
     package func append(_ drafts: [EventDraft], at: Int) async throws -> [EventRecord] {
         guard !drafts.isEmpty else { return [] }
-        let last = try await CounterRepository(sql: sql).advance(.events, by: drafts.count)
+        let last = try await CounterRepository(sql: sql, marks: marks).advance(.events, by: drafts.count)
         let first = last - drafts.count + 1
         let events = drafts.enumerated().map { offset, draft in
             EventRecord(seq: first + offset, at: at, kind: draft.kind.rawValue, subject: draft.subject, actor: draft.actor, dataText: draft.dataText)
@@ -21,10 +22,18 @@ package struct EventRepository: Sendable {
         return events
     }
 
+    /// A stored event, read column by column (the log reads every event once, as it is appended).
+    private static func record(_ row: any SQLRow) throws -> EventRecord {
+        EventRecord(
+            seq: try row.decode(column: "seq", as: Int.self), at: try row.decode(column: "at", as: Int.self),
+            kind: try row.decode(column: "kind", as: String.self), subject: try row.decode(column: "subject", as: String.self),
+            actor: try row.decode(column: "actor", as: String.self), dataText: try row.decode(column: "data", as: String.self))
+    }
+
     /// Events with a sequence number above `after`, oldest first.
     package func after(_ after: Int, limit: Int) async throws -> [EventRecord] {
         try await sql.select().column("*").from("events").where("seq", .greaterThan, after)
-            .orderBy("seq").limit(limit).all(decoding: EventRecord.self, with: SQLValues.decoder)
+            .orderBy("seq").limit(limit).all().map(Self.record)
     }
 
     /// Subjects and kinds of events after `seq`, oldest first: what caches follow.
@@ -40,6 +49,6 @@ package struct EventRepository: Sendable {
     /// The first `limit` events about `subject`, oldest first.
     package func about(_ subject: String, limit: Int) async throws -> [EventRecord] {
         try await sql.select().column("*").from("events").where("subject", .equal, subject)
-            .orderBy("seq").limit(limit).all(decoding: EventRecord.self, with: SQLValues.decoder)
+            .orderBy("seq").limit(limit).all().map(Self.record)
     }
 }

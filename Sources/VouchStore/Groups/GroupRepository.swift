@@ -39,7 +39,9 @@ package struct GroupRecord: Sendable, Hashable {
 package struct GroupRepository: Sendable {
     let sql: any SQLDatabase
 
-    private struct Row: Codable {
+    /// A stored row, read column by column (enrollment reads one per request; SQLKit's row decoder
+    /// converts every key to snake case first).
+    private struct Row {
         var id: String
         var name: String
         var tokenHash: String?
@@ -48,6 +50,17 @@ package struct GroupRepository: Sendable {
         var disabled: Int
         var createdAt: Int
         var updatedAt: Int
+
+        init(_ row: any SQLRow) throws {
+            id = try row.decode(column: "id", as: String.self)
+            name = try row.decode(column: "name", as: String.self)
+            tokenHash = try row.decode(column: "token_hash", as: String?.self)
+            tokenUsesLeft = try row.decode(column: "token_uses_left", as: Int?.self)
+            settings = try row.decode(column: "settings", as: String.self)
+            disabled = try row.decode(column: "disabled", as: Int.self)
+            createdAt = try row.decode(column: "created_at", as: Int.self)
+            updatedAt = try row.decode(column: "updated_at", as: Int.self)
+        }
     }
 
     /// Enrollment reads its group's rules on every request.
@@ -80,17 +93,17 @@ package struct GroupRepository: Sendable {
 
     package func find(id: String) async throws -> GroupRecord? {
         try await sql.select().column("*").from("enrollment_groups").where("id", .equal, id)
-            .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+            .first().map { try Self.record(Row($0)) }
     }
 
     package func find(name: String) async throws -> GroupRecord? {
         try await sql.select().column("*").from("enrollment_groups").where("name", .equal, name)
-            .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+            .first().map { try Self.record(Row($0)) }
     }
 
     package func all() async throws -> [GroupRecord] {
         try await sql.select().column("*").from("enrollment_groups").orderBy("name")
-            .all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+            .all().map { try Self.record(Row($0)) }
     }
 
     /// Takes one use of a limited claim token. False when none is left.

@@ -215,8 +215,7 @@ package enum Migrations {
                 .column("name", type: .text, .primaryKey(autoIncrement: false))
                 .column("value", type: .text, .notNull)
                 .run()
-            var generator = SystemRandomNumberGenerator()
-            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let key = SecureRandom.bytes(32)
             try await db.insert(into: "secrets").columns("name", "value").values(SQLBind("status_index_key"), SQLBind(Hex.encode(key))).run()
             let used = try await db.select().column("value").from("counters").where("name", .equal, "status_index")
                 .first(decodingColumn: "value", as: Int.self) ?? 0
