@@ -11,7 +11,8 @@ import Foundation
 /// Feistel network over the smallest even number of bits that covers the list, with HMAC-SHA-256
 /// as the round function, walking the cycle until the result falls inside the list.
 public struct StatusIndexPermutation: Sendable {
-    private let key: SymmetricKey
+    /// HMAC-SHA256 keyed once: each round copies it rather than hashing the key again.
+    private let keyed: HMAC<SHA256>
     /// Entries per list.
     public let listSize: Int
     private let halfBits: Int
@@ -19,7 +20,7 @@ public struct StatusIndexPermutation: Sendable {
     /// A permutation of lists of `listSize` entries (at least 2, at most 2^40) under `key`.
     public init(key: [UInt8], listSize: Int) {
         precondition(listSize >= 2 && listSize <= 1 << 40, "a status list holds 2 to 2^40 entries")
-        self.key = SymmetricKey(data: key)
+        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: key))
         self.listSize = listSize
         var bits = 1
         while 1 << bits < listSize { bits += 1 }
@@ -50,12 +51,11 @@ public struct StatusIndexPermutation: Sendable {
     }
 
     private func roundFunction(_ half: UInt64, round: UInt64, list: UInt64) -> UInt64 {
-        var message = [UInt8]()
-        message.reserveCapacity(24)
+        var mac = keyed
         for word in [list, round, half] {
-            withUnsafeBytes(of: word.bigEndian) { message.append(contentsOf: $0) }
+            withUnsafeBytes(of: word.bigEndian) { mac.update(data: $0) }
         }
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key)
-        return mac.withUnsafeBytes { bytes in bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+        let code = mac.finalize()
+        return code.withUnsafeBytes { bytes in bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
     }
 }

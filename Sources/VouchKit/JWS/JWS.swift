@@ -23,16 +23,22 @@ public enum JWS {
         guard key.algorithm.signs(as: name) else {
             throw VouchKitError.unsupported("a \(key.algorithm.rawValue) key cannot sign as \(name.rawValue)")
         }
-        var header = ["alg": name.rawValue, "typ": type, "kid": kid]
-        if let contentType { header["cty"] = contentType }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .secondsSince1970
+        var header: [String: JSONValue] = ["alg": .string(name.rawValue), "typ": .string(type), "kid": .string(kid)]
+        if let contentType { header["cty"] = .string(contentType) }
         let signingInput: String
         do {
-            // A JSONValue (every credential) is written directly; other payloads go through JSONEncoder.
-            let payloadJSON = try (payload as? JSONValue)?.canonicalJSON ?? Array(encoder.encode(payload))
-            signingInput = Base64URL.encode(try encoder.encode(header)) + "." + Base64URL.encode(payloadJSON)
+            // The header and a JSONValue payload (every credential) are written directly, sorted
+            // keys as JSONEncoder writes them; other payloads go through JSONEncoder.
+            let payloadJSON: [UInt8]
+            if let value = payload as? JSONValue {
+                payloadJSON = value.canonicalJSON
+            } else {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .secondsSince1970
+                payloadJSON = Array(try encoder.encode(payload))
+            }
+            signingInput = Base64URL.encode(JSONValue.object(header).canonicalJSON) + "." + Base64URL.encode(payloadJSON)
         } catch {
             throw VouchKitError.malformedInput("the JWS payload cannot be encoded as JSON: \(error)")
         }

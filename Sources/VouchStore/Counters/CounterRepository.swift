@@ -27,17 +27,16 @@ package struct CounterRepository: Sendable {
 
     /// The current value of a counter.
     package func current(_ counter: Counter) async throws -> Int {
-        try await sql.select().column("value").from("counters").where("name", .equal, counter.rawValue)
-            .first(decodingColumn: "value", as: Int.self) ?? 0
+        try await sql.raw(#"SELECT "value" FROM "counters" WHERE "name" = \#(bind: counter.rawValue) LIMIT 1"#).first()?
+            .decode(column: "value", as: Int.self) ?? 0
     }
 
     /// Advances a counter by `count` and returns its new value (the last one taken).
     package func advance(_ counter: Counter, by count: Int) async throws -> Int {
-        let row = try await sql.update("counters")
-            .set("value", to: SQLBinaryExpression(SQLColumn("value"), .add, SQLLiteral.numeric(String(count))))
-            .where("name", .equal, counter.rawValue)
-            .returning("value")
-            .first()
+        // Written as text: every transaction that appends events advances one (see `SQLSupport`).
+        let row = try await sql.raw(
+            #"UPDATE "counters" SET "value" = "value" + \#(literal: count) WHERE "name" = \#(bind: counter.rawValue) RETURNING "value""#
+        ).first()
         guard let row else { throw StoreError.corrupt("counter \(counter.rawValue) is missing") }
         marks?.note(counter)
         return try row.decode(column: "value", as: Int.self)

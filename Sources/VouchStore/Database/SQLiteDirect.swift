@@ -302,4 +302,3 @@ private struct SQLiteLibraryVersion: SQLDatabaseReportedVersion {
         (otherVersion as? Self).map { intValue < $0.intValue } ?? false
     }
 }
-

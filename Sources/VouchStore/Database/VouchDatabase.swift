@@ -82,17 +82,20 @@ package final class VouchDatabase: Sendable {
         }
     }
 
-    /// Connections read the file through one shared memory map (up to 1 GiB of it) instead of each
-    /// copying pages into a cache of its own: a large fleet's tables are read at the speed of the
-    /// operating system's page cache, which all connections share.
-    private static let mmap = "PRAGMA mmap_size = 1073741824"
+    /// What every connection is opened with beyond WAL. Statement journals (a multi-row insert
+    /// inside a transaction needs one) are kept in memory: on disk each is a file created and
+    /// deleted per transaction. There is no memory map: in WAL mode a connection unmaps the whole
+    /// file whenever another has committed since its last read (and faults it in again), which under
+    /// enrollments cost more than the reads it saved; pages come from the operating system's cache,
+    /// which every connection shares.
+    private static let connectionPragmas = ["PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY"]
 
     /// Opens the SQLite database at `path`, creating it, in WAL mode.
     package static func sqlite(path: String, logger: Logger) async throws -> VouchDatabase {
         let writer: SQLiteDirectDatabase
         do {
             writer = SQLiteDirectDatabase(handle: try SQLiteHandle.open(path: path), logger: logger)
-            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY"] {
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] + connectionPragmas {
                 try await writer.raw(SQLQueryString(pragma)).run()
             }
         } catch {
@@ -103,7 +106,7 @@ package final class VouchDatabase: Sendable {
         do {
             for _ in 0..<sqliteReaderCount {
                 let reader = SQLiteDirectDatabase(handle: try SQLiteHandle.open(path: path), logger: logger)
-                for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY"] {
+                for pragma in ["PRAGMA query_only = ON"] + connectionPragmas {
                     try await reader.raw(SQLQueryString(pragma)).run()
                 }
                 readers.append(reader)

@@ -32,14 +32,13 @@ package struct EventRepository: Sendable {
 
     /// Events with a sequence number above `after`, oldest first.
     package func after(_ after: Int, limit: Int) async throws -> [EventRecord] {
-        try await sql.select().column("*").from("events").where("seq", .greaterThan, after)
-            .orderBy("seq").limit(limit).all().map(Self.record)
+        try await sql.raw(#"SELECT * FROM "events" WHERE "seq" > \#(bind: after) ORDER BY "seq" ASC LIMIT \#(literal: limit)"#).all()
+            .map(Self.record)
     }
 
     /// Subjects and kinds of events after `seq`, oldest first: what caches follow.
     package func summaries(after seq: Int, limit: Int) async throws -> [EventSummary] {
-        try await sql.select().columns("seq", "kind", "subject").from("events").where("seq", .greaterThan, seq)
-            .orderBy("seq").limit(limit).all().map {
+        try await sql.raw(#"SELECT "seq", "kind", "subject" FROM "events" WHERE "seq" > \#(bind: seq) ORDER BY "seq" ASC LIMIT \#(literal: limit)"#).all().map {
                 EventSummary(
                     seq: try $0.decode(column: "seq", as: Int.self), kind: EventKind(rawValue: try $0.decode(column: "kind", as: String.self)),
                     subject: try $0.decode(column: "subject", as: String.self))

@@ -91,14 +91,13 @@ package struct GroupRepository: Sendable {
             .where("id", .equal, group.id).run()
     }
 
+    // Written as text: every enrollment reads its group (see `SQLSupport`).
     package func find(id: String) async throws -> GroupRecord? {
-        try await sql.select().column("*").from("enrollment_groups").where("id", .equal, id)
-            .first().map { try Self.record(Row($0)) }
+        try await sql.raw(#"SELECT * FROM "enrollment_groups" WHERE "id" = \#(bind: id) LIMIT 1"#).first().map { try Self.record(Row($0)) }
     }
 
     package func find(name: String) async throws -> GroupRecord? {
-        try await sql.select().column("*").from("enrollment_groups").where("name", .equal, name)
-            .first().map { try Self.record(Row($0)) }
+        try await sql.raw(#"SELECT * FROM "enrollment_groups" WHERE "name" = \#(bind: name) LIMIT 1"#).first().map { try Self.record(Row($0)) }
     }
 
     package func all() async throws -> [GroupRecord] {

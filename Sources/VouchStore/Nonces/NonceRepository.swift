@@ -8,18 +8,17 @@ package struct NonceRepository: Sendable {
     /// The digests among `digests` of nonces already spent.
     package func spent(digests: [String]) async throws -> Set<String> {
         guard !digests.isEmpty else { return [] }
-        return Set(try await sql.select().column("digest").from("spent_nonces").where("digest", .in, digests)
-            .all(decodingColumn: "digest", as: String.self))
+        // Written as text: every enrollment asks twice (see `SQLSupport`).
+        return Set(try await sql.raw(#"SELECT "digest" FROM "spent_nonces" WHERE "digest" IN (\#(binds: digests))"#).all()
+            .map { try $0.decode(column: "digest", as: String.self) })
     }
 
     /// Records nonces as spent, in one statement. A nonce spent already makes it fail (primary key).
     package func spend(_ nonces: [(digest: String, expiresAt: Int)]) async throws {
         guard !nonces.isEmpty else { return }
-        let query = sql.insert(into: "spent_nonces").columns("digest", "expires_at")
-        for nonce in nonces {
-            query.values(SQLBind(nonce.digest), SQLBind(nonce.expiresAt))
+        try await sql.insert(into: "spent_nonces", columns: ["digest", "expires_at"], rows: nonces) {
+            [SQLBind($0.digest), SQLBind($0.expiresAt)]
         }
-        try await query.run()
     }
 
     /// Records one nonce as spent; false when it was spent already. Never fails on the duplicate, so

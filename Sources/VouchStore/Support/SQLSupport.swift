@@ -3,6 +3,11 @@ import SQLKit
 import Synchronization
 
 /// What every repository shares: its session's database, row decoding, and the batched insert.
+///
+/// Statements on the enrollment path are written as text (`sql.raw` with bound values, identifiers
+/// quoted as both engines read them) rather than built: SQLKit's builders serialize a statement by
+/// walking and escaping every part of it each time, which cost an enrollment more than SQLite took
+/// to run the statement.
 extension SQLDatabase {
     /// A multi-row insert with the columns named and each row's values bound in their order. The
     /// hot inserts say their columns rather than go through SQLKit's `Codable` model encoder, which

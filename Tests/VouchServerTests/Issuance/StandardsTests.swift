@@ -77,6 +77,11 @@ struct StandardsTests {
         #expect(Set(positions[..<1024]) == Set(0..<1024))
         #expect(Set(positions[1024...]) == Set(1024..<2048))
         #expect(positions[..<16].map { $0 } != Array(0..<16))
+        // Pinned, as an independent HMAC-SHA256 Feistel (Python's hmac) computes them: positions
+        // handed out before an upgrade must never move.
+        #expect([0, 1, 2, 3, 1024, 1025, 5000].map(permutation.index(ofSlot:)) == [611, 198, 856, 147, 1464, 1495, 4572])
+        let full = StatusIndexPermutation(key: Array(repeating: 7, count: 32), listSize: 131_072)
+        #expect([0, 1, 131_072, 1_000_000].map(full.index(ofSlot:)) == [46526, 43553, 146_164, 954_039])
         let other = StatusIndexPermutation(key: Array(repeating: 8, count: 32), listSize: 1024)
         #expect((0..<16).map(other.index(ofSlot:)) != Array(positions[..<16]), "another key places the same slots elsewhere")
 
