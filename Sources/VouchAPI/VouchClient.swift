@@ -118,3 +118,8 @@ public struct VouchClient: Sendable {
 
     private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }
+
+/// This build's version, as `vouch --version` prints it.
+public enum VouchVersion {
+    public static let current = "0.17.0"
+}

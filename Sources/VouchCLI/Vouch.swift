@@ -10,7 +10,15 @@ struct Vouch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vouch",
         abstract: "Identity and trust authority for fleets of machines.",
-        discussion: "Exit status: 0 on success, 1 when a verification fails or the server refuses, 2 on a usage or input error or an unreachable server.",
+        discussion: """
+            Exit status:
+              0  done
+              1  checked and refused: a credential, presentation, log or policy that does not verify, an authorization denied
+              2  a usage or input error: an unknown option, a missing or unreadable file, a value out of range
+              3  the server refused the request (an HTTP 4xx answer: not found, not allowed, conflict…)
+              4  the server could not be reached, failed (HTTP 5xx) or answered with something that is not the API
+            """,
+        version: VouchVersion.current,
         subcommands: [
             KeysCommand.self, DIDCommand.self, CredentialCommand.self, PresentationCommand.self,
             StatusListCommand.self, LogCommand.self, WitnessCommand.self, ServeCommand.self, DeviceCommand.self, AdminCommand.self,
@@ -18,7 +26,16 @@ struct Vouch: AsyncParsableCommand {
         ]
     )
 
-    /// Runs the command; maps usage and input errors to exit status 2 and verification failures to 1.
+    /// The exit status of a request the server did not carry out.
+    static func exitStatus(for error: VouchClientError) -> Int32 {
+        switch error.code {
+        case .refused: (400..<500).contains(error.status) ? 3 : 4
+        case .unreachable, .malformedAnswer: 4
+        }
+    }
+
+    /// Runs the command; maps usage and input errors to exit status 2, verification failures to 1
+    /// and failed requests to 3 or 4 (see the discussion above).
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -30,12 +47,13 @@ struct Vouch: AsyncParsableCommand {
         } catch let exitCode as ExitCode {
             Foundation.exit(exitCode.rawValue)
         } catch let error as VouchClientError {
-            // The server refused (1: what was asked was not done), or could not be reached (2).
+            // The server refused (3), or failed or could not be reached (4). The problem's detail
+            // already names the legal actions of a 409; they are added only when it does not.
             FileHandle.standardError.write(Data("Error: \(error.reason)\n".utf8))
-            if let legal = error.problem?.legalActions {
+            if let legal = error.problem?.legalActions, !legal.isEmpty, !error.reason.contains("legal actions") {
                 FileHandle.standardError.write(Data("legal actions: \(legal)\n".utf8))
             }
-            Foundation.exit(error.code == .unreachable ? 2 : 1)
+            Foundation.exit(exitStatus(for: error))
         } catch {
             if exitCode(for: error) == .success {
                 let arguments = CommandLine.arguments.dropFirst()

@@ -63,7 +63,7 @@ struct PreviousReleaseTests {
                 #expect(certificates.contains { $0["reason"]?.stringValue == "superseded" }, "the certificate replaced by the rotation stays revoked")
                 // The suspended device is refused, then reinstated by an operator, and acts again.
                 let refused = try await vouch.run("device", "token", "--dir", "dev1", "--server", server)
-                refused.expectVerificationFailure(mentioning: "suspended")
+                refused.expectRefusedByServer(mentioning: "suspended")
                 try await vouch.run("admin", "device", "reinstate", suspended, "--server", server, "--api-key", admin).expectExit(0)
                 try await vouch.run("device", "token", "--dir", "dev1", "--server", server).expectExit(0)
 

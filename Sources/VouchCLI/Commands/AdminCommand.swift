@@ -23,12 +23,13 @@ struct AdminConnection: ParsableArguments {
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Operate a Vouch server: enrollment groups, devices and firmware.",
-        subcommands: [Group.self, Device.self, Firmware.self]
+        abstract: "Operate a Vouch server: enrollment groups, devices, firmware, API keys, events and metrics.",
+        subcommands: [Group.self, Device.self, Firmware.self, APIKeys.self, Events.self, Metrics.self]
     )
 
     struct Group: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "group", abstract: "Enrollment groups.", subcommands: [Create.self, List.self])
+        static let configuration = CommandConfiguration(
+            commandName: "group", abstract: "Enrollment groups.", subcommands: [Create.self, List.self, Show.self, Update.self, Disable.self, Enable.self])
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -80,8 +81,7 @@ struct AdminCommand: AsyncParsableCommand {
                 let groups = try await connection.client().groups()
                 if json { return CLIOutput.json(groups) }
                 for group in groups {
-                    let uses = group.tokenUsesLeft.map { "\($0) uses left" } ?? "unlimited"
-                    print("\(group.name)\t\(group.rules.attestation.rawValue)\t\(group.disabled ? "disabled" : "enabled")\t\(uses)")
+                    print("\(group.name)\t\(group.rules.attestation.rawValue)\t\(group.disabled ? "disabled" : "enabled")\t\(Plural.uses(group.tokenUsesLeft))")
                 }
             }
         }
@@ -90,7 +90,8 @@ struct AdminCommand: AsyncParsableCommand {
     struct Device: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "device", abstract: "Devices and their lifecycle.",
-            subcommands: [List.self, Show.self, Trust.self, Assign.self, Approve.self, Suspend.self, Reinstate.self, Quarantine.self, Release.self, Revoke.self, Decommission.self]
+            subcommands: [
+                List.self, Show.self, Trust.self, Telemetry.self, Assign.self, Approve.self, Suspend.self, Reinstate.self, Quarantine.self, Release.self, Revoke.self, Decommission.self]
         )
 
         struct List: AsyncParsableCommand {

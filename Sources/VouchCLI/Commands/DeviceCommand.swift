@@ -19,7 +19,7 @@ struct DeviceCommand: AsyncParsableCommand {
             discussion: "Prints the device id as its last line."
         )
 
-        @Option(help: "The Vouch server, such as http://127.0.0.1:8080.") var server: String
+        @Option(help: "The Vouch server (VOUCH_SERVER), such as http://127.0.0.1:8080.") var server: String?
         @Option(help: "The enrollment group's name.") var group: String
         @Option(help: "The group's claim token.") var token: String
         @Option(name: .customLong("key-type"), help: "ed25519 or p256.") var keyType: String = "ed25519"
@@ -38,16 +38,33 @@ struct DeviceCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: dir + "/key.jwk") {
                 throw ValidationError("\(dir)/key.jwk exists: this directory already holds a device identity")
             }
+            guard let server = server ?? ProcessInfo.processInfo.environment["VOUCH_SERVER"], !server.isEmpty else {
+                throw ValidationError("give --server or set VOUCH_SERVER")
+            }
             let transport = try CLIInput.transport(server)
             let client = VouchClient(transport: transport)
+            let existed = FileManager.default.fileExists(atPath: dir)
+            let before = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
 
             let key = SigningKey.generate(type)
-            let answer = try await DeviceAgent(key: key).enroll(client, group: group, claimToken: token, attributes: attributeMap)
-            try key.write(toFile: dir + "/key.jwk", overwrite: false)
-            try AtomicFile.write(Data(try key.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: false)
-            try DeviceCommand.write(answer, to: dir)
-            try Data((transport.server + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/server-url"))
+            let answer: EnrollmentBundle
+            do {
+                answer = try await DeviceAgent(key: key).enroll(client, group: group, claimToken: token, attributes: attributeMap)
+                try key.write(toFile: dir + "/key.jwk", overwrite: false)
+                try AtomicFile.write(Data(try key.pkcs8PEMRepresentation.utf8), to: dir + "/key.pem", mode: 0o600, replacingExisting: false)
+                try DeviceCommand.write(answer, to: dir)
+                try Data((transport.server + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/server-url"))
+            } catch {
+                // A failed enrollment leaves the directory as it found it (or not there at all).
+                if existed {
+                    let now = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+                    for name in now where !before.contains(name) { try? FileManager.default.removeItem(atPath: dir + "/" + name) }
+                } else {
+                    try? FileManager.default.removeItem(atPath: dir)
+                }
+                throw error
+            }
             let deviceID = answer.deviceId
             if answer.state == DeviceState.pending.rawValue {
                 print("enrollment is waiting for an operator's approval (state \(answer.state))")

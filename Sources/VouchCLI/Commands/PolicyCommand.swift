@@ -31,7 +31,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let document = try PolicyCommand.load(policy)
-            print("policy valid: \(document.zones.count) zones, \(document.roles.count) roles, \(document.flows.count) flows")
+            print("policy valid: \(Plural.count(document.zones.count, "zone")), \(Plural.count(document.roles.count, "role")), \(Plural.count(document.flows.count, "flow"))")
         }
     }
 

@@ -10,7 +10,12 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the trust authority (SQLite in the data directory unless --database names PostgreSQL).",
-        discussion: "Every option can also be set with an environment variable: VOUCH_HOST, VOUCH_PORT, VOUCH_DATA_DIR, VOUCH_DATABASE, VOUCH_PUBLIC_URL, VOUCH_MTLS_PORT, VOUCH_CHECKPOINT_INTERVAL, VOUCH_WITNESSES, VOUCH_WITNESS_QUORUM."
+        discussion: """
+            Every option can also be set with an environment variable: VOUCH_HOST, VOUCH_PORT, VOUCH_DATA_DIR, \
+            VOUCH_DATABASE, VOUCH_PUBLIC_URL, VOUCH_MTLS_PORT, VOUCH_CHECKPOINT_INTERVAL, VOUCH_WITNESSES, \
+            VOUCH_WITNESS_QUORUM, VOUCH_TELEMETRY_KEEP, VOUCH_MONITOR_LIMIT, VOUCH_RATE_LIMIT and VOUCH_LOG_LEVEL; \
+            an option given on the command line wins.
+            """
     )
 
     @Option(help: "Address to listen on (VOUCH_HOST).") var host: String?
@@ -43,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("rate-limit"),
         help: "Enrollment and authentication requests allowed per source address per minute (VOUCH_RATE_LIMIT; default 600)."
     ) var rateLimit: Int?
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical (VOUCH_LOG_LEVEL; default info)."
+    ) var logLevel: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -91,7 +100,17 @@ struct ServeCommand: AsyncParsableCommand {
         )
         guard (0...65_535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535 (0: a free port the kernel chooses)") }
         var logger = Logger(label: "vouch")
-        logger.logLevel = environment["VOUCH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let levelText = logLevel ?? environment["VOUCH_LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let levelText {
+            guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+                throw ValidationError(
+                    "\(logLevel == nil ? "VOUCH_LOG_LEVEL" : "--log-level")=\(levelText) is not a log level; use one of "
+                        + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            logger.logLevel = level
+        } else {
+            logger.logLevel = .info
+        }
         do {
             try await run(try await buildApplication(configuration: configuration, logger: logger), configuration: configuration)
         } catch let error as ServerStartupError {

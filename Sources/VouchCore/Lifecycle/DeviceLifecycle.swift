@@ -34,7 +34,8 @@ public struct IllegalTransition: Error, Sendable, Hashable, CustomStringConverti
 
     public var description: String {
         let legal = legalActions.isEmpty ? "none" : legalActions.map(\.rawValue).joined(separator: ", ")
-        return "a \(state.rawValue) device cannot \(action.rawValue); legal actions: \(legal)"
+        let article = state.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+        return "\(article) \(state.rawValue) device cannot \(action.rawValue); legal actions: \(legal)"
     }
 }
 

@@ -8,7 +8,7 @@ import X509
 
 /// The data directory: `vouch-data.json` (format marker, written last), `keys/` (0700, private keys
 /// 0600, and `nonce.key`, which is made again when missing), `pki/` (certificates), `admin-api-key`
-/// (0600) and `vouch.sqlite` when SQLite is used.
+/// (0600) and `vouch.sqlite` (with its lock, `vouch.sqlite.lock`) when SQLite is used.
 enum DataDirectory {
     static let marker = "vouch-data.json"
     static let keyNames = ["root.key", "intermediate.key", "ocsp.key", "issuer.jwk"]
@@ -52,7 +52,7 @@ enum DataDirectory {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         let hasMarker = contents.contains(marker)
         if !hasMarker {
-            let known: Set<String> = ["keys", "pki", "admin-api-key", "vouch.sqlite", "vouch.sqlite-wal", "vouch.sqlite-shm"]
+            let known: Set<String> = ["keys", "pki", "admin-api-key", "vouch.sqlite", "vouch.sqlite-wal", "vouch.sqlite-shm", "vouch.sqlite.lock"]
             let foreign = contents.filter { !known.contains($0) && !$0.hasPrefix(".") }
             if !foreign.isEmpty {
                 throw ServerStartupError(
@@ -84,6 +84,20 @@ enum DataDirectory {
             throw ServerStartupError("\(root)/\(marker) does not say format 1; this data directory was written by another version")
         }
         return false
+    }
+}
+
+extension DataDirectory {
+    /// Takes back what `prepare` made for a bootstrap that did not start: the empty `keys/` and
+    /// `pki/`, and the directory itself when `prepare` created it and nothing else is in it.
+    static func undoPreparation(_ root: String, removeRoot: Bool) {
+        let files = FileManager.default
+        for sub in ["keys", "pki"] where ((try? files.contentsOfDirectory(atPath: root + "/" + sub)) ?? ["?"]).isEmpty {
+            try? files.removeItem(atPath: root + "/" + sub)
+        }
+        if removeRoot, ((try? files.contentsOfDirectory(atPath: root)) ?? ["?"]).isEmpty {
+            try? files.removeItem(atPath: root)
+        }
     }
 }
 

@@ -17,17 +17,32 @@ enum ServerLoader {
 
     static func load(configuration: ServerConfiguration, logger: Logger) async throws -> Loaded {
         let root = configuration.dataDirectory
+        let existed = DataDirectory.isDirectory(root) != nil
         let fresh = try DataDirectory.prepare(root)
+        /// A start refused before the bootstrap wrote anything leaves no half-made data directory.
+        func undoPreparation() {
+            guard fresh else { return }
+            DataDirectory.undoPreparation(root, removeRoot: !existed)
+        }
         let keys = FileKeyStore(directory: root + "/keys")
-        let database = try await VouchDatabase.open(url: configuration.databaseURL, dataDirectory: root, logger: logger)
+        let database: VouchDatabase
+        do {
+            database = try await VouchDatabase.open(url: configuration.databaseURL, dataDirectory: root, logger: logger)
+        } catch {
+            undoPreparation()
+            throw ServerStartupError("\(error)")
+        }
         let now = configuration.clock()
         do {
             let applied = try await Migrations.run(on: database, now: Int(now.timeIntervalSince1970))
             if !applied.isEmpty {
                 logger.info("database migrated", metadata: ["db.migrations": "\(applied.joined(separator: ","))", "db.engine": "\(database.engine.rawValue)"])
             }
+            try await AuthorityBinding.check(directory: root, fresh: fresh, store: Store(database: database), location: database.location)
         } catch {
             await database.close()
+            undoPreparation()
+            if let error = error as? ServerStartupError { throw error }
             throw ServerStartupError("cannot prepare the database at \(database.location): \(String(reflecting: error))")
         }
         do {

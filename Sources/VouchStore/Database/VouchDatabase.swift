@@ -36,6 +36,8 @@ package final class VouchDatabase: Sendable {
     /// How many bodies each reader runs or has queued: a read goes to the least busy.
     private let readerLoad: Mutex<[Int]>
     private let commits = Atomic<Int>(0)
+    /// On SQLite, this process's lock on the file (see `FileLock`).
+    private let fileLock: FileLock?
     private let counterCommits = Mutex<[CounterRepository.Counter: Int]>([:])
     private let postgresBox: PostgresPool?
     private var postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>? { postgresBox?.pool }
@@ -44,8 +46,9 @@ package final class VouchDatabase: Sendable {
 
     private init(
         engine: Engine, location: String, sqlite: SQLiteDirectDatabase?, sqliteReaders: [SQLiteDirectDatabase] = [],
-        postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>?, logger: Logger
+        postgres: EventLoopGroupConnectionPool<PostgresConnectionSource>?, fileLock: FileLock? = nil, logger: Logger
     ) {
+        self.fileLock = fileLock
         self.engine = engine
         self.location = location
         self.sqlite = sqlite
@@ -90,8 +93,10 @@ package final class VouchDatabase: Sendable {
     /// which every connection shares.
     private static let connectionPragmas = ["PRAGMA busy_timeout = 5000", "PRAGMA temp_store = MEMORY"]
 
-    /// Opens the SQLite database at `path`, creating it, in WAL mode.
+    /// Opens the SQLite database at `path`, creating it, in WAL mode, and takes its lock: one
+    /// server process per file (`FileLock`), released by `close()`.
     package static func sqlite(path: String, logger: Logger) async throws -> VouchDatabase {
+        let fileLock = try FileLock.acquire(forDatabase: path)
         let writer: SQLiteDirectDatabase
         do {
             writer = SQLiteDirectDatabase(handle: try SQLiteHandle.open(path: path), logger: logger)
@@ -99,6 +104,7 @@ package final class VouchDatabase: Sendable {
                 try await writer.raw(SQLQueryString(pragma)).run()
             }
         } catch {
+            fileLock.release()
             throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }
         // Readers open once WAL is on; they only read (query_only), so they never take the write lock.
@@ -114,11 +120,12 @@ package final class VouchDatabase: Sendable {
         } catch {
             writer.handle.close()
             for reader in readers { reader.handle.close() }
+            fileLock.release()
             throw StoreError.unavailable("cannot open a reader on the SQLite database at \(path): \(error)")
         }
         return VouchDatabase(
             engine: .sqlite, location: path, sqlite: writer, sqliteReaders: readers,
-            postgres: nil, logger: logger)
+            postgres: nil, fileLock: fileLock, logger: logger)
     }
 
     /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/database`).
@@ -246,6 +253,7 @@ package final class VouchDatabase: Sendable {
         sqlite?.handle.close()
         for thread in readerThreads { thread.stop() }
         writerThread?.stop()
+        fileLock?.release()
         if let postgres {
             try? await postgres.shutdownAsync()
         }

@@ -42,7 +42,7 @@ struct PolicyCommandTests {
             try vouch.write(Self.cases, to: "cases.yaml")
             let valid = try await vouch.run("policy", "validate", "policy.yaml")
             valid.expectExit(0)
-            #expect(valid.standardOutput.contains("2 zones, 2 roles, 1 flows"), "\(valid)")
+            #expect(valid.standardOutput.contains("2 zones, 2 roles, 1 flow"), "\(valid)")
 
             try vouch.write(Self.policy.replacingOccurrences(of: "deny:", with: "dney:") + "\n  extra: {allow: [\"publish:a/#/b\"]}\n", to: "bad.yaml")
             let invalid = try await vouch.run("policy", "validate", "bad.yaml")
@@ -138,8 +138,7 @@ struct PolicyCommandTests {
                 try vouch.write(Self.policy, to: "policy.yaml")
                 try vouch.write("roles: {sensor: {alow: []}}\n", to: "bad.yaml")
                 let refused = try await vouch.run(["policy", "upload", "bad.yaml"] + connection)
-                refused.expectExit(1)
-                #expect(refused.standardError.contains("roles.sensor.alow (line 1)"), "\(refused)")
+                refused.expectRefusedByServer(mentioning: "roles.sensor.alow (line 1)")
                 let uploaded = try await vouch.run(["policy", "upload", "policy.yaml"] + connection)
                 uploaded.expectExit(0)
                 #expect(uploaded.standardOutput.contains("policy version 1 is in force"), "\(uploaded)")
@@ -176,9 +175,9 @@ struct PolicyCommandTests {
                 #expect(moved.standardOutput.contains("zone plant-ops, roles none"), "\(moved)")
                 try await vouch.run(["authorize", "--subject", id, "--action", "publish", "--resource", "telemetry/\(id)/temp"] + connection).expectExit(1)
                 let bad = try await vouch.run(["admin", "device", "assign", id, "--zone", "nowhere"] + connection)
-                bad.expectExit(1)
-                #expect(bad.standardError.contains("zone nowhere is not defined by policy version 1"), "\(bad)")
-                try await vouch.run(["authorize", "--subject", id, "--action", "Publish!", "--resource", "x"] + connection).expectExit(1)
+                bad.expectRefusedByServer(mentioning: "zone nowhere is not defined by policy version 1")
+                // A question the server cannot answer is its refusal (3), not a denial (1).
+                try await vouch.run(["authorize", "--subject", id, "--action", "Publish!", "--resource", "x"] + connection).expectExit(3)
             }
         }
     }

@@ -10,7 +10,7 @@ struct ServeAndDeviceCommandTests {
         try await VouchProcess.withScratchDirectory { vouch in
             try await vouch.withServer { server, admin in
                 // Refused input says why and exits non-zero.
-                try await vouch.run("admin", "group", "list", "--server", server, "--api-key", "vk_wrong").expectVerificationFailure(mentioning: "API key")
+                try await vouch.run("admin", "group", "list", "--server", server, "--api-key", "vk_wrong").expectRefusedByServer(mentioning: "API key")
                 try await vouch.run("device", "token", "--dir", "nowhere").expectUsageError(mentioning: "no device identity")
 
                 let group = try await vouch.run(
@@ -20,7 +20,8 @@ struct ServeAndDeviceCommandTests {
                 #expect(token.hasPrefix("ct_"), "\(group)")
 
                 let missing = try await vouch.run("device", "enroll", "--server", server, "--group", "line-3", "--token", token, "--dir", "refused")
-                missing.expectVerificationFailure(mentioning: "model")
+                missing.expectRefusedByServer(mentioning: "model")
+                #expect(!vouch.exists("refused"), "a refused enrollment left its directory behind")
 
                 let enrolled = try await vouch.run(
                     "device", "enroll", "--server", server, "--group", "line-3", "--token", token, "--attribute", "model=X1", "--dir", "dev")
@@ -104,7 +105,7 @@ struct ServeAndDeviceCommandTests {
                     .expectVerificationFailure(mentioning: "revoked")
                 try await vouch.run(["credential", "verify", "@dev/identity.vc.jwt", "--trust-bundle", "dev/trust-bundle.json"] + fetchLists())
                     .expectVerificationFailure(mentioning: "revoked")
-                try await vouch.run("device", "token", "--dir", "dev").expectVerificationFailure(mentioning: "revoked")
+                try await vouch.run("device", "token", "--dir", "dev").expectRefusedByServer(mentioning: "revoked")
                 let listed = try await vouch.run("admin", "device", "list", "--state", "revoked", "--server", server, "--api-key", admin)
                 listed.expectExit(0)
                 #expect(listed.standardOutput.contains(id), "\(listed)")

@@ -33,7 +33,8 @@ struct VouchProcess: Sendable {
     /// Standard output and standard error are captured in files, so a command that writes a lot
     /// cannot block on a full pipe. Standard input is `standardInput`, or empty. Cancelling the
     /// calling task (for instance when a test's time limit runs out) terminates the process.
-    func run(_ arguments: [String], standardInput: Data? = nil) async throws -> Outcome {
+    /// `environment` is added to this process's own environment.
+    func run(_ arguments: [String], standardInput: Data? = nil, environment: [String: String] = [:]) async throws -> Outcome {
         let capture = FileManager.default.temporaryDirectory
             .appendingPathComponent("VouchCLITests-io-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: capture, withIntermediateDirectories: true)
@@ -51,6 +52,9 @@ struct VouchProcess: Sendable {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = directory
         process.standardOutput = output
         process.standardError = error
@@ -243,6 +247,13 @@ extension VouchProcess {
             if let fragment {
                 #expect(standardError.contains(fragment), "stderr should mention \"\(fragment)\": \(self)", sourceLocation: sourceLocation)
             }
+        }
+
+        /// Expects the server to have refused the request: exit 3 and its reason, containing
+        /// `fragment`, on standard error.
+        func expectRefusedByServer(mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            expectExit(3, sourceLocation: sourceLocation)
+            #expect(standardError.contains(fragment), "stderr should mention \"\(fragment)\": \(self)", sourceLocation: sourceLocation)
         }
 
         /// Expects a verification failure: exit 1 and the reason, containing `fragment`, on standard error.

@@ -1,0 +1,250 @@
+import ArgumentParser
+import Foundation
+import VouchAPI
+import VouchCore
+import VouchKit
+
+// The rest of the admin API: groups shown, changed, disabled and enabled; API keys; a device's
+// recent telemetry; the event stream; the metrics exposition.
+
+extension AdminCommand.Group {
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an enrollment group and its rules.")
+        @OptionGroup var connection: AdminConnection
+        @Argument(help: "The group's id or name.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let group = try await connection.client().group(id)
+            if json { return CLIOutput.json(group) }
+            AdminCommand.Group.describe(group)
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change an enrollment group's rules; what is not given stays as it is.",
+            discussion: "With --rotate-token, prints the new claim token as the last line (the old one stops working at once).")
+        @OptionGroup var connection: AdminConnection
+        @Argument(help: "The group's id or name.") var id: String
+        @Option(name: .customLong("token-uses"), help: "How many enrollments the claim token allows from now: a number or unlimited.") var tokenUses: String?
+        @Flag(name: .customLong("rotate-token"), help: "Issue a new claim token.") var rotateToken = false
+        @Option(help: "auto or manual.") var approval: String?
+        @Option(name: .customLong("require-attribute"), help: "An attribute devices must give (repeatable); replaces the list.") var requireAttribute: [String] = []
+        @Option(help: "The zone new devices join.") var zone: String?
+        @Option(name: .customLong("role"), help: "A role new devices get a credential for (repeatable); replaces the list.") var roles: [String] = []
+        @Option(name: .customLong("certificate-validity"), help: "Seconds a device certificate is valid.") var certificateValidity: Int?
+        @Option(name: .customLong("credential-validity"), help: "Seconds a credential is valid.") var credentialValidity: Int?
+        @Option(name: .customLong("require-known-firmware"), help: "true or false: issue only to devices running registered firmware.")
+        var requireKnownFirmware: Bool?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            var request = GroupRequest()
+            if let tokenUses {
+                if tokenUses == "unlimited" {
+                    request.unlimitedTokenUses = true
+                } else if let uses = Int(tokenUses), uses > 0 {
+                    request.tokenUses = uses
+                } else {
+                    throw ValidationError("--token-uses must be a positive number or unlimited")
+                }
+            }
+            if let approval {
+                guard let mode = ApprovalMode(rawValue: approval) else {
+                    throw ValidationError("--approval must be one of \(ApprovalMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                request.approval = mode
+            }
+            if !requireAttribute.isEmpty { request.requiredAttributes = requireAttribute }
+            request.defaultZone = zone
+            if !roles.isEmpty { request.defaultRoles = roles }
+            request.certificateValidity = certificateValidity
+            request.credentialValidity = credentialValidity
+            request.requireKnownFirmware = requireKnownFirmware
+            request.rotateToken = rotateToken ? true : nil
+            let changed = tokenUses != nil || rotateToken || approval != nil || !requireAttribute.isEmpty || zone != nil || !roles.isEmpty
+                || certificateValidity != nil || credentialValidity != nil || requireKnownFirmware != nil
+            guard changed else { throw ValidationError("give at least one rule to change (see --help)") }
+            let answer = try await connection.client().updateGroup(id, request)
+            if json { return CLIOutput.json(answer) }
+            AdminCommand.Group.describe(answer.group)
+            if let token = answer.claimToken { print(token) }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable an enrollment group: it enrolls nothing until enabled again.")
+        @OptionGroup var connection: AdminConnection
+        @Argument(help: "The group's id or name.") var id: String
+
+        func run() async throws {
+            let group = try await connection.client().setGroup(id, enabled: false)
+            print("group \(group.name) (\(group.id)) is disabled")
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled enrollment group.")
+        @OptionGroup var connection: AdminConnection
+        @Argument(help: "The group's id or name.") var id: String
+
+        func run() async throws {
+            let group = try await connection.client().setGroup(id, enabled: true)
+            print("group \(group.name) (\(group.id)) is enabled")
+        }
+    }
+
+    /// A group for people: one fact a line.
+    static func describe(_ group: GroupView) {
+        let rules = group.rules
+        print("group \(group.name) (\(group.id)): \(group.disabled ? "disabled" : "enabled")")
+        print("attestation: \(rules.attestation.rawValue)")
+        if rules.attestation == .claimToken { print("claim token: \(Plural.uses(group.tokenUsesLeft))") }
+        print("approval: \(rules.approval.rawValue)")
+        print("zone: \(rules.defaultZone)")
+        print("roles: \(rules.defaultRoles.isEmpty ? "none" : rules.defaultRoles.joined(separator: ", "))")
+        if !rules.requiredAttributes.isEmpty { print("required attributes: \(rules.requiredAttributes.joined(separator: ", "))") }
+        print("certificates valid for \(rules.certificateValidity) s, credentials for \(rules.credentialValidity) s")
+        if rules.requireKnownFirmware == true { print("issues only to devices running registered firmware") }
+    }
+}
+
+/// Counted nouns, in the singular for one.
+enum Plural {
+    static func count(_ count: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(count) \(count == 1 ? singular : plural ?? singular + "s")"
+    }
+
+    /// What is left of a claim token: "1 use left", "3 uses left", "unlimited".
+    static func uses(_ left: Int?) -> String {
+        left.map { count($0, "use") + " left" } ?? "unlimited"
+    }
+}
+
+extension AdminCommand {
+    struct APIKeys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "api-key", abstract: "API keys: one per person or program, with the least scope it needs.",
+            discussion: """
+                Scopes: admin (everything, API keys included), operator (devices, groups, firmware, policy), \
+                read-only (reads), gateway (POST /v1/authorize only: for brokers and gateways, never the admin key).
+                """,
+            subcommands: [Create.self, List.self, Revoke.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create an API key; prints it, then the secret alone as the last line (shown once).")
+            @OptionGroup var connection: AdminConnection
+            @Option(help: "What the key is for, such as mosquitto-broker.") var name: String
+            @Option(help: "admin, operator, read-only or gateway.") var scope: String
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() async throws {
+                guard let parsed = APIScope(rawValue: scope) else {
+                    throw ValidationError("--scope must be one of \(APIScope.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let created = try await connection.client().createAPIKey(CreateAPIKey(name: name, scope: parsed))
+                if json { return CLIOutput.json(created) }
+                print("api key \(created.id) (\(created.name)): \(created.scope)")
+                print(created.secret)
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List API keys (never their secrets).")
+            @OptionGroup var connection: AdminConnection
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() async throws {
+                let keys = try await connection.client().apiKeys()
+                if json { return CLIOutput.json(keys) }
+                for key in keys {
+                    let state = key.revokedAt.map { "revoked \(RFC3339.format(Date(timeIntervalSince1970: TimeInterval($0))))" } ?? "active"
+                    print("\(key.id)\t\(key.scope)\t\(state)\t\(key.name)")
+                }
+            }
+        }
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Revoke an API key: it answers 401 from the next request on.")
+            @OptionGroup var connection: AdminConnection
+            @Argument(help: "The key's id (from list).") var id: String
+
+            func run() async throws {
+                try await connection.client().revokeAPIKey(id)
+                print("api key \(id) is revoked")
+            }
+        }
+    }
+
+    struct Events: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the authority's events (enrollments, revocations, alerts, responses…), oldest first.",
+            discussion: "With --follow, keeps printing new events as they happen (polling every --interval seconds) until interrupted.")
+        @OptionGroup var connection: AdminConnection
+        @Option(help: "Only events after this sequence number.") var after: Int = 0
+        @Option(help: "How many events per request (1 to 1000).") var limit: Int = 100
+        @Flag(help: "Keep printing new events.") var follow = false
+        @Option(help: "Seconds between polls with --follow (0.2 to 60).") var interval: Double = 1
+        @Flag(help: "Print each event as a JSON line.") var json = false
+
+        func validate() throws {
+            guard after >= 0 else { throw ValidationError("--after must be 0 or more") }
+            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
+            guard interval.isFinite, (0.2...60).contains(interval) else { throw ValidationError("--interval must be from 0.2 to 60 seconds") }
+        }
+
+        func run() async throws {
+            let client = try connection.client()
+            var cursor = after
+            while true {
+                let page = try await client.events(after: cursor, limit: limit)
+                var lines = ""
+                for event in page.events {
+                    if json {
+                        guard let value = try? JSONValue(encoding: event) else { continue }
+                        lines += String(decoding: value.canonicalJSON, as: UTF8.self) + "\n"
+                    } else {
+                        let at = RFC3339.format(Date(timeIntervalSince1970: TimeInterval(event.at)))
+                        lines += "\(event.seq)\t\(at)\t\(event.kind)\t\(event.subject)\tby \(event.actor)\t\(String(decoding: event.data.canonicalJSON, as: UTF8.self))\n"
+                    }
+                    cursor = max(cursor, event.seq)
+                }
+                // Unbuffered: with --follow, whoever reads the output sees each event as it comes.
+                FileHandle.standardOutput.write(Data(lines.utf8))
+                if page.events.count == limit { continue }
+                guard follow else { return }
+                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            }
+        }
+    }
+
+    struct Metrics: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the server's Prometheus metrics (GET /metrics).")
+        @OptionGroup var connection: AdminConnection
+
+        func run() async throws {
+            let response = try await connection.client().send("GET", "/metrics")
+            FileHandle.standardOutput.write(Data(response.body))
+        }
+    }
+}
+
+extension AdminCommand.Device {
+    struct Telemetry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the last telemetry messages a device sent, newest first.")
+        @OptionGroup var connection: AdminConnection
+        @Argument(help: "The device id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let page = try await connection.client().recentTelemetry(of: id)
+            if json { return CLIOutput.json(page) }
+            if page.messages.isEmpty { print("no telemetry kept for device \(id) (the server keeps the last \(page.keep))") }
+            for message in page.messages {
+                guard let value = try? JSONValue(encoding: message) else { continue }
+                print(String(decoding: value.canonicalJSON, as: UTF8.self))
+            }
+        }
+    }
+}

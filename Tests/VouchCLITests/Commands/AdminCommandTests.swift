@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// The admin API from the command line: API keys with scopes, groups shown, changed, disabled and
+/// enabled, events, metrics, a device's telemetry, and the exit status of each kind of failure.
+@Suite("vouch admin: the whole API")
+struct AdminCommandTests {
+    @Test func versionAndExitStatusesAreDocumented() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            let version = try await vouch.run("--version")
+            version.expectExit(0)
+            #expect(version.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3, "\(version)")
+            let help = try await vouch.run("--help")
+            help.expectExit(0)
+            for line in ["1  checked and refused", "2  a usage or input error", "3  the server refused the request", "4  the server could not be reached"] {
+                #expect(help.standardOutput.contains(line), "\(help)")
+            }
+            // Nothing listens on port 9 of this machine: unreachable is 4, not a refusal.
+            try await vouch.run("admin", "group", "list", "--server", "http://127.0.0.1:9", "--api-key", "vk_x").expectExit(4)
+            let serveHelp = try await vouch.run("serve", "--help")
+            for variable in ["VOUCH_TELEMETRY_KEEP", "VOUCH_RATE_LIMIT", "VOUCH_LOG_LEVEL", "VOUCH_MONITOR_LIMIT"] {
+                #expect(serveHelp.standardOutput.contains(variable), "serve --help does not name \(variable)")
+            }
+            try await vouch.run("serve", "--log-level", "loud").expectUsageError(mentioning: "--log-level=loud is not a log level; use one of trace")
+            try await vouch.run(["serve", "--port", "0", "--data-dir", "d"], environment: ["VOUCH_LOG_LEVEL": "loud"])
+                .expectUsageError(mentioning: "VOUCH_LOG_LEVEL=loud is not a log level")
+            #expect(!vouch.exists("d"), "a refused start made its data directory")
+        }
+    }
+
+    @Test func apiKeysGroupsEventsMetricsAndTelemetry() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            try await vouch.withServer { server, admin in
+                let connection = ["--server", server, "--api-key", admin]
+
+                // API keys: a gateway key asks authorization questions and reads nothing else.
+                let created = try await vouch.run(["admin", "api-key", "create", "--name", "broker", "--scope", "gateway"] + connection)
+                created.expectExit(0)
+                let secret = try #require(created.lastOutputLine)
+                #expect(secret.hasPrefix("vk_") && created.standardOutput.contains(": gateway"), "\(created)")
+                let id = try #require(created.outputLines.first?.split(separator: " ").dropFirst(2).first.map(String.init))
+                try await vouch.run(["admin", "group", "list", "--server", server, "--api-key", secret]).expectRefusedByServer(mentioning: "scope")
+                let listed = try await vouch.run(["admin", "api-key", "list"] + connection)
+                #expect(listed.outputLines.contains { $0.hasPrefix(id + "\tgateway\tactive\tbroker") }, "\(listed)")
+                try await vouch.run(["admin", "api-key", "create", "--name", "x", "--scope", "root"] + connection)
+                    .expectUsageError(mentioning: "--scope must be one of")
+                try await vouch.run(["admin", "api-key", "revoke", id] + connection).expectExit(0)
+                try await vouch.run(["authorize", "--subject", "dev_x", "--action", "publish", "--resource", "a", "--server", server, "--api-key", secret])
+                    .expectRefusedByServer(mentioning: "API key")
+                let relisted = try await vouch.run(["admin", "api-key", "list"] + connection)
+                #expect(relisted.outputLines.contains { $0.hasPrefix(id + "\tgateway\trevoked") }, "\(relisted)")
+
+                // Groups: shown, changed, disabled (enrollments refused) and enabled again.
+                let group = try await vouch.run(["admin", "group", "create", "--name", "line-1", "--token-uses", "1"] + connection)
+                let token = try #require(group.lastOutputLine)
+                let shown = try await vouch.run(["admin", "group", "show", "line-1"] + connection)
+                #expect(shown.standardOutput.contains("claim token: 1 use left") && shown.standardOutput.contains("approval: auto"), "\(shown)")
+                try await vouch.run(["admin", "group", "update", "line-1"] + connection).expectUsageError(mentioning: "at least one rule")
+                let updated = try await vouch.run(["admin", "group", "update", "line-1", "--token-uses", "5", "--approval", "manual", "--zone", "plant"] + connection)
+                updated.expectExit(0)
+                #expect(updated.standardOutput.contains("claim token: 5 uses left") && updated.standardOutput.contains("approval: manual")
+                    && updated.standardOutput.contains("zone: plant"), "\(updated)")
+                try await vouch.run(["admin", "group", "disable", "line-1"] + connection).expectExit(0)
+                let refused = try await vouch.run(["device", "enroll", "--group", "line-1", "--token", token, "--dir", "dev"], environment: ["VOUCH_SERVER": server])
+                refused.expectRefusedByServer(mentioning: "disabled")
+                #expect(!vouch.exists("dev"), "a refused enrollment left its directory behind")
+                try await vouch.run(["admin", "group", "enable", "line-1"] + connection).expectExit(0)
+                // Enrollment reads VOUCH_SERVER like every other command.
+                let enrolled = try await vouch.run(["device", "enroll", "--group", "line-1", "--token", token, "--dir", "dev"], environment: ["VOUCH_SERVER": server])
+                enrolled.expectExit(0)
+                let device = try #require(enrolled.lastOutputLine)
+                try await vouch.run(["admin", "group", "show", "no-such-group"] + connection).expectRefusedByServer(mentioning: "no-such-group")
+
+                // Telemetry: none kept by default, said so.
+                let telemetry = try await vouch.run(["admin", "device", "telemetry", device] + connection)
+                #expect(telemetry.standardOutput.contains("no telemetry kept for device \(device)"), "\(telemetry)")
+
+                // Events: oldest first, each once; JSON lines parse.
+                let events = try await vouch.run(["admin", "events"] + connection)
+                events.expectExit(0)
+                let kinds = events.outputLines.map { $0.split(separator: "\t")[2] }
+                for kind in ["authority.bootstrapped", "apikey.created", "apikey.revoked", "group.created", "group.updated", "group.disabled", "device.pending"] {
+                    #expect(kinds.contains(Substring(kind)), "no \(kind) in \(events)")
+                }
+                let sequence = events.outputLines.compactMap { Int($0.split(separator: "\t")[0]) }
+                #expect(sequence == sequence.sorted() && Set(sequence).count == sequence.count, "\(sequence)")
+                let json = try await vouch.run(["admin", "events", "--json", "--after", String(sequence.last! - 1)] + connection)
+                let lastLine = try #require(json.outputLines.last)
+                let last = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+                #expect(last["seq"] as? Int == sequence.last && json.outputLines.count == 1, "\(json)")
+                try await vouch.run(["admin", "events", "--limit", "0"] + connection).expectUsageError(mentioning: "--limit")
+
+                // Metrics: the exposition, as Prometheus reads it.
+                let metrics = try await vouch.run(["admin", "metrics"] + connection)
+                metrics.expectExit(0)
+                #expect(metrics.standardOutput.contains("# TYPE vouch_"), "\(metrics)")
+            }
+        }
+    }
+}
