@@ -42,10 +42,12 @@ extension VouchServerInstance: Sendable where App: Sendable {}
 public func buildApplication(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "vouch")
 ) async throws -> VouchServerInstance<some ApplicationProtocol> {
-    let reservation = configuration.port == 0 ? try PortReservation(host: configuration.host) : nil
+    // The ports first: a busy one stops the start before the authority loads or anything is printed.
+    let reservation = try PortReservation(host: configuration.host, port: configuration.port)
+    let mtlsReservation = try configuration.mtlsPort.flatMap { $0 == 0 ? nil : try PortReservation(host: configuration.host, port: $0) }
     let configuration = {
         var resolved = configuration
-        if let reservation { resolved.port = reservation.port }
+        resolved.port = reservation.port
         return resolved
     }()
     let loaded = try await ServerLoader.load(configuration: configuration, logger: logger)
@@ -69,6 +71,7 @@ public func buildApplication(
                 server: .mtls(tlsConfiguration: tls) { await deviceAuth.decideClientChain($0)?.alert },
                 configuration: .init(address: .hostname(configuration.host, port: mtlsPort), serverName: "vouch"),
                 onServerRunning: { channel in
+                    mtlsReservation?.release()
                     bound.set(channel.localAddress?.port)
                     logger.info("mTLS listener on \(configuration.host):\(channel.localAddress?.port ?? mtlsPort)")
                 },
@@ -80,7 +83,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vouch"),
         services: services,
-        onServerRunning: { _ in reservation?.release() },
+        onServerRunning: { _ in reservation.release() },
         logger: logger
     )
     return VouchServerInstance(

@@ -322,6 +322,43 @@ func decide(
         #expect(found[2].message.contains("unknown variable"))
     }
 
+    @Test func aMisspeltActionIsRefusedWithTheKnownOnesAndAPolicyMayDeclareItsOwn() {
+        let found = problems("""
+            roles:
+              sensor:
+                allow: ["subscrib:commands/${device.id}", "publish:telemetry/#"]
+                statements:
+                  - {effect: allow, actions: [open-door, read], resources: ["doors/#"]}
+            """)
+        #expect(found.map(\.path) == ["roles.sensor.allow[0]", "roles.sensor.statements[0].actions"], "\(found)")
+        #expect(found.first?.location.line == 3)
+        #expect(found.first?.message.contains(
+            "unknown action \"subscrib\"; the actions are attest, connect, delete, publish, read, receive, subscribe, update, write or *") == true, "\(found)")
+        #expect(found.last?.message.contains("unknown action \"open-door\"") == true, "\(found)")
+        let declared = problems("""
+            actions: [open-door]
+            roles:
+              sensor:
+                allow: ["open-door:doors/${device.zone}"]
+                statements:
+                  - {effect: allow, actions: [open-door, read], resources: ["doors/#"]}
+            """)
+        #expect(declared.isEmpty, "\(declared)")
+        #expect(problems("actions: [Open]\n").first?.message.contains("must be 1–64 characters") == true)
+    }
+
+    @Test func anUnquotedVariableInAFlowListGetsAHintToQuoteIt() {
+        let found = problems("""
+            roles:
+              sensor:
+                allow: [read:x, publish:telemetry/${device.id}/#]
+            """)
+        #expect(found.count == 1 && found.first?.location.line == 3, "\(found)")
+        #expect(found.first?.message.contains("quote a value that holds ${…}, as \"publish:telemetry/${device.id}/#\"") == true, "\(found)")
+        // Quoted, it is read.
+        #expect(problems("roles:\n  sensor:\n    allow: [read:x, \"publish:telemetry/${device.id}/#\"]\n").isEmpty)
+    }
+
     @Test func zonesMustBeDefined() {
         let found = problems("""
             zones: {line-3: {}}

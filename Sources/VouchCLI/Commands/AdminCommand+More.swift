@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import VouchAPI
 import VouchCore
 import VouchKit
+import VouchServer
 
 // The rest of the admin API: groups shown, changed, disabled and enabled; API keys; a device's
 // recent telemetry; the event stream; the metrics exposition.
@@ -215,6 +217,37 @@ extension AdminCommand {
                 if page.events.count == limit { continue }
                 guard follow else { return }
                 try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            }
+        }
+    }
+
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mint a new admin API key from the data directory, when every admin key is lost.",
+            discussion: """
+                Reading the data directory (the authority's private keys) is the proof of authority: run it as the server's \
+                user, with the server stopped when it uses SQLite. The new key is written to DATA_DIR/admin-api-key (0600) \
+                and printed as the last line; the event log records it (apikey.created by recovery). Keys made before stay \
+                valid: revoke a lost one with vouch admin api-key revoke.
+                """)
+        @Option(name: .customLong("data-dir"), help: "The server's data directory (VOUCH_DATA_DIR).") var dataDir: String?
+        @Option(help: "The server's database, as vouch serve takes it (VOUCH_DATABASE); default SQLite in the data directory.") var database: String?
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            guard let root = dataDir ?? environment["VOUCH_DATA_DIR"], !root.isEmpty else {
+                throw ValidationError("give --data-dir or set VOUCH_DATA_DIR")
+            }
+            var logger = Logger(label: "vouch")
+            logger.logLevel = .error
+            do {
+                let (id, secret) = try await AdminRecovery.mintAdminKey(
+                    dataDirectory: root, databaseURL: database ?? environment["VOUCH_DATABASE"], logger: logger)
+                print("new admin API key \(id) (also in \(root)/admin-api-key, mode 0600):")
+                print(secret)
+            } catch let error as ServerStartupError {
+                CLIOutput.error("Error: \(error.description)")
+                throw ExitCode(2)
             }
         }
     }

@@ -84,6 +84,12 @@ public struct PolicyDocument: Sendable, Hashable {
 
     /// The allow-list of the quarantine zone when a policy does not give one: re-attestation and
     /// firmware updates.
+    /// The actions a statement may name without declaring them: what MQTT brokers ask (connect,
+    /// publish, subscribe, receive), what HTTP gateways ask (read, write, delete), and what the
+    /// authority's own flows use (attest, update). A policy adds its own under `actions:`, so that a
+    /// misspelt one (`subscrib`) is refused instead of silently never matching.
+    public static let builtInActions: Set<String> = ["attest", "connect", "delete", "publish", "read", "receive", "subscribe", "update", "write"]
+
     public static let defaultQuarantineAllowList = ["attest:device/${device.id}", "read:firmware/${device.model}/#", "update:firmware/${device.id}"]
 
     /// The policy in force before any is uploaded: the built-in zones, no roles, so everything is denied.
@@ -130,6 +136,8 @@ public struct PolicyDocument: Sendable, Hashable {
 /// Reads a ``PolicyNode`` tree into a ``PolicyDocument``, collecting every problem.
 struct PolicyReader {
     var problems: [PolicyProblem] = []
+    /// The actions statements may name: the built-in ones and those the document declares.
+    var actions = PolicyDocument.builtInActions
 
     mutating func problem(_ path: String, _ node: PolicyNode?, _ message: String) {
         problems.append(PolicyProblem(path: path, location: node?.location ?? .unknown, message: message))
@@ -137,8 +145,19 @@ struct PolicyReader {
 
     mutating func document(_ root: PolicyNode) -> PolicyDocument? {
         if case .null = root { return PolicyDocument(description: nil, zones: [], roles: [], flows: [], quarantineAllowList: defaultQuarantine()) }
-        guard let members = map(root, "", known: ["description", "zones", "roles", "flows", "quarantine", "monitoring"]) else { return nil }
+        guard let members = map(root, "", known: ["description", "actions", "zones", "roles", "flows", "quarantine", "monitoring"]) else { return nil }
         let description = members["description"].flatMap { string($0, "description") }
+        if let node = members["actions"], let items = list(node, "actions") {
+            for (index, item) in items.enumerated() {
+                guard let name = string(item, "actions[\(index)]") else { continue }
+                do {
+                    try PolicyStatement.checkAction(name, allowingWildcard: false)
+                    actions.insert(name)
+                } catch {
+                    problem("actions[\(index)]", item, error.reason)
+                }
+            }
+        }
         var zones: [PolicyDocument.Zone] = []
         if let node = members["zones"], let entries = entries(node, "zones") {
             for (name, value) in entries {
@@ -221,6 +240,17 @@ struct PolicyReader {
             description: description, zones: zones, roles: roles, flows: flows, quarantineAllowList: quarantine, monitoring: monitoring)
     }
 
+    /// Whether every action `statement` names is one the policy knows; a problem names the others.
+    private mutating func knowsActions(of statement: StatementTemplate, _ path: String, _ node: PolicyNode?) -> Bool {
+        let unknown = statement.actions.filter { $0 != "*" && !actions.contains($0) }
+        guard !unknown.isEmpty else { return true }
+        problem(
+            path, node,
+            "unknown action \(unknown.map { "\"\($0.prefix(64))\"" }.joined(separator: ", ")); the actions are \(actions.sorted().joined(separator: ", ")) "
+                + "or *, and a policy may declare others under actions: [...]")
+        return false
+    }
+
     private func defaultQuarantine() -> [StatementTemplate] {
         PolicyDocument.defaultQuarantineAllowList.enumerated().compactMap { index, text in
             try? Self.capability(text, effect: .allow, source: "quarantine.allow[\(index)]")
@@ -243,7 +273,8 @@ struct PolicyReader {
             let itemPath = "\(path)[\(index)]"
             guard let text = string(item, itemPath) else { continue }
             do {
-                statements.append(try Self.capability(text, effect: effect, source: itemPath))
+                let statement = try Self.capability(text, effect: effect, source: itemPath)
+                if knowsActions(of: statement, itemPath, item) { statements.append(statement) }
             } catch {
                 problem(itemPath, item, error.reason)
             }
@@ -307,7 +338,10 @@ struct PolicyReader {
             }
         }
         guard !actions.isEmpty, !resources.isEmpty else { return nil }
-        return try? StatementTemplate(effect: effect, actions: actions, resources: resources, conditions: conditions, source: path)
+        guard let statement = try? StatementTemplate(effect: effect, actions: actions, resources: resources, conditions: conditions, source: path),
+            knowsActions(of: statement, path + ".actions", fields["actions"])
+        else { return nil }
+        return statement
     }
 
     // MARK: Shapes

@@ -41,7 +41,13 @@ indirect enum PolicyNode: Sendable {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw PolicyDocumentError([Self.problem(error)])
+            var problem = Self.problem(error)
+            if let item = Self.unquotedVariableInFlow(text, near: problem.location) {
+                problem = PolicyProblem(
+                    path: problem.path, location: problem.location,
+                    message: problem.message + "; in a [...] list, { and } are YAML syntax: quote a value that holds ${…}, as \"\(item)\"")
+            }
+            throw PolicyDocumentError([problem])
         } catch {
             throw PolicyDocumentError([PolicyProblem(path: "", location: .unknown, message: "the document is not valid YAML")])
         }
@@ -96,6 +102,25 @@ indirect enum PolicyNode: Sendable {
             for (key, member) in members.sorted(by: { $0.key < $1.key }) { pairs.append((key, try from(json: member, budget: &budget))) }
             return .map(pairs, .unknown)
         }
+    }
+
+    /// The unquoted `ACTION:RESOURCE` with a `${…}` on the line of a YAML error (or the one before),
+    /// inside a flow list, where `{` and `}` are YAML syntax: what the author most likely meant, quoted.
+    static func unquotedVariableInFlow(_ text: String, near location: PolicyLocation) -> String? {
+        guard let reported = location.line else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for number in [reported, reported - 1] where number >= 1 && number <= lines.count {
+            let line = lines[number - 1]
+            guard line.contains("["), let dollar = line.range(of: "${") else { continue }
+            // The item holding it: back to the list's "[" or ",", forward to "]" or ",".
+            let before = line[..<dollar.lowerBound]
+            guard !before.contains("\"") && !before.contains("'") else { continue }
+            let start = before.lastIndex(where: { $0 == "[" || $0 == "," }).map { line.index(after: $0) } ?? line.startIndex
+            let rest = line[dollar.lowerBound...]
+            let end = rest.firstIndex(where: { $0 == "]" || $0 == "," }) ?? line.endIndex
+            return line[start..<end].trimmingCharacters(in: .whitespaces)
+        }
+        return nil
     }
 
     private static func problem(_ error: YamlError) -> PolicyProblem {

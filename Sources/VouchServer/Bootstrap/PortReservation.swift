@@ -7,7 +7,9 @@ import Darwin
 #endif
 import Synchronization
 
-/// A TCP port the kernel chose for `--port 0`, held until the listener binds it.
+/// A TCP port held from before the authority loads until its listener binds it: the port the kernel
+/// chose for `--port 0`, or the port asked for, found free (a busy port stops the start before
+/// anything is printed or loaded).
 ///
 /// The server's public URL (in certificates, status lists, the did:web and the tokens' audience)
 /// names its port, and the services are built before Hummingbird binds the listener. So for port 0
@@ -19,8 +21,9 @@ final class PortReservation: Sendable {
     let port: Int
     private let descriptor: Mutex<Int32?>
 
-    /// Binds a socket on `host` (resolved as NIO resolves a listener's host: the first address).
-    init(host: String) throws(ServerStartupError) {
+    /// Binds a socket on `host` (resolved as NIO resolves a listener's host: the first address) and
+    /// `port` (0: one the kernel chooses).
+    init(host: String, port wanted: Int = 0) throws(ServerStartupError) {
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE
         hints.ai_family = AF_UNSPEC
@@ -30,7 +33,7 @@ final class PortReservation: Sendable {
         hints.ai_socktype = SOCK_STREAM
         #endif
         var results: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, "0", &hints, &results)
+        let status = getaddrinfo(host, String(wanted), &hints, &results)
         guard status == 0, let first = results else {
             throw ServerStartupError("cannot resolve the listen address \(host): \(String(cString: gai_strerror(status)))")
         }
@@ -42,8 +45,17 @@ final class PortReservation: Sendable {
         guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) == 0,
             bind(fd, info.ai_addr, info.ai_addrlen) == 0
         else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
+            let reason = String(cString: strerror(code))
             close(fd)
+            if wanted != 0 && code == EADDRINUSE {
+                throw ServerStartupError(
+                    "port \(wanted) on \(host) is in use: another program listens there (ss -ltnp 'sport = :\(wanted)' names it); "
+                        + "stop it, or give another port (0: one the kernel chooses)")
+            }
+            if wanted != 0 {
+                throw ServerStartupError("cannot listen on \(host) port \(wanted): \(reason)")
+            }
             throw ServerStartupError("cannot choose a free port on \(host): \(reason)")
         }
         var address = sockaddr_storage()

@@ -98,3 +98,31 @@ struct AdminCommandTests {
         }
     }
 }
+
+extension AdminCommandTests {
+    @Test func aLostAdminKeyIsRecoveredFromTheDataDirectoryAndRecorded() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            let lost = try await vouch.withServer { _, admin in admin }
+            // While the server runs on SQLite, it holds the database: recovery waits for it to stop.
+            try await vouch.withServer { _, _ in
+                try await vouch.run("admin", "recover", "--data-dir", "data").expectUsageError(mentioning: "another Vouch server")
+            }
+            try FileManager.default.removeItem(at: vouch.url("data/admin-api-key"))
+            try await vouch.run("admin", "recover", "--data-dir", "nowhere").expectUsageError(mentioning: "not the data directory of a bootstrapped authority")
+            let recovered = try await vouch.run("admin", "recover", "--data-dir", "data")
+            recovered.expectExit(0)
+            let secret = try #require(recovered.lastOutputLine)
+            #expect(secret.hasPrefix("vk_") && secret != lost, "\(recovered)")
+            #expect(try vouch.text("data/admin-api-key").trimmingCharacters(in: .whitespacesAndNewlines) == secret)
+            #expect(try vouch.permissions("data/admin-api-key") == 0o600)
+            try await vouch.withServer { server, admin in
+                #expect(admin == secret)
+                let events = try await vouch.run("admin", "events", "--server", server, "--api-key", secret)
+                events.expectExit(0)
+                #expect(events.outputLines.contains { $0.contains("\tapikey.created\t") && $0.contains("\tby recovery\t") }, "\(events)")
+                // The key made before still works: recovery takes nothing away.
+                try await vouch.run("admin", "group", "list", "--server", server, "--api-key", lost).expectExit(0)
+            }
+        }
+    }
+}

@@ -19,4 +19,19 @@ struct ServeOptionsTests {
             }
         }
     }
+
+    @Test func aBusyPortOrADatabaseInUseStopsTheStartBeforeItSaysItServes() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            try await vouch.withServer { server, _ in
+                let port = try #require(server.split(separator: ":").last.map(String.init))
+                let busy = try await vouch.run("serve", "--port", port, "--data-dir", "other")
+                busy.expectUsageError(mentioning: "port \(port) on 127.0.0.1 is in use")
+                #expect(!vouch.exists("other"), "the refused start made its data directory")
+                // The running server's data directory, on another port: its database is taken.
+                let twice = try await vouch.run("serve", "--port", "0", "--data-dir", "data")
+                twice.expectUsageError(mentioning: "another Vouch server (process ")
+                #expect(twice.standardError.contains("is using the SQLite database"), "\(twice)")
+            }
+        }
+    }
 }
