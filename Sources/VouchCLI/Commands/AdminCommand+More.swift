@@ -252,6 +252,56 @@ extension AdminCommand {
         }
     }
 
+    struct BackupCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "backup",
+            abstract: "Back up the authority: its data directory and, on SQLite, its database, while the server runs.",
+            discussion: """
+                Writes a new directory (mode 0700) holding keys/, pki/, vouch-data.json, admin-api-key and, on SQLite, \
+                vouch.sqlite: a consistent copy taken in one read transaction. It holds the authority's private keys: \
+                keep it as you keep the data directory. On PostgreSQL, dump the database with pg_dump beside it.
+                """)
+        @Option(name: .customLong("data-dir"), help: "The server's data directory (VOUCH_DATA_DIR).") var dataDir: String?
+        @Option(help: "The server's database, as vouch serve takes it (VOUCH_DATABASE); default SQLite in the data directory.") var database: String?
+        @Option(help: "The backup directory to make; must not exist.") var out: String
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            guard let root = dataDir ?? environment["VOUCH_DATA_DIR"], !root.isEmpty else { throw ValidationError("give --data-dir or set VOUCH_DATA_DIR") }
+            do {
+                let made = try Backup.make(dataDirectory: root, databaseURL: database ?? environment["VOUCH_DATABASE"], to: out)
+                print("backed up \(root) to \(made.directory)")
+                if !made.includesDatabase {
+                    print("the database is PostgreSQL: dump it beside the backup, such as pg_dump --format=custom --file \(made.directory)/vouch.pgdump DBNAME")
+                }
+            } catch let error as ServerStartupError {
+                CLIOutput.error("Error: \(error.description)")
+                throw ExitCode(2)
+            }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new data directory from a backup, and check that its keys and database belong together.",
+            discussion: "Then start vouch serve on it (with --database for PostgreSQL, after pg_restore of the dump).")
+        @Option(help: "The backup directory (from vouch admin backup).") var from: String
+        @Option(name: .customLong("data-dir"), help: "The data directory to make; must not exist or be empty.") var dataDir: String
+        @Option(help: "On PostgreSQL: the database the dump was restored into.") var database: String?
+
+        func run() async throws {
+            var logger = Logger(label: "vouch")
+            logger.logLevel = .error
+            do {
+                try await Backup.restore(from: from, to: dataDir, databaseURL: database, logger: logger)
+                print("restored \(from) into \(dataDir); start it with vouch serve --data-dir \(dataDir)")
+            } catch let error as ServerStartupError {
+                CLIOutput.error("Error: \(error.description)")
+                throw ExitCode(2)
+            }
+        }
+    }
+
     struct Metrics: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the server's Prometheus metrics (GET /metrics).")
         @OptionGroup var connection: AdminConnection

@@ -128,6 +128,17 @@ package final class VouchDatabase: Sendable {
             postgres: nil, fileLock: fileLock, logger: logger)
     }
 
+    /// Copies the SQLite database at `path` into the new file `destination` as it is at one commit
+    /// (`VACUUM INTO` in one read transaction), through a read-only connection of its own: a server
+    /// may go on writing, and keeps its lock.
+    package static func copySQLite(at path: String, to destination: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.notFound("there is no SQLite database at \(path)") }
+        let handle = try SQLiteHandle.open(path: path, readOnly: true)
+        defer { handle.close() }
+        try handle.run("PRAGMA busy_timeout = 5000", []) { _, _ in }
+        try handle.run("VACUUM INTO ?1", [.text(destination)]) { _, _ in }
+    }
+
     /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/database`).
     package static func postgres(url: String, logger: Logger) async throws -> VouchDatabase {
         let configuration: SQLPostgresConfiguration

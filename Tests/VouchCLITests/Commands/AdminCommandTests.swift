@@ -126,3 +126,39 @@ extension AdminCommandTests {
         }
     }
 }
+
+extension AdminCommandTests {
+    @Test func aBackupTakenWhileTheServerRunsRestoresIntoAnAuthorityWhoseLogAuditsClean() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            let (logKey, group) = try await vouch.withServer { server, admin in
+                let connection = ["--server", server, "--api-key", admin]
+                let group = try await vouch.run(["admin", "group", "create", "--name", "before-backup"] + connection)
+                group.expectExit(0)
+                let token = try #require(group.lastOutputLine)
+                try await vouch.run(["device", "enroll", "--server", server, "--group", "before-backup", "--token", token, "--dir", "dev"]).expectExit(0)
+                let key = String(decoding: try await LogWatchAndWitnessTests.get(server + "/v1/log/key"), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                // Taken while the server runs and writes.
+                let backup = try await vouch.run("admin", "backup", "--data-dir", "data", "--out", "backup")
+                backup.expectExit(0)
+                #expect(try vouch.permissions("backup") == 0o700 && vouch.exists("backup/vouch.sqlite") && vouch.exists("backup/keys/root.key"), "\(backup)")
+                #expect(try vouch.permissions("backup/keys/intermediate.key") == 0o600)
+                try await vouch.run("admin", "backup", "--data-dir", "data", "--out", "backup").expectUsageError(mentioning: "exists")
+                return (key, "before-backup")
+            }
+            try await vouch.run("admin", "restore", "--from", "backup", "--data-dir", "data").expectUsageError(mentioning: "is not empty")
+            try await vouch.run("admin", "restore", "--from", "nowhere", "--data-dir", "restored").expectUsageError(mentioning: "not the data directory")
+            let restored = try await vouch.run("admin", "restore", "--from", "backup", "--data-dir", "restored")
+            restored.expectExit(0)
+            // The restored authority serves what was backed up, and its log audits clean.
+            try FileManager.default.moveItem(at: vouch.url("data"), to: vouch.url("original"))
+            try FileManager.default.moveItem(at: vouch.url("restored"), to: vouch.url("data"))
+            try await vouch.withServer { server, admin in
+                let groups = try await vouch.run("admin", "group", "list", "--server", server, "--api-key", admin)
+                #expect(groups.outputLines.contains { $0.hasPrefix(group + "\t") }, "\(groups)")
+                let audit = try await vouch.run("log", "verify", "--server", server, "--key", logKey)
+                audit.expectExit(0)
+            }
+        }
+    }
+}
