@@ -133,7 +133,7 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     let limiter = RateLimiter(perMinute: configuration.rateLimitPerMinute, clock: services.clock)
     let publicController = PublicController(
         issuance: services.issuance, devices: services.lifecycle, apiKeys: services.apiKeys, metrics: metrics, monitoring: services.monitoring,
-        limiter: publicLimiter)
+        log: services.log, limiter: publicLimiter)
     router.addRoutes(publicController.endpoints)
     router.addRoutes(
         EnrollmentController(
@@ -145,7 +145,7 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
             deviceAuth: services.deviceAuth, nonces: services.nonces, enrollment: services.enrollment, issuance: services.issuance,
             monitoring: services.monitoring, apiKeys: services.apiKeys, limiter: limiter, metrics: metrics
         ).endpoints, atPath: "/v1")
-    let telemetry = TelemetryController(telemetry: services.telemetry, deviceAuth: services.deviceAuth, apiKeys: services.apiKeys)
+    let telemetry = TelemetryController(telemetry: services.telemetry, deviceAuth: services.deviceAuth, apiKeys: services.apiKeys, metrics: metrics)
     router.addRoutes(telemetry.endpoints, atPath: "/v1/telemetry")
     router.addRoutes(telemetry.adminEndpoints, atPath: "/v1/admin")
     let firmware = FirmwareController(firmware: services.firmware, deviceAuth: services.deviceAuth, apiKeys: services.apiKeys)
@@ -155,13 +155,13 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     router.addRoutes(admin.endpoints, atPath: "/v1/admin")
     router.addRoutes(admin.eventRoutes, atPath: "/v1/events")
     router.addRoutes(LogController(log: services.log, limiter: limiter).endpoints, atPath: "/v1/log")
-    let policy = PolicyController(policy: services.policy, apiKeys: services.apiKeys)
+    let policy = PolicyController(policy: services.policy, apiKeys: services.apiKeys, metrics: metrics)
     router.addRoutes(policy.authorizeEndpoints, atPath: "/v1/authorize")
     router.addRoutes(policy.adminEndpoints, atPath: "/v1/admin")
     // Last, so that it wraps only the not-found answer: 405 with Allow for a known path.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     // OCSP by GET, past the router, through the middleware its route has there.
-    let counting = MetricsMiddleware<VouchRequestContext>(metrics: metrics)
+    let counting = MetricsMiddleware<VouchRequestContext>(metrics: metrics, route: "/v1/pki/ocsp/{request}")
     let problems = ProblemMiddleware<VouchRequestContext>()
     let limiting = RateLimitMiddleware(limiter: publicLimiter)
     return VouchRouter(router: router) { request, context in

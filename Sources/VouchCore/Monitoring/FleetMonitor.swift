@@ -70,6 +70,10 @@ public final class FleetMonitor: Sendable {
     /// The most devices held at once.
     public var deviceLimit: Int { shardLimit * Self.shardCount }
 
+    /// Signals raised since start, by kind.
+    public var signalsRaised: [String: Int] { raisedCounts.withLock { $0 } }
+    private let raisedCounts = Mutex<[String: Int]>([:])
+
     /// Devices dropped to stay within `deviceLimit`, since start.
     public var evictedDevices: Int { evictions.load(ordering: .relaxed) }
 
@@ -108,7 +112,18 @@ public final class FleetMonitor: Sendable {
                 records[device]!.judgeByCohort(configuration.rules, cohorts: cohorts)
             }
             records[device]!.roll(to: minute, configuration.rules, cohorts: cohorts)
-            return body(&records[device]!, configuration)
+            // Signals raised by `body`, counted by kind (a device's raised count only grows until
+            // an operator releases it, which is not done here).
+            let before = records[device]!.signals.isEmpty ? [:] : records[device]!.signals.mapValues(\.count)
+            let result = body(&records[device]!, configuration)
+            if !records[device]!.signals.isEmpty {
+                var raised: [String: Int] = [:]
+                for (kind, signal) in records[device]!.signals where signal.count > (before[kind] ?? 0) {
+                    raised[kind.rawValue] = signal.count - (before[kind] ?? 0)
+                }
+                if !raised.isEmpty { raisedCounts.withLock { $0.merge(raised, uniquingKeysWith: +) } }
+            }
+            return result
         }
     }
 

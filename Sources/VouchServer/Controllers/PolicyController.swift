@@ -9,6 +9,7 @@ import VouchKit
 struct PolicyController<Policy: PolicyServing, Keys: APIKeyManaging> {
     let policy: Policy
     let apiKeys: Keys
+    let metrics: ServerMetrics
 
     /// `POST /v1/authorize`: any key may ask; only an enforcement point's (gateway) denials count.
     var authorizeEndpoints: RouteCollection<VouchRequestContext> {
@@ -34,7 +35,9 @@ struct PolicyController<Policy: PolicyServing, Keys: APIKeyManaging> {
     @Sendable func authorize(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let key = try context.apiKey
         let body = try AuthorizeBody(json: Array(try await request.bodyBytes(limit: context.maxUploadSize).readableBytesView))
-        return Responses.json(bytes: try await policy.authorize(body, counting: key.scope == .gateway).json.canonicalJSON)
+        let answer = try await policy.authorize(body, counting: key.scope == .gateway)
+        metrics.decided(answer.decision)
+        return Responses.json(bytes: answer.json.canonicalJSON)
     }
 
     @Sendable func show(_ request: Request, context: VouchRequestContext) async throws -> Answer<PolicyVersionView> {

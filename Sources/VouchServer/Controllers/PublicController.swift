@@ -13,6 +13,8 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     let metrics: ServerMetrics
     /// Monitoring: the responder's queue depth and the devices held, which /metrics shows.
     let monitoring: MonitoringService
+    /// The transparency log: its size and the sequencer's lag, which /metrics shows.
+    let log: TransparencyLog
     /// Per-source limit of the routes that read or sign on demand (PKI, OCSP, status lists, the
     /// trust bundle, the DID document): anyone may ask, nobody may ask without end.
     let limiter: RateLimiter
@@ -61,7 +63,11 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
 
     @Sendable func prometheus(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let (counts, last) = try await devices.fleetCounts()
-        return Responses.text(metrics.render(devicesByState: counts, lastEvent: last, responsesPending: monitoring.responses.pending, monitoredDevices: monitoring.watchedDevices, evictedDevices: monitoring.evictedDevices), contentType: "text/plain; version=0.0.4")
+        let snapshot = ServerMetrics.Snapshot(
+            devicesByState: counts, lastEvent: last, logSize: Int(log.published?.size ?? 0), responsesPending: monitoring.responses.pending,
+            monitoredDevices: monitoring.watchedDevices, evictedDevices: monitoring.evictedDevices, signalsRaised: monitoring.signalsRaised,
+            responsesOrdered: monitoring.responses.orderedByAction)
+        return Responses.bytes(metrics.render(snapshot), contentType: "text/plain; version=0.0.4; charset=utf-8", cache: "no-store")
     }
 
     @Sendable func didDocument(_ request: Request, context: VouchRequestContext) throws -> Response {

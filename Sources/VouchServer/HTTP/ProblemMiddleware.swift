@@ -91,13 +91,19 @@ struct RateLimitMiddleware: RouterMiddleware {
     }
 }
 
-/// Counts responses for `/metrics`.
+/// Counts requests and their latency for `/metrics`, by method, route pattern (as the router matched
+/// it, or `route` for a path answered past the router; `unmatched` for none: never a raw path) and
+/// status.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
+    var route: String? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
         let response = try await next(request, context)
-        metrics.count(status: Int(response.status.code))
+        metrics.request(
+            method: request.method.rawValue, route: route ?? context.endpointPath ?? "unmatched", status: Int(response.status.code),
+            duration: ContinuousClock.now - start)
         return response
     }
 }

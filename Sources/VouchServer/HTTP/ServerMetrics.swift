@@ -1,57 +1,155 @@
+import Prometheus
 import Synchronization
 import VouchCore
 
-/// Counters exposed at `/metrics` in the Prometheus text format.
+/// What `/metrics` exposes, in Prometheus' text format, through swift-prometheus: request rate and
+/// latency per route, and the product's own counts (enrollments, revocations, decisions, telemetry,
+/// signals and responses, the log). Each server has its registry, so that the servers a test process
+/// runs count apart; every family has its help text, as `promtool check metrics` requires.
+///
+/// Hummingbird's `MetricsMiddleware` is not used: it reports through the process-wide swift-metrics
+/// system under names (`hb.requests`, no help text) that promtool's lint refuses.
 final class ServerMetrics: Sendable {
-    private struct Counts {
-        var responses: [Int: Int] = [:]
-        var enrollments = 0
-        var revocations = 0
-        var accessTokens = 0
-        var renewals = 0
-        var rotations = 0
+    let registry = PrometheusCollectorRegistry()
+
+    /// A route's instruments, made once per method, route and status.
+    private struct RouteKey: Hashable {
+        let method: String
+        let route: String
+        let status: Int
     }
 
-    private let counts = Mutex(Counts())
+    private struct RouteInstruments {
+        let requests: Counter
+        let duration: DurationHistogram
+    }
 
-    func count(status: Int) { counts.withLock { $0.responses[status, default: 0] += 1 } }
-    func enrolled() { counts.withLock { $0.enrollments += 1 } }
-    func revoked() { counts.withLock { $0.revocations += 1 } }
-    func tokenIssued() { counts.withLock { $0.accessTokens += 1 } }
-    func renewed() { counts.withLock { $0.renewals += 1 } }
-    func rotated() { counts.withLock { $0.rotations += 1 } }
+    private let routes = Mutex<[RouteKey: RouteInstruments]>([:])
+    /// Requests are counted per route pattern, never per raw path; past this many distinct
+    /// method, route and status triples, new ones are counted together as `other`.
+    private static let routeLimit = 2_000
+    static let durationBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+    ]
 
-    /// The exposition, with device counts by state read by the caller.
-    func render(devicesByState: [DeviceState: Int], lastEvent: Int, responsesPending: Int, monitoredDevices: Int, evictedDevices: Int) -> String {
-        let snapshot = counts.withLock { $0 }
-        var out = "# HELP vouch_http_responses_total HTTP responses by status code.\n# TYPE vouch_http_responses_total counter\n"
-        for (status, count) in snapshot.responses.sorted(by: { $0.key < $1.key }) {
-            out += "vouch_http_responses_total{status=\"\(status)\"} \(count)\n"
+    private let enrollments: Counter
+    private let revocations: Counter
+    private let accessTokens: Counter
+    private let renewals: Counter
+    private let rotations: Counter
+    /// Totals kept elsewhere (monitoring), last carried into their counters at a scrape.
+    private let carried = Mutex<[String: Int]>([:])
+
+    init() {
+        enrollments = registry.makeCounter(name: "vouch_enrollments_total", help: "Devices enrolled by this process.")
+        revocations = registry.makeCounter(name: "vouch_revocations_total", help: "Devices revoked or decommissioned by operators through this process.")
+        accessTokens = registry.makeCounter(name: "vouch_access_tokens_total", help: "Device access tokens issued by this process.")
+        renewals = registry.makeCounter(name: "vouch_renewals_total", help: "Certificate renewals by this process.")
+        rotations = registry.makeCounter(name: "vouch_rotations_total", help: "Key rotations by this process.")
+    }
+
+    func enrolled() { enrollments.increment() }
+    func revoked() { revocations.increment() }
+    func tokenIssued() { accessTokens.increment() }
+    func renewed() { renewals.increment() }
+    func rotated() { rotations.increment() }
+
+    /// Counts a request to `route` (its pattern, such as `/v1/admin/devices/{id}`) and how long it took.
+    func request(method: String, route: String, status: Int, duration: Duration) {
+        let key = RouteKey(method: method, route: route, status: status)
+        let instruments = routes.withLock { routes -> RouteInstruments in
+            if let known = routes[key] { return known }
+            let counted = routes.count < Self.routeLimit ? key : RouteKey(method: method, route: "other", status: status)
+            if let known = routes[counted] { return known }
+            let made = RouteInstruments(
+                requests: registry.makeCounter(
+                    name: "vouch_http_requests_total", labels: [("method", method), ("route", counted.route), ("status", String(status))],
+                    help: "HTTP requests answered, by method, route pattern and status."),
+                duration: registry.makeDurationHistogram(
+                    name: "vouch_http_request_duration_seconds", labels: [("method", method), ("route", counted.route), ("status", String(status))],
+                    buckets: Self.durationBuckets, help: "Time from a request's head to its answer, by method, route pattern and status."))
+            routes[counted] = made
+            return made
         }
-        out += "# HELP vouch_enrollments_total Devices enrolled by this process.\n# TYPE vouch_enrollments_total counter\n"
-        out += "vouch_enrollments_total \(snapshot.enrollments)\n"
-        out += "# HELP vouch_revocations_total Devices revoked or decommissioned by this process.\n# TYPE vouch_revocations_total counter\n"
-        out += "vouch_revocations_total \(snapshot.revocations)\n"
-        out += "# HELP vouch_access_tokens_total Device access tokens issued by this process.\n# TYPE vouch_access_tokens_total counter\n"
-        out += "vouch_access_tokens_total \(snapshot.accessTokens)\n"
-        out += "# HELP vouch_renewals_total Certificate renewals by this process.\n# TYPE vouch_renewals_total counter\n"
-        out += "vouch_renewals_total \(snapshot.renewals)\n"
-        out += "# HELP vouch_rotations_total Key rotations by this process.\n# TYPE vouch_rotations_total counter\n"
-        out += "vouch_rotations_total \(snapshot.rotations)\n"
-        out += "# HELP vouch_devices Devices by lifecycle state.\n# TYPE vouch_devices gauge\n"
-        for (state, count) in devicesByState.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            out += "vouch_devices{state=\"\(state.rawValue)\"} \(count)\n"
+        instruments.requests.increment()
+        instruments.duration.record(duration)
+    }
+
+    /// Counts an authorization decision.
+    func decided(_ decision: String) {
+        registry.makeCounter(
+            name: "vouch_authorization_decisions_total", labels: [("decision", decision == "allow" ? "allow" : "deny")],
+            help: "Authorization decisions answered at POST /v1/authorize, by outcome."
+        ).increment()
+    }
+
+    /// Counts telemetry envelopes: accepted, or refused and why.
+    func telemetry(accepted: Int, refused: [String: Int]) {
+        if accepted > 0 {
+            registry.makeCounter(name: "vouch_telemetry_envelopes_total", labels: [("outcome", "accepted")], help: Self.telemetryHelp)
+                .increment(by: Int64(accepted))
         }
-        out += "# HELP vouch_events_last_sequence Sequence number of the newest event.\n# TYPE vouch_events_last_sequence gauge\n"
-        out += "vouch_events_last_sequence \(lastEvent)\n"
-        out += "# HELP vouch_responses_pending Automated responses ordered and not yet carried out.\n# TYPE vouch_responses_pending gauge\n"
-        out += "vouch_responses_pending \(responsesPending)\n"
-        out += "# HELP vouch_monitored_devices Devices monitoring holds state for in this process (at most --monitor-limit; revoked and decommissioned ones are dropped first).\n"
-        out += "# TYPE vouch_monitored_devices gauge\n"
-        out += "vouch_monitored_devices \(monitoredDevices)\n"
-        out += "# HELP vouch_monitored_devices_evicted_total Devices monitoring dropped, seen longest ago, to stay within --monitor-limit.\n"
-        out += "# TYPE vouch_monitored_devices_evicted_total counter\n"
-        out += "vouch_monitored_devices_evicted_total \(evictedDevices)\n"
-        return out
+        for (reason, count) in refused {
+            registry.makeCounter(name: "vouch_telemetry_envelopes_total", labels: [("outcome", reason)], help: Self.telemetryHelp)
+                .increment(by: Int64(count))
+        }
+    }
+
+    private static let telemetryHelp = "Signed telemetry envelopes: accepted, or refused as format, forged, replay, clock or policy."
+
+    /// What is read at each scrape.
+    struct Snapshot {
+        var devicesByState: [DeviceState: Int]
+        var lastEvent: Int
+        var logSize: Int
+        var responsesPending: Int
+        var monitoredDevices: Int
+        var evictedDevices: Int
+        var signalsRaised: [String: Int]
+        var responsesOrdered: [String: Int]
+    }
+
+    /// The exposition, with what the caller read for this scrape.
+    func render(_ snapshot: Snapshot) -> [UInt8] {
+        for (state, count) in snapshot.devicesByState {
+            registry.makeGauge(name: "vouch_devices", labels: [("state", state.rawValue)], help: "Devices by lifecycle state.").set(Int64(count))
+        }
+        registry.makeGauge(name: "vouch_events_last_sequence", help: "Sequence number of the newest event.").set(Int64(snapshot.lastEvent))
+        registry.makeGauge(name: "vouch_log_entries", help: "Entries in the transparency log's latest checkpoint.").set(Int64(snapshot.logSize))
+        registry.makeGauge(
+            name: "vouch_log_sequencer_lag", help: "Events recorded and not yet in a published checkpoint of the transparency log."
+        ).set(Int64(max(0, snapshot.lastEvent - snapshot.logSize)))
+        registry.makeGauge(name: "vouch_responses_pending", help: "Automated responses ordered and not yet carried out.").set(Int64(snapshot.responsesPending))
+        registry.makeGauge(
+            name: "vouch_monitored_devices",
+            help: "Devices monitoring holds state for in this process (at most --monitor-limit; revoked and decommissioned ones are dropped first)."
+        ).set(Int64(snapshot.monitoredDevices))
+        carry("evicted", snapshot.evictedDevices) {
+            registry.makeCounter(
+                name: "vouch_monitored_devices_evicted_total", help: "Devices monitoring dropped, seen longest ago, to stay within --monitor-limit.")
+        }
+        for (kind, count) in snapshot.signalsRaised {
+            carry("signal " + kind, count) {
+                registry.makeCounter(name: "vouch_signals_total", labels: [("kind", kind)], help: "Signals monitoring raised against devices, by kind.")
+            }
+        }
+        for (action, count) in snapshot.responsesOrdered {
+            carry("response " + action, count) {
+                registry.makeCounter(
+                    name: "vouch_responses_total", labels: [("action", action)], help: "Automated responses the rules ordered, by action.")
+            }
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// Carries a total kept elsewhere into its counter: what it grew by since the last scrape.
+    private func carry(_ name: String, _ total: Int, _ counter: () -> Counter) {
+        let grown = carried.withLock { carried -> Int in
+            defer { carried[name] = total }
+            return total - (carried[name] ?? 0)
+        }
+        let made = counter()
+        if grown > 0 { made.increment(by: Int64(grown)) }
     }
 }

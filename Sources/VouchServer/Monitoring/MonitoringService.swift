@@ -67,6 +67,8 @@ final class MonitoringService: Sendable {
     /// How many devices monitoring holds state for, and how many it dropped to stay within its limit.
     var watchedDevices: Int { monitor.deviceCount }
     var evictedDevices: Int { monitor.evictedDevices }
+    /// Signals raised since start, by kind.
+    var signalsRaised: [String: Int] { monitor.signalsRaised }
 
     /// Clears what was held against a device an operator let back.
     func release(_ id: String, cause: String) {
@@ -109,7 +111,7 @@ final class MonitoringService: Sendable {
     private func queue(_ orders: [ResponseOrder]) {
         for lost in responses.submit(orders) {
             logger.error("response queue full: an automated response was dropped", metadata: [
-                "device": "\(lost.device)", "rule": "\(lost.rule)", "action": "\(lost.action.rawValue)",
+                "device.id": "\(lost.device)", "monitor.rule": "\(lost.rule)", "monitor.action": "\(lost.action.rawValue)",
             ])
         }
     }

@@ -80,19 +80,19 @@ struct Responder: Service {
                 let state = try await store.read { try await $0.devices.find(id: order.device) }?.state
                 guard let state, case .success = DeviceLifecycle.transition(from: state, on: action) else {
                     logger.debug("response skipped: the device's state does not allow it", metadata: [
-                        "device": "\(order.device)", "rule": "\(order.rule)", "action": "\(order.action.rawValue)",
+                        "device.id": "\(order.device)", "monitor.rule": "\(order.rule)", "monitor.action": "\(order.action.rawValue)",
                     ])
                     return
                 }
                 _ = try await lifecycle.apply(action, to: order.device, reason: nil, actor: actor, cause: data)
             }
             logger.notice("automated response", metadata: [
-                "device": "\(order.device)", "rule": "\(order.rule)", "action": "\(order.action.rawValue)", "score": "\(order.score)",
-                "trigger": "\(order.trigger.rawValue)",
+                "device.id": "\(order.device)", "monitor.rule": "\(order.rule)", "monitor.action": "\(order.action.rawValue)",
+                "trust.score": "\(order.score)", "signal.kind": "\(order.trigger.rawValue)",
             ])
         } catch {
             logger.error("automated response failed", metadata: [
-                "device": "\(order.device)", "rule": "\(order.rule)", "action": "\(order.action.rawValue)", "error": "\(error)",
+                "device.id": "\(order.device)", "monitor.rule": "\(order.rule)", "monitor.action": "\(order.action.rawValue)", "error": "\(error)",
             ])
         }
     }

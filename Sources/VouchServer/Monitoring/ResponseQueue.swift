@@ -19,6 +19,9 @@ final class ResponseQueue: Sendable {
     /// Queues `orders`; returns those dropped to make room.
     func submit(_ orders: [ResponseOrder]) -> [ResponseOrder] {
         var dropped: [ResponseOrder] = []
+        ordered.withLock { counts in
+            for order in orders { counts[order.action.rawValue, default: 0] += 1 }
+        }
         for order in orders {
             waiting.add(1, ordering: .relaxed)
             if case .dropped(let old) = continuation.yield(order) {
@@ -28,6 +31,10 @@ final class ResponseQueue: Sendable {
         }
         return dropped
     }
+
+    /// Orders submitted since start, by action (what `/metrics` shows as `vouch_responses_total`).
+    private let ordered = Mutex<[String: Int]>([:])
+    var orderedByAction: [String: Int] { ordered.withLock { $0 } }
 
     /// An order was carried out (or failed): the responder calls this after each.
     func done() { waiting.subtract(1, ordering: .relaxed) }
