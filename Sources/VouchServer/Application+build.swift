@@ -42,7 +42,9 @@ extension VouchServerInstance: Sendable where App: Sendable {}
 public func buildApplication(
     configuration: ServerConfiguration, logger: Logger = Logger(label: "vouch")
 ) async throws -> VouchServerInstance<some ApplicationProtocol> {
-    // The ports first: a busy one stops the start before the authority loads or anything is printed.
+    // TLS and the ports first: a bad certificate or a busy port stops the start before the
+    // authority loads or anything is printed.
+    let server = try MainListenerTLS.server(configuration)
     let reservation = try PortReservation(host: configuration.host, port: configuration.port)
     let mtlsReservation = try configuration.mtlsPort.flatMap { $0 == 0 ? nil : try PortReservation(host: configuration.host, port: $0) }
     let configuration = {
@@ -81,6 +83,7 @@ public func buildApplication(
     }
     let app = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vouch"),
         services: services,
         onServerRunning: { _ in reservation.release() },

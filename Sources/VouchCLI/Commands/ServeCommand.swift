@@ -13,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set with an environment variable: VOUCH_HOST, VOUCH_PORT, VOUCH_DATA_DIR, \
             VOUCH_DATABASE, VOUCH_PUBLIC_URL, VOUCH_MTLS_PORT, VOUCH_CHECKPOINT_INTERVAL, VOUCH_WITNESSES, \
-            VOUCH_WITNESS_QUORUM, VOUCH_TELEMETRY_KEEP, VOUCH_MONITOR_LIMIT, VOUCH_RATE_LIMIT and VOUCH_LOG_LEVEL; \
+            VOUCH_WITNESS_QUORUM, VOUCH_TELEMETRY_KEEP, VOUCH_MONITOR_LIMIT, VOUCH_RATE_LIMIT, VOUCH_TLS_CERT, \
+            VOUCH_TLS_KEY and VOUCH_LOG_LEVEL; \
             an option given on the command line wins.
             """
     )
@@ -24,6 +25,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "postgres://user:password@host:5432/db for PostgreSQL; default SQLite in the data directory (VOUCH_DATABASE).") var database: String?
     @Option(name: .customLong("public-url"), help: "URL devices reach the server at, used in certificates and the did:web (VOUCH_PUBLIC_URL).") var publicURL: String?
     @Option(name: .customLong("mtls-port"), help: "Port of the mutual-TLS listener (VOUCH_MTLS_PORT).") var mtlsPort: Int?
+    @Option(
+        name: .customLong("tls-cert"),
+        help: "PEM certificate chain (the server's first) for TLS on the main listener; with --tls-key (VOUCH_TLS_CERT)."
+    ) var tlsCert: String?
+    @Option(
+        name: .customLong("tls-key"),
+        help: "PEM private key of --tls-cert, a file only its owner reads (VOUCH_TLS_KEY)."
+    ) var tlsKey: String?
     @Option(
         name: .customLong("checkpoint-interval"),
         help: "Seconds between transparency-log checkpoints, at least (VOUCH_CHECKPOINT_INTERVAL; default 1)."
@@ -88,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
             return value
         } ?? FleetMonitor.defaultDeviceLimit
         guard (1_000...100_000_000).contains(monitored) else { throw ValidationError("--monitor-limit must be between 1000 and 100000000 devices") }
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: host ?? environment["VOUCH_HOST"] ?? "127.0.0.1",
             port: try integer(port, "VOUCH_PORT", default: 8080)!,
             dataDirectory: dataDir ?? environment["VOUCH_DATA_DIR"] ?? "./vouch-data",
@@ -98,6 +107,11 @@ struct ServeCommand: AsyncParsableCommand {
             checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum,
             telemetryKeep: keep, monitorDeviceLimit: monitored
         )
+        configuration.tlsCertificateFile = tlsCert ?? environment["VOUCH_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.tlsKeyFile = tlsKey ?? environment["VOUCH_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        guard (configuration.tlsCertificateFile == nil) == (configuration.tlsKeyFile == nil) else {
+            throw ValidationError("give both --tls-cert and --tls-key (VOUCH_TLS_CERT, VOUCH_TLS_KEY), or neither")
+        }
         guard (0...65_535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535 (0: a free port the kernel chooses)") }
         var logger = Logger(label: "vouch")
         let levelText = logLevel ?? environment["VOUCH_LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 }

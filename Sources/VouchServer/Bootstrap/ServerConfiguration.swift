@@ -10,10 +10,14 @@ public struct ServerConfiguration: Sendable {
     /// `postgres://…` for PostgreSQL; nil for SQLite in the data directory.
     public var databaseURL: String?
     /// The URL devices and verifiers reach the server at; certificates point there for CRL and OCSP,
-    /// and the server's did:web is derived from it. Defaults to `http://HOST:PORT`.
+    /// and the server's did:web is derived from it. Defaults to `http://HOST:PORT` (https with TLS).
     public var publicURL: String?
     /// A second listener requiring client certificates issued by the authority.
     public var mtlsPort: Int?
+    /// The main listener's TLS: a PEM certificate chain (the server's first) and its private key
+    /// (a file only its owner reads). Nil for plain HTTP.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
     /// Enrollment and authentication requests allowed per source address per minute.
     public var rateLimitPerMinute: Int
     /// The shortest time between two transparency-log checkpoints.
@@ -56,7 +60,7 @@ public struct ServerConfiguration: Sendable {
 
     /// The public URL without a trailing slash.
     public var resolvedPublicURL: String {
-        var url = publicURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        var url = publicURL ?? "\(tlsCertificateFile == nil ? "http" : "https")://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }
