@@ -140,11 +140,12 @@ public struct TrustSummary: Codable, Sendable {
 /// Counts per metric over 1 minute, 5 minutes, 1 hour, and the mean message size; metrics never
 /// observed are left out; `distinctSourceAddresses` is how many the device came from.
 public struct ActivityView: Codable, Sendable {
-    public var metrics: [String: [Int]]
+    /// Each metric's count by window: `{"1m": …, "5m": …, "1h": …}`.
+    public var metrics: [String: [String: Int]]
     public var sourceAddresses: [String]
     public var distinctSourceAddresses: Int
 
-    public init(metrics: [String: [Int]], sourceAddresses: [String], distinctSourceAddresses: Int) {
+    public init(metrics: [String: [String: Int]], sourceAddresses: [String], distinctSourceAddresses: Int) {
         self.metrics = metrics
         self.sourceAddresses = sourceAddresses
         self.distinctSourceAddresses = distinctSourceAddresses

@@ -32,14 +32,17 @@ extension FirmwareView {
 extension ActivityView {
     /// Counts per metric over 1 minute, 5 minutes and 1 hour, with the mean message size.
     init(_ state: FleetMonitor.Activity?) {
-        var metrics: [String: [Int]] = [:]
+        var metrics: [String: [String: Int]] = [:]
         if let windows = state?.windows {
             for metric in DeviceMetric.allCases where windows.lastHour(metric) > 0 {
-                metrics[metric.description] = [windows.lastMinute(metric), windows.lastFiveMinutes(metric), windows.lastHour(metric)]
+                metrics[metric.description] = ["1m": windows.lastMinute(metric), "5m": windows.lastFiveMinutes(metric), "1h": windows.lastHour(metric)]
             }
             // The mean message size (bytes per accepted message) over the same windows.
             if let messages = metrics[DeviceMetric.messages.description], let bytes = metrics[DeviceMetric.bytes.description] {
-                metrics["message_size"] = zip(bytes, messages).map { $1 == 0 ? 0 : $0 / $1 }
+                metrics["message_size"] = bytes.reduce(into: [:]) { sizes, window in
+                    let count = messages[window.key] ?? 0
+                    sizes[window.key] = count == 0 ? 0 : window.value / count
+                }
             }
         }
         let addresses = (state?.addresses.keys.map(\.description) ?? []).sorted()

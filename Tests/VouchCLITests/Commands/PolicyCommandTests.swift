@@ -124,8 +124,8 @@ struct PolicyCommandTests {
                 let detail = try shown.jsonObject()
                 #expect((detail["firmware"] as? [String: Any])?["status"] as? String == "unknown")
                 let metrics = ((detail["activity"] as? [String: Any])?["metrics"] as? [String: Any]) ?? [:]
-                #expect((metrics["messages"] as? [Int])?.dropFirst().first == 2, "\(metrics)")
-                #expect((metrics["firmware_drift"] as? [Int])?.dropFirst().first == 1, "\(metrics)")
+                #expect((metrics["messages"] as? [String: Int])?["5m"] == 2, "\(metrics)")
+                #expect((metrics["firmware_drift"] as? [String: Int])?["5m"] == 1, "\(metrics)")
                 #expect(((detail["activity"] as? [String: Any])?["sourceAddresses"] as? [String]) == ["127.0.0.1"])
             }
         }

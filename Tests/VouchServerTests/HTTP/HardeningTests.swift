@@ -102,8 +102,7 @@ struct HardeningTests {
                     #expect(answer.json["decision"] == "deny", "\(answer.text)")
                 }
                 func denials() async throws -> Double {
-                    try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["activity"]?["metrics"]?["policy_denials"]?
-                        .arrayValue.first?.numberValue ?? 0
+                    try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json["activity"]?["metrics"]?["policy_denials"]?["1m"]?.numberValue ?? 0
                 }
                 #expect(try await denials() == 0)
                 #expect(try await client.call(.get, "/v1/devices/\(id)/trust", apiKey: admin).json["score"] == 100)

@@ -53,14 +53,14 @@ struct TelemetryIngestTests {
                 // What was accepted and refused shows in the device's activity.
                 let detail = try await client.call(.get, "/v1/admin/devices/\(id)", apiKey: admin).json
                 let metrics = detail["activity"]?["metrics"]
-                #expect(metrics?["messages"]?.arrayValue.dropFirst().first == 3)
-                #expect(metrics?["bytes"]?.arrayValue.dropFirst().first == 12)
-                #expect(metrics?["message_size"]?.arrayValue.dropFirst().first == 4)
+                #expect(metrics?["messages"]?["5m"] == 3)
+                #expect(metrics?["bytes"]?["5m"] == 12)
+                #expect(metrics?["message_size"]?["5m"] == 4)
                 #expect(detail["activity"]?["distinctSourceAddresses"] == 1)
-                #expect(metrics?["replays"]?.arrayValue.dropFirst().first == 1)
-                #expect(metrics?["signature_failures"]?.arrayValue.dropFirst().first == 2)
-                #expect(metrics?["policy_denials"]?.arrayValue.dropFirst().first == 2)
-                #expect(metrics?["clock_skew"]?.arrayValue.dropFirst().first == 1)
+                #expect(metrics?["replays"]?["5m"] == 1)
+                #expect(metrics?["signature_failures"]?["5m"] == 2)
+                #expect(metrics?["policy_denials"]?["5m"] == 2)
+                #expect(metrics?["clock_skew"]?["5m"] == 1)
                 #expect(detail["activity"]?["sourceAddresses"]?.arrayValue.compactMap(\.stringValue) == ["127.0.0.1"])
 
                 // Only the device itself can send; bodies are checked; payloads are not kept by default.
@@ -142,7 +142,7 @@ struct TelemetryIngestTests {
                 #expect(detail["firmware"]?["status"] == "good")
                 let kinds = (detail["history"]?.arrayValue ?? []).filter { $0["kind"] == "firmware.reported" }.compactMap { $0["data"]?["status"]?.stringValue }
                 #expect(kinds == ["good", "revoked", "unknown", "good"])
-                #expect(detail["activity"]?["metrics"]?["firmware_drift"]?.arrayValue.dropFirst().first == 2)
+                #expect(detail["activity"]?["metrics"]?["firmware_drift"]?["5m"] == 2)
                 let registry = try await client.call(.get, "/v1/admin/firmware", apiKey: admin).json.arrayValue
                 #expect(Set(registry.compactMap { $0["status"]?.stringValue }) == ["good", "revoked"])
             }
