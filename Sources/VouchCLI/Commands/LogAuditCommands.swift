@@ -15,9 +15,9 @@ extension LogCommand {
             commandName: "verify",
             abstract: "Audit a server's transparency log: checkpoint signature, consistency, every entry's hash, the root.",
             discussion: """
-                Without --state every entry is re-hashed. With --state FILE the checkpoint is proved \\
-                consistent with the one stored there and only the entries after it are re-hashed (all of \\
-                them with --full); the new state is stored (mode 0600). Exits 1 naming the entry and \\
+                Without --state every entry is re-hashed. With --state FILE the checkpoint is proved \
+                consistent with the one stored there and only the entries after it are re-hashed (all of \
+                them with --full); the new state is stored (mode 0600). Exits 1 naming the entry and \
                 what differed when the log does not check out.
                 """
         )
@@ -41,9 +41,9 @@ extension LogCommand {
             commandName: "monitor",
             abstract: "Audit a server's transparency log on a period, and post each failure to a webhook.",
             discussion: """
-                Runs `vouch log verify` every --interval seconds with a state file (default \\
-                ./vouch-log-state.json). A failure is printed and, with --webhook, posted as JSON \\
-                {"event": "log.audit_failed", "log", "server", "index", "reason", "at"}; with \\
+                Runs `vouch log verify` every --interval seconds with a state file (default \
+                ./vouch-log-state.json). A failure is printed and, with --webhook, posted as JSON \
+                {"event": "log.audit_failed", "log", "server", "index", "reason", "at"}; with \
                 --report-verified each new verified checkpoint is posted too ("log.verified").
                 """
         )

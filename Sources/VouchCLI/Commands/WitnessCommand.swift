@@ -31,9 +31,9 @@ struct WitnessCommand: AsyncParsableCommand {
             commandName: "run",
             abstract: "Cosign the log's pending checkpoints (the default subcommand).",
             discussion: """
-                Polls GET /v1/log/pending, checks the log's signature and a consistency proof from the \\
-                last checkpoint this witness cosigned (kept in --state, mode 0600), then posts its \\
-                cosignature to POST /v1/log/cosignatures. A checkpoint that is not consistent (a fork) \\
+                Polls GET /v1/log/pending, checks the log's signature and a consistency proof from the \
+                last checkpoint this witness cosigned (kept in --state, mode 0600), then posts its \
+                cosignature to POST /v1/log/cosignatures. A checkpoint that is not consistent (a fork) \
                 is refused: the witness says so and exits 1.
                 """
         )

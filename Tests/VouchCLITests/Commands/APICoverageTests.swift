@@ -74,3 +74,32 @@ struct APICoverageTests {
         }
     }
 }
+
+extension APICoverageTests {
+    /// The subcommands a help text lists.
+    static func subcommands(in help: String) -> [String] {
+        guard let start = help.range(of: "SUBCOMMANDS:") else { return [] }
+        return help[start.upperBound...].split(separator: "\n").prefix { !$0.hasPrefix("  See ") && !$0.isEmpty }
+            .compactMap { line -> String? in
+                guard line.hasPrefix("  "), !line.hasPrefix("    ") else { return nil }
+                return line.split(separator: " ").first.map(String.init)
+            }
+    }
+
+    @Test func everyHelpTextReadsCleanly() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            var queue: [[String]] = [[]]
+            var seen = 0
+            while let words = queue.popLast() {
+                let help = try await vouch.run(words + ["--help"])
+                #expect(help.status == 0, "\(words): \(help)")
+                #expect(!help.standardOutput.contains("\\"), "a stray backslash in vouch \(words.joined(separator: " ")) --help: \(help.standardOutput)")
+                seen += 1
+                for name in Self.subcommands(in: help.standardOutput) where name != "help" {
+                    queue.append(words + [name])
+                }
+            }
+            #expect(seen > 60, "only \(seen) commands were found")
+        }
+    }
+}
