@@ -21,26 +21,12 @@ struct OpsFilesTests {
         }
         try await VouchProcess.withScratchDirectory { vouch in
             try vouch.write(unit.replacingOccurrences(of: "/usr/local/bin/vouch", with: vouch.executable.path), to: "vouch.service")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = ["verify", vouch.url("vouch.service").path]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = errors
-            try process.run()
-            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0 && output.isEmpty, "systemd-analyze verify: \(output)")
+            let verified = try vouch.program(tool, ["verify", vouch.url("vouch.service").path])
+            #expect(verified.status == 0 && verified.output.isEmpty, "systemd-analyze verify: \(verified.output)")
             // The same check fails for a unit systemd would not run as written.
             try vouch.write(unit.replacingOccurrences(of: "/usr/local/bin/vouch", with: "/nonexistent/vouch"), to: "broken.service")
-            let broken = Process()
-            broken.executableURL = URL(fileURLWithPath: tool)
-            broken.arguments = ["verify", vouch.url("broken.service").path]
-            broken.standardError = FileHandle.nullDevice
-            broken.standardOutput = FileHandle.nullDevice
-            try broken.run()
-            broken.waitUntilExit()
-            #expect(broken.terminationStatus != 0)
+            let broken = try vouch.program(tool, ["verify", vouch.url("broken.service").path])
+            #expect(broken.status != 0, "\(broken.output)")
         }
     }
 

@@ -80,10 +80,7 @@ extension AdminCommand.Group {
         @OptionGroup var connection: AdminConnection
         @Argument(help: "The group's id or name.") var id: String
 
-        func run() async throws {
-            let group = try await connection.client().setGroup(id, enabled: false)
-            print("group \(group.name) (\(group.id)) is disabled")
-        }
+        func run() async throws { try await AdminCommand.Group.set(id, enabled: false, connection: connection) }
     }
 
     struct Enable: AsyncParsableCommand {
@@ -91,10 +88,12 @@ extension AdminCommand.Group {
         @OptionGroup var connection: AdminConnection
         @Argument(help: "The group's id or name.") var id: String
 
-        func run() async throws {
-            let group = try await connection.client().setGroup(id, enabled: true)
-            print("group \(group.name) (\(group.id)) is enabled")
-        }
+        func run() async throws { try await AdminCommand.Group.set(id, enabled: true, connection: connection) }
+    }
+
+    static func set(_ id: String, enabled: Bool, connection: AdminConnection) async throws {
+        let group = try await connection.client().setGroup(id, enabled: enabled)
+        print("group \(group.name) (\(group.id)) is \(enabled ? "enabled" : "disabled")")
     }
 
     /// A group for people: one fact a line.
@@ -230,24 +229,14 @@ extension AdminCommand {
                 and printed as the last line; the event log records it (apikey.created by recovery). Keys made before stay \
                 valid: revoke a lost one with vouch admin api-key revoke.
                 """)
-        @Option(name: .customLong("data-dir"), help: "The server's data directory (VOUCH_DATA_DIR).") var dataDir: String?
-        @Option(help: "The server's database, as vouch serve takes it (VOUCH_DATABASE); default SQLite in the data directory.") var database: String?
+        @OptionGroup var authority: LocalAuthority
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
-            guard let root = dataDir ?? environment["VOUCH_DATA_DIR"], !root.isEmpty else {
-                throw ValidationError("give --data-dir or set VOUCH_DATA_DIR")
-            }
-            var logger = Logger(label: "vouch")
-            logger.logLevel = .error
-            do {
-                let (id, secret) = try await AdminRecovery.mintAdminKey(
-                    dataDirectory: root, databaseURL: database ?? environment["VOUCH_DATABASE"], logger: logger)
+            let root = try authority.root()
+            try await LocalAuthority.refusingStartupErrors {
+                let (id, secret) = try await AdminRecovery.mintAdminKey(dataDirectory: root, databaseURL: authority.databaseURL, logger: LocalAuthority.logger)
                 print("new admin API key \(id) (also in \(root)/admin-api-key, mode 0600):")
                 print(secret)
-            } catch let error as ServerStartupError {
-                CLIOutput.error("Error: \(error.description)")
-                throw ExitCode(2)
             }
         }
     }
@@ -261,22 +250,17 @@ extension AdminCommand {
                 vouch.sqlite: a consistent copy taken in one read transaction. It holds the authority's private keys: \
                 keep it as you keep the data directory. On PostgreSQL, dump the database with pg_dump beside it.
                 """)
-        @Option(name: .customLong("data-dir"), help: "The server's data directory (VOUCH_DATA_DIR).") var dataDir: String?
-        @Option(help: "The server's database, as vouch serve takes it (VOUCH_DATABASE); default SQLite in the data directory.") var database: String?
+        @OptionGroup var authority: LocalAuthority
         @Option(help: "The backup directory to make; must not exist.") var out: String
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
-            guard let root = dataDir ?? environment["VOUCH_DATA_DIR"], !root.isEmpty else { throw ValidationError("give --data-dir or set VOUCH_DATA_DIR") }
-            do {
-                let made = try Backup.make(dataDirectory: root, databaseURL: database ?? environment["VOUCH_DATABASE"], to: out)
+            let root = try authority.root()
+            try await LocalAuthority.refusingStartupErrors {
+                let made = try Backup.make(dataDirectory: root, databaseURL: authority.databaseURL, to: out)
                 print("backed up \(root) to \(made.directory)")
                 if !made.includesDatabase {
                     print("the database is PostgreSQL: dump it beside the backup, such as pg_dump --format=custom --file \(made.directory)/vouch.pgdump DBNAME")
                 }
-            } catch let error as ServerStartupError {
-                CLIOutput.error("Error: \(error.description)")
-                throw ExitCode(2)
             }
         }
     }
@@ -290,14 +274,9 @@ extension AdminCommand {
         @Option(help: "On PostgreSQL: the database the dump was restored into.") var database: String?
 
         func run() async throws {
-            var logger = Logger(label: "vouch")
-            logger.logLevel = .error
-            do {
-                try await Backup.restore(from: from, to: dataDir, databaseURL: database, logger: logger)
+            try await LocalAuthority.refusingStartupErrors {
+                try await Backup.restore(from: from, to: dataDir, databaseURL: database, logger: LocalAuthority.logger)
                 print("restored \(from) into \(dataDir); start it with vouch serve --data-dir \(dataDir)")
-            } catch let error as ServerStartupError {
-                CLIOutput.error("Error: \(error.description)")
-                throw ExitCode(2)
             }
         }
     }
@@ -328,6 +307,38 @@ extension AdminCommand.Device {
                 guard let value = try? JSONValue(encoding: message) else { continue }
                 print(String(decoding: value.canonicalJSON, as: UTF8.self))
             }
+        }
+    }
+}
+
+/// What the commands that work on a data directory directly (recover, backup) take: the server's
+/// data directory and database, as `vouch serve` takes them.
+struct LocalAuthority: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The server's data directory (VOUCH_DATA_DIR).") var dataDir: String?
+    @Option(help: "The server's database, as vouch serve takes it (VOUCH_DATABASE); default SQLite in the data directory.") var database: String?
+
+    func root() throws -> String {
+        guard let root = dataDir ?? ProcessInfo.processInfo.environment["VOUCH_DATA_DIR"], !root.isEmpty else {
+            throw ValidationError("give --data-dir or set VOUCH_DATA_DIR")
+        }
+        return root
+    }
+
+    var databaseURL: String? { database ?? ProcessInfo.processInfo.environment["VOUCH_DATABASE"] }
+
+    static var logger: Logger {
+        var logger = Logger(label: "vouch")
+        logger.logLevel = .error
+        return logger
+    }
+
+    /// Runs `body`; a refusal to open the authority (the reason is printed) exits 2.
+    static func refusingStartupErrors(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ServerStartupError {
+            CLIOutput.error("Error: \(error.description)")
+            throw ExitCode(2)
         }
     }
 }

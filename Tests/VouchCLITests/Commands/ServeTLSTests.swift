@@ -5,34 +5,19 @@ import Testing
 /// certificate, and refuses a key others may read or one that is not the certificate's.
 @Suite("vouch serve with TLS")
 struct ServeTLSTests {
-    /// Runs a program to its end; its status and what it printed.
-    static func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
-
-    static func certificate(_ name: String, in directory: URL) throws {
-        let made = try run("/usr/bin/openssl", [
+    static func certificate(_ name: String, in vouch: VouchProcess) throws {
+        let made = try vouch.program("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + "-key.pem", "-out", name + ".pem",
             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
-        ], in: directory)
+        ])
         #expect(made.status == 0, "\(made.output)")
-        _ = chmod(directory.appendingPathComponent(name + "-key.pem").path, 0o600)
+        _ = chmod(vouch.url(name + "-key.pem").path, 0o600)
     }
 
     @Test func theMainListenerSpeaksTLSWithTheOperatorsCertificate() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
-            try Self.certificate("server", in: vouch.directory)
-            try Self.certificate("other", in: vouch.directory)
+            try Self.certificate("server", in: vouch)
+            try Self.certificate("other", in: vouch)
 
             // Refused before anything is made: half a pair, a key others may read, a key not the certificate's.
             try await vouch.run("serve", "--port", "0", "--data-dir", "data", "--tls-cert", "server.pem").expectUsageError(mentioning: "give both --tls-cert and --tls-key")
@@ -69,18 +54,16 @@ struct ServeTLSTests {
             let base = try #require(url, "the server did not start: \(printed)")
             #expect(base.hasPrefix("https://127.0.0.1:"), "the default public URL names https: \(base)")
             let admin = try vouch.text("data/admin-api-key").trimmingCharacters(in: .whitespacesAndNewlines)
-            let health = try Self.run("/usr/bin/curl", ["-s", "--cacert", "server.pem", base + "/healthz"], in: vouch.directory)
+            let health = try vouch.program("/usr/bin/curl", ["-s", "--cacert", "server.pem", base + "/healthz"])
             #expect(health.status == 0 && health.output.hasPrefix("ok"), "\(health)")
-            let groups = try Self.run(
-                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "server.pem", "-H", "Authorization: Bearer " + admin, base + "/v1/admin/groups"],
-                in: vouch.directory)
+            let groups = try vouch.program(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "server.pem", "-H", "Authorization: Bearer " + admin, base + "/v1/admin/groups"])
             #expect(groups.output == "200", "\(groups)")
             // Not with another CA, and not in clear.
-            let untrusted = try Self.run("/usr/bin/curl", ["-s", "--cacert", "other.pem", base + "/healthz"], in: vouch.directory)
+            let untrusted = try vouch.program("/usr/bin/curl", ["-s", "--cacert", "other.pem", base + "/healthz"])
             #expect(untrusted.status == 60, "curl trusted a certificate its CA file does not hold: \(untrusted)")
-            let clear = try Self.run(
-                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", base.replacingOccurrences(of: "https://", with: "http://") + "/healthz"],
-                in: vouch.directory)
+            let clear = try vouch.program(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", base.replacingOccurrences(of: "https://", with: "http://") + "/healthz"])
             #expect(clear.output != "200", "the TLS listener answered plain HTTP: \(clear)")
         }
     }

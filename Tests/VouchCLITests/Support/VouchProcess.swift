@@ -91,6 +91,23 @@ struct VouchProcess: Sendable {
     func run(_ arguments: String...) async throws -> Outcome {
         try await run(arguments)
     }
+
+    /// Runs another program (`tool`, an absolute path) in the scratch directory to its end, with
+    /// `input` as standard input; its status and everything it wrote to standard output and error.
+    func program(_ tool: String, _ arguments: [String], input: URL? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        if let input { process.standardInput = try FileHandle(forReadingFrom: input) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
 }
 
 // MARK: - Files in the scratch directory
