@@ -70,6 +70,10 @@ struct AdminCommandTests {
                 enrolled.expectExit(0)
                 let device = try #require(enrolled.lastOutputLine)
                 try await vouch.run(["admin", "group", "show", "no-such-group"] + connection).expectRefusedByServer(mentioning: "no-such-group")
+                // An illegal lifecycle change says which are legal, once.
+                let illegal = try await vouch.run(["admin", "device", "reinstate", device] + connection)
+                illegal.expectRefusedByServer(mentioning: "a pending device cannot reinstate; legal actions: ")
+                #expect(illegal.standardError.components(separatedBy: "legal actions").count == 2, "\(illegal)")
 
                 // Telemetry: none kept by default, said so.
                 let telemetry = try await vouch.run(["admin", "device", "telemetry", device] + connection)
