@@ -112,16 +112,14 @@ public final class FleetMonitor: Sendable {
                 records[device]!.judgeByCohort(configuration.rules, cohorts: cohorts)
             }
             records[device]!.roll(to: minute, configuration.rules, cohorts: cohorts)
-            // Signals raised by `body`, counted by kind (a device's raised count only grows until
-            // an operator releases it, which is not done here).
-            let before = records[device]!.signals.isEmpty ? [:] : records[device]!.signals.mapValues(\.count)
             let result = body(&records[device]!, configuration)
-            if !records[device]!.signals.isEmpty {
-                var raised: [String: Int] = [:]
-                for (kind, signal) in records[device]!.signals where signal.count > (before[kind] ?? 0) {
-                    raised[kind.rawValue] = signal.count - (before[kind] ?? 0)
+            // The signals `body` raised, counted by kind.
+            if !records[device]!.newlyRaised.isEmpty {
+                let raised = records[device]!.newlyRaised
+                records[device]!.newlyRaised.removeAll()
+                raisedCounts.withLock { counts in
+                    for kind in raised { counts[kind.rawValue, default: 0] += 1 }
                 }
-                if !raised.isEmpty { raisedCounts.withLock { $0.merge(raised, uniquingKeysWith: +) } }
             }
             return result
         }

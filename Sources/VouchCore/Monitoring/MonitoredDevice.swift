@@ -24,6 +24,8 @@ struct MonitoredDevice: Sendable {
     /// Per adaptive metric: the device's limit, then the cohort's (infinite until warm).
     var limits: [Double]
     var signals: [SignalKind: Raised] = [:]
+    /// Signals raised since `FleetMonitor` last counted them (it empties this under the same lock).
+    var newlyRaised: [SignalKind] = []
     /// The usual message size: a moving average over the minutes that had messages.
     var messageSize = 0.0
     var history: [TrustReport.Point] = []
@@ -185,6 +187,7 @@ struct MonitoredDevice: Sendable {
             signals[kind] = Raised(weight: weight, strength: min(100, weight), count: 1, first: date, last: date, minute: minute, detail: detail)
         }
         note(kind.rawValue, at: date, halfLife: rules.halfLife)
+        newlyRaised.append(kind)
         return true
     }
 

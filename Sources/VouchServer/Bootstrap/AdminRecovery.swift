@@ -13,9 +13,7 @@ public enum AdminRecovery {
     /// nil: SQLite in the data directory), writes it to `DATA_DIR/admin-api-key` (0600) and returns
     /// its id and secret. On SQLite the server must be stopped (it holds the database's lock).
     public static func mintAdminKey(dataDirectory root: String, databaseURL: String?, logger: Logger) async throws -> (id: String, secret: String) {
-        guard DataDirectory.isDirectory(root) == true, FileManager.default.fileExists(atPath: root + "/" + DataDirectory.marker) else {
-            throw ServerStartupError("\(root) is not the data directory of a bootstrapped authority (no \(DataDirectory.marker)); give the --data-dir the server runs with")
-        }
+        try DataDirectory.requireBootstrapped(root)
         try DataDirectory.requirePrivate(root, kind: "the data directory")
         let database: VouchDatabase
         do {

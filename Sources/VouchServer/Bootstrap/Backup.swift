@@ -22,11 +22,16 @@ public enum Backup {
     /// Backs up the authority in `dataDirectory` (its database at `databaseURL`, nil: SQLite in the
     /// data directory) into `destination`, which must not exist; made with mode 0700.
     public static func make(dataDirectory root: String, databaseURL: String?, to destination: String) throws -> Made {
-        try requireAuthority(root)
+        try DataDirectory.requireBootstrapped(root)
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw ServerStartupError("\(destination) exists; give a new directory for the backup")
         }
-        let sqlitePath = Self.sqlitePath(databaseURL: databaseURL, dataDirectory: root)
+        let sqlitePath: String?
+        do {
+            sqlitePath = try VouchDatabase.sqlitePath(url: databaseURL, dataDirectory: root)
+        } catch {
+            throw ServerStartupError("\(error)")
+        }
         do {
             try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
@@ -50,7 +55,7 @@ public enum Backup {
     /// checks that its keys and its database (`databaseURL`: nil for the backup's SQLite copy, or the
     /// PostgreSQL database restored from its dump) belong together.
     public static func restore(from source: String, to destination: String, databaseURL: String?, logger: Logger) async throws {
-        try requireAuthority(source)
+        try DataDirectory.requireBootstrapped(source)
         let hasDatabase = FileManager.default.fileExists(atPath: source + "/" + databaseName)
         if databaseURL == nil && !hasDatabase {
             throw ServerStartupError("\(source) holds no \(databaseName): it backs up an authority on PostgreSQL; restore its dump first and give --database")
@@ -81,24 +86,6 @@ public enum Backup {
         } catch {
             await database.close()
             throw error
-        }
-    }
-
-    /// The SQLite file a `--database` value names, or nil for PostgreSQL.
-    static func sqlitePath(databaseURL: String?, dataDirectory: String) -> String? {
-        guard let url = databaseURL, !url.isEmpty else { return dataDirectory + "/" + databaseName }
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return nil }
-        if url.hasPrefix("sqlite:") {
-            var path = String(url.dropFirst("sqlite:".count))
-            if path.hasPrefix("//") { path.removeFirst(2) }
-            return path
-        }
-        return url
-    }
-
-    private static func requireAuthority(_ root: String) throws {
-        guard DataDirectory.isDirectory(root) == true, FileManager.default.fileExists(atPath: root + "/" + DataDirectory.marker) else {
-            throw ServerStartupError("\(root) is not the data directory of a bootstrapped authority (no \(DataDirectory.marker))")
         }
     }
 

@@ -88,6 +88,14 @@ enum DataDirectory {
 }
 
 extension DataDirectory {
+    /// Refuses a path that is not an authority's data directory, or a backup of one (the commands
+    /// that work on one directly: recover, backup, restore).
+    static func requireBootstrapped(_ root: String) throws {
+        guard isDirectory(root) == true, FileManager.default.fileExists(atPath: root + "/" + marker) else {
+            throw ServerStartupError("\(root) is not the data directory of a bootstrapped authority, nor a backup of one (no \(marker))")
+        }
+    }
+
     /// Takes back what `prepare` made for a bootstrap that did not start: the empty `keys/` and
     /// `pki/`, and the directory itself when `prepare` created it and nothing else is in it.
     static func undoPreparation(_ root: String, removeRoot: Bool) {

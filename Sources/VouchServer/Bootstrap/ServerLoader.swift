@@ -83,7 +83,7 @@ enum ServerLoader {
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
             _ = try await store.transaction { session in
                 try await services.events.record(session, kind: .authorityBootstrapped, subject: services.did.description, actor: "system", data: [
-                    "root": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.root)))),
+                    "root": .string(try AuthorityBinding.fingerprint(of: ca.root)),
                     "intermediate": .string(Hex.encode(SHA256.hash(data: try DERBytes.of(ca.intermediate)))),
                     "issuerKey": .string(issuerKey.publicKey.thumbprint),
                 ])

@@ -39,9 +39,7 @@ struct TelemetryController<Telemetry: TelemetryIngesting, Auth: DeviceAuthentica
             limit: Self.bodyLimit, tooLarge: "a telemetry batch is at most \(Self.bodyLimit / 1024) KiB; send smaller batches")
         let envelopes = try Self.envelopes(Array(buffer.readableBytesView))
         let outcomes = try await telemetry.ingest(envelopes, from: device, source: context.sourceAddress)
-        var refused: [String: Int] = [:]
-        for outcome in outcomes { if let refusal = outcome.refusal { refused[refusal.rawValue, default: 0] += 1 } }
-        metrics.telemetry(accepted: outcomes.count - refused.values.reduce(0, +), refused: refused)
+        metrics.telemetry(outcomes)
         return Responses.json(bytes: Self.answer(outcomes))
     }
 

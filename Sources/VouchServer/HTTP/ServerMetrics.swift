@@ -38,6 +38,10 @@ final class ServerMetrics: Sendable {
     private let accessTokens: Counter
     private let renewals: Counter
     private let rotations: Counter
+    /// Made once: they count on the hottest routes (`POST /v1/authorize`, `POST /v1/telemetry`).
+    private let allowed: Counter
+    private let denied: Counter
+    private let telemetryOutcomes: [String: Counter]
     /// Totals kept elsewhere (monitoring), last carried into their counters at a scrape.
     private let carried = Mutex<[String: Int]>([:])
 
@@ -47,6 +51,14 @@ final class ServerMetrics: Sendable {
         accessTokens = registry.makeCounter(name: "vouch_access_tokens_total", help: "Device access tokens issued by this process.")
         renewals = registry.makeCounter(name: "vouch_renewals_total", help: "Certificate renewals by this process.")
         rotations = registry.makeCounter(name: "vouch_rotations_total", help: "Key rotations by this process.")
+        let decisionsHelp = "Authorization decisions answered at POST /v1/authorize, by outcome."
+        allowed = registry.makeCounter(name: "vouch_authorization_decisions_total", labels: [("decision", "allow")], help: decisionsHelp)
+        denied = registry.makeCounter(name: "vouch_authorization_decisions_total", labels: [("decision", "deny")], help: decisionsHelp)
+        let telemetryHelp = "Signed telemetry envelopes: accepted, or refused as format, forged, replay, clock or policy."
+        let registry = registry
+        telemetryOutcomes = Dictionary(uniqueKeysWithValues: (["accepted"] + TelemetryOutcome.Refusal.allCases.map(\.rawValue)).map { outcome in
+            (outcome, registry.makeCounter(name: "vouch_telemetry_envelopes_total", labels: [("outcome", outcome)], help: telemetryHelp))
+        })
     }
 
     func enrolled() { enrollments.increment() }
@@ -78,25 +90,15 @@ final class ServerMetrics: Sendable {
 
     /// Counts an authorization decision.
     func decided(_ decision: String) {
-        registry.makeCounter(
-            name: "vouch_authorization_decisions_total", labels: [("decision", decision == "allow" ? "allow" : "deny")],
-            help: "Authorization decisions answered at POST /v1/authorize, by outcome."
-        ).increment()
+        (decision == "allow" ? allowed : denied).increment()
     }
 
-    /// Counts telemetry envelopes: accepted, or refused and why.
-    func telemetry(accepted: Int, refused: [String: Int]) {
-        if accepted > 0 {
-            registry.makeCounter(name: "vouch_telemetry_envelopes_total", labels: [("outcome", "accepted")], help: Self.telemetryHelp)
-                .increment(by: Int64(accepted))
-        }
-        for (reason, count) in refused {
-            registry.makeCounter(name: "vouch_telemetry_envelopes_total", labels: [("outcome", reason)], help: Self.telemetryHelp)
-                .increment(by: Int64(count))
-        }
+    /// Counts a batch's telemetry envelopes by outcome.
+    func telemetry(_ outcomes: [TelemetryOutcome]) {
+        var counts: [String: Int64] = [:]
+        for outcome in outcomes { counts[outcome.refusal?.rawValue ?? "accepted", default: 0] += 1 }
+        for (outcome, count) in counts { telemetryOutcomes[outcome]?.increment(by: count) }
     }
-
-    private static let telemetryHelp = "Signed telemetry envelopes: accepted, or refused as format, forged, replay, clock or policy."
 
     /// What is read at each scrape.
     struct Snapshot {

@@ -6,7 +6,7 @@ import VouchStore
 /// One envelope's outcome in a telemetry batch.
 struct TelemetryOutcome: Sendable {
     /// Why an envelope was refused.
-    enum Refusal: String, Sendable {
+    enum Refusal: String, Sendable, CaseIterable {
         /// Not a telemetry envelope: not a JWS, wrong type, missing claims.
         case format
         /// Not signed by the sending device's key, or issued in another device's name.

@@ -172,22 +172,27 @@ package final class VouchDatabase: Sendable {
     /// Opens the database a `--database` URL names: `postgres://…` or `postgresql://…` for PostgreSQL,
     /// `sqlite:PATH` or a plain path for SQLite; nil means `DATA_DIR/vouch.sqlite`.
     package static func open(url: String?, dataDirectory: String, logger: Logger) async throws -> VouchDatabase {
-        guard let url, !url.isEmpty else {
-            return try await sqlite(path: dataDirectory + "/vouch.sqlite", logger: logger)
+        if let path = try sqlitePath(url: url, dataDirectory: dataDirectory) {
+            return try await sqlite(path: path, logger: logger)
         }
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try await postgres(url: url, logger: logger)
-        }
+        return try await postgres(url: url ?? "", logger: logger)
+    }
+
+    /// The SQLite file a `--database` value names (nil or empty: `DATA_DIR/vouch.sqlite`), or nil
+    /// for a PostgreSQL URL.
+    package static func sqlitePath(url: String?, dataDirectory: String) throws -> String? {
+        guard let url, !url.isEmpty else { return dataDirectory + "/vouch.sqlite" }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return nil }
         if url.hasPrefix("sqlite:") {
             var path = String(url.dropFirst("sqlite:".count))
             if path.hasPrefix("//") { path.removeFirst(2) }
             guard !path.isEmpty else { throw StoreError.invalidConfiguration("sqlite: URL without a path") }
-            return try await sqlite(path: path, logger: logger)
+            return path
         }
         if url.contains("://") {
             throw StoreError.invalidConfiguration("unsupported database URL scheme in \(url.prefix(while: { $0 != ":" })); use postgres:// or sqlite:")
         }
-        return try await sqlite(path: url, logger: logger)
+        return url
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
