@@ -50,6 +50,7 @@ public func buildApplication(
     let configuration = {
         var resolved = configuration
         resolved.port = reservation.port
+        resolved.portChosenByKernel = configuration.port == 0
         return resolved
     }()
     let loaded = try await ServerLoader.load(configuration: configuration, logger: logger)

@@ -241,6 +241,32 @@ extension AdminCommand {
         }
     }
 
+    struct MigrateURL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate-url",
+            abstract: "Move the authority to a new public URL, deliberately.",
+            discussion: """
+                The public URL is the authority's identity: its did:web, the issuer of its credentials and the CRL, OCSP \
+                and status-list URLs in what it issued. The first start records it, and a start with another is refused. \
+                This command records the new one and an event (authority.url-migrated, from and to); run it with the \
+                server stopped, then start the server with --public-url set to the new URL. What was issued before still \
+                names the old URL: keep it answering (a second name on the proxy, or a redirect) until devices have \
+                renewed their certificates and credentials. The transparency log keeps its origin, which names the log.
+                """)
+        @OptionGroup var authority: LocalAuthority
+        @Option(help: "The new public URL, such as https://vouch.example.com.") var to: String
+
+        func run() async throws {
+            let root = try authority.root()
+            try await LocalAuthority.refusingStartupErrors {
+                let from = try await IdentityPin.migrate(dataDirectory: root, databaseURL: authority.databaseURL, to: to, logger: LocalAuthority.logger)
+                let url = try IdentityPin.normalized(to)
+                print("the authority's public URL is now \(url)" + (from.isEmpty ? "" : " (was \(from))"))
+                print("start it with: vouch serve --data-dir \(root) --public-url \(url)")
+            }
+        }
+    }
+
     struct BackupCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "backup",

@@ -23,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 for a free port, printed at start (VOUCH_PORT).") var port: Int?
     @Option(name: .customLong("data-dir"), help: "Keys, database and admin key file (VOUCH_DATA_DIR).") var dataDir: String?
     @Option(help: "postgres://user:password@host:5432/db for PostgreSQL; default SQLite in the data directory (VOUCH_DATABASE).") var database: String?
-    @Option(name: .customLong("public-url"), help: "URL devices reach the server at, used in certificates and the did:web (VOUCH_PUBLIC_URL).") var publicURL: String?
+    @Option(name: .customLong("public-url"), help: "URL devices reach the server at, used in certificates and the did:web; recorded at the first start, and moved only by vouch admin migrate-url (VOUCH_PUBLIC_URL).") var publicURL: String?
     @Option(name: .customLong("mtls-port"), help: "Port of the mutual-TLS listener (VOUCH_MTLS_PORT).") var mtlsPort: Int?
     @Option(
         name: .customLong("tls-cert"),

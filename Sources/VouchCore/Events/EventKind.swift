@@ -3,6 +3,8 @@
 /// `kind` the log publishes.
 public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
     case authorityBootstrapped = "authority.bootstrapped"
+    case authorityURLPinned = "authority.url-pinned"
+    case authorityURLMigrated = "authority.url-migrated"
     case serverCertificateIssued = "server.certificate.issued"
 
     case devicePending = "device.pending"

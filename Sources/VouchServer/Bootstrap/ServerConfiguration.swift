@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     /// The authority's clock. Always the system clock when serving; simulations of a fleet over
     /// hours of simulated time (`vouch simulate` in tests) run the server on their own clock.
     public var clock: @Sendable () -> Date = { Date() }
+    /// Whether `port` is the one the kernel chose for port 0 (set by `buildApplication`): with no
+    /// public URL, the authority's identity then follows the port (see `IdentityPin`).
+    var portChosenByKernel = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./vouch-data",

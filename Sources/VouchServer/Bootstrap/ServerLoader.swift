@@ -16,6 +16,8 @@ enum ServerLoader {
     }
 
     static func load(configuration: ServerConfiguration, logger: Logger) async throws -> Loaded {
+        // A public URL the authority cannot be named by stops the start before anything is made.
+        _ = try IdentityPin.normalized(configuration.resolvedPublicURL)
         let root = configuration.dataDirectory
         let existed = DataDirectory.isDirectory(root) != nil
         let fresh = try DataDirectory.prepare(root)
@@ -33,12 +35,14 @@ enum ServerLoader {
             throw ServerStartupError("\(error)")
         }
         let now = configuration.clock()
+        let pin: IdentityPin.Outcome
         do {
             let applied = try await Migrations.run(on: database, now: Int(now.timeIntervalSince1970))
             if !applied.isEmpty {
                 logger.info("database migrated", metadata: ["db.migrations": "\(applied.joined(separator: ","))", "db.engine": "\(database.engine.rawValue)"])
             }
             try await AuthorityBinding.check(directory: root, fresh: fresh, store: Store(database: database), location: database.location)
+            pin = try await IdentityPin.check(store: Store(database: database), configuration: configuration)
         } catch {
             await database.close()
             undoPreparation()
@@ -46,7 +50,9 @@ enum ServerLoader {
             throw ServerStartupError("cannot prepare the database at \(database.location): \(String(reflecting: error))")
         }
         do {
-            return try await load(configuration: configuration, database: database, keys: keys, fresh: fresh, now: now, logger: logger)
+            let loaded = try await load(configuration: configuration, database: database, keys: keys, fresh: fresh, now: now, logger: logger)
+            try await IdentityPin.apply(pin, services: loaded.services, logger: logger)
+            return loaded
         } catch {
             await database.close()
             if let error = error as? ServerStartupError { throw error }

@@ -46,6 +46,18 @@ package struct CounterRepository: Sendable {
     package func secret(_ name: String) async throws -> String? {
         try await sql.select().column("value").from("secrets").where("name", .equal, name).first(decodingColumn: "value", as: String.self)
     }
+
+    /// A setting of the authority, if it has been made.
+    package func setting(_ name: String) async throws -> String? {
+        try await sql.select().column("value").from("settings").where("name", .equal, name).first(decodingColumn: "value", as: String.self)
+    }
+
+    /// Makes or changes a setting.
+    package func set(_ name: String, to value: String) async throws {
+        try await sql.insert(into: "settings").columns("name", "value").values(SQLBind(name), SQLBind(value))
+            .onConflict(with: ["name"]) { $0.set(excludedValueOf: "value") }
+            .run()
+    }
 }
 
 /// The counters one SQLite transaction advanced: once it commits, the database counts a commit for

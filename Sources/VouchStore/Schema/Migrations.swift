@@ -252,6 +252,14 @@ package enum Migrations {
             try await db.create(index: "devices_by_group_state").on("devices").column("group_id").column("state").column("id").run()
             try await db.create(index: "devices_by_zone_state").on("devices").column("zone").column("state").column("id").run()
         },
+        // Settings every node sharing the database must agree on, by name: the public URL the
+        // authority's identity (did:web, certificate and status-list URLs) was pinned to.
+        Migration(name: "0013_settings") { db in
+            try await db.create(table: "settings")
+                .column("name", type: .text, .primaryKey(autoIncrement: false))
+                .column("value", type: .text, .notNull)
+                .run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

@@ -132,6 +132,31 @@ extension AdminCommandTests {
 }
 
 extension AdminCommandTests {
+    @Test func anotherPublicURLIsRefusedUntilMigrateURLMovesTheAuthority() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            try await vouch.withServer(extraArguments: ["--public-url", "https://a.test"]) { _, _ in }
+            let refused = try await vouch.run("serve", "--port", "0", "--data-dir", "data", "--public-url", "https://b.test")
+            refused.expectUsageError(mentioning: "vouch admin migrate-url --data-dir data --to https://b.test")
+            #expect(refused.standardError.contains("this authority's public URL is https://a.test"), "\(refused)")
+            #expect(!refused.standardOutput.contains("vouch serving"), "\(refused)")
+            try await vouch.run("admin", "migrate-url", "--data-dir", "data", "--to", "ftp://b.test").expectUsageError(mentioning: "not an http or https URL")
+            // While a server runs on the SQLite database, it waits for it to stop.
+            try await vouch.withServer(extraArguments: ["--public-url", "https://a.test"]) { _, _ in
+                try await vouch.run("admin", "migrate-url", "--data-dir", "data", "--to", "https://b.test").expectUsageError(mentioning: "another Vouch server")
+            }
+            let moved = try await vouch.run("admin", "migrate-url", "--data-dir", "data", "--to", "https://b.test/")
+            moved.expectExit(0)
+            #expect(moved.outputLines.first == "the authority's public URL is now https://b.test (was https://a.test)", "\(moved)")
+            try await vouch.withServer(extraArguments: ["--public-url", "https://b.test"]) { server, admin in
+                let did = try JSONSerialization.jsonObject(with: try await LogWatchAndWitnessTests.get(server + "/.well-known/did.json")) as? [String: Any]
+                #expect(did?["id"] as? String == "did:web:b.test", "\(String(describing: did))")
+                let events = try await vouch.run("admin", "events", "--server", server, "--api-key", admin)
+                events.expectExit(0)
+                #expect(events.outputLines.contains { $0.contains("\tauthority.url-migrated\t") && $0.contains("\tby operator\t") }, "\(events)")
+            }
+        }
+    }
+
     @Test func aBackupTakenWhileTheServerRunsRestoresIntoAnAuthorityWhoseLogAuditsClean() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
             let (logKey, group) = try await vouch.withServer { server, admin in
