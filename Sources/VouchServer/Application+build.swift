@@ -54,6 +54,9 @@ public func buildApplication(
         return resolved
     }()
     let loaded = try await ServerLoader.load(configuration: configuration, logger: logger)
+    if !configuration.trustedProxies.isEmpty {
+        logger.info("believing X-Forwarded-For from trusted proxies", metadata: ["http.trusted_proxies": "\(configuration.trustedProxies.map(\.description))"])
+    }
     let vouch = loaded.services
     try await vouch.changes.start()
     let router = buildRouter(services: vouch, configuration: configuration)
@@ -168,7 +171,7 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     let counting = MetricsMiddleware<VouchRequestContext>(metrics: metrics, route: "/v1/pki/ocsp/{request}")
     let problems = ProblemMiddleware<VouchRequestContext>()
     let limiting = RateLimitMiddleware(limiter: publicLimiter)
-    return VouchRouter(router: router) { request, context in
+    var built = VouchRouter(router: router) { request, context in
         try await counting.handle(request, context: context) { request, context in
             try await problems.handle(request, context: context) { request, context in
                 try await limiting.handle(request, context: context) { request, context in
@@ -177,6 +180,8 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
             }
         }
     }
+    built.proxies = TrustedProxies(ranges: configuration.trustedProxies)
+    return built
 }
 
 /// Runs the transparency log's sequencer until the server shuts down; then appends what was

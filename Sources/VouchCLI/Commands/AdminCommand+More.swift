@@ -241,6 +241,60 @@ extension AdminCommand {
         }
     }
 
+    struct CA: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ca",
+            abstract: "Keep the root CA key offline, and sign the root's CRL where it is kept.",
+            discussion: """
+                After the bootstrap the server needs the root key only to sign the root's own CRL. export-root copies the \
+                key out, signs a root CRL that runs for --crl-days and, with --remove, deletes the key from the data \
+                directory: restarted, the server runs without it and serves that CRL. Before the CRL runs out (the \
+                server's log warns 30 days ahead), sign the next one with sign-root-crl; the server takes it up without a \
+                restart.
+                """,
+            subcommands: [ExportRoot.self, SignRootCRL.self])
+
+        struct ExportRoot: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "export-root", abstract: "Copy the root CA key out of the data directory and sign a long-lived root CRL.")
+            @Option(name: .customLong("data-dir"), help: "The server's data directory (VOUCH_DATA_DIR).") var dataDir: String?
+            @Option(help: "The file to write the root key to (PEM, mode 0600); must not exist.") var out: String
+            @Flag(help: "Delete keys/root.key once the copy reads back and the root CRL is signed.") var remove = false
+            @Option(name: .customLong("crl-days"), help: "How long the root CRL runs, in days (1–3650).") var crlDays = 365
+
+            func run() async throws {
+                let root = try LocalAuthority.root(dataDir)
+                try await LocalAuthority.refusingStartupErrors {
+                    let outcome = try RootCustody.exportRoot(dataDirectory: root, to: out, remove: remove, days: crlDays)
+                    print("wrote the root CA key to \(out) (mode 0600): keep it offline")
+                    print("signed a root CRL valid until \(RFC3339.format(outcome.nextUpdate)) into \(outcome.crlPath)")
+                    if remove {
+                        print("removed \(root)/keys/root.key: restart the server, and it runs without it")
+                    } else {
+                        print("the key is still in \(root)/keys/root.key: remove it (or run again with --remove) to keep it only offline")
+                    }
+                    print("before then: vouch admin ca sign-root-crl --data-dir \(root) --root-key \(out)")
+                }
+            }
+        }
+
+        struct SignRootCRL: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "sign-root-crl", abstract: "Sign the next root CRL with the root key kept offline.")
+            @Option(name: .customLong("data-dir"), help: "The server's data directory (VOUCH_DATA_DIR).") var dataDir: String?
+            @Option(name: .customLong("root-key"), help: "The root CA key file (from export-root; mode 0600).") var rootKey: String
+            @Option(help: "How long the root CRL runs, in days (1–3650).") var days = 365
+
+            func run() async throws {
+                let root = try LocalAuthority.root(dataDir)
+                try await LocalAuthority.refusingStartupErrors {
+                    let outcome = try RootCustody.signRootCRL(dataDirectory: root, keyFile: rootKey, days: days)
+                    print("signed a root CRL valid until \(RFC3339.format(outcome.nextUpdate)) into \(outcome.crlPath)")
+                }
+            }
+        }
+    }
+
     struct MigrateURL: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "migrate-url",
@@ -344,6 +398,11 @@ struct LocalAuthority: ParsableArguments {
     @Option(help: "The server's database, as vouch serve takes it (VOUCH_DATABASE); default SQLite in the data directory.") var database: String?
 
     func root() throws -> String {
+        try Self.root(dataDir)
+    }
+
+    /// `--data-dir`, or else `VOUCH_DATA_DIR`.
+    static func root(_ dataDir: String?) throws -> String {
         guard let root = dataDir ?? ProcessInfo.processInfo.environment["VOUCH_DATA_DIR"], !root.isEmpty else {
             throw ValidationError("give --data-dir or set VOUCH_DATA_DIR")
         }

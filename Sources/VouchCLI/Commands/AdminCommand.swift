@@ -24,7 +24,7 @@ struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Operate a Vouch server: enrollment groups, devices, firmware, API keys, events and metrics.",
-        subcommands: [Group.self, Device.self, Firmware.self, APIKeys.self, Events.self, Metrics.self, Recover.self, MigrateURL.self, BackupCommand.self, Restore.self]
+        subcommands: [Group.self, Device.self, Firmware.self, APIKeys.self, Events.self, Metrics.self, CA.self, Recover.self, MigrateURL.self, BackupCommand.self, Restore.self]
     )
 
     struct Group: AsyncParsableCommand {

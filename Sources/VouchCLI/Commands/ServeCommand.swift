@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import VouchCore
+import VouchKit
 import VouchServer
 
 /// `vouch serve`: the trust authority.
@@ -14,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
             Every option can also be set with an environment variable: VOUCH_HOST, VOUCH_PORT, VOUCH_DATA_DIR, \
             VOUCH_DATABASE, VOUCH_PUBLIC_URL, VOUCH_MTLS_PORT, VOUCH_CHECKPOINT_INTERVAL, VOUCH_WITNESSES, \
             VOUCH_WITNESS_QUORUM, VOUCH_TELEMETRY_KEEP, VOUCH_MONITOR_LIMIT, VOUCH_RATE_LIMIT, VOUCH_TLS_CERT, \
-            VOUCH_TLS_KEY and VOUCH_LOG_LEVEL; \
+            VOUCH_TLS_KEY, VOUCH_TRUSTED_PROXIES and VOUCH_LOG_LEVEL; \
             an option given on the command line wins.
             """
     )
@@ -57,6 +58,13 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("rate-limit"),
         help: "Enrollment and authentication requests allowed per source address per minute (VOUCH_RATE_LIMIT; default 600)."
     ) var rateLimit: Int?
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: """
+            A reverse proxy's address or CIDR range whose X-Forwarded-For names the client, for the rate limit, monitoring \
+            and policy; repeat for several (VOUCH_TRUSTED_PROXIES, comma-separated; default none: the peer is the client).
+            """
+    ) var trustedProxies: [String] = []
     @Option(
         name: .customLong("log-level"),
         help: "trace, debug, info, notice, warning, error or critical (VOUCH_LOG_LEVEL; default info)."
@@ -107,6 +115,20 @@ struct ServeCommand: AsyncParsableCommand {
             checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum,
             telemetryKeep: keep, monitorDeviceLimit: monitored
         )
+        let proxyTexts = trustedProxies.isEmpty
+            ? (environment["VOUCH_TRUSTED_PROXIES"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) : trustedProxies
+        configuration.trustedProxies = try proxyTexts.map { text in
+            let range: IPAddressRange
+            do {
+                range = try IPAddressRange(text.trimmingCharacters(in: .whitespaces))
+            } catch {
+                throw ValidationError("--trusted-proxy \(text): \((error as? AuthorizationError)?.reason ?? "\(error)")")
+            }
+            guard !range.description.hasSuffix("/0") else {
+                throw ValidationError("--trusted-proxy \(text) trusts every address: any client could then name its own; give the proxies' addresses")
+            }
+            return range
+        }
         configuration.tlsCertificateFile = tlsCert ?? environment["VOUCH_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.tlsKeyFile = tlsKey ?? environment["VOUCH_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         guard (configuration.tlsCertificateFile == nil) == (configuration.tlsKeyFile == nil) else {

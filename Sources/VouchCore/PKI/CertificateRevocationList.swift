@@ -65,6 +65,14 @@ extension CertificateAuthority {
         rootKey: P256.Signing.PrivateKey, revoked: [RevokedCertificate] = [], number: Int, now: Date = Date(),
         validity: TimeInterval = 7 * 86_400
     ) throws -> [UInt8] {
+        try Self.rootRevocationList(root: root, rootKey: rootKey, revoked: revoked, number: number, now: now, validity: validity)
+    }
+
+    /// The root's own CRL for the root certificate `root`, with no more of the authority at hand
+    /// (signed where the root key is kept offline).
+    public static func rootRevocationList(
+        root: Certificate, rootKey: P256.Signing.PrivateKey, revoked: [RevokedCertificate] = [], number: Int, now: Date, validity: TimeInterval
+    ) throws -> [UInt8] {
         guard root.publicKey == Certificate.PublicKey(rootKey.publicKey) else {
             throw VouchCoreError.inconsistentAuthority("the root key does not match the root certificate")
         }

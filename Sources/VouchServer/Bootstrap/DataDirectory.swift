@@ -11,7 +11,9 @@ import X509
 /// (0600) and `vouch.sqlite` (with its lock, `vouch.sqlite.lock`) when SQLite is used.
 enum DataDirectory {
     static let marker = "vouch-data.json"
-    static let keyNames = ["root.key", "intermediate.key", "ocsp.key", "issuer.jwk"]
+    /// The keys a start needs. The root key (`root.key`) may be kept offline once a root CRL has
+    /// been signed with it (`RootCustody`).
+    static let keyNames = ["intermediate.key", "ocsp.key", "issuer.jwk"]
     static let certificateNames = ["root.pem", "intermediate.pem", "ocsp.pem"]
 
     /// Refuses files or directories that group or others can read or write.

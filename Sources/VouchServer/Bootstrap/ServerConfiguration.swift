@@ -1,5 +1,6 @@
 import Foundation
 import VouchCore
+import VouchKit
 
 /// How `vouch serve` runs.
 public struct ServerConfiguration: Sendable {
@@ -36,6 +37,9 @@ public struct ServerConfiguration: Sendable {
     /// The authority's clock. Always the system clock when serving; simulations of a fleet over
     /// hours of simulated time (`vouch simulate` in tests) run the server on their own clock.
     public var clock: @Sendable () -> Date = { Date() }
+    /// Proxies in front of the server whose `X-Forwarded-For` names the client (none: the peer is
+    /// the client). The rate limit, monitoring and policy conditions then see the client's address.
+    public var trustedProxies: [IPAddressRange] = []
     /// Whether `port` is the one the kernel chose for port 0 (set by `buildApplication`): with no
     /// public URL, the authority's identity then follows the port (see `IdentityPin`).
     var portChosenByKernel = false

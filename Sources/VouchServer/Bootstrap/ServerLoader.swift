@@ -81,7 +81,9 @@ enum ServerLoader {
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let services = try VouchServices(
                 store: store,
-                keys: .init(ca: ca, rootKey: caKeys.root, issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store)),
+                keys: .init(
+                    ca: ca, rootCRLs: try RootRevocationLists(ca: ca, key: caKeys.root, path: root + "/pki/" + OfflineRootCRL.fileName, now: now, logger: logger),
+                    issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store)),
                 log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
                 telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, logger: logger,
                 clock: ServerClock(configuration.clock))
@@ -125,13 +127,15 @@ enum ServerLoader {
                 root: try certificate("root.pem"), intermediate: intermediate, intermediateKey: intermediateKey,
                 responder: responder, responderKey: responderKey
             )
-            let rootKey = try P256.Signing.PrivateKey(pemRepresentation: try key("root.key"))
+            // The root key signs only the root's CRL here: it may be kept offline (see `RootRevocationLists`).
+            let rootKey = try keys.load("root.key").map { try P256.Signing.PrivateKey(pemRepresentation: String(decoding: $0, as: UTF8.self)) }
+            let rootCRLs = try RootRevocationLists(ca: ca, key: rootKey, path: root + "/pki/" + OfflineRootCRL.fileName, now: now, logger: logger)
             let issuerKey = try SigningKey(jwk: try JSONDecoder().decode(JWK.self, from: Data(try key("issuer.jwk").utf8)))
             let log = try await Self.transparencyLog(configuration: configuration, keys: keys, store: store, logger: logger)
             let services = try VouchServices(
                 store: store,
                 keys: .init(
-                    ca: ca, rootKey: rootKey, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
+                    ca: ca, rootCRLs: rootCRLs, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
                     statusIndexKey: try await Self.statusIndexKey(store)),
                 log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
                 telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, logger: logger,

@@ -12,6 +12,8 @@ struct VouchRequestContext: AuthRequestContext, RemoteAddressRequestContext {
     let channel: any Channel
     /// Who is calling, set by `APIKeyAuthenticator` or `DeviceAuthenticator`.
     var identity: Caller?
+    /// The client's address as a trusted proxy forwarded it (see `TrustedProxies`).
+    var forwardedClient: IPAddress?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -29,11 +31,15 @@ struct VouchRequestContext: AuthRequestContext, RemoteAddressRequestContext {
 
     var remoteAddress: SocketAddress? { channel.remoteAddress }
 
-    /// The peer's address, for policy conditions and monitoring.
-    var sourceAddress: IPAddress? { remoteAddress?.ipAddress.flatMap(IPAddress.init) }
+    /// The client's address, for policy conditions and monitoring: the peer's, or what a trusted
+    /// proxy forwarded.
+    var sourceAddress: IPAddress? { forwardedClient ?? peerAddress }
+
+    /// The address of the connection's other end.
+    var peerAddress: IPAddress? { remoteAddress?.ipAddress.flatMap(IPAddress.init) }
 
     /// The source address used for rate limiting.
-    var sourceKey: String { remoteAddress?.ipAddress ?? "unknown" }
+    var sourceKey: String { forwardedClient?.description ?? remoteAddress?.ipAddress ?? "unknown" }
 
     /// The API key the request was authenticated with (`RequireScope` has made sure there is one).
     var apiKey: APIKeyIdentity {

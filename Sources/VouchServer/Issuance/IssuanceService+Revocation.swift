@@ -35,14 +35,11 @@ extension IssuanceService {
         return der
     }
 
-    /// The root's own CRL (DER), made once a day and valid for a week: the root has revoked no
-    /// intermediate while this server runs on it. The CRL number is the day.
+    /// The root's own CRL (DER): the root has revoked no intermediate while this server runs on it.
+    /// With the root key here, made once a day and valid for a week (the CRL number is the day);
+    /// without it, the one signed offline (see `RootRevocationLists`).
     func rootRevocationList() throws -> [UInt8] {
-        let day = clock.seconds / 86_400
-        if let cached = revocationCache.withLock({ $0.rootCRL }), cached.day == day { return cached.der }
-        let der = try ca.rootRevocationList(rootKey: rootKey, number: day, now: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
-        revocationCache.withLock { $0.rootCRL = (day, der) }
-        return der
+        try rootCRLs.current(now: clock.now)
     }
 
     /// How long a signed OCSP answer is valid (nextUpdate − thisUpdate).

@@ -13,8 +13,9 @@ import X509
 final class IssuanceService: Sendable {
     let store: Store
     let ca: CertificateAuthority
-    /// The root key, which signs only the root's own CRL here (see `rootRevocationList()`).
-    let rootKey: P256.Signing.PrivateKey
+    /// The root's own CRLs (see `rootRevocationList()`): the root key signs only those here, and
+    /// may be kept offline.
+    let rootCRLs: RootRevocationLists
     let issuerKey: SigningKey
     let issuer: CredentialIssuer
     /// The server's did:web.
@@ -50,12 +51,12 @@ final class IssuanceService: Sendable {
     var clock: ServerClock { events.clock }
 
     init(
-        store: Store, ca: CertificateAuthority, rootKey: P256.Signing.PrivateKey, issuerKey: SigningKey, statusIndexKey: [UInt8],
+        store: Store, ca: CertificateAuthority, rootCRLs: RootRevocationLists, issuerKey: SigningKey, statusIndexKey: [UInt8],
         publicURL: String, policy: PolicyService, log: TransparencyLog, events: EventRecorder, receiptTimeout: Duration, logger: Logger
     ) throws {
         self.store = store
         self.ca = ca
-        self.rootKey = rootKey
+        self.rootCRLs = rootCRLs
         self.issuerKey = issuerKey
         self.publicURL = publicURL
         self.policy = policy
@@ -137,8 +138,6 @@ final class IssuanceService: Sendable {
 /// the CRL while no certificate's revocation changed, each status list while none of its bits did.
 struct RevocationCache: Sendable {
     var crl: (generation: Int, hour: Int, der: [UInt8])?
-    /// The root's CRL, made once a day.
-    var rootCRL: (day: Int, der: [UInt8])?
     var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
     /// The most status lists kept signed (two purposes × lists in use: 256 lists is 33 million credentials).
     static let statusListLimit = 512

@@ -30,7 +30,8 @@ struct VouchServices: Sendable {
     /// The keys and settings the services are made from.
     struct Keys {
         var ca: CertificateAuthority
-        var rootKey: P256.Signing.PrivateKey
+        /// The root CRLs: signed here with the root key, or offline.
+        var rootCRLs: RootRevocationLists
         var issuerKey: SigningKey
         var nonceKey: SymmetricKey
         var statusIndexKey: [UInt8]
@@ -49,7 +50,7 @@ struct VouchServices: Sendable {
         monitoring = MonitoringService(directory: directory, clock: clock, logger: logger, deviceLimit: monitorDeviceLimit)
         policy = PolicyService(store: store, directory: directory, monitoring: monitoring, events: events, logger: logger)
         issuance = try IssuanceService(
-            store: store, ca: keys.ca, rootKey: keys.rootKey, issuerKey: keys.issuerKey, statusIndexKey: keys.statusIndexKey, publicURL: publicURL,
+            store: store, ca: keys.ca, rootCRLs: keys.rootCRLs, issuerKey: keys.issuerKey, statusIndexKey: keys.statusIndexKey, publicURL: publicURL,
             policy: policy, log: log, events: events, receiptTimeout: receiptTimeout, logger: logger)
         nonces = NonceService(store: store, key: keys.nonceKey, clock: clock, logger: logger)
         firmware = FirmwareService(store: store, directory: directory, monitoring: monitoring, nonces: nonces, events: events)

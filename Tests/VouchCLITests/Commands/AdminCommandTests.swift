@@ -157,6 +157,32 @@ extension AdminCommandTests {
         }
     }
 
+    @Test func withTheRootKeyExportedTheServerRunsOnARootCRLSignedOffline() async throws {
+        try await VouchProcess.withScratchDirectory { vouch in
+            try await vouch.withServer { _, _ in }
+            let exported = try await vouch.run("admin", "ca", "export-root", "--data-dir", "data", "--out", "root.key", "--remove", "--crl-days", "90")
+            exported.expectExit(0)
+            #expect(exported.outputLines.first == "wrote the root CA key to root.key (mode 0600): keep it offline", "\(exported)")
+            #expect(exported.outputLines.last == "before then: vouch admin ca sign-root-crl --data-dir data --root-key root.key", "\(exported)")
+            #expect(!vouch.exists("data/keys/root.key"))
+            #expect(try vouch.permissions("root.key") == 0o600)
+            try await vouch.run("admin", "ca", "export-root", "--data-dir", "data", "--out", "again.key").expectUsageError(mentioning: "kept offline already")
+            try await vouch.withServer { server, _ in
+                let served = try await LogWatchAndWitnessTests.get(server + "/v1/pki/root.crl")
+                #expect(served == (try Data(contentsOf: vouch.url("data/pki/root.crl"))))
+            }
+            try await vouch.run("admin", "ca", "sign-root-crl", "--data-dir", "data", "--root-key", "root.key", "--days", "0")
+                .expectUsageError(mentioning: "between 1 and 3650 days")
+            try await vouch.run("admin", "ca", "sign-root-crl", "--data-dir", "data", "--root-key", "root.key").expectExit(0)
+            // openssl reads the new one as a CRL the root signed, running for a year.
+            let read = try vouch.program("/usr/bin/openssl", ["crl", "-inform", "DER", "-in", "data/pki/root.crl", "-CAfile", "data/pki/root.pem", "-noout", "-nextupdate"])
+            #expect(read.status == 0, "\(read.output)")
+            #expect(read.output.contains("verify OK"), "\(read.output)")
+            let year = Calendar(identifier: .gregorian).component(.year, from: Date().addingTimeInterval(365 * 86_400))
+            #expect(read.output.contains("nextUpdate=") && read.output.contains(" \(year) GMT"), "\(read.output)")
+        }
+    }
+
     @Test func aBackupTakenWhileTheServerRunsRestoresIntoAnAuthorityWhoseLogAuditsClean() async throws {
         try await VouchProcess.withScratchDirectory { vouch in
             let (logKey, group) = try await vouch.withServer { server, admin in
