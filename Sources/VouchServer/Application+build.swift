@@ -71,9 +71,13 @@ public func buildApplication(
         let deviceAuth = vouch.deviceAuth
         let bound = BoundPort()
         boundMTLSPort = bound
+        // Devices reach the mTLS listener directly (a proxy cannot end their TLS): no forwarded
+        // address is believed there.
+        var mtlsRouter = router
+        mtlsRouter.proxies = TrustedProxies(ranges: [])
         services.append(
             Application(
-                router: router,
+                router: mtlsRouter,
                 server: .mtls(tlsConfiguration: tls) { await deviceAuth.decideClientChain($0)?.alert },
                 configuration: .init(address: .hostname(configuration.host, port: mtlsPort), serverName: "vouch"),
                 onServerRunning: { channel in

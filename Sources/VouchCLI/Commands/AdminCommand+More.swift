@@ -252,7 +252,35 @@ extension AdminCommand {
                 server's log warns 30 days ahead), sign the next one with sign-root-crl; the server takes it up without a \
                 restart.
                 """,
-            subcommands: [ExportRoot.self, SignRootCRL.self])
+            subcommands: [ExportRoot.self, SignRootCRL.self, RotateIntermediate.self])
+
+        struct RotateIntermediate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "rotate-intermediate",
+                abstract: "Replace the issuing intermediate CA; the one before keeps answering for what it issued.",
+                discussion: """
+                    The root signs a new intermediate (the next generation, a new key and OCSP responder), which issues every \
+                    certificate from the server's next start on. The one before stays (pki/intermediate-previous.pem): its \
+                    CRL stays at the URL its certificates name, OCSP answers for them, devices holding them still \
+                    authenticate, and the trust bundle and /v1/pki/intermediate.pem carry both. A later rotation drops it, \
+                    once nothing it issued is still valid. Run it with the server stopped (on PostgreSQL: on one node, then \
+                    copy the data directory to the others and restart them).
+                    """)
+            @OptionGroup var authority: LocalAuthority
+            @Option(name: .customLong("root-key"), help: "The root CA key file, when it is kept offline (default: DATA_DIR/keys/root.key).")
+            var rootKey: String?
+
+            func run() async throws {
+                let root = try authority.root()
+                try await LocalAuthority.refusingStartupErrors {
+                    let outcome = try await IntermediateRotation.rotate(
+                        dataDirectory: root, databaseURL: authority.databaseURL, rootKeyFile: rootKey, logger: LocalAuthority.logger)
+                    print("the issuing intermediate is now generation \(outcome.generation) (SHA-256 \(outcome.fingerprint)); start the server to issue with it")
+                    let until = outcome.previousInUseUntil.map { " until \(RFC3339.format($0))" } ?? ""
+                    print("generation \(outcome.previousGeneration) answers for the \(outcome.previousInUse) certificate\(outcome.previousInUse == 1 ? "" : "s") it issued\(until)")
+                }
+            }
+        }
 
         struct ExportRoot: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

@@ -124,8 +124,12 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--trusted-proxy \(text): \((error as? AuthorizationError)?.reason ?? "\(error)")")
             }
-            guard !range.description.hasSuffix("/0") else {
-                throw ValidationError("--trusted-proxy \(text) trusts every address: any client could then name its own; give the proxies' addresses")
+            // A range wider than a /8 (IPv4) or a /16 (IPv6) is not a set of proxies: any client in it
+            // could name its own address.
+            let prefix = range.description.split(separator: "/").last.flatMap { Int($0) } ?? 128
+            guard prefix >= (range.description.contains(":") ? 16 : 8) else {
+                throw ValidationError(
+                    "--trusted-proxy \(text) trusts too many addresses (any client among them could name its own); give the proxies' addresses or a range of at most a /8 (IPv6: /16)")
             }
             return range
         }

@@ -5,6 +5,7 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
     case authorityBootstrapped = "authority.bootstrapped"
     case authorityURLPinned = "authority.url-pinned"
     case authorityURLMigrated = "authority.url-migrated"
+    case authorityIntermediateRotated = "authority.intermediate-rotated"
     case serverCertificateIssued = "server.certificate.issued"
 
     case devicePending = "device.pending"

@@ -12,6 +12,8 @@ public struct RevocationListReader: Sendable {
     public let nextUpdate: Date?
     /// The serial numbers listed, as their DER INTEGER bytes.
     public let revokedSerials: Set<[UInt8]>
+    /// The CRL number extension's value, when it has one that fits an Int.
+    public let number: Int?
     private let tbs: [UInt8]
     private let signatureAlgorithm: Certificate.SignatureAlgorithm
     private let signature: [UInt8]
@@ -88,8 +90,24 @@ public struct RevocationListReader: Sendable {
                         }
                     }
                 }
+                index += 1
             }
             revokedSerials = serials
+            var crlNumber: Int?
+            // crlExtensions [0] EXPLICIT Extensions: the CRL number (2.5.29.20) is an INTEGER.
+            if index < fields.count, fields[index].identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
+                try DER.explicitlyTagged(fields[index], tagNumber: 0, tagClass: .contextSpecific) { node in
+                    try DER.sequence(node, identifier: .sequence) { extensions in
+                        while let node = extensions.next() {
+                            let found = try Certificate.Extension(derEncoded: node)
+                            if found.oid == [2, 5, 29, 20] {
+                                crlNumber = try? Int(derEncoded: try DER.parse(Array(found.value)))
+                            }
+                        }
+                    }
+                }
+            }
+            number = crlNumber
         } catch let error as VouchCoreError {
             throw error
         } catch {

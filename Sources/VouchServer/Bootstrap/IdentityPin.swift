@@ -7,7 +7,7 @@ import VouchStore
 /// The public URL is the authority's identity: its did:web, the issuer of every credential, the CRL,
 /// OCSP and issuer URLs in every certificate and the status-list URLs in every credential follow it.
 /// The first start records it in the database (setting `public_url`, event `authority.url-pinned`);
-/// a later start with another public URL or port is refused before anything is written, since what
+/// a later start with another public URL or port is refused before the authority loads, since what
 /// was issued names the old one. Moving is deliberate: `vouch admin migrate-url`.
 ///
 /// A server started on port 0 with no public URL (tests, trials) has a URL naming the port the
@@ -29,14 +29,14 @@ public enum IdentityPin {
         /// The pin names this URL.
         case unchanged
         /// Nothing was pinned (a new authority, or one made before pins): record this URL.
-        case record(url: String, source: Source)
+        case record(url: String, source: Source, directory: String)
         /// A kernel-chosen port again: the pin follows it.
         case follow(from: String, to: String)
     }
 
     /// Checks `url` against `value` and `source` as a pin, and says what to record.
     static func decide(pinned: (url: String, source: Source?)?, url: String, source: Source, directory: String) throws -> Outcome {
-        guard let pinned else { return .record(url: url, source: source) }
+        guard let pinned else { return .record(url: url, source: source, directory: directory) }
         if pinned.url == url { return .unchanged }
         if pinned.source == .kernelPort, source == .kernelPort { return .follow(from: pinned.url, to: url) }
         throw ServerStartupError(
@@ -66,9 +66,14 @@ public enum IdentityPin {
         switch outcome {
         case .unchanged:
             return
-        case .record(let url, let source):
+        case .record(let url, let source, let directory):
             try await services.store.transaction { session in
-                try await session.counters.set(urlSetting, to: url)
+                // Two nodes starting at once on a database with no pin: the first to record it wins,
+                // and the other is refused as a start with another URL would be.
+                try await session.counters.setIfAbsent(urlSetting, to: url)
+                if let recorded = try await session.counters.setting(urlSetting), recorded != url {
+                    _ = try decide(pinned: (recorded, nil), url: url, source: source, directory: directory)
+                }
                 try await session.counters.set(sourceSetting, to: source.rawValue)
                 try await services.events.record(session, kind: .authorityURLPinned, subject: services.did.description, actor: "system", data: [
                     "url": .string(url), "source": .string(source.rawValue),

@@ -38,6 +38,12 @@ public enum RootCustody {
         guard certificate.publicKey == Certificate.PublicKey(key.publicKey) else {
             throw ServerStartupError("\(source) is not the key of \(root)/pki/root.pem; restore the pair from a backup")
         }
+        // A copy inside the data directory would travel with it (and its backups): not offline.
+        let home = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
+        let target = URL(fileURLWithPath: destination).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath().path
+        if target == home || target.hasPrefix(home + "/") {
+            throw ServerStartupError("\(destination) is inside the data directory \(root): export the root key to where it will be kept offline")
+        }
         do {
             try AtomicFile.write(data, to: destination, mode: 0o600, replacingExisting: false)
         } catch {
@@ -49,6 +55,8 @@ public enum RootCustody {
         else {
             throw ServerStartupError("the copy at \(destination) does not read back as the root key; \(source) was left in place")
         }
+        // On disk before the original goes: the file (AtomicFile syncs it) and its directory entry.
+        syncDirectory(URL(fileURLWithPath: destination).deletingLastPathComponent().path)
         let outcome = try sign(root: root, certificate: certificate, key: key, days: days, now: now)
         if remove {
             do {
@@ -102,7 +110,9 @@ public enum RootCustody {
 
     static func sign(root: String, certificate: Certificate, key: P256.Signing.PrivateKey, days: Int, now: Date) throws -> Outcome {
         let path = root + "/pki/" + OfflineRootCRL.fileName
-        let list = try OfflineRootCRL.sign(root: certificate, rootKey: key, days: days, now: now)
+        // Numbered above the one it replaces, whatever this machine's clock says.
+        let replaced = try? OfflineRootCRL.read(path: path, root: certificate)
+        let list = try OfflineRootCRL.sign(root: certificate, rootKey: key, days: days, now: now, above: replaced?.number)
         do {
             try AtomicFile.write(Data(list.der), to: path, mode: 0o644, replacingExisting: true)
         } catch {

@@ -67,7 +67,9 @@ public struct ServerConfiguration: Sendable {
 
     /// The public URL without a trailing slash.
     public var resolvedPublicURL: String {
-        var url = publicURL ?? "\(tlsCertificateFile == nil ? "http" : "https")://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        // An IPv6 host goes in brackets (RFC 3986); the wildcard addresses name the loopback one.
+        let named = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "[::1]" : host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        var url = publicURL ?? "\(tlsCertificateFile == nil ? "http" : "https")://\(named):\(port)"
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }

@@ -110,23 +110,30 @@ enum ServerLoader {
                 throw ServerStartupError("\(root)/pki/\(name) is not a PEM certificate")
             }
         }
-        do {
-            let intermediateKey = try P256.Signing.PrivateKey(pemRepresentation: try key("intermediate.key"))
-            var responderKey = try P256.Signing.PrivateKey(pemRepresentation: try key("ocsp.key"))
-            let intermediate = try certificate("intermediate.pem")
-            var responder = try certificate("ocsp.pem")
+        /// An issuing CA: its intermediate and key, and its OCSP responder, renewed when it is due.
+        func issuingCA(_ files: IssuingCAFiles) throws -> CertificateAuthority {
+            let intermediateKey = try P256.Signing.PrivateKey(pemRepresentation: try key(files.intermediateKey))
+            var responderKey = try P256.Signing.PrivateKey(pemRepresentation: try key(files.responderKey))
+            let intermediate = try certificate(files.intermediate)
+            var responder = try certificate(files.responder)
             if responder.notValidAfter.timeIntervalSince(now) < 30 * 86_400 {
                 // The responder certificate is short-lived; renew it (with a new key) a month before it ends.
                 responderKey = P256.Signing.PrivateKey()
                 responder = try CertificateAuthority.issueResponder(name: name, key: responderKey.publicKey, intermediate: intermediate, intermediateKey: intermediateKey, now: now)
-                try AtomicFile.write(Data(responderKey.pemRepresentation.utf8), to: root + "/keys/ocsp.key", mode: 0o600, replacingExisting: true)
-                try AtomicFile.write(Data((try responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/ocsp.pem", mode: 0o644, replacingExisting: true)
-                logger.info("renewed the OCSP responder certificate")
+                try AtomicFile.write(Data(responderKey.pemRepresentation.utf8), to: root + "/keys/" + files.responderKey, mode: 0o600, replacingExisting: true)
+                try AtomicFile.write(Data((try responder.serializeAsPEM().pemString + "\n").utf8), to: root + "/pki/" + files.responder, mode: 0o644, replacingExisting: true)
+                logger.info("renewed the OCSP responder certificate", metadata: ["pki.responder": "\(files.responder)"])
             }
-            let ca = try CertificateAuthority(
+            return try CertificateAuthority(
                 root: try certificate("root.pem"), intermediate: intermediate, intermediateKey: intermediateKey,
                 responder: responder, responderKey: responderKey
             )
+        }
+        do {
+            let ca = try issuingCA(.current)
+            // After a rotation, the one before answers for what it issued until that has expired.
+            let previousCA = FileManager.default.fileExists(atPath: root + "/pki/" + IssuingCAFiles.previous.intermediate)
+                ? try issuingCA(.previous) : nil
             // The root key signs only the root's CRL here: it may be kept offline (see `RootRevocationLists`).
             let rootKey = try keys.load("root.key").map { try P256.Signing.PrivateKey(pemRepresentation: String(decoding: $0, as: UTF8.self)) }
             let rootCRLs = try RootRevocationLists(ca: ca, key: rootKey, path: root + "/pki/" + OfflineRootCRL.fileName, now: now, logger: logger)
@@ -135,7 +142,7 @@ enum ServerLoader {
             let services = try VouchServices(
                 store: store,
                 keys: .init(
-                    ca: ca, rootCRLs: rootCRLs, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
+                    ca: ca, previousCA: previousCA, rootCRLs: rootCRLs, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
                     statusIndexKey: try await Self.statusIndexKey(store)),
                 log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
                 telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, logger: logger,
@@ -224,4 +231,18 @@ enum DERBytes {
         try serializer.serialize(certificate)
         return serializer.serializedBytes
     }
+}
+
+/// The files of an issuing CA in the data directory (`pki/` and `keys/`): the current one, and the
+/// one before the last rotation.
+struct IssuingCAFiles: Sendable {
+    let intermediate: String
+    let intermediateKey: String
+    let responder: String
+    let responderKey: String
+
+    static let current = IssuingCAFiles(intermediate: "intermediate.pem", intermediateKey: "intermediate.key", responder: "ocsp.pem", responderKey: "ocsp.key")
+    static let previous = IssuingCAFiles(
+        intermediate: "intermediate-previous.pem", intermediateKey: "intermediate-previous.key", responder: "ocsp-previous.pem",
+        responderKey: "ocsp-previous.key")
 }

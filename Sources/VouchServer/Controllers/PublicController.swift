@@ -40,6 +40,8 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
         limited.get("v1/pki/chain.pem", use: chain)
         limited.get("v1/pki/crl", use: crl)
         limited.get("v1/pki/crl.pem", use: crlPEM)
+        limited.get("v1/pki/issuers/{generation}/crl", use: issuerCRL)
+        limited.get("v1/pki/issuers/{generation}/certificate", use: issuerDER)
         limited.post("v1/pki/ocsp", use: ocsp)
         limited.get("v1/pki/ocsp/**", use: ocspByGET)
         limited.get("v1/status-lists/{id}", use: statusList)
@@ -78,8 +80,9 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
         Responses.text(try issuance.ca.root.serializeAsPEM().pemString + "\n", contentType: "application/x-pem-file")
     }
 
+    /// Every issuing CA in use, the current one first (two during a rotation's overlap).
     @Sendable func intermediatePEM(_ request: Request, context: VouchRequestContext) throws -> Response {
-        Responses.text(try issuance.ca.intermediate.serializeAsPEM().pemString + "\n", contentType: "application/x-pem-file")
+        Responses.text(try issuance.issuingCAs.map { try $0.intermediate.serializeAsPEM().pemString + "\n" }.joined(), contentType: "application/x-pem-file")
     }
 
     /// DER, as RFC 5280 §4.2.2.1 has the caIssuers access method point at (application/pkix-cert).
@@ -87,8 +90,28 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
         Responses.bytes(try DERBytes.of(issuance.ca.root), contentType: "application/pkix-cert")
     }
 
+    /// The first intermediate while what it issued is in use (its certificates name this URL), the
+    /// current one otherwise.
     @Sendable func intermediateDER(_ request: Request, context: VouchRequestContext) throws -> Response {
-        Responses.bytes(try DERBytes.of(issuance.ca.intermediate), contentType: "application/pkix-cert")
+        Responses.bytes(try DERBytes.of(issuance.firstGenerationCA.intermediate), contentType: "application/pkix-cert")
+    }
+
+    /// The issuing CA of the path's generation, if it is in use.
+    func issuingCA(_ context: VouchRequestContext) throws -> CertificateAuthority {
+        let text = try context.parameters.require("generation")
+        guard text.utf8.count <= 6, let generation = Int(text), let authority = issuance.issuingCAs.first(where: { $0.generation == generation }) else {
+            throw ServiceError.notFound(
+                "no issuing CA of generation \(text.prefix(16)) is in use; these are: \(issuance.issuingCAs.map { String($0.generation) }.joined(separator: ", "))")
+        }
+        return authority
+    }
+
+    @Sendable func issuerDER(_ request: Request, context: VouchRequestContext) throws -> Response {
+        Responses.bytes(try DERBytes.of(try issuingCA(context).intermediate), contentType: "application/pkix-cert")
+    }
+
+    @Sendable func issuerCRL(_ request: Request, context: VouchRequestContext) async throws -> Response {
+        Responses.bytes(try await issuance.certificateRevocationList(of: try issuingCA(context)), contentType: "application/pkix-crl")
     }
 
     @Sendable func rootCRL(_ request: Request, context: VouchRequestContext) throws -> Response {
@@ -100,12 +123,16 @@ struct PublicController<Issuance: IssuanceServing, Devices: LifecycleManaging, K
     }
 
     @Sendable func crl(_ request: Request, context: VouchRequestContext) async throws -> Response {
-        Responses.bytes(try await issuance.certificateRevocationList(), contentType: "application/pkix-crl")
+        Responses.bytes(try await issuance.certificateRevocationList(of: issuance.firstGenerationCA), contentType: "application/pkix-crl")
     }
 
     @Sendable func crlPEM(_ request: Request, context: VouchRequestContext) async throws -> Response {
-        let der = try await issuance.certificateRevocationList()
-        return Responses.text(PEMDocument(type: "X509 CRL", derBytes: der).pemString + "\n", contentType: "application/x-pem-file")
+        // Every issuing CA's, the current one first: what `openssl verify -CRLfile` wants.
+        var text = ""
+        for authority in issuance.issuingCAs {
+            text += PEMDocument(type: "X509 CRL", derBytes: try await issuance.certificateRevocationList(of: authority)).pemString + "\n"
+        }
+        return Responses.text(text, contentType: "application/x-pem-file")
     }
 
     @Sendable func ocsp(_ request: Request, context: VouchRequestContext) async throws -> Response {

@@ -80,7 +80,9 @@ extension DeviceAuthService {
         guard let first = chain.first, let leaf = try? Certificate(derEncoded: first) else {
             return ClientCertificateRefusal(.unreadable, "the client certificate cannot be read")
         }
-        guard leaf.issuer == ca.intermediate.subject, ca.intermediate.publicKey.isValidSignature(leaf.signature, for: leaf) else {
+        // The current issuing CA, or the one before a rotation while what it issued is in use.
+        guard let issuer = issuingCAs.first(where: { leaf.issuer == $0.intermediate.subject && $0.intermediate.publicKey.isValidSignature(leaf.signature, for: leaf) })
+        else {
             return ClientCertificateRefusal(.notIssuedHere, "the client certificate was not issued by this authority")
         }
         // A device certificate, not the responder's, the listener's or a CA's (the records below
@@ -97,7 +99,7 @@ extension DeviceAuthService {
         var verifier = Verifier(rootCertificates: CertificateStore([ca.root])) {
             RFC5280Policy(fixedExpiryValidationTime: now)
         }
-        let intermediates = chain.dropFirst().compactMap { try? Certificate(derEncoded: $0) } + [ca.intermediate]
+        let intermediates = chain.dropFirst().compactMap { try? Certificate(derEncoded: $0) } + [issuer.intermediate]
         guard case .validCertificate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates)) else {
             return ClientCertificateRefusal(.notIssuedHere, "the client certificate does not chain to this authority's root")
         }

@@ -23,6 +23,8 @@ final class DeviceAuthService: Sendable {
     let publicURL: String
     /// The CA whose device certificates the mTLS listener takes.
     let ca: CertificateAuthority
+    /// `ca`, then the issuing CA before a rotation while what it issued is in use.
+    let issuingCAs: [CertificateAuthority]
     /// DPoP proofs seen (each serves one request).
     let dpopReplays = DPoPReplayGuard()
 
@@ -35,7 +37,7 @@ final class DeviceAuthService: Sendable {
 
     init(
         store: Store, nonces: NonceService, firmware: FirmwareService, events: EventRecorder, tokenKey: SigningKey, tokenKeyID: String, did: DID,
-        publicURL: String, ca: CertificateAuthority, logger: Logger
+        publicURL: String, ca: CertificateAuthority, previousCA: CertificateAuthority? = nil, logger: Logger
     ) {
         self.store = store
         self.nonces = nonces
@@ -46,6 +48,7 @@ final class DeviceAuthService: Sendable {
         self.did = did
         self.publicURL = publicURL
         self.ca = ca
+        self.issuingCAs = [ca] + (previousCA.map { [$0] } ?? [])
         self.logger = logger
     }
 

@@ -1,12 +1,13 @@
 import HTTPTypes
 import VouchKit
 
-/// The proxies whose `X-Forwarded-For` the server believes (`vouch serve --trusted-proxy`). Behind
-/// nginx or HAProxy every connection comes from the proxy; the client's address is what the proxy
-/// appended to the header. Only a peer in these ranges is believed, and the header is read from the
-/// right, past every address in them: the first one outside is the client (what a client wrote
-/// itself, further left, is never read). With no ranges nothing is believed and the peer is the
-/// source, as it is for any peer outside them.
+/// The proxies whose `X-Forwarded-For` the server believes (`vouch serve --trusted-proxy`), on the
+/// main listener only. Behind nginx or HAProxy every connection comes from the proxy; the client's
+/// address is what the proxy appended to the header. Only a peer in these ranges is believed, and
+/// the header is read from the right, past every address in them: the first one outside is the
+/// client, and what that client wrote further left is never read. (An address in the ranges is
+/// trusted as a proxy: a client inside them could name any address, so keep them to the proxies.)
+/// With no ranges nothing is believed and the peer is the source, as it is for any peer outside them.
 struct TrustedProxies: Sendable {
     let ranges: [IPAddressRange]
 

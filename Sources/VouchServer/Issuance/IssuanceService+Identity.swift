@@ -52,7 +52,8 @@ extension IssuanceService {
             deviceID: device.id, did: device.did, spiffeID: "spiffe://\(trustDomain)/device/\(device.id)",
             publicKey: key.certificatePublicKey,
             notBefore: issuedAt.addingTimeInterval(-60), notAfter: issuedAt.addingTimeInterval(TimeInterval(rules.certificateValidity)),
-            crlURL: publicURL + "/v1/pki/crl", ocspURL: publicURL + "/v1/pki/ocsp", issuerURL: publicURL + "/v1/pki/intermediate.crt"
+            crlURL: publicURL + Self.crlPath(generation: ca.generation), ocspURL: publicURL + "/v1/pki/ocsp",
+            issuerURL: publicURL + Self.certificatePath(generation: ca.generation)
         )
         profile.profile = rules.certificateProfile ?? .vouch
         let certificate = try ca.issueDeviceCertificate(profile)

@@ -14,10 +14,15 @@ extension IssuanceService {
     /// new CRL costs a concatenation and a signature however large the fleet. The CRL number is the
     /// hour of issue times 2^32 plus the generation of the last certificate change: it grows with every
     /// new CRL, is the same on every node, and is above every number of the former scheme.
-    func certificateRevocationList() async throws -> [UInt8] {
+    ///
+    /// Each issuing CA in use (see `issuingCAs`) signs its own, listing every revoked certificate of
+    /// the authority: serial numbers are random 159-bit values, so an entry issued by the other
+    /// matches nothing.
+    func certificateRevocationList(of authority: CertificateAuthority) async throws -> [UInt8] {
         try await revocations.sync()
         let hour = clock.seconds / 3600
-        if let cached = revocationCache.withLock({ $0.crl }), cached.generation == revocations.certificatesGeneration, cached.hour == hour {
+        let issuer = authority.generation
+        if let cached = revocationCache.withLock({ $0.crls[issuer] }), cached.generation == revocations.certificatesGeneration, cached.hour == hour {
             return cached.der
         }
         // Entries of certificates expired by the start of the hour are left out, the same on every node.
@@ -25,18 +30,19 @@ extension IssuanceService {
         let generation = contents.generation
         // Hashing a large CRL takes milliseconds: not on the cooperative pool.
         let der = try await withTaskExecutorPreference(signingThread) {
-            try self.ca.certificateRevocationList(
+            try authority.certificateRevocationList(
                 encodedEntries: contents.entries, number: hour << 32 | (generation & 0xFFFF_FFFF), now: self.clock.now, validity: 86_400)
         }
         revocationCache.withLock { cache in
-            if let cached = cache.crl, (cached.generation, cached.hour) > (generation, hour) { return }
-            cache.crl = (generation, hour, der)
+            if let cached = cache.crls[issuer], (cached.generation, cached.hour) > (generation, hour) { return }
+            cache.crls[issuer] = (generation, hour, der)
         }
         return der
     }
 
     /// The root's own CRL (DER): the root has revoked no intermediate while this server runs on it.
-    /// With the root key here, made once a day and valid for a week (the CRL number is the day);
+    /// With the root key here, made once a day and valid for a week (the CRL number is the day's
+    /// first second);
     /// without it, the one signed offline (see `RootRevocationLists`).
     func rootRevocationList() throws -> [UInt8] {
         try rootCRLs.current(now: clock.now)
@@ -76,15 +82,21 @@ extension IssuanceService {
         let generation = revocations.certificatesGeneration
         var statuses: [(serial: String, status: OCSPCertificateStatus)] = []
         var newerThanState = false
+        // The responder of the issuing CA the request names answers (a delegated responder speaks
+        // only for its own CA); what another issued is unknown to it.
+        let signer = issuingCAs.first { authority in summary.certificates.contains { authority.issued($0) } } ?? ca
         for id in summary.certificates {
             let serial = Hex.encode(id.serialNumber.bytes)
-            guard ca.issued(id) else {
+            guard signer.issued(id) else {
                 statuses.append((serial, .unknown))
                 continue
             }
             if let revoked = revokedStatus(of: serial) {
                 statuses.append((serial, revoked))
-            } else if let row = try await store.read({ try await $0.certificates.find(serial: serial) }) {
+            } else if let row = try await store.read({ try await $0.certificates.find(serial: serial) }),
+                // With two issuing CAs, a certificate the other issued is unknown to this one.
+                previousCA == nil || (try? Certificate(pemEncoded: row.pem))?.issuer == signer.intermediate.subject
+            {
                 // Good as of the state's generation; the row, read after it, may be newer: it wins,
                 // and an answer that the state does not back yet is not kept.
                 if let revokedAt = row.revokedAt {
@@ -97,7 +109,7 @@ extension IssuanceService {
                 statuses.append((serial, .unknown))
             }
         }
-        let der = try ca.ocspResponse(
+        let der = try signer.ocspResponse(
             for: summary, statuses: statuses.map(\.status), now: Date(timeIntervalSince1970: TimeInterval(now)),
             validity: TimeInterval(Self.ocspValidity))
         let keep = summary.nonce == nil && !newerThanState && !statuses.contains { $0.status == .unknown }
@@ -226,7 +238,7 @@ extension IssuanceService {
             issuedAt: issued,
             expiresAt: issued.addingTimeInterval(7 * 86_400),
             trustedIssuers: [TrustedIssuer(id: did.description, keys: [Self.keyWithID(issuerKey.publicKey.jwk, issuer.keyID)])],
-            caCertificates: [try ca.root.serializeAsPEM().pemString, try ca.intermediate.serializeAsPEM().pemString],
+            caCertificates: try [ca.root.serializeAsPEM().pemString] + issuingCAs.map { try $0.intermediate.serializeAsPEM().pemString },
             statusListCredentials: [
                 try await statusListCredential(id: "revocation-0"),
                 try await statusListCredential(id: "suspension-0"),

@@ -13,6 +13,9 @@ import X509
 final class IssuanceService: Sendable {
     let store: Store
     let ca: CertificateAuthority
+    /// The intermediate before the last rotation, with its key and responder: it issues nothing, but
+    /// answers for what it issued (CRL, OCSP, device authentication) until that has expired.
+    let previousCA: CertificateAuthority?
     /// The root's own CRLs (see `rootRevocationList()`): the root key signs only those here, and
     /// may be kept offline.
     let rootCRLs: RootRevocationLists
@@ -50,12 +53,30 @@ final class IssuanceService: Sendable {
 
     var clock: ServerClock { events.clock }
 
+    var issuingCAs: [CertificateAuthority] { [ca] + (previousCA.map { [$0] } ?? []) }
+
+    /// The issuing CA the first intermediate's URLs (`/v1/pki/crl`, `/v1/pki/intermediate.crt`) name
+    /// while what it issued is in use; the current one otherwise.
+    var firstGenerationCA: CertificateAuthority { issuingCAs.first { $0.generation == 1 } ?? ca }
+
+    /// Where the CRL of the issuing CA of `generation` is published: the first keeps the path its
+    /// certificates have always named.
+    static func crlPath(generation: Int) -> String {
+        generation == 1 ? "/v1/pki/crl" : "/v1/pki/issuers/\(generation)/crl"
+    }
+
+    /// Where the certificate of the issuing CA of `generation` is published (DER, for caIssuers).
+    static func certificatePath(generation: Int) -> String {
+        generation == 1 ? "/v1/pki/intermediate.crt" : "/v1/pki/issuers/\(generation)/certificate"
+    }
+
     init(
-        store: Store, ca: CertificateAuthority, rootCRLs: RootRevocationLists, issuerKey: SigningKey, statusIndexKey: [UInt8],
+        store: Store, ca: CertificateAuthority, previousCA: CertificateAuthority? = nil, rootCRLs: RootRevocationLists, issuerKey: SigningKey, statusIndexKey: [UInt8],
         publicURL: String, policy: PolicyService, log: TransparencyLog, events: EventRecorder, receiptTimeout: Duration, logger: Logger
     ) throws {
         self.store = store
         self.ca = ca
+        self.previousCA = previousCA
         self.rootCRLs = rootCRLs
         self.issuerKey = issuerKey
         self.publicURL = publicURL
@@ -137,7 +158,8 @@ final class IssuanceService: Sendable {
 /// Signed revocation artefacts, each for the generation of what it shows and the hour it was made in:
 /// the CRL while no certificate's revocation changed, each status list while none of its bits did.
 struct RevocationCache: Sendable {
-    var crl: (generation: Int, hour: Int, der: [UInt8])?
+    /// By issuing CA generation.
+    var crls: [Int: (generation: Int, hour: Int, der: [UInt8])] = [:]
     var statusLists: [String: (generation: Int, hour: Int, token: String)] = [:]
     /// The most status lists kept signed (two purposes × lists in use: 256 lists is 33 million credentials).
     static let statusListLimit = 512

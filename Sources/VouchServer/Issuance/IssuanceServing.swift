@@ -8,8 +8,12 @@ protocol IssuanceServing: Sendable {
     var publicURL: String { get }
     var clock: ServerClock { get }
     var ca: CertificateAuthority { get }
+    /// The issuing CAs whose certificates are in use: the current one first, then the one before a
+    /// rotation while what it issued may be.
+    var issuingCAs: [CertificateAuthority] { get }
+    var firstGenerationCA: CertificateAuthority { get }
     var didDocument: DIDDocument { get throws }
-    func certificateRevocationList() async throws -> [UInt8]
+    func certificateRevocationList(of authority: CertificateAuthority) async throws -> [UInt8]
     func rootRevocationList() throws -> [UInt8]
     func ocsp(_ request: [UInt8], path: String?) async throws -> OCSPAnswer
     func ocsp(path: String, decode: () throws -> [UInt8]) async throws -> OCSPAnswer

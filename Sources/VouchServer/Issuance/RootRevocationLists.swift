@@ -7,14 +7,17 @@ import VouchKit
 import X509
 
 /// A root CRL signed away from the server (`vouch admin ca export-root`, `sign-root-crl`): DER, kept
-/// at `pki/root.crl`. Its CRL number is the second it was signed at, above every number the server
-/// gives the CRLs it signs itself (days since 1970).
+/// at `pki/root.crl`. Root CRL numbers count seconds: one signed offline has the second it was
+/// signed at (or one above the file it replaces, should that be higher); the server numbers the one
+/// it signs for a day with the day's first second, or one above the offline one it has, so that the
+/// numbers only grow.
 struct OfflineRootCRL: Sendable {
     static let fileName = "root.crl"
 
     let der: [UInt8]
     let thisUpdate: Date
     let nextUpdate: Date
+    let number: Int
 
     /// Reads and checks a root CRL: a CRL the root signed, with a nextUpdate.
     init(der: [UInt8], root: Certificate) throws {
@@ -26,16 +29,18 @@ struct OfflineRootCRL: Sendable {
         }
         guard list.isSigned(by: root) else { throw ServerStartupError("it is not signed by this authority's root CA") }
         guard let next = list.nextUpdate else { throw ServerStartupError("it has no nextUpdate") }
+        guard let number = list.number else { throw ServerStartupError("it has no CRL number") }
         self.der = der
         thisUpdate = list.thisUpdate
         nextUpdate = next
+        self.number = number
     }
 
-    /// Signs a root CRL valid for `days` from `now` with the root key.
-    static func sign(root: Certificate, rootKey: P256.Signing.PrivateKey, days: Int, now: Date) throws -> OfflineRootCRL {
+    /// Signs a root CRL valid for `days` from `now` with the root key, numbered above `above`.
+    static func sign(root: Certificate, rootKey: P256.Signing.PrivateKey, days: Int, now: Date, above: Int?) throws -> OfflineRootCRL {
         let seconds = Int(now.timeIntervalSince1970)
         let der = try CertificateAuthority.rootRevocationList(
-            root: root, rootKey: rootKey, number: seconds, now: Date(timeIntervalSince1970: TimeInterval(seconds)), validity: TimeInterval(days) * 86_400)
+            root: root, rootKey: rootKey, number: max(seconds, (above ?? 0) + 1), now: Date(timeIntervalSince1970: TimeInterval(seconds)), validity: TimeInterval(days) * 86_400)
         return try OfflineRootCRL(der: der, root: root)
     }
 
@@ -117,6 +122,9 @@ final class RootRevocationLists: Sendable {
         if state.withLock({ $0.modified == modified }) { return nil }
         do {
             let fresh = try OfflineRootCRL.read(path: path, root: ca.root)
+            if let fresh, let held = state.withLock({ $0.offline }), fresh.number <= held.number {
+                throw ServerStartupError("its CRL number \(fresh.number) is not above the one served, \(held.number): an older root CRL")
+            }
             state.withLock {
                 $0.modified = modified
                 // A removed file is dropped when the server can sign its own; without the key, the
@@ -144,8 +152,8 @@ final class RootRevocationLists: Sendable {
         if let offline, offline.nextUpdate > now { return offline.der }
         let day = Int(now.timeIntervalSince1970) / 86_400
         if let online = state.withLock({ $0.online }), online.day == day { return online.der }
-        // Above an offline CRL's number (the second it was signed at) and growing by one a day.
-        let number = offline.map { Int($0.thisUpdate.timeIntervalSince1970) + day } ?? day
+        // The day's first second, or above the offline CRL's number should that be higher.
+        let number = max(day * 86_400, (offline?.number ?? 0) + 1)
         let der = try ca.rootRevocationList(rootKey: key, number: number, now: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
         state.withLock { $0.online = (day, der) }
         return der

@@ -30,6 +30,8 @@ struct VouchServices: Sendable {
     /// The keys and settings the services are made from.
     struct Keys {
         var ca: CertificateAuthority
+        /// The issuing CA before the last rotation, while what it issued is in use.
+        var previousCA: CertificateAuthority? = nil
         /// The root CRLs: signed here with the root key, or offline.
         var rootCRLs: RootRevocationLists
         var issuerKey: SigningKey
@@ -50,13 +52,13 @@ struct VouchServices: Sendable {
         monitoring = MonitoringService(directory: directory, clock: clock, logger: logger, deviceLimit: monitorDeviceLimit)
         policy = PolicyService(store: store, directory: directory, monitoring: monitoring, events: events, logger: logger)
         issuance = try IssuanceService(
-            store: store, ca: keys.ca, rootCRLs: keys.rootCRLs, issuerKey: keys.issuerKey, statusIndexKey: keys.statusIndexKey, publicURL: publicURL,
+            store: store, ca: keys.ca, previousCA: keys.previousCA, rootCRLs: keys.rootCRLs, issuerKey: keys.issuerKey, statusIndexKey: keys.statusIndexKey, publicURL: publicURL,
             policy: policy, log: log, events: events, receiptTimeout: receiptTimeout, logger: logger)
         nonces = NonceService(store: store, key: keys.nonceKey, clock: clock, logger: logger)
         firmware = FirmwareService(store: store, directory: directory, monitoring: monitoring, nonces: nonces, events: events)
         deviceAuth = DeviceAuthService(
             store: store, nonces: nonces, firmware: firmware, events: events, tokenKey: keys.issuerKey, tokenKeyID: issuance.issuer.keyID,
-            did: issuance.did, publicURL: publicURL, ca: keys.ca, logger: logger)
+            did: issuance.did, publicURL: publicURL, ca: keys.ca, previousCA: keys.previousCA, logger: logger)
         apiKeys = APIKeyService(store: store, events: events)
         groups = GroupService(store: store, events: events)
         enrollment = EnrollmentService(

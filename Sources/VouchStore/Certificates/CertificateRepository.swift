@@ -96,6 +96,15 @@ package struct CertificateRepository: Sendable {
             .all(decoding: Row.self, with: SQLValues.decoder).map(Self.record).sorted { $0.serial < $1.serial }
     }
 
+    /// A page of the certificates unexpired at `now`, in serial order after `serial`: PEM and
+    /// notAfter. Rare (a CA rotation walks them), so a walk is fine.
+    package func unexpired(at now: Int, after serial: String, limit: Int) async throws -> [(serial: String, pem: String, notAfter: Int)] {
+        try await sql.select().column("serial").column("pem").column("not_after").from("certificates")
+            .where("not_after", .greaterThan, now).where("serial", .greaterThan, serial)
+            .orderBy("serial").limit(limit)
+            .all().map { (try $0.decode(column: "serial", as: String.self), try $0.decode(column: "pem", as: String.self), try $0.decode(column: "not_after", as: Int.self)) }
+    }
+
     /// The certificates whose revocation changed in revocation generations after `generation`, with
     /// their state now (a lifted hold reads as not revoked).
     package func revocationChanges(after generation: Int) async throws -> [CertificateRecord] {

@@ -52,6 +52,13 @@ package struct CounterRepository: Sendable {
         try await sql.select().column("value").from("settings").where("name", .equal, name).first(decodingColumn: "value", as: String.self)
     }
 
+    /// Makes a setting unless it is made already (another node may have, meanwhile).
+    package func setIfAbsent(_ name: String, to value: String) async throws {
+        try await sql.insert(into: "settings").columns("name", "value").values(SQLBind(name), SQLBind(value))
+            .ignoringConflicts(with: ["name"])
+            .run()
+    }
+
     /// Makes or changes a setting.
     package func set(_ name: String, to value: String) async throws {
         try await sql.insert(into: "settings").columns("name", "value").values(SQLBind(name), SQLBind(value))

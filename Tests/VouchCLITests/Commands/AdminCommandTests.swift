@@ -174,6 +174,16 @@ extension AdminCommandTests {
             try await vouch.run("admin", "ca", "sign-root-crl", "--data-dir", "data", "--root-key", "root.key", "--days", "0")
                 .expectUsageError(mentioning: "between 1 and 3650 days")
             try await vouch.run("admin", "ca", "sign-root-crl", "--data-dir", "data", "--root-key", "root.key").expectExit(0)
+            // The intermediate rotates with the key brought back for it.
+            try await vouch.run("admin", "ca", "rotate-intermediate", "--data-dir", "data").expectUsageError(mentioning: "give it with --root-key FILE")
+            let rotated = try await vouch.run("admin", "ca", "rotate-intermediate", "--data-dir", "data", "--root-key", "root.key")
+            rotated.expectExit(0)
+            #expect(rotated.outputLines.first?.hasPrefix("the issuing intermediate is now generation 2 (SHA-256 ") == true, "\(rotated)")
+            #expect(rotated.outputLines.last == "generation 1 answers for the 0 certificates it issued", "\(rotated)")
+            try await vouch.withServer { server, _ in
+                let published = String(decoding: try await LogWatchAndWitnessTests.get(server + "/v1/pki/intermediate.pem"), as: UTF8.self)
+                #expect(published.components(separatedBy: "BEGIN CERTIFICATE").count == 3, "\(published)")
+            }
             // openssl reads the new one as a CRL the root signed, running for a year.
             let read = try vouch.program("/usr/bin/openssl", ["crl", "-inform", "DER", "-in", "data/pki/root.crl", "-CAfile", "data/pki/root.pem", "-noout", "-nextupdate"])
             #expect(read.status == 0, "\(read.output)")

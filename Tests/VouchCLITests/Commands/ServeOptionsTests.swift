@@ -11,7 +11,9 @@ struct ServeOptionsTests {
                 (["--monitor-limit", "1000000000000"], "--monitor-limit must be between 1000 and 100000000 devices"),
                 (["--rate-limit", "0"], "--rate-limit must be between 1 and 10000000"),
                 (["--telemetry-keep", "5000"], "--telemetry-keep must be between 0 and 1000"),
-                (["--trusted-proxy", "0.0.0.0/0"], "--trusted-proxy 0.0.0.0/0 trusts every address"),
+                (["--trusted-proxy", "0.0.0.0/0"], "--trusted-proxy 0.0.0.0/0 trusts too many addresses"),
+                (["--trusted-proxy", "128.0.0.0/1"], "--trusted-proxy 128.0.0.0/1 trusts too many addresses"),
+                (["--trusted-proxy", "::/1"], "--trusted-proxy ::/1 trusts too many addresses"),
                 (["--trusted-proxy", "10.0.0.1/8"], "has host bits set below its /8 prefix"),
                 (["--trusted-proxy", "proxy.local"], "is not an IP address or CIDR range"),
             ] {

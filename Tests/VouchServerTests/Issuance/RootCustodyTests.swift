@@ -67,10 +67,31 @@ struct RootCustodyTests {
                 #expect(renewed.der == Array(try #require(FileManager.default.contents(atPath: next.crlPath))))
                 #expect(abs((renewed.list.nextUpdate ?? .distantPast).timeIntervalSince(now) - (60 + 30 * 86_400)) < 2)
 
-                // A damaged file is not taken up: the last good one is still served.
+                #expect(try #require(renewed.list.number) > (try #require(served.list.number)))
+
+                // A damaged file is not taken up, nor an older CRL put back: the last good one is still served.
                 try Data("not a CRL".utf8).write(to: URL(fileURLWithPath: next.crlPath))
                 #expect(try await Self.rootCRL(client, root: root).der == renewed.der)
+                try Data(served.der).write(to: URL(fileURLWithPath: next.crlPath))
+                #expect(try await Self.rootCRL(client, root: root).der == renewed.der)
+                try Data(renewed.der).write(to: URL(fileURLWithPath: next.crlPath))
             }
+
+            // Signed again on a machine whose clock is behind: still numbered above the one it replaces.
+            let behind = try RootCustody.signRootCRL(dataDirectory: dir, keyFile: offline, days: 30, now: now.addingTimeInterval(-86_400))
+            let replaced = try RevocationListReader(derEncoded: Array(try #require(FileManager.default.contents(atPath: behind.crlPath))))
+            let offlineNumber = try #require(replaced.number)
+            #expect(offlineNumber > Int(now.timeIntervalSince1970) + 60)
+
+            // The key back in keys/ with that CRL still valid: it is served; expired, the server's own
+            // is numbered above it.
+            try FileManager.default.copyItem(atPath: offline, toPath: dir + "/keys/root.key")
+            try await withServer(dataDirectory: dir, clock: { now.addingTimeInterval(40 * 86_400) }) { client, _, _ in
+                let online = try await Self.rootCRL(client, root: root)
+                #expect(try #require(online.list.number) > offlineNumber)
+                #expect(((online.list.nextUpdate ?? .distantPast).timeIntervalSince(online.list.thisUpdate)) / 86_400 == 7)
+            }
+            try FileManager.default.removeItem(atPath: dir + "/keys/root.key")
 
             // With neither the key nor a root CRL, the start is refused and says what to do.
             try FileManager.default.removeItem(atPath: dir + "/pki/root.crl")
@@ -102,6 +123,7 @@ struct RootCustodyTests {
                 }
                 #expect(refusal { _ = try RootCustody.exportRoot(dataDirectory: dir, to: out, remove: true, days: 0) }.contains("between 1 and 3650 days"))
                 #expect(refusal { _ = try RootCustody.exportRoot(dataDirectory: dir, to: out, remove: true, days: 4000) }.contains("between 1 and 3650 days"))
+                #expect(refusal { _ = try RootCustody.exportRoot(dataDirectory: dir, to: dir + "/pki/root.key", remove: true, days: 30) }.contains("inside the data directory"))
                 // An existing file is never overwritten, and the key stays where it was.
                 try Data("keep me".utf8).write(to: URL(fileURLWithPath: out))
                 #expect(refusal { _ = try RootCustody.exportRoot(dataDirectory: dir, to: out, remove: true, days: 30) }.contains("already exists"))
