@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Testing
 import VouchAPI
 import VouchKit
+import VouchTesting
 @testable import VouchServer
 
 /// Behind a reverse proxy the rate limit and monitoring see the client named in `X-Forwarded-For`,
@@ -82,6 +83,109 @@ struct TrustedProxyTests {
                 #expect(try await client.call(.post, "/v1/auth/challenge", headers: [Self.forwarded: "203.0.113.2"]).status == 201)
                 // Every client-chosen address is the same peer: the limit holds.
                 expectProblem(try await client.call(.post, "/v1/auth/challenge", headers: [Self.forwarded: "203.0.113.3"]), 429, "retry after")
+            }
+        }
+    }
+}
+
+let nginxPath: String? = ["/usr/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// nginx in front of the server, configured as the README shows, with its connections to the server
+/// coming from 127.0.0.3 (`proxy_bind`) so that the proxy and the test's client have different
+/// addresses. Runs `body` with nginx's port; stops it afterwards.
+func withNginx<T>(upstreamPort: Int, _ body: (Int) async throws -> T) async throws -> T {
+    let nginx = try #require(nginxPath)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-nginx-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    for _ in 0..<3 {
+        let port = try TestPostgres.freeLoopbackPort()
+        let configuration = """
+            \(getuid() == 0 ? "user root;" : "")
+            daemon off;
+            pid \(directory)/nginx.pid;
+            error_log \(directory)/error.log;
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                client_body_temp_path \(directory)/body;
+                proxy_temp_path \(directory)/proxy;
+                fastcgi_temp_path \(directory)/fastcgi;
+                uwsgi_temp_path \(directory)/uwsgi;
+                scgi_temp_path \(directory)/scgi;
+                server {
+                    listen 127.0.0.1:\(port);
+                    location / {
+                        proxy_pass http://127.0.0.1:\(upstreamPort);
+                        proxy_bind 127.0.0.3;
+                        proxy_set_header Host $host;
+                        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                        proxy_set_header X-Forwarded-Proto $scheme;
+                    }
+                }
+            }
+            """
+        try Data(configuration.utf8).write(to: URL(fileURLWithPath: directory + "/nginx.conf"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: nginx)
+        process.arguments = ["-c", directory + "/nginx.conf", "-p", directory]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var ready = false
+        while ContinuousClock.now < deadline, process.isRunning {
+            let probe = try await run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+            if probe.output == "200" {
+                ready = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if ready { return try await body(port) }
+    }
+    let log = (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? ""
+    throw NginxDidNotStart(log: log)
+}
+
+struct NginxDidNotStart: Error, CustomStringConvertible {
+    var log: String
+    var description: String { "nginx did not answer within 10 s: \(log)" }
+}
+
+@Suite(
+    "Behind nginx",
+    .enabled(if: (nginxPath != nil && curlPath != nil) || ProcessInfo.processInfo.environment["CI"] != nil, "needs nginx and curl (CI installs them)")
+)
+struct NginxProxyTests {
+    /// Three challenges through nginx, then one straight to the server, from the same client: with
+    /// the proxy trusted they are one client's (the fourth is refused whichever way it comes, and
+    /// a client-written X-Forwarded-For buys nothing); without, the proxy is the client and the
+    /// direct request has its own allowance.
+    @Test(arguments: [true, false])
+    func theRateLimitSeesTheClientNginxForwards(trusted: Bool) async throws {
+        let curl = try #require(curlPath)
+        try await withDataDirectory { dir in
+            let proxies = trusted ? [try IPAddressRange("127.0.0.3")] : []
+            try await withServer(dataDirectory: dir, setup: .live, rateLimitPerMinute: 2, trustedProxies: proxies) { client, _, _ in
+                let upstream = try #require(client.port)
+                try await withNginx(upstreamPort: upstream) { port in
+                    func challenge(_ base: Int, spoofing: String? = nil) async throws -> String {
+                        let headers = spoofing.map { ["-H", "X-Forwarded-For: \($0)"] } ?? []
+                        return try await run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"] + headers + ["http://127.0.0.1:\(base)/v1/auth/challenge"]).output
+                    }
+                    let answers = [
+                        try await challenge(port), try await challenge(port, spoofing: "203.0.113.5"),
+                        try await challenge(port, spoofing: "203.0.113.6"), try await challenge(upstream),
+                    ]
+                    #expect(answers == ["201", "201", "429", trusted ? "429" : "201"])
+                }
             }
         }
     }
