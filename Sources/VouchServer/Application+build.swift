@@ -165,6 +165,9 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     let admin = AdminController(apiKeys: services.apiKeys, groups: services.groups, devices: services.lifecycle, metrics: metrics)
     router.addRoutes(admin.endpoints, atPath: "/v1/admin")
     router.addRoutes(admin.eventRoutes, atPath: "/v1/events")
+    router.addRoutes(
+        EventStreamController(apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat).endpoints,
+        atPath: "/v1/events")
     router.addRoutes(LogController(log: services.log, limiter: limiter).endpoints, atPath: "/v1/log")
     let policy = PolicyController(policy: services.policy, apiKeys: services.apiKeys, metrics: metrics)
     router.addRoutes(policy.authorizeEndpoints, atPath: "/v1/authorize")

@@ -12,17 +12,21 @@ package struct Store: Sendable {
 
     /// Runs `body` in one transaction: everything it writes lands together or not at all.
     package func transaction<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
-        let marks = database.engine == .sqlite ? CounterMarks() : nil
+        let marks = CounterMarks()
         let result = try await database.transaction { try await body(StoreSession(sql: $0, marks: marks)) }
-        if let marks { database.committed(advancing: marks.advanced) }
+        let advanced = marks.advanced
+        if database.engine == .sqlite { database.committed(advancing: advanced) }
+        if advanced.contains(.events) { database.eventsCommitted.pulse() }
         return result
     }
 
     /// Runs one statement that needs no transaction around it (it commits by itself).
     package func write<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
-        let marks = database.engine == .sqlite ? CounterMarks() : nil
+        let marks = CounterMarks()
         let result = try await database.write { try await body(StoreSession(sql: $0, marks: marks)) }
-        if let marks { database.committed(advancing: marks.advanced) }
+        let advanced = marks.advanced
+        if database.engine == .sqlite { database.committed(advancing: advanced) }
+        if advanced.contains(.events) { database.eventsCommitted.pulse() }
         return result
     }
 

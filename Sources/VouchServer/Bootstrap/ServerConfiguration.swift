@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     /// Proxies in front of the server whose `X-Forwarded-For` names the client (none: the peer is
     /// the client). The rate limit, monitoring and policy conditions then see the client's address.
     public var trustedProxies: [IPAddressRange] = []
+    /// How long an event stream stays silent before it sends a heartbeat comment.
+    public var eventStreamHeartbeat: Duration = .seconds(15)
     /// Whether `port` is the one the kernel chose for port 0 (set by `buildApplication`): with no
     /// public URL, the authority's identity then follows the port (see `IdentityPin`).
     var portChosenByKernel = false

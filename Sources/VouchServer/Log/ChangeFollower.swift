@@ -54,5 +54,7 @@ final class ChangeFollower: Sendable {
         }
         if policyChanged { try await policy.load() }
         followed.withLock { $0 = max($0, last.seq) }
+        // Other nodes' events (and this one's, seen again): event streams look.
+        store.database.eventsCommitted.pulse()
     }
 }

@@ -77,6 +77,10 @@ package final class VouchDatabase: Sendable {
         engine == .sqlite ? counterCommits.withLock { $0[counter, default: 0] } : nil
     }
 
+    /// Pulsed after every commit of this server that recorded events, and when the events of other
+    /// nodes are taken up (see `ChangeFollower`): event streams wait on it.
+    package let eventsCommitted = Pulse()
+
     /// Counts a commit for each counter it advanced (called once the commit is done).
     func committed(advancing counters: Set<CounterRepository.Counter>) {
         guard !counters.isEmpty else { return }

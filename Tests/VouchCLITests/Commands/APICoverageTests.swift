@@ -30,6 +30,7 @@ struct APICoverageTests {
         "GET /v1/admin/policy/versions": ["policy", "versions"],
         "POST /v1/authorize": ["authorize"],
         "GET /v1/events": ["admin", "events"],
+        "GET /v1/events/stream": ["events", "tail"],
         "GET /metrics": ["admin", "metrics"],
     ]
 

@@ -66,7 +66,8 @@ struct SchemathesisTests {
     /// `DELETE /v1/admin/api-keys/{id}` is sent only for an id that is no key, and not in the
     /// stateful phase (whose links would then find a created key missing): schemathesis reuses the
     /// ids `GET /v1/admin/api-keys` shows, and revoking the run's own admin key would leave every
-    /// later request a 401.
+    /// later request a 401. `GET /v1/events/stream` is left out: its answer never ends (its own
+    /// tests read it).
     static func configuration(hooks: String) -> String {
         """
         hooks = "\(hooks)"
@@ -88,6 +89,10 @@ struct SchemathesisTests {
         [[operations]]
         include-name = ["GET /v1/log/entries", "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency"]
         checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]
+
+        [[operations]]
+        include-name = "GET /v1/events/stream"
+        enabled = false
 
         [[operations]]
         include-name = "DELETE /v1/admin/api-keys/{id}"
