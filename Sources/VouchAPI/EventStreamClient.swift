@@ -32,23 +32,35 @@ public struct EventStreamClient: Sendable {
     public func frames(path: String, lastEventID: String? = nil, comments: Bool = false) -> AsyncThrowingStream<Frame, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
-                // Where to resume, and how long to wait first: what the stream last said.
-                let resume = Mutex<(last: String?, retry: Duration)>((lastEventID, .seconds(2)))
+                // Where to resume, how long to wait first (what the stream last said), and whether
+                // the connection delivered anything.
+                let resume = Mutex<(last: String?, retry: Duration, heard: Bool)>((lastEventID, .seconds(2), false))
+                var failures = 0
                 while !Task.isCancelled {
                     let connection = Connection(comments: comments)
+                    resume.withLock { $0.heard = false }
                     do {
                         try await connection.run(url: server + path, apiKey: apiKey, lastEventID: resume.withLock { $0.last }) { frame, retry in
                             resume.withLock {
+                                $0.heard = true
                                 if let id = frame?.id { $0.last = id }
                                 if let retry { $0.retry = retry }
                             }
                             if let frame { continuation.yield(frame) }
                         }
-                    } catch let error as VouchClientError {
+                    } catch let error as VouchClientError where ![429, 502, 503, 504].contains(error.status) {
+                        // Refused for good (a wrong key, a bad query): said, not retried.
                         continuation.finish(throwing: error)
                         return
                     } catch {
-                        // Dropped: open it again after the delay, from the last event seen.
+                        // Dropped, or a proxy's answer while the server restarts: open it again after
+                        // the delay, from the last event seen; five failures in a row with nothing
+                        // heard end it.
+                        failures = resume.withLock { $0.heard } ? 0 : failures + 1
+                        if failures >= 5 {
+                            continuation.finish(throwing: VouchClientError.unreachable("cannot reach \(server): \((error as? VouchClientError)?.reason ?? error.localizedDescription)"))
+                            return
+                        }
                     }
                     try? await Task.sleep(for: resume.withLock { $0.retry })
                 }
@@ -142,12 +154,19 @@ public struct EventStreamClient: Sendable {
                         state.frame.data += (state.hasData ? "\n" : "") + value
                         state.hasData = true
                     case "retry":
-                        if let milliseconds = Int(value), (0...600_000).contains(milliseconds) { frames.append((nil, .milliseconds(milliseconds))) }
+                        if let milliseconds = Int(value), (100...600_000).contains(milliseconds) { frames.append((nil, .milliseconds(milliseconds))) }
                     default: break
                     }
                 }
-                // A line longer than 1 MiB is no event of this server's.
-                if state.buffer.count > 1 << 20 { state.buffer.removeAll() }
+                // A line longer than 1 MiB is no event of this server's: the connection is dropped
+                // (and opened again from the last event), not read on from the middle of a line.
+                if state.buffer.count > 1 << 20 {
+                    state.buffer.removeAll()
+                    state.frame = Frame(id: nil, event: nil, data: "")
+                    state.hasData = false
+                    dataTask.cancel()
+                    return nil
+                }
                 return state.onFrame
             }
             for (frame, retry) in frames { callback?(frame, retry) }

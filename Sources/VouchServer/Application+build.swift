@@ -166,7 +166,9 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     router.addRoutes(admin.endpoints, atPath: "/v1/admin")
     router.addRoutes(admin.eventRoutes, atPath: "/v1/events")
     router.addRoutes(
-        EventStreamController(apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat).endpoints,
+        EventStreamController(
+            apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat, open: .init()
+        ).endpoints,
         atPath: "/v1/events")
     router.addRoutes(LogController(log: services.log, limiter: limiter).endpoints, atPath: "/v1/log")
     let policy = PolicyController(policy: services.policy, apiKeys: services.apiKeys, metrics: metrics)

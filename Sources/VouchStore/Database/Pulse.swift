@@ -7,7 +7,9 @@ package final class Pulse: Sendable {
         var beat = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
-        /// Waiters released (timed out, cancelled) before they were stored.
+        /// Waits begun and not yet returned.
+        var pending: Set<Int> = []
+        /// Pending waits released (timed out, cancelled) before they were stored.
         var released: Set<Int> = []
 
     }
@@ -34,6 +36,7 @@ package final class Pulse: Sendable {
         let id = state.withLock { state -> Int? in
             guard state.beat == seen else { return nil }
             state.nextWaiter += 1
+            state.pending.insert(state.nextWaiter)
             return state.nextWaiter
         }
         guard let id else { return }
@@ -56,14 +59,18 @@ package final class Pulse: Sendable {
             self.release(id)
         }
         timer.cancel()
-        state.withLock { _ = $0.released.remove(id) }
+        state.withLock {
+            $0.pending.remove(id)
+            $0.released.remove(id)
+        }
     }
 
     private func release(_ id: Int) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
-            // Not stored yet (or already woken by a pulse): the wait finds this when it stores.
-            state.released.insert(id)
+            // Not stored yet: the wait finds this when it stores. (A wait that has returned is not
+            // pending, and leaves nothing behind.)
+            if state.pending.contains(id) { state.released.insert(id) }
             return nil
         }
         waiter?.resume()

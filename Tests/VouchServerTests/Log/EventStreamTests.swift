@@ -47,6 +47,7 @@ final class EventStreamReader: Sendable {
 
     var frames: [Frame] { read.state.withLock { $0.frames } }
     var comments: [String] { read.state.withLock { $0.comments } }
+    var failure: String? { read.state.withLock { $0.failure } }
 
     /// Waits (30 s at most) until `done` holds for what was read.
     func wait(until done: (EventStreamReader) -> Bool) async throws {
@@ -133,6 +134,23 @@ struct EventStreamTests {
         }
     }
 
+    @Test func aRevokedKeysStreamEndsAndIsNotOpenedAgain() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir, setup: .live) { client, admin, _ in
+                let created = try await client.vouch(.apiKey(admin)).createAPIKey(CreateAPIKey(name: "watcher", scope: .readOnly))
+                let stream = try EventStreamReader(url: "http://127.0.0.1:\(try #require(client.port))/v1/events/stream", apiKey: created.secret)
+                defer { stream.stop() }
+                try await stream.wait { $0.comments.contains { $0.hasPrefix("events after") } }
+                _ = try await client.call(.delete, "/v1/admin/api-keys/\(created.id)", apiKey: admin)
+                _ = try await client.createGroup("after-revocation", apiKey: admin)
+                // The stream ends at the revocation; opened again, the key is refused, and that ends it.
+                try await stream.wait { $0.failure != nil }
+                #expect(stream.failure?.contains("HTTP 401") == true, "\(String(describing: stream.failure))")
+                #expect(!stream.frames.contains { $0.data?.contains("after-revocation") == true }, "\(stream.frames)")
+            }
+        }
+    }
+
     @Test func theStreamNeedsAReadingKeyAndSaysWhatIsWrongWithAQuery() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
@@ -142,6 +160,8 @@ struct EventStreamTests {
                 expectProblem(try await client.call(.get, "/v1/events/stream?kind=Device!", apiKey: admin), 400, "is not an event kind")
                 expectProblem(try await client.call(.get, "/v1/events/stream?after=-1", apiKey: admin), 400, "after must be an event sequence number")
                 expectProblem(try await client.call(.get, "/v1/events/stream?after=99999999999999999999", apiKey: admin), 400, "after must be")
+                // A position past the newest event belongs to another log (a restore from an older backup).
+                expectProblem(try await client.call(.get, "/v1/events/stream?after=999999", apiKey: admin), 409, "is past the newest")
                 expectProblem(
                     try await client.call(.get, "/v1/events/stream", apiKey: admin, headers: [HTTPField.Name("Last-Event-ID")!: "1e9"]), 400,
                     "Last-Event-ID must be")
