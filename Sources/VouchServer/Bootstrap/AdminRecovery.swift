@@ -13,6 +13,26 @@ public enum AdminRecovery {
     /// nil: SQLite in the data directory), writes it to `DATA_DIR/admin-api-key` (0600) and returns
     /// its id and secret. On SQLite the server must be stopped (it holds the database's lock).
     public static func mintAdminKey(dataDirectory root: String, databaseURL: String?, logger: Logger) async throws -> (id: String, secret: String) {
+        try await OfflineAuthority.withStore(dataDirectory: root, databaseURL: databaseURL, logger: logger, doing: "mint an admin key") { store in
+            let events = EventRecorder(clock: ServerClock())
+            let (row, secret) = try await APIKeyService(store: store, events: events).create(name: "recovered admin", scope: .admin, actor: "recovery")
+            try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: true)
+            return (row.id, secret)
+        }
+    }
+}
+
+/// The commands that work on an authority's data directory directly, with its server stopped
+/// (recover, migrate-url, rotate-intermediate): its database opened, migrated and checked to belong
+/// to the directory, `body` run on it, and the database closed whatever happens.
+enum OfflineAuthority {
+    /// Runs `body` on the store of the authority in `root` (on `databaseURL`; nil: SQLite in the data
+    /// directory). An error other than a `ServerStartupError` is reported as `cannot <doing> on
+    /// <database>: <error>`.
+    static func withStore<T: Sendable>(
+        dataDirectory root: String, databaseURL: String?, logger: Logger, now: Date = Date(), doing: String,
+        _ body: (Store) async throws -> T
+    ) async throws -> T {
         try DataDirectory.requireBootstrapped(root)
         try DataDirectory.requirePrivate(root, kind: "the data directory")
         let database: VouchDatabase
@@ -22,18 +42,16 @@ public enum AdminRecovery {
             throw ServerStartupError("\(error)")
         }
         do {
-            _ = try await Migrations.run(on: database, now: Int(Date().timeIntervalSince1970))
+            _ = try await Migrations.run(on: database, now: Int(now.timeIntervalSince1970))
             let store = Store(database: database)
             try await AuthorityBinding.check(directory: root, fresh: false, store: store, location: database.location)
-            let events = EventRecorder(clock: ServerClock())
-            let (row, secret) = try await APIKeyService(store: store, events: events).create(name: "recovered admin", scope: .admin, actor: "recovery")
-            try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: true)
+            let result = try await body(store)
             await database.close()
-            return (row.id, secret)
+            return result
         } catch {
             await database.close()
             if let error = error as? ServerStartupError { throw error }
-            throw ServerStartupError("cannot mint an admin key on \(database.location): \(error)")
+            throw ServerStartupError("cannot \(doing) on \(database.location): \(error)")
         }
     }
 }

@@ -112,18 +112,7 @@ public enum IdentityPin {
     /// it was pinned to before.
     public static func migrate(dataDirectory root: String, databaseURL: String?, to text: String, logger: Logger) async throws -> String {
         let url = try normalized(text)
-        try DataDirectory.requireBootstrapped(root)
-        try DataDirectory.requirePrivate(root, kind: "the data directory")
-        let database: VouchDatabase
-        do {
-            database = try await VouchDatabase.open(url: databaseURL, dataDirectory: root, logger: logger)
-        } catch {
-            throw ServerStartupError("\(error)")
-        }
-        do {
-            _ = try await Migrations.run(on: database, now: Int(Date().timeIntervalSince1970))
-            let store = Store(database: database)
-            try await AuthorityBinding.check(directory: root, fresh: false, store: store, location: database.location)
+        return try await OfflineAuthority.withStore(dataDirectory: root, databaseURL: databaseURL, logger: logger, doing: "move the authority") { store in
             let previous = try await pinned(store)
             if let previous, previous.url == url {
                 throw ServerStartupError("the authority's public URL is \(url) already")
@@ -136,12 +125,7 @@ public enum IdentityPin {
                     "from": .string(previous?.url ?? ""), "to": .string(url),
                 ])
             }
-            await database.close()
             return previous?.url ?? ""
-        } catch {
-            await database.close()
-            if let error = error as? ServerStartupError { throw error }
-            throw ServerStartupError("cannot move the authority on \(database.location): \(error)")
         }
     }
 }

@@ -31,7 +31,6 @@ public enum IntermediateRotation {
         dataDirectory root: String, databaseURL: String?, rootKeyFile: String?, logger: Logger, now: Date = Date()
     ) async throws -> Outcome {
         try DataDirectory.requireBootstrapped(root)
-        try DataDirectory.requirePrivate(root, kind: "the data directory")
         let keyPath = rootKeyFile ?? root + "/keys/" + RootCustody.rootKeyName
         guard FileManager.default.fileExists(atPath: keyPath) else {
             throw ServerStartupError(
@@ -49,16 +48,8 @@ public enum IntermediateRotation {
         let previousPath = root + "/pki/" + IssuingCAFiles.previous.intermediate
         let previous = FileManager.default.fileExists(atPath: previousPath) ? try certificate(previousPath) : nil
 
-        let database: VouchDatabase
-        do {
-            database = try await VouchDatabase.open(url: databaseURL, dataDirectory: root, logger: logger)
-        } catch {
-            throw ServerStartupError("\(error)")
-        }
-        do {
-            _ = try await Migrations.run(on: database, now: Int(now.timeIntervalSince1970))
-            let store = Store(database: database)
-            try await AuthorityBinding.check(directory: root, fresh: false, store: store, location: database.location)
+        return try await OfflineAuthority.withStore(dataDirectory: root, databaseURL: databaseURL, logger: logger, now: now, doing: "rotate the intermediate") {
+            store in
             let seconds = Int(now.timeIntervalSince1970)
             // The previous intermediate is dropped by this rotation: nothing it issued may still be valid.
             // Read from the certificates themselves: a node not yet restarted after the last rotation
@@ -86,19 +77,14 @@ public enum IntermediateRotation {
                 fingerprint: fingerprint, previousInUse: stillIssued.count,
                 previousInUseUntil: stillIssued.last.map { Date(timeIntervalSince1970: TimeInterval($0)) })
             let events = EventRecorder(clock: ServerClock { now })
+            let subject = rotation.intermediate.subject.description
+            let previousFingerprint = Hex.encode(Array(SHA256.hash(data: try DERBytes.of(current))))
             try await store.transaction { session in
-                try await events.record(session, kind: .authorityIntermediateRotated, subject: rotation.intermediate.subject.description, actor: "operator", data: [
-                    "generation": .number(Double(outcome.generation)),
-                    "intermediate": .string(fingerprint),
-                    "previous": .string(Hex.encode(Array(SHA256.hash(data: try DERBytes.of(current))))),
+                try await events.record(session, kind: .authorityIntermediateRotated, subject: subject, actor: "operator", data: [
+                    "generation": .number(Double(outcome.generation)), "intermediate": .string(fingerprint), "previous": .string(previousFingerprint),
                 ])
             }
-            await database.close()
             return outcome
-        } catch {
-            await database.close()
-            if let error = error as? ServerStartupError { throw error }
-            throw ServerStartupError("cannot rotate the intermediate on \(database.location): \(error)")
         }
     }
 

@@ -22,6 +22,19 @@ struct IntermediateRotationTests {
         certificate.extensions.first { $0.oid == oid }.map { String(decoding: $0.value, as: UTF8.self) } ?? ""
     }
 
+    /// A rotation once the server that ran on `dir` has let its database go: a stopped server's
+    /// services close it on their own time (waited for, with a deadline).
+    static func rotate(_ dir: String, rootKeyFile: String? = nil, logger: Logger) async throws -> IntermediateRotation.Outcome {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            do {
+                return try await IntermediateRotation.rotate(dataDirectory: dir, databaseURL: nil, rootKeyFile: rootKeyFile, logger: logger)
+            } catch let error as ServerStartupError where error.description.contains("another Vouch server") && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
     @Test func afterARotationEachIntermediateAnswersForWhatItIssued() async throws {
         let curl = try #require(curlPath)
         let openssl = try #require(opensslPath)
@@ -47,17 +60,7 @@ struct IntermediateRotationTests {
                 return (id, try await client.call(.get, "/v1/pki/intermediate.pem").text)
             }
 
-            // The stopped server's services finish closing the database (and its lock) on their own time.
-            var rotation: IntermediateRotation.Outcome?
-            let deadline = ContinuousClock.now + .seconds(20)
-            while rotation == nil {
-                do {
-                    rotation = try await IntermediateRotation.rotate(dataDirectory: dir, databaseURL: nil, rootKeyFile: nil, logger: logger)
-                } catch let error as ServerStartupError where error.description.contains("another Vouch server") && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
-            let rotated = try #require(rotation)
+            let rotated = try await Self.rotate(dir, logger: logger)
             #expect(rotated.generation == 2 && rotated.previousGeneration == 1)
             #expect(rotated.previousInUse == 1, "A's certificate")
             // Dropping generation 1 now would strand A's certificate: refused, and nothing changes.
@@ -186,7 +189,7 @@ struct IntermediateRotationTests {
             #expect(missing?.description.contains("give it with --root-key FILE") == true, "\(String(describing: missing))")
             #expect(!FileManager.default.fileExists(atPath: dir + "/pki/intermediate-previous.pem"))
             // With the key brought from where it is kept, it rotates; the server starts on the result.
-            let rotated = try await IntermediateRotation.rotate(dataDirectory: dir, databaseURL: nil, rootKeyFile: offline, logger: logger)
+            let rotated = try await Self.rotate(dir, rootKeyFile: offline, logger: logger)
             #expect(rotated.generation == 2 && rotated.previousInUse == 0)
             try await withServer(dataDirectory: dir) { client, admin in
                 let events = try await client.call(.get, "/v1/events?after=0&limit=1000", apiKey: admin).json["events"]?.arrayValue ?? []
@@ -195,7 +198,7 @@ struct IntermediateRotationTests {
                 #expect(try await client.call(.get, "/v1/pki/issuers/2/crl").status == 200)
             }
             // Nothing generation 1 issued is valid: the next rotation drops it.
-            let third = try await IntermediateRotation.rotate(dataDirectory: dir, databaseURL: nil, rootKeyFile: offline, logger: logger)
+            let third = try await Self.rotate(dir, rootKeyFile: offline, logger: logger)
             #expect(third.generation == 3 && third.previousGeneration == 2)
             try await withServer(dataDirectory: dir) { client, _ in
                 let published = try await client.call(.get, "/v1/pki/intermediate.pem").text

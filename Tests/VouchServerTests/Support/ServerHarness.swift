@@ -9,6 +9,7 @@ import Testing
 import VouchAPI
 import VouchKit
 import VouchServer
+import VouchStore
 import VouchTesting
 import X509
 
@@ -49,9 +50,29 @@ func withServer<T: Sendable>(
     let server = try await buildApplication(configuration: configuration, logger: logger)
     let adminKey = try String(contentsOfFile: dataDirectory + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     let routes = server.routes
-    return try await server.application.test(setup) { client in
+    let result = try await server.application.test(setup) { client in
         try await test(client, adminKey, routes)
     }
+    if databaseURL == nil { try await waitForSQLiteRelease(dataDirectory) }
+    return result
+}
+
+/// Waits (10 s at most) until no server of this process holds the SQLite database of
+/// `dataDirectory`: a stopped application's services close it on their own time, after the test
+/// client has returned, and a test that starts the next server (or an offline command) at once
+/// would find it taken.
+func waitForSQLiteRelease(_ dataDirectory: String) async throws {
+    let database = dataDirectory + "/vouch.sqlite"
+    guard FileManager.default.fileExists(atPath: database) else { return }
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        if let lock = try? FileLock.acquire(forDatabase: database) {
+            lock.release()
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("the stopped server still holds \(database) after 10 s")
 }
 
 struct HTTPResult {
