@@ -87,3 +87,74 @@ struct StandardWebhookTests {
         #expect(throws: VouchKitError.self) { try StandardWebhook.AsymmetricKey.publicKey(serialized: secret.serialized) }
     }
 }
+
+/// A `python3` on PATH that has the official Standard Webhooks library (CI installs it into its
+/// virtual environment), or nil.
+let pythonWithStandardWebhooks: String? = {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let python = String(directory) + "/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { continue }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import standardwebhooks"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { continue }
+        process.waitUntilExit()
+        if process.terminationStatus == 0 { return python }
+    }
+    return nil
+}()
+
+@Suite(
+    "Standard Webhooks interop",
+    .enabled(if: pythonWithStandardWebhooks != nil || ProcessInfo.processInfo.environment["CI"] != nil, "needs PyPI standardwebhooks (CI installs it)")
+)
+struct StandardWebhookInteropTests {
+    /// Runs the official library's `Webhook.verify` on a body and headers; returns its output.
+    func verify(secret: String, id: String, timestamp: Int, signatures: String, body: [UInt8]) throws -> (status: Int32, output: String) {
+        let python = try #require(pythonWithStandardWebhooks)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-webhook-\(UUID().uuidString)")
+        try Data(body).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let script = """
+            import sys
+            from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+            body = open(sys.argv[1], "rb").read()
+            headers = {"webhook-id": sys.argv[3], "webhook-timestamp": sys.argv[4], "webhook-signature": sys.argv[5]}
+            try:
+                print(Webhook(sys.argv[2]).verify(body, headers))
+            except WebhookVerificationError as error:
+                print("refused:", error)
+                sys.exit(1)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, file.path, secret, id, String(timestamp), signatures]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    @Test func theOfficialLibraryVerifiesWhatVouchKitSignsAndRefusesItAltered() throws {
+        let secret = StandardWebhook.Secret.generate()
+        let old = StandardWebhook.Secret.generate()
+        let body = Array(#"{"type":"device.revoked","timestamp":"2026-12-05T07:00:00Z","data":{"seq":42}}"#.utf8)
+        let now = Int(Date().timeIntervalSince1970)
+        let signature = StandardWebhook.signature(secret: secret, id: "msg_42", timestamp: now, body: body)
+        let accepted = try verify(secret: secret.serialized, id: "msg_42", timestamp: now, signatures: signature, body: body)
+        #expect(accepted.status == 0 && accepted.output.contains("device.revoked"), "\(accepted.output)")
+        // During a secret's rotation both signatures go out: the library accepts either secret.
+        let both = StandardWebhook.signature(secret: old, id: "msg_42", timestamp: now, body: body) + " " + signature
+        #expect(try verify(secret: old.serialized, id: "msg_42", timestamp: now, signatures: both, body: body).status == 0)
+        #expect(try verify(secret: secret.serialized, id: "msg_42", timestamp: now, signatures: both, body: body).status == 0)
+        // Altered, or under another secret, it refuses.
+        let altered = try verify(secret: secret.serialized, id: "msg_42", timestamp: now, signatures: signature, body: body + [0x20])
+        #expect(altered.status == 1 && altered.output.contains("refused"), "\(altered.output)")
+        #expect(try verify(secret: StandardWebhook.Secret.generate().serialized, id: "msg_42", timestamp: now, signatures: signature, body: body).status == 1)
+    }
+}
