@@ -126,8 +126,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             // A range wider than a /8 (IPv4) or a /16 (IPv6) is not a set of proxies: any client in it
             // could name its own address.
-            let prefix = range.description.split(separator: "/").last.flatMap { Int($0) } ?? 128
-            guard prefix >= (range.description.contains(":") ? 16 : 8) else {
+            guard range.prefixLength >= (range.isIPv6 ? 16 : 8) else {
                 throw ValidationError(
                     "--trusted-proxy \(text) trusts too many addresses (any client among them could name its own); give the proxies' addresses or a range of at most a /8 (IPv6: /16)")
             }

@@ -9,7 +9,11 @@ import Darwin
 /// A CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or a single address.
 public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     let network: [UInt8]
-    let prefixLength: Int
+    /// How many leading bits the range fixes.
+    public let prefixLength: Int
+
+    /// Whether it is an IPv6 range.
+    public var isIPv6: Bool { network.count == 16 }
 
     /// Parses `ADDRESS/PREFIX` or `ADDRESS`. Host bits set below the prefix are refused, since they
     /// usually mean a mistyped range.

@@ -95,17 +95,17 @@ struct EventStreamController<Keys: APIKeyManaging>: Sendable {
     @Sendable func stream(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         let filter = try Filter(kind: query["kind"].map(String.init), subject: query["subject"].map(String.init))
+        let newest = try await store.read { try await $0.counters.current(.events) }
         let start: Int
         if let resume = request.headers[HTTPField.Name("Last-Event-ID")!] {
             start = try Self.sequenceNumber(Substring(resume.trimmingCharacters(in: .whitespaces)), named: "Last-Event-ID")
         } else if let after = query["after"] {
             start = try Self.sequenceNumber(after, named: "after")
         } else {
-            start = try await store.read { try await $0.counters.current(.events) }
+            start = newest
         }
         // A position past the newest event is another log's (a database restored from an older
         // backup numbers its events again): resuming there would skip events without a word.
-        let newest = try await store.read { try await $0.counters.current(.events) }
         guard start <= newest else {
             throw ServiceError.conflict("event \(start) is past the newest, \(newest): this is not the event log the client read; resume from 0")
         }

@@ -37,7 +37,7 @@ final class DeviceAuthService: Sendable {
 
     init(
         store: Store, nonces: NonceService, firmware: FirmwareService, events: EventRecorder, tokenKey: SigningKey, tokenKeyID: String, did: DID,
-        publicURL: String, ca: CertificateAuthority, previousCA: CertificateAuthority? = nil, logger: Logger
+        publicURL: String, ca: CertificateAuthority, issuingCAs: [CertificateAuthority]? = nil, logger: Logger
     ) {
         self.store = store
         self.nonces = nonces
@@ -48,7 +48,7 @@ final class DeviceAuthService: Sendable {
         self.did = did
         self.publicURL = publicURL
         self.ca = ca
-        self.issuingCAs = [ca] + (previousCA.map { [$0] } ?? [])
+        self.issuingCAs = issuingCAs ?? [ca]
         self.logger = logger
     }
 

@@ -53,11 +53,11 @@ final class IssuanceService: Sendable {
 
     var clock: ServerClock { events.clock }
 
-    var issuingCAs: [CertificateAuthority] { [ca] + (previousCA.map { [$0] } ?? []) }
+    let issuingCAs: [CertificateAuthority]
 
     /// The issuing CA the first intermediate's URLs (`/v1/pki/crl`, `/v1/pki/intermediate.crt`) name
     /// while what it issued is in use; the current one otherwise.
-    var firstGenerationCA: CertificateAuthority { issuingCAs.first { $0.generation == 1 } ?? ca }
+    let firstGenerationCA: CertificateAuthority
 
     /// Where the CRL of the issuing CA of `generation` is published: the first keeps the path its
     /// certificates have always named.
@@ -77,6 +77,8 @@ final class IssuanceService: Sendable {
         self.store = store
         self.ca = ca
         self.previousCA = previousCA
+        issuingCAs = [ca] + (previousCA.map { [$0] } ?? [])
+        firstGenerationCA = issuingCAs.first { $0.generation == 1 } ?? ca
         self.rootCRLs = rootCRLs
         self.issuerKey = issuerKey
         self.publicURL = publicURL

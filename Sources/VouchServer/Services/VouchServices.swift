@@ -58,7 +58,7 @@ struct VouchServices: Sendable {
         firmware = FirmwareService(store: store, directory: directory, monitoring: monitoring, nonces: nonces, events: events)
         deviceAuth = DeviceAuthService(
             store: store, nonces: nonces, firmware: firmware, events: events, tokenKey: keys.issuerKey, tokenKeyID: issuance.issuer.keyID,
-            did: issuance.did, publicURL: publicURL, ca: keys.ca, previousCA: keys.previousCA, logger: logger)
+            did: issuance.did, publicURL: publicURL, ca: keys.ca, issuingCAs: issuance.issuingCAs, logger: logger)
         apiKeys = APIKeyService(store: store, events: events)
         groups = GroupService(store: store, events: events)
         enrollment = EnrollmentService(
