@@ -9,7 +9,7 @@
 #
 # It needs what the README's blocks use: curl, openssl, python3, sqlite3 and a PostgreSQL cluster
 # on port 5432 (Debian's postgresql package; started here when it is not running), and ports 8080,
-# 8081, 8082, 8090 and 8443 free. It removes the /tmp paths the README names and the data
+# 8081, 8082, 8090, 8443 and 9000 free. It removes the /tmp paths the README names and the data
 # directories it makes, before and after. Usage: scripts/readme.sh   (exit 0: every block did what
 # the README says)
 set -euo pipefail
@@ -75,7 +75,7 @@ fi
 clean
 
 echo "starting the server as the README's Set up section does (the first release build takes about 10 minutes)"
-swift run -c release vouch serve --mtls-port 8443 > "$work/serve.log" 2>&1 &
+swift run -c release vouch serve --mtls-port 8443 --webhook-allow-private > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 3600); do
     grep -q "^vouch serving" "$work/serve.log" 2>/dev/null && break

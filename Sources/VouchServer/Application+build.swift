@@ -63,6 +63,8 @@ public func buildApplication(
     var services: [any Service] = [
         DatabaseService(log: vouch.log, changes: vouch.changes, store: vouch.store),
         Responder(responses: vouch.monitoring.responses, lifecycle: vouch.lifecycle, store: vouch.store, events: vouch.events, logger: logger),
+        // After the database's service, so that it stops first (services stop in reverse order).
+        WebhookDispatcher(webhooks: vouch.webhooks),
     ]
     var boundMTLSPort: BoundPort?
     if let mtlsPort = configuration.mtlsPort {
@@ -170,6 +172,9 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
             apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat, open: .init()
         ).endpoints,
         atPath: "/v1/events")
+    let webhooks = WebhookController(apiKeys: services.apiKeys, webhooks: services.webhooks)
+    router.addRoutes(webhooks.adminEndpoints, atPath: "/v1/admin")
+    router.addRoutes(webhooks.publicEndpoints, atPath: "/v1/webhooks")
     router.addRoutes(LogController(log: services.log, limiter: limiter).endpoints, atPath: "/v1/log")
     let policy = PolicyController(policy: services.policy, apiKeys: services.apiKeys, metrics: metrics)
     router.addRoutes(policy.authorizeEndpoints, atPath: "/v1/authorize")

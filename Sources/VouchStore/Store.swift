@@ -55,4 +55,5 @@ package struct StoreSession: Sendable {
     package var certificates: CertificateRepository { CertificateRepository(sql: sql) }
     package var credentials: CredentialRepository { CredentialRepository(sql: sql) }
     package var statusBits: StatusBitRepository { StatusBitRepository(sql: sql) }
+    package var webhooks: WebhookRepository { WebhookRepository(sql: sql) }
 }

@@ -65,6 +65,21 @@ struct ServeCommand: AsyncParsableCommand {
             and policy; repeat for several (VOUCH_TRUSTED_PROXIES, comma-separated; default none: the peer is the client).
             """
     ) var trustedProxies: [String] = []
+    @Flag(
+        name: .customLong("webhook-allow-private"),
+        help: """
+            Deliver webhooks to private, loopback and link-local addresses too (on-premise receivers); by default they are \
+            refused, so that an endpoint cannot reach inside the network (VOUCH_WEBHOOK_ALLOW_PRIVATE=1).
+            """
+    ) var webhookAllowPrivate = false
+    @Option(
+        name: .customLong("webhook-retries"),
+        help: "Waits before each webhook retry, comma-separated, each a number with ms, s, m or h (VOUCH_WEBHOOK_RETRIES; default 5s,5m,30m,2h,5h,10h,10h)."
+    ) var webhookRetries: String?
+    @Option(
+        name: .customLong("webhook-disable-after"),
+        help: "Disable a webhook endpoint whose every attempt has failed for this long, such as 24h (VOUCH_WEBHOOK_DISABLE_AFTER; default 24h)."
+    ) var webhookDisableAfter: String?
     @Option(
         name: .customLong("log-level"),
         help: "trace, debug, info, notice, warning, error or critical (VOUCH_LOG_LEVEL; default info)."
@@ -131,6 +146,24 @@ struct ServeCommand: AsyncParsableCommand {
                     "--trusted-proxy \(text) trusts too many addresses (any client among them could name its own); give the proxies' addresses or a range of at most a /8 (IPv6: /16)")
             }
             return range
+        }
+        configuration.webhooks.allowPrivate = webhookAllowPrivate || ["1", "true", "yes"].contains(environment["VOUCH_WEBHOOK_ALLOW_PRIVATE"]?.lowercased() ?? "")
+        if let text = webhookRetries ?? environment["VOUCH_WEBHOOK_RETRIES"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                configuration.webhooks.schedule = try WebhookSettings.schedule(parsing: text)
+            } catch {
+                throw ValidationError("--webhook-retries \(text.prefix(64)): \(error)")
+            }
+        }
+        if let text = webhookDisableAfter ?? environment["VOUCH_WEBHOOK_DISABLE_AFTER"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let waits: [Duration]
+            do {
+                waits = try WebhookSettings.schedule(parsing: text)
+            } catch {
+                throw ValidationError("--webhook-disable-after \(text.prefix(64)): \(error)")
+            }
+            guard waits.count == 1 else { throw ValidationError("--webhook-disable-after is one duration, such as 24h") }
+            configuration.webhooks.disableAfter = waits[0]
         }
         configuration.tlsCertificateFile = tlsCert ?? environment["VOUCH_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.tlsKeyFile = tlsKey ?? environment["VOUCH_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }

@@ -44,6 +44,12 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
     case monitorSkipped = "monitor.skipped"
     case monitorStepUp = "monitor.step-up"
 
+    case webhookCreated = "webhook.created"
+    case webhookUpdated = "webhook.updated"
+    case webhookRemoved = "webhook.removed"
+    /// The authority stopped delivering to an endpoint that failed for too long.
+    case webhookDisabled = "webhook.disabled"
+
     /// Whether the event changes the device it names (its subject): caches of the device drop it.
     public var changesDevice: Bool { rawValue.hasPrefix("device.") }
 

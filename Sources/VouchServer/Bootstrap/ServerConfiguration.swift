@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [IPAddressRange] = []
     /// How long an event stream stays silent before it sends a heartbeat comment.
     public var eventStreamHeartbeat: Duration = .seconds(15)
+    /// How webhooks are delivered.
+    public var webhooks = WebhookSettings()
     /// Whether `port` is the one the kernel chose for port 0 (set by `buildApplication`): with no
     /// public URL, the authority's identity then follows the port (see `IdentityPin`).
     var portChosenByKernel = false

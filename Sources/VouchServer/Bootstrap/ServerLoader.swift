@@ -83,9 +83,9 @@ enum ServerLoader {
                 store: store,
                 keys: .init(
                     ca: ca, rootCRLs: try RootRevocationLists(ca: ca, key: caKeys.root, path: root + "/pki/" + OfflineRootCRL.fileName, now: now, logger: logger),
-                    issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store)),
+                    issuerKey: issuerKey, nonceKey: nonceKey, statusIndexKey: try await Self.statusIndexKey(store), webhookSigningKey: try await Self.webhookSigningKey(store)),
                 log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, logger: logger,
+                telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, webhooks: configuration.webhooks, logger: logger,
                 clock: ServerClock(configuration.clock))
             let (_, secret) = try await services.apiKeys.create(name: "bootstrap admin", scope: .admin, actor: "system")
             try AtomicFile.write(Data((secret + "\n").utf8), to: root + "/admin-api-key", mode: 0o600, replacingExisting: false)
@@ -143,9 +143,9 @@ enum ServerLoader {
                 store: store,
                 keys: .init(
                     ca: ca, previousCA: previousCA, rootCRLs: rootCRLs, issuerKey: issuerKey, nonceKey: try Self.nonceKey(keys, logger: logger),
-                    statusIndexKey: try await Self.statusIndexKey(store)),
+                    statusIndexKey: try await Self.statusIndexKey(store), webhookSigningKey: try await Self.webhookSigningKey(store)),
                 log: log, publicURL: configuration.resolvedPublicURL, receiptTimeout: configuration.receiptTimeout,
-                telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, logger: logger,
+                telemetryKeep: configuration.telemetryKeep, monitorDeviceLimit: configuration.monitorDeviceLimit, webhooks: configuration.webhooks, logger: logger,
                 clock: ServerClock(configuration.clock))
             return Loaded(services: services, newAdminKey: nil)
         } catch let error as ServerStartupError {
@@ -209,6 +209,14 @@ extension ServerLoader {
             throw ServerStartupError("the database has no status-list position key (secrets.status_index_key); it is made by migration 0009_secrets")
         }
         return key
+    }
+
+    /// The authority's Ed25519 key for `v1a` webhook signatures, which the migrations put in the database.
+    static func webhookSigningKey(_ store: Store) async throws -> StandardWebhook.AsymmetricKey {
+        guard let text = try await store.read({ try await $0.counters.secret("webhook_signing_key") }), let seed = Hex.decode(text), seed.count == 32 else {
+            throw ServerStartupError("the database has no webhook signing key (secrets.webhook_signing_key); it is made by migration 0014_webhooks")
+        }
+        return try StandardWebhook.AsymmetricKey(serialized: StandardWebhook.AsymmetricKey.privatePrefix + Data(seed).base64EncodedString())
     }
 
     /// The nonce key, made when the data directory has none (it predates nonce keys, or the key was

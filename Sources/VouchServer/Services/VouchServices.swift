@@ -24,6 +24,7 @@ struct VouchServices: Sendable {
     let enrollment: EnrollmentService
     let lifecycle: LifecycleService
     let telemetry: TelemetryService
+    let webhooks: WebhookService
     let changes: ChangeFollower
     let logger: Logger
 
@@ -37,11 +38,12 @@ struct VouchServices: Sendable {
         var issuerKey: SigningKey
         var nonceKey: SymmetricKey
         var statusIndexKey: [UInt8]
+        var webhookSigningKey: StandardWebhook.AsymmetricKey
     }
 
     init(
         store: Store, keys: Keys, log: TransparencyLog, publicURL: String, receiptTimeout: Duration = .seconds(5), telemetryKeep: Int = 0,
-        monitorDeviceLimit: Int = FleetMonitor.defaultDeviceLimit, logger: Logger, clock: ServerClock
+        monitorDeviceLimit: Int = FleetMonitor.defaultDeviceLimit, webhooks webhookSettings: WebhookSettings = WebhookSettings(), logger: Logger, clock: ServerClock
     ) throws {
         self.store = store
         self.clock = clock
@@ -66,6 +68,7 @@ struct VouchServices: Sendable {
             events: events)
         lifecycle = LifecycleService(store: store, groups: groups, issuance: issuance, directory: directory, monitoring: monitoring, events: events)
         telemetry = TelemetryService(policy: policy, directory: directory, monitoring: monitoring, clock: clock, keep: telemetryKeep)
+        webhooks = WebhookService(store: store, events: events, settings: webhookSettings, signingKey: keys.webhookSigningKey, publicURL: publicURL, logger: logger)
         changes = ChangeFollower(store: store, directory: directory, apiKeys: apiKeys, policy: policy, monitoring: monitoring)
     }
 

@@ -36,6 +36,12 @@ package struct EventRepository: Sendable {
             .map(Self.record)
     }
 
+    /// The events numbered `seqs` (those that exist), oldest first.
+    package func numbered(_ seqs: [Int]) async throws -> [EventRecord] {
+        guard !seqs.isEmpty else { return [] }
+        return try await sql.select().column("*").from("events").where("seq", .in, seqs).orderBy("seq").all().map(Self.record)
+    }
+
     /// Subjects and kinds of events after `seq`, oldest first: what caches follow.
     package func summaries(after seq: Int, limit: Int) async throws -> [EventSummary] {
         try await sql.raw(#"SELECT "seq", "kind", "subject" FROM "events" WHERE "seq" > \#(bind: seq) ORDER BY "seq" ASC LIMIT \#(literal: limit)"#).all().map {

@@ -260,6 +260,54 @@ package enum Migrations {
                 .column("value", type: .text, .notNull)
                 .run()
         },
+        // Webhooks: the endpoints operators register, and the outbox. Each endpoint keeps a cursor in
+        // the events table; the events after it that its filters keep become deliveries, in the same
+        // transaction that moves the cursor, so that none is lost or made twice across a restart.
+        // Every attempt is kept. The authority's Ed25519 key for the asymmetric v1a signature is a
+        // secret every node shares.
+        Migration(name: "0014_webhooks") { db in
+            try await db.create(table: "webhook_endpoints")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("url", type: .text, .notNull)
+                .column("description", type: .text, .notNull)
+                .column("kinds", type: .text, .notNull)
+                .column("enabled", type: .bigint, .notNull)
+                .column("asymmetric", type: .bigint, .notNull)
+                .column("secret", type: .text, .notNull)
+                .column("previous_secret", type: .text)
+                .column("previous_secret_until", type: .bigint)
+                .column("cursor", type: .bigint, .notNull)
+                .column("failing_since", type: .bigint)
+                .column("disabled_reason", type: .text)
+                .column("created_at", type: .bigint, .notNull)
+                .column("updated_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(table: "webhook_deliveries")
+                .column("endpoint_id", type: .text, .notNull)
+                .column("seq", type: .bigint, .notNull)
+                .column("state", type: .text, .notNull)
+                .column("tries", type: .bigint, .notNull)
+                .column("attempts", type: .bigint, .notNull)
+                .column("next_at", type: .bigint, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .column("finished_at", type: .bigint)
+                .primaryKey("endpoint_id", "seq")
+                .run()
+            try await db.create(index: "webhook_deliveries_due").on("webhook_deliveries").column("state").column("next_at").run()
+            try await db.create(table: "webhook_attempts")
+                .column("endpoint_id", type: .text, .notNull)
+                .column("seq", type: .bigint, .notNull)
+                .column("attempt", type: .bigint, .notNull)
+                .column("at", type: .bigint, .notNull)
+                .column("status", type: .bigint)
+                .column("latency_ms", type: .bigint, .notNull)
+                .column("error", type: .text)
+                .column("response", type: .text)
+                .primaryKey("endpoint_id", "seq", "attempt")
+                .run()
+            let key = SecureRandom.bytes(32)
+            try await db.insert(into: "secrets").columns("name", "value").values(SQLBind("webhook_signing_key"), SQLBind(Hex.encode(key))).run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

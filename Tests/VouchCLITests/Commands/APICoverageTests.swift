@@ -31,6 +31,15 @@ struct APICoverageTests {
         "POST /v1/authorize": ["authorize"],
         "GET /v1/events": ["admin", "events"],
         "GET /v1/events/stream": ["events", "tail"],
+        "POST /v1/admin/webhooks": ["webhook", "add"],
+        "GET /v1/admin/webhooks": ["webhook", "list"],
+        "GET /v1/admin/webhooks/{id}": ["webhook", "show"],
+        "PATCH /v1/admin/webhooks/{id}": ["webhook", "update"],
+        "DELETE /v1/admin/webhooks/{id}": ["webhook", "remove"],
+        "POST /v1/admin/webhooks/{id}/test": ["webhook", "test"],
+        "GET /v1/admin/webhooks/{id}/deliveries": ["webhook", "deliveries"],
+        "POST /v1/admin/webhooks/{id}/deliveries/{seq}/redeliver": ["webhook", "redeliver"],
+        "POST /v1/admin/webhooks/{id}/replay": ["webhook", "replay"],
         "GET /metrics": ["admin", "metrics"],
     ]
 

@@ -23,6 +23,10 @@ struct AccessMatrixTests {
         "PATCH /v1/admin/devices/{id}": .operator, "GET /v1/admin/devices/{id}/telemetry": .readOnly,
         "POST /v1/admin/firmware": .operator, "GET /v1/admin/firmware": .readOnly, "POST /v1/admin/firmware/{sha256}/revoke": .operator,
         "GET /v1/admin/policy": .readOnly, "PUT /v1/admin/policy": .operator, "GET /v1/admin/policy/versions": .readOnly,
+        "POST /v1/admin/webhooks": .admin, "GET /v1/admin/webhooks": .readOnly, "GET /v1/admin/webhooks/{id}": .readOnly,
+        "PATCH /v1/admin/webhooks/{id}": .admin, "DELETE /v1/admin/webhooks/{id}": .admin, "POST /v1/admin/webhooks/{id}/test": .admin,
+        "GET /v1/admin/webhooks/{id}/deliveries": .readOnly, "POST /v1/admin/webhooks/{id}/deliveries/{seq}/redeliver": .admin,
+        "POST /v1/admin/webhooks/{id}/replay": .admin,
         "GET /v1/events": .readOnly, "GET /v1/events/stream": .readOnly, "GET /metrics": .readOnly, "POST /v1/authorize": .gateway,
     ]
 
