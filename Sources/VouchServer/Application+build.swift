@@ -172,6 +172,12 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
             apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat, open: .init()
         ).endpoints,
         atPath: "/v1/events")
+    router.addRoutes(
+        RevocationStreamController(
+            store: services.store, limiter: publicLimiter, heartbeat: configuration.eventStreamHeartbeat, publicURL: services.publicURL,
+            statusListSize: IssuanceService.statusListSize
+        ).endpoints,
+        atPath: "/v1/revocations")
     let webhooks = WebhookController(apiKeys: services.apiKeys, webhooks: services.webhooks)
     router.addRoutes(webhooks.adminEndpoints, atPath: "/v1/admin")
     router.addRoutes(webhooks.publicEndpoints, atPath: "/v1/webhooks")

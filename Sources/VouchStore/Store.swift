@@ -56,4 +56,5 @@ package struct StoreSession: Sendable {
     package var credentials: CredentialRepository { CredentialRepository(sql: sql) }
     package var statusBits: StatusBitRepository { StatusBitRepository(sql: sql) }
     package var webhooks: WebhookRepository { WebhookRepository(sql: sql) }
+    package var revocationFeed: RevocationFeedRepository { RevocationFeedRepository(sql: sql) }
 }

@@ -67,112 +67,33 @@ struct EventStreamController<Keys: APIKeyManaging>: Sendable {
         }
     }
 
-    /// A sequence number from outside: whole, 0 or more, and no longer than 15 digits.
-    static func sequenceNumber(_ text: Substring, named name: String) throws -> Int {
-        guard !text.isEmpty, text.utf8.count <= 15, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text) else {
-            throw ServiceError.invalidRequest("\(name) must be an event sequence number (0 or more)")
-        }
-        return value
-    }
-
-    /// Streams open on this server, and the most it keeps open: each holds a connection and wakes
-    /// on every commit.
-    let open: OpenStreams
-    static var limit: Int { 1_000 }
-
-    final class OpenStreams: Sendable {
-        private let count = Atomic(0)
-        func take(limit: Int) -> Bool {
-            if count.add(1, ordering: .relaxed).newValue > limit {
-                count.subtract(1, ordering: .relaxed)
-                return false
-            }
-            return true
-        }
-        func give() { count.subtract(1, ordering: .relaxed) }
-    }
+    /// Streams open on this server.
+    let open: ServerSentEvents.OpenStreams
 
     @Sendable func stream(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         let filter = try Filter(kind: query["kind"].map(String.init), subject: query["subject"].map(String.init))
         let newest = try await store.read { try await $0.counters.current(.events) }
-        let start: Int
-        if let resume = request.headers[HTTPField.Name("Last-Event-ID")!] {
-            start = try Self.sequenceNumber(Substring(resume.trimmingCharacters(in: .whitespaces)), named: "Last-Event-ID")
-        } else if let after = query["after"] {
-            start = try Self.sequenceNumber(after, named: "after")
-        } else {
-            start = newest
-        }
-        // A position past the newest event is another log's (a database restored from an older
-        // backup numbers its events again): resuming there would skip events without a word.
-        guard start <= newest else {
-            throw ServiceError.conflict("event \(start) is past the newest, \(newest): this is not the event log the client read; resume from 0")
-        }
+        let start = try ServerSentEvents.start(request, newest: newest, what: "event")
         // The key is asked again as the stream goes on: a revoked key's stream ends.
         let secret = String(request.headers[.authorization]?.dropFirst("Bearer ".count) ?? "")
         let apiKeys = self.apiKeys
-        let open = self.open
         let store = self.store
-        let heartbeat = self.heartbeat
-        let pulse = store.database.eventsCommitted
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = ResponseBody { writer in
-            // Counted while the body runs (a HEAD request, or a client gone before it starts, never
-            // runs it). Past the limit the stream ends at once, and the client comes back later.
-            guard open.take(limit: Self.limit) else {
-                try await writer.write(ByteBuffer(string: "retry: 30000\n: this server has \(Self.limit) event streams open; try again later\n\n"))
-                try await writer.finish(nil)
-                return
+        return ServerSentEvents.response(
+            open: open, pulse: store.database.eventsCommitted, heartbeat: heartbeat, start: start, greeting: "events after \(start)"
+        ) { after in
+            guard let key = try? await apiKeys.authenticate(secret), key.revokedAt == nil, key.scope >= .readOnly else { return nil }
+            let events = try await store.read { try await $0.events.after(after, limit: Self.page) }
+            var frames = ""
+            for event in events where filter.keeps(kind: event.kind, subject: event.subject) {
+                // An event whose data does not read is sent without it, not left to stop every stream.
+                let data = (try? event.data()) ?? .null
+                let view = EventView(seq: event.seq, at: event.at, kind: event.kind, subject: event.subject, actor: event.actor, data: data)
+                frames += "id: \(event.seq)\nevent: \(event.kind)\ndata: " + String(decoding: try encoder.encode(view), as: UTF8.self) + "\n\n"
             }
-            defer { open.give() }
-            // How long a client waits before reconnecting, and where the stream starts.
-            try await writer.write(ByteBuffer(string: "retry: 2000\n: events after \(start)\n\n"))
-            // A server shutting down ends its streams (clients resume elsewhere or after the restart).
-            let stopping = Atomic(false)
-            try await withGracefulShutdownHandler {
-                var last = start
-                var lastWrite = ContinuousClock.now
-                while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
-                    guard let key = try? await apiKeys.authenticate(secret), key.revokedAt == nil, key.scope >= .readOnly else {
-                        break
-                    }
-                    let beat = pulse.beat
-                    let after = last
-                    let events = try await store.read { try await $0.events.after(after, limit: Self.page) }
-                    var frames = ""
-                    for event in events {
-                        last = event.seq
-                        guard filter.keeps(kind: event.kind, subject: event.subject) else { continue }
-                        // An event whose data does not read is sent without it, not left to stop every stream.
-                        let data = (try? event.data()) ?? .null
-                        let view = EventView(seq: event.seq, at: event.at, kind: event.kind, subject: event.subject, actor: event.actor, data: data)
-                        frames += "id: \(event.seq)\nevent: \(event.kind)\ndata: " + String(decoding: try encoder.encode(view), as: UTF8.self) + "\n\n"
-                    }
-                    if !frames.isEmpty {
-                        try await writer.write(ByteBuffer(string: frames))
-                        lastWrite = ContinuousClock.now
-                    }
-                    if events.count < Self.page {
-                        await pulse.wait(after: beat, timeout: heartbeat)
-                    }
-                    if ContinuousClock.now - lastWrite >= heartbeat, !Task.isCancelled, !stopping.load(ordering: .relaxed) {
-                        // Nothing written for a while (nothing new, or nothing the filter keeps): a
-                        // comment keeps the connection known to be alive, and finds a client that left.
-                        try await writer.write(ByteBuffer(string: ": heartbeat \(last)\n\n"))
-                        lastWrite = ContinuousClock.now
-                    }
-                }
-            } onGracefulShutdown: {
-                stopping.store(true, ordering: .relaxed)
-                pulse.pulse()
-            }
-            try await writer.finish(nil)
+            return ServerSentEvents.Page(frames: frames, last: events.last?.seq ?? after, more: events.count == Self.page)
         }
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
-            body: body)
     }
 }

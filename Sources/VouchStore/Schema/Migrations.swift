@@ -308,6 +308,11 @@ package enum Migrations {
             let key = SecureRandom.bytes(32)
             try await db.insert(into: "secrets").columns("name", "value").values(SQLBind("webhook_signing_key"), SQLBind(Hex.encode(key))).run()
         },
+        // The revocation stream names the device behind each status bit that changes: credentials are
+        // found by their status-list position through an index, not by reading them all.
+        Migration(name: "0015_credentials_by_status_index") { db in
+            try await db.create(index: "credentials_by_status_index").on("credentials").column("status_index").run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL
