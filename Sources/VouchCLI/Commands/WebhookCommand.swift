@@ -32,6 +32,12 @@ struct WebhookCommand: AsyncParsableCommand {
         return kinds
     }
 
+    /// Text from outside (an endpoint's answer, a sender's header) with control characters shown
+    /// as `?`, so that it cannot drive the terminal.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
+    }
+
     static func line(_ endpoint: WebhookView) -> String {
         let state = endpoint.enabled ? "enabled" : "disabled"
         return "\(endpoint.id)\t\(state)\t\(endpoint.url)\t\(endpoint.kinds.isEmpty ? "*" : endpoint.kinds.joined(separator: ","))"
@@ -178,8 +184,8 @@ struct WebhookCommand: AsyncParsableCommand {
                 CLIOutput.json(result)
             } else {
                 let status = result.status.map { "HTTP \($0)" } ?? "no answer"
-                Swift.print("\(result.delivered ? "delivered" : "not delivered"): \(status) in \(result.latencyMs) ms\(result.error.map { ": \($0)" } ?? "")")
-                if let response = result.response { Swift.print("answer: \(response.prefix(200))") }
+                Swift.print("\(result.delivered ? "delivered" : "not delivered"): \(status) in \(result.latencyMs) ms\(result.error.map { ": \(WebhookCommand.printable($0))" } ?? "")")
+                if let response = result.response { Swift.print("answer: \(WebhookCommand.printable(String(response.prefix(200))))") }
             }
             if !result.delivered { throw ExitCode(1) }
         }
@@ -208,7 +214,7 @@ struct WebhookCommand: AsyncParsableCommand {
                 Swift.print(line)
                 for attempt in delivery.attemptLog {
                     let answer = attempt.status.map { "HTTP \($0)" } ?? "no answer"
-                    Swift.print("  #\(attempt.attempt)\t\(attempt.at)\t\(answer)\t\(attempt.latencyMs) ms\(attempt.error.map { "\t\($0)" } ?? "")")
+                    Swift.print("  #\(attempt.attempt)\t\(attempt.at)\t\(answer)\t\(attempt.latencyMs) ms\(attempt.error.map { "\t\(WebhookCommand.printable($0))" } ?? "")")
                 }
             }
             if let next = page.next { Swift.print("more: --before \(next)") }
@@ -308,15 +314,14 @@ struct WebhookCommand: AsyncParsableCommand {
                 do {
                     try verifier.verify(id: id, timestamp: header("webhook-timestamp"), signatures: header("webhook-signature"), body: body)
                 } catch {
-                    write("refused \(id ?? "(no webhook-id)"): \(error)", to: .standardError)
+                    write("refused \(WebhookCommand.printable(String((id ?? "(no webhook-id)").prefix(256)))): \(error)", to: .standardError)
                     return Response(status: .unauthorized)
                 }
                 let payload = (try? JSONValue(parsing: Data(body))) ?? .null
                 let seq = payload["data"]?["seq"]?.intValue.map { "seq \($0)" } ?? "-"
                 let repeated = tally.note(id ?? "", limit: limit)
-                write(
-                    "verified\t\(id ?? "")\t\(payload["type"]?.stringValue ?? "?")\t\(seq)\t\(payload["data"]?["subject"]?.stringValue ?? "-")"
-                        + (repeated ? "\t(repeat)" : ""))
+                let fields = [id ?? "", payload["type"]?.stringValue ?? "?", seq, payload["data"]?["subject"]?.stringValue ?? "-"]
+                write((["verified"] + fields.map { WebhookCommand.printable(String($0.prefix(256))) }).joined(separator: "\t") + (repeated ? "\t(repeat)" : ""))
                 return Response(status: .noContent)
             }
             var logger = Logger(label: "vouch-webhook-receive")

@@ -24,8 +24,19 @@ struct WebhookDispatcher: Service {
 
     func run() async throws {
         let store = webhooks.store
-        let wake = Pulse()
+        let wake = webhooks.wake
         let busy = Lanes()
+        if store.database.engine == .sqlite {
+            // This process holds the database: a claim found now was left by one that was killed.
+            do {
+                let released = try await store.write { try await $0.webhooks.releaseClaims(at: webhooks.nowMs) }
+                if released > 0 {
+                    webhooks.logger.info("took up webhook deliveries a stopped server was attempting", metadata: ["webhook.deliveries": "\(released)"])
+                }
+            } catch {
+                webhooks.logger.error("giving back webhook claims failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
@@ -40,26 +51,33 @@ struct WebhookDispatcher: Service {
                 var lastPrune = ContinuousClock.now - .seconds(3600)
                 while !Task.isCancelled {
                     let beat = wake.beat
+                    var wait = Duration.seconds(1)
                     do {
-                        try await queue()
+                        if try await queue() { wait = .milliseconds(5) }
                     } catch {
                         webhooks.logger.error("queueing webhook deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
-                    var wait = Duration.seconds(1)
                     do {
                         let now = webhooks.nowMs
-                        let due = try await store.read { try await $0.webhooks.due(now: now, limit: 1000) }
-                        let lanes = Dictionary(grouping: due, by: \.endpointID)
-                        for (endpointID, deliveries) in lanes {
+                        // Each endpoint with something due gets a lane of its own, and at most one:
+                        // a slow endpoint holds only its lane.
+                        for endpointID in try await store.read({ try await $0.webhooks.dueEndpoints(now: now) }) {
                             guard busy.take(endpointID) else { continue }
                             group.addTask {
-                                defer {
-                                    busy.give(endpointID)
-                                    wake.pulse()
+                                var failed = false
+                                do {
+                                    let due = try await store.read { try await $0.webhooks.due(endpointID: endpointID, now: now, limit: Self.laneBatch) }
+                                    for delivery in due where !Task.isCancelled {
+                                        if await !attempt(delivery) { failed = true }
+                                    }
+                                } catch {
+                                    failed = true
+                                    webhooks.logger.error("reading a webhook endpoint's due deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
                                 }
-                                for delivery in deliveries.prefix(Self.laneBatch) where !Task.isCancelled {
-                                    await attempt(delivery)
-                                }
+                                // A database that fails is not asked again at once.
+                                if failed { try? await Task.sleep(for: .seconds(1)) }
+                                busy.give(endpointID)
+                                wake.pulse()
                             }
                         }
                         if let next = try await store.read({ try await $0.webhooks.nextDue() }), next > now {
@@ -86,41 +104,51 @@ struct WebhookDispatcher: Service {
         func give(_ id: String) { busy.withLock { _ = $0.remove(id) } }
     }
 
-    /// Moves every enabled endpoint's cursor to the newest event, queueing what its filters keep.
-    func queue() async throws {
+    /// Batches of events one endpoint's cursor moves through per pass, so that one catching up
+    /// (after a replay, or enabled again) does not hold the others' deliveries back.
+    static let batchesPerPass = 4
+
+    /// Moves every enabled endpoint's cursor towards the newest event, queueing what its filters
+    /// keep; true when some endpoint has more to look at.
+    func queue() async throws -> Bool {
         let store = webhooks.store
         let endpoints = try await store.read { try await $0.webhooks.endpoints() }
-        guard !endpoints.isEmpty else { return }
+        guard !endpoints.isEmpty else { return false }
         let newest = try await store.read { try await $0.counters.current(.events) }
-        for endpoint in endpoints where endpoint.enabled && endpoint.cursor < newest {
-            var cursor = endpoint.cursor
-            while cursor < newest, !Task.isCancelled {
-                let from = cursor
+        var more = false
+        for listed in endpoints where listed.enabled && listed.cursor < newest {
+            for _ in 0..<Self.batchesPerPass where !Task.isCancelled {
                 let now = webhooks.nowMs
                 let moved = try await store.transaction { session -> Int? in
-                    let events = try await session.events.summaries(after: from, limit: Self.queueBatch)
+                    // The endpoint as it is now, locked: filters changed meanwhile apply to what is queued.
+                    guard let endpoint = try await session.webhooks.endpoint(listed.id, forUpdate: true), endpoint.enabled else { return nil }
+                    let events = try await session.events.summaries(after: endpoint.cursor, limit: Self.queueBatch)
                     guard let last = events.last?.seq else { return nil }
                     let kept = events.filter { endpoint.keeps(kind: $0.kind?.rawValue ?? "") }.map(\.seq)
                     // Moved by another node meanwhile: this pass leaves the endpoint to it.
-                    guard try await session.webhooks.moveCursor(endpoint.id, from: from, to: last) else { return nil }
+                    guard try await session.webhooks.moveCursor(endpoint.id, from: endpoint.cursor, to: last) else { return nil }
                     try await session.webhooks.enqueue(endpointID: endpoint.id, seqs: kept, at: now)
                     return last
                 }
                 guard let moved else { break }
-                cursor = moved
+                if moved >= newest { break }
+                more = true
             }
         }
+        return more
     }
 
     /// One attempt at a due delivery: claimed, sent, and its outcome recorded with the delivery's
     /// next step and the endpoint's health, in one transaction.
-    func attempt(_ delivery: WebhookDeliveryRecord) async {
+    /// False when the database failed it.
+    func attempt(_ delivery: WebhookDeliveryRecord) async -> Bool {
         let store = webhooks.store
         let settings = webhooks.settings
         do {
-            let hold = settings.connectTimeout.milliseconds + settings.answerTimeout.milliseconds + 5_000
+            // Resolution, connection, answer and its body, with room to spare: past it, another node may try.
+            let hold = settings.connectTimeout.milliseconds + 2 * settings.answerTimeout.milliseconds + 10_000
             let claimedUntil = webhooks.nowMs + hold
-            guard try await store.write({ try await $0.webhooks.claim(delivery, until: claimedUntil) }) else { return }
+            guard try await store.write({ try await $0.webhooks.claim(delivery, until: claimedUntil) }) else { return true }
             let found = try await store.read { session in
                 (try await session.webhooks.endpoint(delivery.endpointID), try await session.events.numbered([delivery.seq]).first)
             }
@@ -132,7 +160,7 @@ struct WebhookDispatcher: Service {
                     waiting.nextAt = webhooks.nowMs
                     _ = try await session.webhooks.settle(waiting, claimedUntil: claimedUntil)
                 }
-                return
+                return true
             }
             let messageID = WebhookService.messageID(endpointID: endpoint.id, seq: delivery.seq)
             let outcome: WebhookSender.Outcome
@@ -151,12 +179,14 @@ struct WebhookDispatcher: Service {
                     waiting.nextAt = webhooks.nowMs
                     _ = try await session.webhooks.settle(waiting, claimedUntil: claimedUntil)
                 }
-                return
+                return true
             }
             try await record(outcome, of: delivery, endpointID: endpoint.id, claimedUntil: claimedUntil)
+            return true
         } catch {
             webhooks.logger.error(
                 "a webhook attempt failed to run", metadata: ["webhook.endpoint": "\(delivery.endpointID)", "event.seq": "\(delivery.seq)", "error": "\(String(reflecting: error))"])
+            return false
         }
     }
 
@@ -188,7 +218,11 @@ struct WebhookDispatcher: Service {
             next.nextAt = now + max(0, wait)
         }
         let saved = next
+        let final = !succeeded && Self.isFinal(outcome)
         let disabled = try await webhooks.store.transaction { session -> Bool in
+            // The endpoint first, as every other change of an endpoint and its deliveries locks them;
+            // one removed meanwhile has nothing left to record.
+            guard var endpoint = try await session.webhooks.endpoint(endpointID, forUpdate: true) else { return false }
             // Numbered from the record: a delivery queued again while attempted may be attempted twice at once.
             let number = try await session.webhooks.nextAttemptNumber(endpointID: endpointID, seq: delivery.seq)
             try await session.webhooks.record(
@@ -201,13 +235,14 @@ struct WebhookDispatcher: Service {
                 // Queued again while it was attempted: the new request stands; the attempt still counts.
                 try await session.webhooks.countAttempts(endpointID: endpointID, seq: delivery.seq, to: number)
             }
-            guard var endpoint = try await session.webhooks.endpoint(endpointID, forUpdate: true) else { return false }
             if succeeded {
                 guard endpoint.failingSince != nil else { return false }
                 endpoint.failingSince = nil
                 try await session.webhooks.update(endpoint)
                 return false
             }
+            // A refusal (4xx, a redirect) is an answer: the endpoint is up, and its health is left as it was.
+            if final { return false }
             guard let since = endpoint.failingSince else {
                 endpoint.failingSince = now
                 try await session.webhooks.update(endpoint)

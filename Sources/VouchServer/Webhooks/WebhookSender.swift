@@ -40,17 +40,29 @@ struct WebhookSender: Sendable {
     static let nonPublicRanges: [IPAddressRange] = [
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
         "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-        "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+        "::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     ].map { try! IPAddressRange($0) }
 
     static func isPublic(_ address: IPAddress) -> Bool {
-        // NAT64 (64:ff9b::/96) carries an IPv4 address in its last four bytes: that one decides.
-        if address.bytes.count == 16, address.bytes.prefix(12).elementsEqual([0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0]),
-            let embedded = IPAddress(address.bytes.suffix(4).map(String.init).joined(separator: "."))
+        let bytes = address.bytes
+        // NAT64 (64:ff9b::/96) carries an IPv4 address in its last four bytes, 6to4 (2002::/16) in
+        // the four after the prefix: that address decides.
+        if bytes.count == 16, bytes.prefix(12).elementsEqual([0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0]),
+            let embedded = IPAddress(bytes.suffix(4).map(String.init).joined(separator: "."))
         {
             return isPublic(embedded)
         }
+        if bytes.count == 16, bytes[0] == 0x20, bytes[1] == 0x02, let embedded = IPAddress(bytes[2..<6].map(String.init).joined(separator: ".")) {
+            return isPublic(embedded)
+        }
         return !nonPublicRanges.contains { $0.contains(address) }
+    }
+
+    /// The host the HTTP client will connect to, as it reads the URL (`URL.host`, brackets taken
+    /// off): the check and the pin must be about the very name the client looks up.
+    static func host(of text: String) -> String? {
+        guard let host = URL(string: text)?.host, !host.isEmpty else { return nil }
+        return host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
     }
 
     /// Why a URL cannot be a webhook endpoint, as an operator should read it; nil when it can.
@@ -59,16 +71,25 @@ struct WebhookSender: Sendable {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             return "\(text.prefix(128)) is not an http or https URL"
         }
-        guard let host = components.host, !host.isEmpty else { return "the URL \(text.prefix(128)) names no host" }
+        // The host as the HTTP client reads it (URLComponents would read an xn-- name as Unicode):
+        // the address checked is the one connected to.
+        guard let host = Self.host(of: text) else { return "the URL \(text.prefix(128)) names no host" }
+        guard host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return "write the host in ASCII (an internationalised name as its xn-- form)"
+        }
         guard components.user == nil, components.password == nil else { return "the URL must not carry a user or password" }
         guard components.fragment == nil else { return "the URL must not have a fragment" }
         if let port = components.port, !(1...65_535).contains(port) { return "the URL's port must be 1–65535" }
+        let name = host.hasSuffix(".") ? String(host.dropLast()) : host
+        // 127.1, 2130706433, 0x7f.1: numbers the resolver reads as an address, in a form the check would not.
+        if IPAddress(name) == nil, name.first?.isNumber == true, name.allSatisfy({ "0123456789abcdefABCDEFxX.".contains($0) }) {
+            return "write an IPv4 address as four decimal numbers (\(name.prefix(64)) is read as one in another form)"
+        }
         if !allowPrivate {
-            let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-            if let address = IPAddress(bare), !isPublic(address) {
+            if let address = IPAddress(name), !isPublic(address) {
                 return "\(host) is a private, loopback or reserved address; start the server with --webhook-allow-private to deliver to it"
             }
-            let lowered = bare.lowercased()
+            let lowered = name.lowercased()
             if lowered == "localhost" || lowered.hasSuffix(".localhost") {
                 return "\(host) is this machine; start the server with --webhook-allow-private to deliver to it"
             }
@@ -121,10 +142,11 @@ struct WebhookSender: Sendable {
         if let problem = Self.problem(with: text, allowPrivate: allowPrivate) {
             return Outcome(latencyMs: 0, error: problem)
         }
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), let host = components.host else {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), let bare = Self.host(of: text),
+            let clientHost = URL(string: text)?.host
+        else {
             return Outcome(latencyMs: 0, error: "\(text.prefix(128)) is not a URL")
         }
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         var override: [String: String] = [:]
         if IPAddress(bare) == nil {
             let addresses: [IPAddress]
@@ -139,11 +161,13 @@ struct WebhookSender: Sendable {
                     latencyMs: elapsed(),
                     error: "\(bare) resolves to \(refused), a private, loopback or reserved address; start the server with --webhook-allow-private to deliver to it")
             }
-            override[bare] = chosen.description
+            // Keyed by the host exactly as the client reads it, so that the pin applies.
+            override[clientHost] = chosen.description
         }
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000)),
+            timeout: .init(
+                connect: .milliseconds(Int64(connectTimeout.milliseconds)), read: .milliseconds(Int64(answerTimeout.milliseconds))),
             decompression: .disabled)
         configuration.dnsOverride = override
         configuration.connectionPool = .init(idleTimeout: .seconds(1), concurrentHTTP1ConnectionsPerHostSoftLimit: 1)
@@ -166,9 +190,10 @@ struct WebhookSender: Sendable {
             let status = Int(response.status.code)
             var read: [UInt8] = []
             do {
+                // The answer's body has the same deadline as its head: a sender dripping bytes is cut off.
                 for try await chunk in response.body {
                     read += chunk.readableBytesView.prefix(Self.answerLimit - read.count)
-                    if read.count >= Self.answerLimit { break }
+                    if read.count >= Self.answerLimit || ContinuousClock.now - started > answerTimeout { break }
                 }
             } catch {
                 // The status is what counts; a body cut short is noted with the excerpt.

@@ -68,6 +68,9 @@ final class WebhookService: Sendable {
     let publicURL: String
     let logger: Logger
 
+    /// Wakes the dispatcher: commits (forwarded), redeliveries and replays.
+    let wake = Pulse()
+
     /// The most endpoints an authority keeps: each reads the events table as it goes.
     static let endpointLimit = 100
 
@@ -260,7 +263,7 @@ final class WebhookService: Sendable {
             queued.finishedAt = nil
             try await session.webhooks.save(queued)
         }
-        store.database.eventsCommitted.pulse()
+        wake.pulse()
     }
 
     /// Delivers every event from `from` on again (those its filters keep), including events from
@@ -277,7 +280,7 @@ final class WebhookService: Sendable {
             try await session.webhooks.rewind(id, to: from - 1)
             return newest
         }
-        store.database.eventsCommitted.pulse()
+        wake.pulse()
         return max(0, newest - from + 1)
     }
 

@@ -313,6 +313,12 @@ package enum Migrations {
         Migration(name: "0015_credentials_by_status_index") { db in
             try await db.create(index: "credentials_by_status_index").on("credentials").column("status_index").run()
         },
+        // A delivery being attempted is marked claimed (its due time is then the claim's end): a
+        // server on SQLite, the only one on its database, gives back at start the claims a killed
+        // process left, instead of waiting for them to run out.
+        Migration(name: "0016_webhook_claims") { db in
+            try await db.alter(table: "webhook_deliveries").column("claimed", type: .bigint, .notNull, .default(0)).run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL

@@ -241,11 +241,19 @@ package struct WebhookRepository: Sendable {
         }
     }
 
-    /// Pending deliveries of enabled endpoints due by `now` (milliseconds), soonest first.
-    package func due(now: Int, limit: Int) async throws -> [WebhookDeliveryRecord] {
+    /// The enabled endpoints with a delivery due by `now` (milliseconds).
+    package func dueEndpoints(now: Int) async throws -> [String] {
         try await sql.raw(
-            #"SELECT d.* FROM "webhook_deliveries" AS d JOIN "webhook_endpoints" AS e ON e."id" = d."endpoint_id" WHERE d."state" = 'pending' AND d."next_at" <= \#(bind: now) AND e."enabled" = 1 ORDER BY d."next_at", d."seq" LIMIT \#(literal: limit)"#
-        ).all(decoding: DeliveryRow.self, with: SQLValues.decoder).map(Self.delivery)
+            #"SELECT DISTINCT d."endpoint_id" FROM "webhook_deliveries" AS d JOIN "webhook_endpoints" AS e ON e."id" = d."endpoint_id" WHERE d."state" = 'pending' AND d."next_at" <= \#(bind: now) AND e."enabled" = 1"#
+        ).all().map { try $0.decode(column: "endpoint_id", as: String.self) }
+    }
+
+    /// An endpoint's pending deliveries due by `now` (milliseconds), soonest first.
+    package func due(endpointID: String, now: Int, limit: Int) async throws -> [WebhookDeliveryRecord] {
+        try await sql.select().column("*").from("webhook_deliveries")
+            .where("endpoint_id", .equal, endpointID).where("state", .equal, WebhookDeliveryState.pending.rawValue)
+            .where("next_at", .lessThanOrEqual, now).orderBy("next_at").orderBy("seq").limit(limit)
+            .all(decoding: DeliveryRow.self, with: SQLValues.decoder).map(Self.delivery)
     }
 
     /// When the next pending delivery of an enabled endpoint is due (milliseconds), if any is.
@@ -261,7 +269,7 @@ package struct WebhookRepository: Sendable {
     /// Takes a due delivery for one attempt, holding it until `until` (milliseconds): false when
     /// another node took it first.
     package func claim(_ delivery: WebhookDeliveryRecord, until: Int) async throws -> Bool {
-        try await sql.update("webhook_deliveries").set("next_at", to: until)
+        try await sql.update("webhook_deliveries").set("next_at", to: until).set("claimed", to: 1)
             .where("endpoint_id", .equal, delivery.endpointID).where("seq", .equal, delivery.seq)
             .where("state", .equal, WebhookDeliveryState.pending.rawValue).where("next_at", .equal, delivery.nextAt)
             .returning("seq").first() != nil
@@ -271,8 +279,16 @@ package struct WebhookRepository: Sendable {
     package func save(_ delivery: WebhookDeliveryRecord) async throws {
         try await sql.update("webhook_deliveries")
             .set("state", to: delivery.state.rawValue).set("tries", to: delivery.tries).set("attempts", to: delivery.attempts)
-            .set("next_at", to: delivery.nextAt).set("finished_at", to: SQLBind(delivery.finishedAt))
+            .set("next_at", to: delivery.nextAt).set("finished_at", to: SQLBind(delivery.finishedAt)).set("claimed", to: 0)
             .where("endpoint_id", .equal, delivery.endpointID).where("seq", .equal, delivery.seq).run()
+    }
+
+    /// Makes every claimed delivery due at `at`: for a server that knows no other is attempting
+    /// deliveries (SQLite, whose database one process holds), at start. Returns how many.
+    package func releaseClaims(at: Int) async throws -> Int {
+        try await sql.update("webhook_deliveries").set("next_at", to: at).set("claimed", to: 0)
+            .where("claimed", .equal, 1).where("state", .equal, WebhookDeliveryState.pending.rawValue)
+            .returning("seq").all().count
     }
 
     /// Writes a delivery's state after an attempt, unless it changed since the attempt claimed it
@@ -280,7 +296,7 @@ package struct WebhookRepository: Sendable {
     package func settle(_ delivery: WebhookDeliveryRecord, claimedUntil: Int) async throws -> Bool {
         try await sql.update("webhook_deliveries")
             .set("state", to: delivery.state.rawValue).set("tries", to: delivery.tries).set("attempts", to: delivery.attempts)
-            .set("next_at", to: delivery.nextAt).set("finished_at", to: SQLBind(delivery.finishedAt))
+            .set("next_at", to: delivery.nextAt).set("finished_at", to: SQLBind(delivery.finishedAt)).set("claimed", to: 0)
             .where("endpoint_id", .equal, delivery.endpointID).where("seq", .equal, delivery.seq)
             .where("state", .equal, WebhookDeliveryState.pending.rawValue).where("next_at", .equal, claimedUntil)
             .returning("seq").first() != nil
@@ -324,6 +340,7 @@ package struct WebhookRepository: Sendable {
     package func requeue(endpointID: String, from: Int, at: Int) async throws {
         try await sql.update("webhook_deliveries")
             .set("state", to: WebhookDeliveryState.pending.rawValue).set("tries", to: 0).set("next_at", to: at).set("finished_at", to: SQLLiteral.null)
+            .set("claimed", to: 0)
             .where("endpoint_id", .equal, endpointID).where("seq", .greaterThanOrEqual, from).run()
     }
 
@@ -364,13 +381,14 @@ package struct WebhookRepository: Sendable {
         return try row.decode(column: "last", as: Int.self) + 1
     }
 
+    /// Records an attempt; one numbered alike by an attempt running at once elsewhere is kept, not this one.
     package func record(_ attempt: WebhookAttemptRecord) async throws {
         try await sql.insert(into: "webhook_attempts")
             .columns("endpoint_id", "seq", "attempt", "at", "status", "latency_ms", "error", "response")
             .values(
                 SQLBind(attempt.endpointID), SQLBind(attempt.seq), SQLBind(attempt.attempt), SQLBind(attempt.at), SQLBind(attempt.status),
                 SQLBind(attempt.latencyMs), SQLBind(attempt.error), SQLBind(attempt.response)
-            ).run()
+            ).ignoringConflicts(with: ["endpoint_id", "seq", "attempt"]).run()
     }
 
     /// The attempts at an endpoint's deliveries of `seqs`, oldest first.

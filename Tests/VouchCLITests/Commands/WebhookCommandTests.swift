@@ -204,7 +204,7 @@ struct WebhookCommandTests {
                 let output = try FileHandle(forWritingTo: log)
                 let process = Process()
                 process.executableURL = vouch.executable
-                process.arguments = ["serve", "--port", String(port), "--data-dir", "data", "--webhook-allow-private", "--webhook-retries", "300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms"]
+                process.arguments = ["serve", "--port", String(port), "--data-dir", "data", "--webhook-allow-private", "--webhook-retries", "300ms,500ms,1s,1s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s,2s"]
                 process.currentDirectoryURL = vouch.directory
                 process.standardOutput = output
                 process.standardError = output

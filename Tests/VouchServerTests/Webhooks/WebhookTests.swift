@@ -94,7 +94,7 @@ struct WebhookTests {
                     let shown = try await client.call(.get, "/v1/admin/webhooks/\(id)", apiKey: admin).json
                     #expect(shown["delivered"]?.intValue == 2)
                     #expect(shown["pending"]?.intValue == 0)
-                    #expect(shown["cursor"]?.intValue ?? 0 >= newest - 1)
+                    #expect(shown["cursor"]?.intValue == newest)
                     #expect(shown["secret"] == nil)
                 }
             }
@@ -116,7 +116,7 @@ struct WebhookTests {
                     let gaps = zip(requests.dropFirst(), requests).map { ($0.at - $1.at).milliseconds }
                     for (gap, scheduled) in zip(gaps, [200, 400, 800]) {
                         #expect(gap >= scheduled - 20, "retry after \(gap) ms, scheduled \(scheduled) ms")
-                        #expect(gap < scheduled + 2_000, "retry after \(gap) ms, scheduled \(scheduled) ms")
+                        #expect(gap < scheduled + 15_000, "retry after \(gap) ms, scheduled \(scheduled) ms")
                     }
                     let deliveries = try await client.deliveries(id, apiKey: admin) { $0.first?["state"]?.stringValue == "delivered" }
                     let log = deliveries.first?["attemptLog"]?.arrayValue ?? []
@@ -266,10 +266,13 @@ struct WebhookTests {
                     _ = try await client.createGroup("h", apiKey: admin)
                     try await Task.sleep(for: .milliseconds(300))
                     #expect(receiver.requests.count == before)
-                    // Enabled again: the failure record is cleared.
+                    // Enabled again: the failure record is cleared, and the event kept meanwhile is sent.
                     let enabled = try await client.call(.patch, "/v1/admin/webhooks/\(id)", json: ["enabled": true], apiKey: admin).json["endpoint"]
                     #expect(enabled?["disabledReason"] == nil)
                     #expect(enabled?["enabled"] == .bool(true))
+                    try await receiver.wait("the event kept while disabled") { requests in
+                        requests.contains { $0.json["data"]?["event"]?["name"]?.stringValue == "h" }
+                    }
                 }
             }
         }
@@ -347,12 +350,23 @@ struct WebhookTests {
 
     @Test("addresses that are not on the internet are refused: loopback, private, link-local, mapped and NAT64 forms")
     func addressPolicy() throws {
-        for text in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "224.0.0.1"] {
+        for text in ["::127.0.0.1", "2002:a00:1::1", "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "224.0.0.1"] {
             #expect(!WebhookSender.isPublic(try #require(IPAddress(text))), "\(text)")
         }
-        for text in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"] {
+        for text in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1"] {
             #expect(WebhookSender.isPublic(try #require(IPAddress(text))), "\(text)")
         }
+        // Hosts the resolver reads as addresses in another form, this machine with a trailing dot, a
+        // name the two URL readings would not agree on.
+        for url in ["http://127.1/x", "http://2130706433/x", "http://0x7f.1/x"] {
+            #expect(WebhookSender.problem(with: url, allowPrivate: true)?.contains("four decimal numbers") == true, "\(url)")
+        }
+        #expect(WebhookSender.problem(with: "http://localhost./x", allowPrivate: false)?.contains("this machine") == true)
+        if WebhookSender.problem(with: "https://bücher.example/x", allowPrivate: false) == nil {
+            #expect(WebhookSender.host(of: "https://bücher.example/x")?.allSatisfy(\.isASCII) == true)
+        }
+        #expect(WebhookSender.problem(with: "https://xn--bcher-kva.example/x", allowPrivate: false) == nil)
+        #expect(WebhookSender.problem(with: "https://123.example.com/x", allowPrivate: false) == nil)
         #expect(WebhookSender.retryAfter("120", now: Date()) == 120)
         #expect(WebhookSender.retryAfter("99999999999", now: Date()) == nil)
         #expect(WebhookSender.retryAfter("-5", now: Date()) == nil)
@@ -363,5 +377,17 @@ struct WebhookTests {
         #expect(throws: WebhookSettings.ScheduleError.self) { try WebhookSettings.schedule(parsing: "5x") }
         #expect(throws: WebhookSettings.ScheduleError.self) { try WebhookSettings.schedule(parsing: "1e300h") }
         #expect(try WebhookSettings.schedule(parsing: "5s,5m,30m,2h") == [.seconds(5), .seconds(300), .seconds(1800), .seconds(7200)])
+    }
+
+    @Test("a name that resolves to a private address is refused when the delivery is sent, before any connection")
+    func resolvedAddressesAreChecked() async throws {
+        let host = ProcessInfo.processInfo.hostName
+        let addresses = try await WebhookSender.resolve(host, port: 80)
+        try #require(addresses.contains { !WebhookSender.isPublic($0) }, "this test needs the machine's name (\(host)) to resolve to a private address: \(addresses)")
+        let sender = WebhookSender(allowPrivate: false, connectTimeout: .seconds(2), answerTimeout: .seconds(2))
+        let outcome = await sender.send(url: "http://\(host):9/hook", headers: [], body: [])
+        #expect(outcome.status == nil)
+        #expect(outcome.error?.contains("resolves to") == true, "\(outcome)")
+        #expect(outcome.error?.contains("--webhook-allow-private") == true)
     }
 }
