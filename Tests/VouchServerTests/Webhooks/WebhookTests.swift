@@ -391,3 +391,37 @@ struct WebhookTests {
         #expect(outcome.error?.contains("--webhook-allow-private") == true)
     }
 }
+
+@Suite(
+    "Webhooks on PostgreSQL",
+    .enabled(if: postgresBinaries != nil || ProcessInfo.processInfo.environment["CI"] != nil, "needs PostgreSQL (CI installs it)")
+)
+struct PostgresWebhookTests {
+    @Test("two nodes on one database deliver each event to the endpoint, each answered 2xx once, retries included")
+    func twoNodesShareTheOutbox() async throws {
+        try await withPostgres { url in
+            try await WebhookReceiver.with(respond: { _, earlier in earlier % 3 == 0 ? .init(status: .serviceUnavailable) : .init() }) { receiver in
+                try await withDataDirectory { dir in
+                    try await withServer(dataDirectory: dir, databaseURL: url, webhooks: quickWebhooks()) { first, admin, _ in
+                        try await withServer(dataDirectory: dir, databaseURL: url, webhooks: quickWebhooks()) { second, _, _ in
+                            let (id, _) = try await first.addWebhook(receiver.url("/hook"), kinds: ["group.created"], apiKey: admin)
+                            let names = (0..<12).map { "pg-\($0)" }
+                            for (index, name) in names.enumerated() {
+                                _ = try await (index.isMultiple(of: 2) ? first : second).createGroup(name, apiKey: admin)
+                            }
+                            let delivered = try await first.deliveries(id, apiKey: admin) { list in
+                                list.count == names.count && list.allSatisfy { $0["state"]?.stringValue == "delivered" }
+                            }
+                            #expect(delivered.count == names.count)
+                            // The receiver answered 503 to every third request, in the order they came.
+                            let answered = receiver.requests.enumerated().filter { !$0.offset.isMultiple(of: 3) }.map(\.element)
+                            #expect(Set(answered.compactMap(\.id)).count == names.count)
+                            #expect(answered.count == names.count, "an event was answered 2xx twice: \(answered.map(\.id))")
+                            #expect(Set(receiver.requests.compactMap { $0.json["data"]?["event"]?["name"]?.stringValue }) == Set(names))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
