@@ -69,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "VouchAPI",
-            dependencies: ["VouchKit", "VouchCore"],
+            dependencies: ["VouchKit", "VouchCore", .product(name: "X509", package: "swift-certificates")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -6,16 +6,26 @@ import Foundation
 public struct StatusPolicy: Sendable {
     private let lists: [StatusList]?
     private let now: Date
+    private let knownAsOf: Date?
+    private let maximumAge: TimeInterval?
 
-    /// Checks against `lists`; `nil` means the trust bundle's verified status lists.
-    public init(lists: [StatusList]? = nil, now: Date = Date()) {
+    /// Checks against `lists`; `nil` means the trust bundle's verified status lists. With
+    /// `knownAsOf` and `maximumAge`, lists known current longer than `maximumAge` seconds ago
+    /// (a `StatusFeed` cut off from its authority) fail the check instead of answering for now.
+    public init(lists: [StatusList]? = nil, now: Date = Date(), knownAsOf: Date? = nil, maximumAge: TimeInterval? = nil) {
         self.lists = lists
         self.now = now
+        self.knownAsOf = knownAsOf
+        self.maximumAge = maximumAge
     }
 
     func check(_ entries: [CredentialStatusEntry], environment: VerificationEnvironment) -> [VerificationFailure] {
         let available = lists ?? environment.trust?.statusLists ?? []
         var failures: [VerificationFailure] = []
+        if let knownAsOf, let maximumAge, !entries.isEmpty, now.timeIntervalSince(knownAsOf) > maximumAge {
+            let age = knownAsOf == .distantPast ? "was never known current" : "was last known current \(Int(now.timeIntervalSince(knownAsOf))) s ago"
+            return [VerificationFailure(.status, "status \(age), longer than the \(Int(maximumAge)) s allowed; the status is unknown")]
+        }
         for entry in entries {
             guard entry.type == "BitstringStatusListEntry" else {
                 failures.append(VerificationFailure(.status, "status entry type \(entry.type) is not supported"))
