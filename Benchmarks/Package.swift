@@ -61,6 +61,7 @@ let package = Package(
                 .product(name: "VouchKit", package: vouch),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

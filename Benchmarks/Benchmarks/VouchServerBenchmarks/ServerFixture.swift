@@ -54,12 +54,13 @@ final class ServerFixture: Sendable {
     }
 
     /// Starts the server on `dataDirectory` (kept at stop), or on a fresh one of its own (removed).
-    init(devices count: Int, connections connectionCount: Int, dataDirectory existing: String? = nil) async throws {
+    init(devices count: Int, connections connectionCount: Int, dataDirectory existing: String? = nil, allowPrivateWebhooks: Bool = false) async throws {
         dataDirectory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("vouch-bench-\(UUID().uuidString)").path
         ownsDirectory = existing == nil
         var logger = Logger(label: "vouch-bench")
         logger.logLevel = .error
-        let configuration = ServerConfiguration(port: 0, dataDirectory: dataDirectory, rateLimitPerMinute: 100_000_000)
+        var configuration = ServerConfiguration(port: 0, dataDirectory: dataDirectory, rateLimitPerMinute: 100_000_000)
+        configuration.webhooks.allowPrivate = allowPrivateWebhooks
         let instance = try await buildApplication(configuration: configuration, logger: logger)
         port = instance.port
         let application = instance.application

@@ -22,6 +22,7 @@ func benchmarks() {
     authorizationBenchmarks()
     telemetryBenchmarks()
     monitoringBenchmarks()
+    revocationChannelBenchmarks()
     let enrollmentBatch = BenchmarkScalingFactor.kilo
     let httpIterations = 6
 

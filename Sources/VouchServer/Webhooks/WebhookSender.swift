@@ -207,7 +207,7 @@ struct WebhookSender: Sendable {
                 outcome.error = "the endpoint redirects (\(status)); redirects are not followed: give the endpoint its final URL"
             }
             return outcome
-        } catch let error as HTTPClientError where error == .deadlineExceeded {
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             return Outcome(latencyMs: elapsed(), error: "no answer within \(answerTimeout)")
         } catch let error as HTTPClientError where error == .connectTimeout {
             return Outcome(latencyMs: elapsed(), error: "no connection within \(connectTimeout)")

@@ -73,9 +73,15 @@ struct StatusFeedTests {
                 let revoked = await verify(streamed.knowledge())
                 #expect(!revoked.isValid)
                 #expect(revoked.failures.contains { $0.check == .status && $0.reason.contains("revoked") }, "\(revoked.failures)")
-                // The polling feed learns it from the status list and the (verified) CRL.
+                // The polling feed learns it from the status list and the (verified) CRL, at its next poll.
                 try await wait(polled, "the revocation by polling") { $0.state(ofSerial: serial) == "revoked" }
-                #expect(!(await verify(polled.knowledge())).isValid)
+                let deadline = ContinuousClock.now + .seconds(30)
+                var polledResult = await verify(polled.knowledge())
+                while polledResult.isValid, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                    polledResult = await verify(polled.knowledge())
+                }
+                #expect(polledResult.failures.contains { $0.check == .status && $0.reason.contains("revoked") }, "\(polledResult.failures)")
 
                 // Heartbeats keep the stream's knowledge current; knowledge older than allowed fails
                 // the check, whatever the lists say (verified as of two minutes from now).
