@@ -236,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VouchCLITests",
-            dependencies: ["VouchCLI", "VouchKit"],
+            dependencies: ["VouchCLI", "VouchKit", "VouchTesting"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

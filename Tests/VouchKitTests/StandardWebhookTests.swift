@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Testing
 import VouchKit
+import VouchTesting
 
 /// Standard Webhooks signatures: the spec's vector (from the official Python library's tests,
 /// `Vectors/standard-webhooks`, Apache-2.0), v1a round trips, and what a receiver refuses.
@@ -90,21 +91,7 @@ struct StandardWebhookTests {
 
 /// A `python3` on PATH that has the official Standard Webhooks library (CI installs it into its
 /// virtual environment), or nil.
-let pythonWithStandardWebhooks: String? = {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-        let python = String(directory) + "/python3"
-        guard FileManager.default.isExecutableFile(atPath: python) else { continue }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import standardwebhooks"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { continue }
-        process.waitUntilExit()
-        if process.terminationStatus == 0 { return python }
-    }
-    return nil
-}()
+let pythonWithStandardWebhooks = python(importing: "standardwebhooks")
 
 @Suite(
     "Standard Webhooks interop",

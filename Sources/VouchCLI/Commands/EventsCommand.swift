@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VouchAPI
+import VouchCore
 import VouchKit
 
 /// `vouch events …`: the authority's events as they happen.
@@ -26,13 +27,7 @@ struct EventsCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let from, from < 0 { throw ValidationError("--from must be 0 or more") }
-            for entry in kind {
-                let body = entry.hasSuffix("*") ? String(entry.dropLast()) : entry
-                guard !body.isEmpty, body.utf8.count <= 64, body.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D }) else {
-                    throw ValidationError("--kind \(entry) is not an event kind (lower-case letters, dots and dashes) or a prefix such as device.*")
-                }
-            }
-            guard kind.count <= 32 else { throw ValidationError("give at most 32 --kind") }
+            _ = try CLIInput.eventKinds(kind)
         }
 
         func run() async throws {

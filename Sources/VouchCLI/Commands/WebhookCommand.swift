@@ -7,6 +7,7 @@ import ServiceLifecycle
 import UnixSignals
 import Synchronization
 import VouchAPI
+import VouchCore
 import VouchKit
 
 /// `vouch webhook …`: endpoints that receive the authority's events as Standard Webhooks.
@@ -20,17 +21,6 @@ struct WebhookCommand: AsyncParsableCommand {
             Changing endpoints needs an admin key; reading them a read-only key.
             """,
         subcommands: [Add.self, List.self, Show.self, Update.self, Remove.self, Test.self, Deliveries.self, Redeliver.self, Replay.self, Receive.self])
-
-    static func kinds(_ kinds: [String]) throws -> [String] {
-        guard kinds.count <= 32 else { throw ValidationError("give at most 32 --kind") }
-        for entry in kinds {
-            let body = entry.hasSuffix("*") ? String(entry.dropLast()) : entry
-            guard !body.isEmpty, body.utf8.count <= 64, body.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D }) else {
-                throw ValidationError("--kind \(entry) is not an event kind (lower-case letters, dots and dashes) or a prefix such as device.*")
-            }
-        }
-        return kinds
-    }
 
     /// Text from outside (an endpoint's answer, a sender's header) with control characters shown
     /// as `?`, so that it cannot drive the terminal.
@@ -76,7 +66,7 @@ struct WebhookCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let request = WebhookRequest(url: url, description: description, kinds: try WebhookCommand.kinds(kind), enabled: !disabled, signV1a: v1a)
+            let request = WebhookRequest(url: url, description: description, kinds: try CLIInput.eventKinds(kind), enabled: !disabled, signV1a: v1a)
             let answer = try await connection.client().createWebhook(request)
             if json { return CLIOutput.json(answer) }
             WebhookCommand.print(answer.endpoint)
@@ -141,7 +131,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             var request = WebhookRequest(url: url, description: description)
-            if allEvents { request.kinds = [] } else if !kind.isEmpty { request.kinds = try WebhookCommand.kinds(kind) }
+            if allEvents { request.kinds = [] } else if !kind.isEmpty { request.kinds = try CLIInput.eventKinds(kind) }
             if enable { request.enabled = true }
             if disable { request.enabled = false }
             if v1a { request.signV1a = true }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VouchAPI
+import VouchCore
 import VouchKit
 
 /// Reading arguments that may name a file (`@FILE`) and other shared input handling.
@@ -142,6 +143,17 @@ enum CLIInput {
 }
 
 /// Writing results.
+extension CLIInput {
+    /// `--kind` options (`vouch events tail`, `vouch webhook`): event kinds or prefixes such as `device.*`, at most 32.
+    static func eventKinds(_ kinds: [String]) throws -> [String] {
+        for entry in kinds where !EventKind.isPattern(entry) {
+            throw ValidationError("--kind \(entry) is not an event kind (lower-case letters, dots and dashes) or a prefix such as device.*")
+        }
+        guard kinds.count <= 32 else { throw ValidationError("give at most 32 --kind") }
+        return kinds
+    }
+}
+
 enum CLIOutput {
     /// Writes a line to standard error.
     static func error(_ line: String) {

@@ -66,3 +66,17 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 }
+
+extension EventKind {
+    /// Whether `pattern` names event kinds, as filters take them: an exact kind, or a prefix
+    /// written `device.*` (lower-case letters, dots and dashes, 1 to 64 before the star).
+    public static func isPattern(_ pattern: String) -> Bool {
+        let body = pattern.hasSuffix("*") ? pattern.dropLast() : Substring(pattern)
+        return !body.isEmpty && body.utf8.count <= 64 && body.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D }
+    }
+
+    /// Whether the kind `kind` (as stored) is one `pattern` names.
+    public static func kind(_ kind: String, matches pattern: String) -> Bool {
+        pattern.hasSuffix("*") ? kind.hasPrefix(pattern.dropLast()) : kind == pattern
+    }
+}

@@ -12,6 +12,15 @@ public struct RevocationFrame: Sendable, Codable, Hashable {
         public var revokedAt: Int?
         public var device: String
         public var did: String
+
+        public init(serial: String, state: String, reason: String?, revokedAt: Int?, device: String, did: String) {
+            self.serial = serial
+            self.state = state
+            self.reason = reason
+            self.revokedAt = revokedAt
+            self.device = device
+            self.did = did
+        }
     }
 
     public struct StatusBit: Sendable, Codable, Hashable {
@@ -21,11 +30,26 @@ public struct RevocationFrame: Sendable, Codable, Hashable {
         public var set: Bool
         public var device: String?
         public var did: String?
+
+        public init(purpose: String, statusListCredential: String, statusListIndex: Int, set: Bool, device: String?, did: String?) {
+            self.purpose = purpose
+            self.statusListCredential = statusListCredential
+            self.statusListIndex = statusListIndex
+            self.set = set
+            self.device = device
+            self.did = did
+        }
     }
 
     public var generation: Int
     public var certificates: [Certificate]
     public var statusBits: [StatusBit]
+
+    public init(generation: Int, certificates: [Certificate], statusBits: [StatusBit]) {
+        self.generation = generation
+        self.certificates = certificates
+        self.statusBits = statusBits
+    }
 }
 
 /// What a revocation stream says: a frame, or that it is current with a generation (a heartbeat).

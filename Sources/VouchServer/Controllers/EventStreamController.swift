@@ -1,8 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import ServiceLifecycle
-import Synchronization
 import VouchAPI
 import VouchCore
 import VouchKit
@@ -52,12 +50,11 @@ struct EventStreamController<Keys: APIKeyManaging>: Sendable {
                     throw ServiceError.invalidRequest("kind is one to 32 comma-separated event kinds or prefixes such as device.*")
                 }
                 for entry in entries {
-                    let body = entry.hasSuffix("*") ? String(entry.dropLast()) : entry
-                    guard !body.isEmpty, body.utf8.count <= 64, body.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D }) else {
+                    guard EventKind.isPattern(entry) else {
                         throw ServiceError.invalidRequest(
                             "kind \(entry.prefix(64)) is not an event kind (lower-case letters, dots and dashes) or a prefix such as device.*")
                     }
-                    if entry.hasSuffix("*") { prefixes.append(body) } else { exact.insert(body) }
+                    if entry.hasSuffix("*") { prefixes.append(String(entry.dropLast())) } else { exact.insert(entry) }
                 }
             }
             if let subject {

@@ -1,8 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import ServiceLifecycle
-import Synchronization
 import VouchCore
 import VouchKit
 import VouchStore
@@ -33,30 +31,6 @@ struct RevocationStreamController: Sendable {
         return routes
     }
 
-    /// One generation's changes, as a frame's data.
-    struct Frame: Encodable {
-        struct Certificate: Encodable {
-            var serial: String
-            /// revoked, hold or good.
-            var state: String
-            var reason: String?
-            var revokedAt: Int?
-            var device: String
-            var did: String
-        }
-        struct StatusBit: Encodable {
-            var purpose: String
-            var statusListCredential: String
-            var statusListIndex: Int
-            var set: Bool
-            var device: String?
-            var did: String?
-        }
-        var generation: Int
-        var certificates: [Certificate]
-        var statusBits: [StatusBit]
-    }
-
     @Sendable func stream(_ request: Request, context: VouchRequestContext) async throws -> Response {
         let newest = try await store.read { try await $0.counters.current(.revocations) }
         let start = try ServerSentEvents.start(request, newest: newest, what: "revocation generation")
@@ -81,15 +55,15 @@ struct RevocationStreamController: Sendable {
             let bitsByGeneration = Dictionary(grouping: bits, by: \.change.generation)
             var frames = ""
             for generation in Set(certificatesByGeneration.keys).union(bitsByGeneration.keys).sorted() {
-                let frame = Frame(
+                let frame = RevocationFrame(
                     generation: generation,
                     certificates: (certificatesByGeneration[generation] ?? []).map { change in
-                        Frame.Certificate(
+                        RevocationFrame.Certificate(
                             serial: change.serial, state: change.revokedAt == nil ? "good" : change.reason == .certificateHold ? "hold" : "revoked",
                             reason: change.revokedAt == nil ? nil : change.reason?.name, revokedAt: change.revokedAt, device: change.deviceID, did: change.did)
                     },
                     statusBits: (bitsByGeneration[generation] ?? []).map { bit in
-                        Frame.StatusBit(
+                        RevocationFrame.StatusBit(
                             purpose: bit.change.purpose.rawValue,
                             statusListCredential: "\(publicURL)/v1/status-lists/\(bit.change.purpose.rawValue)-\(bit.change.index / size)",
                             statusListIndex: bit.change.index % size, set: bit.change.isSet, device: bit.deviceID, did: bit.did)

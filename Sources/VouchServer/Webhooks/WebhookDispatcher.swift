@@ -203,7 +203,6 @@ struct WebhookDispatcher: Service {
         let succeeded = outcome.succeeded && outcome.error == nil
         var next = delivery
         next.tries += 1
-        next.attempts += 1
         if succeeded {
             next.state = .delivered
             next.finishedAt = now

@@ -184,7 +184,7 @@ struct WebhookSender: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.replaceOrAdd(name: "content-length", value: String(body.count))
         request.body = .bytes(ByteBuffer(bytes: body))
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(answerTimeout.components.seconds) * 1_000_000_000 + answerTimeout.components.attoseconds / 1_000_000_000)
+        let deadline = NIODeadline.now() + .milliseconds(Int64(answerTimeout.milliseconds))
         do {
             let response = try await client.execute(request, deadline: deadline)
             let status = Int(response.status.code)

@@ -93,8 +93,7 @@ final class WebhookService: Sendable {
     static func checkedKinds(_ kinds: [String]) throws -> [String] {
         guard kinds.count <= 32 else { throw ServiceError.invalidRequest("give at most 32 event kinds") }
         for entry in kinds {
-            let body = entry.hasSuffix("*") ? String(entry.dropLast()) : entry
-            guard !body.isEmpty, body.utf8.count <= 64, body.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x2D }) else {
+            guard EventKind.isPattern(entry) else {
                 throw ServiceError.invalidRequest(
                     "\(entry.prefix(64)) is not an event kind (lower-case letters, dots and dashes, such as device.revoked) or a prefix such as device.*")
             }

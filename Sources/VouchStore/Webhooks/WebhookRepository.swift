@@ -48,7 +48,7 @@ package struct WebhookEndpointRecord: Sendable, Hashable {
 
     /// Whether the filters keep an event of `kind`.
     package func keeps(kind: String) -> Bool {
-        kinds.isEmpty || kinds.contains { $0.hasSuffix("*") ? kind.hasPrefix($0.dropLast()) : kind == $0 }
+        kinds.isEmpty || kinds.contains { EventKind.kind(kind, matches: $0) }
     }
 }
 

@@ -1,26 +1,13 @@
 import Foundation
 import Testing
+import VouchTesting
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// A `python3` on PATH with the official Standard Webhooks library (CI installs it), or nil.
-let pythonForWebhooks: String? = {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-        let python = String(directory) + "/python3"
-        guard FileManager.default.isExecutableFile(atPath: python) else { continue }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import standardwebhooks"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { continue }
-        process.waitUntilExit()
-        if process.terminationStatus == 0 { return python }
-    }
-    return nil
-}()
+let pythonForWebhooks = python(importing: "standardwebhooks")
 
 /// A receiver written with the official library (PyPI standardwebhooks): it verifies each delivery
 /// with the secret in `secret` and writes one JSON line per request to `received.jsonl`; while the
