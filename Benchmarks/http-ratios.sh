@@ -21,22 +21,10 @@ command -v openssl >/dev/null || { echo "openssl is not installed" >&2; exit 2; 
 swift build -c release --product vouch >/dev/null
 VOUCH=$PWD/.build/release/vouch
 work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source Benchmarks/serve.sh
+trap 'stop_server; rm -rf "$work"' EXIT
 
-"$VOUCH" serve --port 0 --data-dir "$work/data" --rate-limit 10000000 > "$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 600); do
-    grep -q "listening on" "$work/serve.log" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-SERVER=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\)).*/http:\/\/\1/p' "$work/serve.log" | head -1)
-[ -n "$SERVER" ] || { echo "the server did not say where it listens" >&2; cat "$work/serve.log" >&2; exit 1; }
+start_server "$work/data" "$work/serve.log"
 export VOUCH_API_KEY=$(cat "$work/data/admin-api-key")
 
 cat > "$work/policy.yaml" <<'END'

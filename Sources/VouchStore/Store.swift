@@ -34,6 +34,11 @@ package struct Store: Sendable {
     package func read<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
         try await database.read { try await body(StoreSession(sql: $0)) }
     }
+
+    /// Runs read-only `body` of a few reads by key on the caller's thread (see `VouchDatabase.readByKey`).
+    package func readByKey<R: Sendable>(_ body: @escaping @Sendable (StoreSession) async throws -> R) async throws -> R {
+        try await database.readByKey { try await body(StoreSession(sql: $0)) }
+    }
 }
 
 /// One database session (inside a transaction, for writes), through its repositories.

@@ -12,8 +12,9 @@ import VouchServer
 /// sequencer then appends them all.
 enum LogData {
     /// Makes the directory: bootstraps an authority (run and stopped once), then inserts the events
-    /// in one transaction.
-    static func template(events: Int) async throws -> (directory: String, size: UInt64) {
+    /// in one transaction: `events` of them, or with `size`, as many as make the log that long
+    /// after the authority's own (bootstrap, admin key, settings: however many a start writes).
+    static func template(events: Int? = nil, size: UInt64? = nil) async throws -> (directory: String, size: UInt64) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vouch-log-bench-\(UUID().uuidString)").path
         let server = try await LogServer(dataDirectory: directory, checkpointInterval: .seconds(3600))
         await server.stop()
@@ -34,6 +35,9 @@ enum LogData {
         // The authority's own events (bootstrap, admin key) come first.
         let first = Int(sqlite_nio_sqlite3_column_int64(query, 0)) + 1
         sqlite_nio_sqlite3_finalize(query)
+        guard let events = events ?? size.map({ Int($0) - (first - 1) }), events > 0 else {
+            fatalError("a template needs a positive number of events, or a size past the authority's \(first - 1) own")
+        }
         var statement: OpaquePointer?
         guard sqlite_nio_sqlite3_prepare_v2(database, "INSERT INTO events (seq, at, kind, subject, actor, data) VALUES (?, ?, ?, ?, ?, ?)", -1, &statement, nil) == SQLITE_OK
         else { fatalError("prepare failed") }

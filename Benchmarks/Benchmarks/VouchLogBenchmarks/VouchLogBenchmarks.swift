@@ -114,7 +114,7 @@ enum LargeLog {
         let task = server.withLock { task in
             if let task { return task }
             let created = Task {
-                let template = try await LogData.template(events: Int(largeLog) - 2)
+                let template = try await LogData.template(size: largeLog)
                 require(template.size == largeLog, "the large log has \(template.size) entries, not \(largeLog)")
                 let server = try await LogServer(dataDirectory: template.directory, checkpointInterval: .milliseconds(10))
                 try await server.waitForCheckpoint(largeLog)

@@ -85,9 +85,9 @@ final class EnrollmentService: Sendable {
     func enroll(_ request: EnrollmentRequest) async throws -> (EnrollmentBundle, created: Bool) {
         // The group and whether the nonce is spent already, in one read: the nonce is checked after
         // the proof (its error is the one a replay earns), but read now, so that no enrollment
-        // waits on the database twice before it signs.
+        // waits on the database twice before it signs. Reads by key, on this thread.
         let nonceDigest = Secrets.digest(request.nonce)
-        let (found, nonceSpent) = try await store.read { session in
+        let (found, nonceSpent) = try await store.readByKey { session in
             (try await GroupService.find(session, request.group), try await !session.nonces.spent(digests: [nonceDigest]).isEmpty)
         }
         guard let groupRow = found, groupRow.name == request.group || groupRow.id == request.group else {

@@ -111,8 +111,25 @@ final class TransparencyLog: Sendable {
         let appended = try await append()
         if witnessed { try await holdPendingCheckpoint() }
         try await refresh()
+        try await fillUpperLevels()
         return appended
     }
+
+    /// Reads into memory upper-level nodes stored but not yet kept (at start, after another node's
+    /// appends): at most `reads` runs of `UpperLevels.readSize` nodes per call, so that a large log
+    /// is taken up over a few passes of the sequencer, not in one long hold of a reader.
+    private func fillUpperLevels(reads: Int = 16) async throws {
+        for _ in 0..<reads {
+            let size = storedSize
+            guard let run = upper.withLock({ $0.missing(storedSize: size, limit: Self.upperReadSize) }) else { return }
+            let hashes = try await store.read { try await $0.log.nodes(level: run.level, from: run.first, count: run.count) }
+            guard hashes.count == run.count else { throw LogFailure.missingNode(MerkleNode(level: run.level, index: run.first + UInt64(hashes.count))) }
+            upper.withLock { $0.add(level: run.level, from: run.first, hashes) }
+        }
+    }
+
+    /// Upper-level nodes read per statement when filling them in.
+    private static let upperReadSize = 4096
 
     private func append() async throws -> Int {
         let start = state.withLock { $0.frontier }
@@ -150,6 +167,7 @@ final class TransparencyLog: Sendable {
             return 0
         }
         state.withLock { $0.frontier = frontier }
+        upper.withLock { $0.add(newNodes) }
         if let note {
             publish(Published(size: frontier.size, root: frontier.root, note: note))
         }
@@ -254,10 +272,10 @@ final class TransparencyLog: Sendable {
     /// when the event is not in the table.
     func inclusion(index: UInt64, size: UInt64) async throws -> (entry: [UInt8], proof: InclusionProof)? {
         let (cached, missing) = cachedNodes(MerkleProofs.inclusionNodes(leafIndex: index, treeSize: size))
-        let (events, read) = try await store.read { session in
+        // By key: the entry, and the few nodes below the upper levels kept in memory.
+        let (events, read) = try await store.readByKey { session in
             (try await session.events.after(Int(index), limit: 1), missing.isEmpty ? [:] : try await session.log.nodes(missing))
         }
-        remember(read)
         guard let event = events.first, LogEntry.index(of: event) == index else { return nil }
         let found = cached.merging(read) { $1 }
         let proof = try MerkleProofs.inclusionProof(leafIndex: index, treeSize: size) { try Self.lookup(found, $0) }
@@ -280,10 +298,16 @@ final class TransparencyLog: Sendable {
         guard let available = LogTile.current(level: tile.level, index: tile.index, treeSize: size), available.width >= tile.width else {
             return nil
         }
-        if let level = tile.level {
+        if let tileLevel = tile.level {
             let first = tile.index * UInt64(LogTile.fullWidth)
-            let hashes = try await store.read { try await $0.log.nodes(level: level * LogTile.height, from: first, count: tile.width) }
-            guard hashes.count == tile.width else { throw LogFailure.missingNode(MerkleNode(level: level * LogTile.height, index: first + UInt64(hashes.count))) }
+            let level = tileLevel * LogTile.height
+            let kept: [MerkleHash]? = upper.withLock { upper in
+                guard upper.count(level: level) >= first + UInt64(tile.width) else { return nil }
+                return (0..<UInt64(tile.width)).compactMap { upper.hash(of: MerkleNode(level: level, index: first + $0)) }
+            }
+            if let kept { return kept.flatMap(\.bytes) }
+            let hashes = try await store.read { try await $0.log.nodes(level: level, from: first, count: tile.width) }
+            guard hashes.count == tile.width else { throw LogFailure.missingNode(MerkleNode(level: level, index: first + UInt64(hashes.count))) }
             return hashes.flatMap(\.bytes)
         }
         let entries = try await entries(tile.entryRange)
@@ -298,22 +322,24 @@ final class TransparencyLog: Sendable {
         return bundle
     }
 
-    /// The hashes of `nodes`: those of level 4 and up from memory once read (a stored node never
-    /// changes, and they are an eighth of the tree), the others from the database.
+    /// The hashes of `nodes`: those of the upper levels from memory (see `UpperLevels`), the others
+    /// from the database.
     private func nodes(_ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
         let (cached, missing) = cachedNodes(nodes)
         guard !missing.isEmpty else { return cached }
-        let read = try await store.read { try await $0.log.nodes(missing) }
-        remember(read)
+        // By key, when few: the nodes below the upper levels (before those are filled, many).
+        let read =
+            missing.count <= 16
+            ? try await store.readByKey { try await $0.log.nodes(missing) } : try await store.read { try await $0.log.nodes(missing) }
         return cached.merging(read) { $1 }
     }
 
-    /// Of `nodes`, those the upper-level cache holds, with their hashes, and the others.
+    /// Of `nodes`, those the upper levels hold, with their hashes, and the others.
     private func cachedNodes(_ nodes: [MerkleNode]) -> (found: [MerkleNode: MerkleHash], missing: [MerkleNode]) {
         var found: [MerkleNode: MerkleHash] = [:]
-        let missing = upperNodes.withLock { cache in
+        let missing = upper.withLock { upper in
             nodes.filter { node in
-                guard let hash = cache[node] else { return true }
+                guard let hash = upper.hash(of: node) else { return true }
                 found[node] = hash
                 return false
             }
@@ -321,19 +347,8 @@ final class TransparencyLog: Sendable {
         return (found, missing)
     }
 
-    /// Keeps the upper-level nodes of `read`.
-    private func remember(_ read: [MerkleNode: MerkleHash]) {
-        upperNodes.withLock { cache in
-            if cache.count > Self.upperNodeLimit { cache.removeAll(keepingCapacity: true) }
-            for (node, hash) in read where node.level >= Self.cachedLevel { cache[node] = hash }
-        }
-    }
-
-    /// Node hashes of the upper tree levels, kept once read.
-    private let upperNodes = Mutex<[MerkleNode: MerkleHash]>([:])
-    private static let cachedLevel = 4
-    /// About 40 MB: the upper levels of a log of 8 million entries.
-    private static let upperNodeLimit = 1_000_000
+    /// The stored tree's upper levels, kept in memory.
+    private let upper = Mutex(UpperLevels())
 
     private static func lookup(_ hashes: [MerkleNode: MerkleHash], _ node: MerkleNode) throws -> MerkleHash {
         guard let hash = hashes[node] else { throw LogFailure.missingNode(node) }

@@ -52,43 +52,50 @@ struct WebhookDispatcher: Service {
                 while !Task.isCancelled {
                     let beat = wake.beat
                     var wait = Duration.seconds(1)
+                    // Without endpoints there is nothing to deliver (deliveries go with their
+                    // endpoint): a commit then costs the dispatcher one read.
+                    var endpoints = true
                     do {
-                        if try await queue() { wait = .milliseconds(5) }
+                        let queued = try await queue()
+                        endpoints = queued.endpoints
+                        if queued.more { wait = .milliseconds(5) }
                     } catch {
                         webhooks.logger.error("queueing webhook deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
-                    do {
-                        let now = webhooks.nowMs
-                        // Each endpoint with something due gets a lane of its own, and at most one:
-                        // a slow endpoint holds only its lane.
-                        for endpointID in try await store.read({ try await $0.webhooks.dueEndpoints(now: now) }) {
-                            guard busy.take(endpointID) else { continue }
-                            group.addTask {
-                                var failed = false
-                                do {
-                                    let due = try await store.read { try await $0.webhooks.due(endpointID: endpointID, now: now, limit: Self.laneBatch) }
-                                    for delivery in due where !Task.isCancelled {
-                                        if await !attempt(delivery) { failed = true }
+                    if endpoints {
+                        do {
+                            let now = webhooks.nowMs
+                            // Each endpoint with something due gets a lane of its own, and at most one:
+                            // a slow endpoint holds only its lane.
+                            for endpointID in try await store.read({ try await $0.webhooks.dueEndpoints(now: now) }) {
+                                guard busy.take(endpointID) else { continue }
+                                group.addTask {
+                                    var failed = false
+                                    do {
+                                        let due = try await store.read { try await $0.webhooks.due(endpointID: endpointID, now: now, limit: Self.laneBatch) }
+                                        for delivery in due where !Task.isCancelled {
+                                            if await !attempt(delivery) { failed = true }
+                                        }
+                                    } catch {
+                                        failed = true
+                                        webhooks.logger.error("reading a webhook endpoint's due deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
                                     }
-                                } catch {
-                                    failed = true
-                                    webhooks.logger.error("reading a webhook endpoint's due deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
+                                    // A database that fails is not asked again at once.
+                                    if failed { try? await Task.sleep(for: .seconds(1)) }
+                                    busy.give(endpointID)
+                                    wake.pulse()
                                 }
-                                // A database that fails is not asked again at once.
-                                if failed { try? await Task.sleep(for: .seconds(1)) }
-                                busy.give(endpointID)
-                                wake.pulse()
                             }
+                            if let next = try await store.read({ try await $0.webhooks.nextDue() }), next > now {
+                                wait = min(wait, .milliseconds(next - now))
+                            }
+                            if ContinuousClock.now - lastPrune > .seconds(600) {
+                                lastPrune = .now
+                                try await store.write { try await $0.webhooks.prune(finishedBefore: now - webhooks.settings.retention.milliseconds) }
+                            }
+                        } catch {
+                            webhooks.logger.error("reading the webhook outbox failed", metadata: ["error": "\(String(reflecting: error))"])
                         }
-                        if let next = try await store.read({ try await $0.webhooks.nextDue() }), next > now {
-                            wait = min(wait, .milliseconds(next - now))
-                        }
-                        if ContinuousClock.now - lastPrune > .seconds(600) {
-                            lastPrune = .now
-                            try await store.write { try await $0.webhooks.prune(finishedBefore: now - webhooks.settings.retention.milliseconds) }
-                        }
-                    } catch {
-                        webhooks.logger.error("reading the webhook outbox failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
                     await wake.wait(after: beat, timeout: max(wait, .milliseconds(5)))
                 }
@@ -110,10 +117,10 @@ struct WebhookDispatcher: Service {
 
     /// Moves every enabled endpoint's cursor towards the newest event, queueing what its filters
     /// keep; true when some endpoint has more to look at.
-    func queue() async throws -> Bool {
+    func queue() async throws -> (more: Bool, endpoints: Bool) {
         let store = webhooks.store
         let endpoints = try await store.read { try await $0.webhooks.endpoints() }
-        guard !endpoints.isEmpty else { return false }
+        guard !endpoints.isEmpty else { return (false, false) }
         let newest = try await store.read { try await $0.counters.current(.events) }
         var more = false
         for listed in endpoints where listed.enabled && listed.cursor < newest {
@@ -135,7 +142,7 @@ struct WebhookDispatcher: Service {
                 more = true
             }
         }
-        return more
+        return (more, true)
     }
 
     /// One attempt at a due delivery: claimed, sent, and its outcome recorded with the delivery's

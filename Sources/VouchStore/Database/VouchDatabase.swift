@@ -251,6 +251,28 @@ package final class VouchDatabase: Sendable {
         }
     }
 
+    /// Runs read-only `body` made of a few reads by key (index lookups of a handful of rows, which
+    /// take microseconds) on the caller's own thread, through a reader connection no other body is
+    /// using: it saves the hand-off to a reader thread and back, which is most of the time such a
+    /// read takes. With no idle reader it goes the way of `read`. Never for a scan, a range of
+    /// unbounded size or anything that can take a millisecond: that would hold a thread of Swift's
+    /// cooperative pool, which has one per core.
+    package func readByKey<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        switch engine {
+        case .sqlite:
+            let idle = readerLoad.withLock { load -> Int? in
+                guard let index = load.firstIndex(of: 0) else { return nil }
+                load[index] += 1
+                return index
+            }
+            guard let index = idle else { return try await read(body) }
+            defer { readerLoad.withLock { $0[index] -= 1 } }
+            return try await body(sqliteReaders[index])
+        case .postgres:
+            return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
+        }
+    }
+
     private static func inTransaction<R: Sendable>(
         _ sql: any SQLDatabase, _ body: @escaping @Sendable (any SQLDatabase) async throws -> R
     ) async throws -> R {

@@ -7,7 +7,7 @@ import Testing
 import VouchCore
 import VouchAPI
 import VouchKit
-import VouchServer
+@testable import VouchServer
 import X509
 
 @Suite("Transparency log")
@@ -136,6 +136,63 @@ struct TransparencyLogTests {
         }
     }
 
+    /// The published checkpoint once it covers at least `size` entries (polled, with a deadline).
+    static func checkpoint(_ client: any TestClientProtocol, covering size: UInt64, verifier: NoteVerifier) async throws -> Checkpoint {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let note = try await client.call(.get, "/v1/log/checkpoint")
+            if note.status == 200, let checkpoint = try? Checkpoint.verify(signedNote: note.text, verifiers: [verifier]).get(), checkpoint.size >= size {
+                return checkpoint
+            }
+            try #require(ContinuousClock.now < deadline, "no checkpoint covered \(size) entries within 30 s: \(note.text)")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Compares the server's inclusion and consistency proofs and its hash tiles with a tree
+    /// rebuilt from its entries, at every index and size of a log of `checkpoint.size` entries.
+    static func expectProofsAgreeWithTheEntries(_ client: any TestClientProtocol, checkpoint: Checkpoint) async throws {
+        let entries = try await client.call(.get, "/v1/log/entries?start=0&end=\(checkpoint.size)").json["entries"]!.arrayValue
+        var tree = MerkleTree()
+        for entry in entries { tree.append(Array(try #require(entry["entry"]?.stringValue).utf8)) }
+        #expect(try tree.rootHash(size: checkpoint.size) == checkpoint.rootHash)
+        for index in 0..<checkpoint.size {
+            let proof = try await client.call(.get, "/v1/log/proof/inclusion?index=\(index)&size=\(checkpoint.size)").json
+            #expect(proof["inclusionProof"]?.arrayValue.compactMap(\.stringValue)
+                == (try tree.inclusionProof(leafIndex: index, treeSize: checkpoint.size)).hashes.map(\.base64EncodedString), "inclusion of \(index)")
+        }
+        for from in 1...checkpoint.size {
+            let proof = try await client.call(.get, "/v1/log/proof/consistency?from=\(from)&to=\(checkpoint.size)").json
+            #expect(proof["proof"]?.arrayValue.compactMap(\.stringValue)
+                == (try tree.consistencyProof(oldSize: from, newSize: checkpoint.size)).hashes.map(\.base64EncodedString), "consistency from \(from)")
+        }
+        let width = Int(checkpoint.size)
+        let tile = try await client.call(.get, "/v1/log/tile/0/000.p/\(width)")
+        #expect(Array(tile.body) == tree.leafHashes.prefix(width).flatMap(\.bytes))
+    }
+
+    /// Proofs use the upper tree levels the server keeps in memory: those the sequencer stored
+    /// as it appended and, after a restart, those it read back, each level filled in order.
+    @Test func proofsFromTheUpperLevelsKeptInMemoryAgreeWithTheEntries() async throws {
+        try await withDataDirectory { dir in
+            let first = try await withServer(dataDirectory: dir) { client, admin in
+                let verifier = try await Self.verifier(client)
+                let start = try await Self.checkpoint(client, covering: 1, verifier: verifier).size
+                // 70 events: levels 4 to 6 of the tree hold nodes.
+                for group in 0..<70 { _ = try await client.createGroup("upper-\(group)", apiKey: admin) }
+                let checkpoint = try await Self.checkpoint(client, covering: start + 70, verifier: verifier)
+                try await Self.expectProofsAgreeWithTheEntries(client, checkpoint: checkpoint)
+                return checkpoint.size
+            }
+            try await withServer(dataDirectory: dir) { client, admin in
+                let verifier = try await Self.verifier(client)
+                for group in 0..<20 { _ = try await client.createGroup("again-\(group)", apiKey: admin) }
+                let checkpoint = try await Self.checkpoint(client, covering: first + 20, verifier: verifier)
+                try await Self.expectProofsAgreeWithTheEntries(client, checkpoint: checkpoint)
+            }
+        }
+    }
+
     @Test func aRestartedServerKeepsItsTreeAndKey() async throws {
         try await withDataDirectory { dir in
             let first = try await withServer(dataDirectory: dir) { client, admin in
@@ -236,5 +293,59 @@ struct TransparencyLogTests {
                 #expect(try Checkpoint(parsing: next.text).size > Checkpoint(parsing: note.text).size)
             }
         }
+    }
+}
+
+@Suite("Transparency log: upper levels in memory")
+struct UpperLevelsTests {
+    static func node(_ level: Int, _ index: UInt64) -> (node: MerkleNode, hash: MerkleHash) {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        bytes[0] = UInt8(level)
+        bytes[1] = UInt8(index & 0xFF)
+        return (MerkleNode(level: level, index: index), try! MerkleHash(bytes: bytes))
+    }
+
+    @Test func eachLevelIsKeptInOrderFromIndexZero() throws {
+        var upper = UpperLevels()
+        upper.add([Self.node(3, 0), Self.node(4, 0), Self.node(4, 2), Self.node(5, 0)])
+        // Below the floor, and past the end of a level's run, nothing is kept.
+        #expect(upper.hash(of: MerkleNode(level: 3, index: 0)) == nil)
+        #expect(upper.hash(of: MerkleNode(level: 4, index: 0)) == Self.node(4, 0).hash)
+        #expect(upper.hash(of: MerkleNode(level: 4, index: 2)) == nil)
+        #expect(upper.count(level: 4) == 1)
+        #expect(upper.hash(of: MerkleNode(level: 5, index: 0)) == Self.node(5, 0).hash)
+        // A tree of 64 entries stores 4 nodes at level 4, 2 at 5, 1 at 6: the first run missing is level 4's from 1.
+        let missingRun = upper.missing(storedSize: 64, limit: 10)
+        let missing = try #require(missingRun)
+        #expect(missing.level == 4 && missing.first == 1 && missing.count == 3)
+        upper.add(level: 4, from: 1, [Self.node(4, 1).hash, Self.node(4, 2).hash, Self.node(4, 3).hash])
+        upper.add(level: 4, from: 9, [Self.node(4, 9).hash])
+        #expect(upper.count(level: 4) == 4)
+        let nextRun = upper.missing(storedSize: 64, limit: 10)
+        let next = try #require(nextRun)
+        #expect(next.level == 5 && next.first == 1 && next.count == 1)
+        upper.add(level: 5, from: 1, [Self.node(5, 1).hash])
+        upper.add([Self.node(6, 0)])
+        let complete = upper.missing(storedSize: 64, limit: 10)
+        #expect(complete == nil)
+        let stillComplete = upper.missing(storedSize: 64 + 15, limit: 10)
+        #expect(stillComplete == nil)
+        let grownRun = upper.missing(storedSize: 80, limit: 10)
+        let grown = try #require(grownRun)
+        #expect(grown.level == 4 && grown.first == 4 && grown.count == 1)
+    }
+
+    @Test func theLowestLevelKeptRisesToStayWithinTheBudget() throws {
+        // 1,024 entries keep 64 + 32 + … + 1 = 127 nodes from level 4 (4,064 bytes); a budget of
+        // 4,000 bytes keeps level 5 up instead (63 nodes).
+        #expect(UpperLevels.bytes(storedSize: 1024, from: 4) == 127 * 32)
+        var upper = UpperLevels(budget: 4000)
+        upper.add([Self.node(4, 0), Self.node(5, 0)])
+        let missingRun = upper.missing(storedSize: 1024, limit: 100)
+        let missing = try #require(missingRun)
+        #expect(upper.lowest == 5)
+        #expect(missing.level == 5 && missing.first == 1 && missing.count == 31)
+        #expect(upper.hash(of: MerkleNode(level: 4, index: 0)) == nil)
+        #expect(upper.hash(of: MerkleNode(level: 5, index: 0)) == Self.node(5, 0).hash)
     }
 }
