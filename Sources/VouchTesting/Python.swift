@@ -6,7 +6,7 @@ public func python(importing module: String) -> String? {
     for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
         let python = String(directory) + "/python3"
         guard FileManager.default.isExecutableFile(atPath: python) else { continue }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", "import \(module)"]
         process.standardOutput = FileHandle.nullDevice

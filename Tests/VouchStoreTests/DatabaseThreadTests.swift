@@ -9,24 +9,34 @@ import VouchStore
 /// SQLite statements run on the database's own threads, never on Swift's cooperative pool.
 @Suite("SQLite off the cooperative pool")
 struct DatabaseThreadTests {
-    /// Counts to three million inside SQLite: about a second of one connection's time.
-    static let slowSQL: SQLQueryString = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) AS n FROM c"
-
     @Test func slowReadsHoldOnlyTheirOwnConnections() async throws {
         try await StoreEngine.sqlite.withStore { store in
-            // As many slow reads as the pool has threads (at least two): run in place, they would
-            // hold every cooperative thread and nothing else could run until they end.
+            // As many slow reads as the pool has threads (at least two), each holding its thread
+            // until the test lets it go: run in place, they would hold every cooperative thread and
+            // nothing else could run. A watchdog lets them go after 60 s, so that a broken store
+            // fails this test instead of hanging it.
             let slowCount = max(2, ProcessInfo.processInfo.activeProcessorCount)
             let finished = Finished()
+            let gate = Gate()
             let (started, startedSignal) = AsyncStream.makeStream(of: Void.self)
             let slow = (0..<slowCount).map { _ in
                 Task {
                     let count = try await store.database.read { sql in
                         startedSignal.yield()
-                        return try await sql.raw(Self.slowSQL).first(decodingColumn: "n", as: Int.self)
+                        // Blocks the thread the body runs on, as a long statement would.
+                        while !gate.open.load(ordering: .acquiring) { usleep(1_000) }
+                        return try await sql.raw("SELECT 7 AS n").first(decodingColumn: "n", as: Int.self)
                     }
                     finished.count.add(1, ordering: .relaxed)
                     return count
+                }
+            }
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(60)
+                while !gate.open.load(ordering: .acquiring) && Date() < deadline { usleep(10_000) }
+                if !gate.open.load(ordering: .acquiring) {
+                    gate.watchdogFired.store(true, ordering: .releasing)
+                    gate.open.store(true, ordering: .releasing)
                 }
             }
             var starts = 0
@@ -34,16 +44,20 @@ struct DatabaseThreadTests {
                 starts += 1
                 if starts == slowCount { break }
             }
-            // While they run: a read on another connection, a committed write, and plain work on the pool.
+            // While they hold their threads: a read on another connection, a committed write, and
+            // plain work on the pool.
             let version = try await store.read { try await $0.counters.current(.events) }
             #expect(version == 0)
             let key = try await store.transaction { try await $0.counters.next(.policies) }
             #expect(key == 1)
             let sum = await Task { (1...1000).reduce(0, +) }.value
             #expect(sum == 500_500)
-            #expect(finished.count.load(ordering: .relaxed) == 0, "the slow reads should still be running")
+            #expect(finished.count.load(ordering: .relaxed) == 0, "the slow reads should still be held")
+            let waited = gate.watchdogFired.load(ordering: .acquiring)
+            #expect(!waited, "the other work waited for the slow reads")
+            gate.open.store(true, ordering: .releasing)
             for task in slow {
-                #expect(try await task.value == 3_000_000)
+                #expect(try await task.value == 7)
             }
         }
     }
@@ -111,6 +125,12 @@ struct DatabaseThreadTests {
             #expect(store.database.localCommits(advancing: .revocations) == revocations + 1, "a rolled-back advance is not counted")
         }
     }
+}
+
+/// Holds the slow reads of `slowReadsHoldOnlyTheirOwnConnections` until it opens.
+private final class Gate: Sendable {
+    let open = Atomic<Bool>(false)
+    let watchdogFired = Atomic<Bool>(false)
 }
 
 private final class Finished: Sendable {

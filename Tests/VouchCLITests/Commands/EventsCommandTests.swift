@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VouchTesting
 
 /// `vouch events tail`: events printed as the server commits them, from the stream.
 @Suite("vouch events tail")

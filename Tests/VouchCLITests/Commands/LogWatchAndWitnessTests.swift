@@ -4,6 +4,7 @@ import VouchKit
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import VouchTesting
 #endif
 
 private let hasSQLite3Program = FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3")

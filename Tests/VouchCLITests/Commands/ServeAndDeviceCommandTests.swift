@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VouchKit
+import VouchTesting
 
 /// The README's quickstart with the real executables: `vouch serve` in its own process, then the
 /// admin and device commands against it.

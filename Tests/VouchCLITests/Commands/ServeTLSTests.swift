@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VouchTesting
 
 /// `vouch serve --tls-cert --tls-key`: the main listener speaks only TLS, with the operator's
 /// certificate, and refuses a key others may read or one that is not the certificate's.

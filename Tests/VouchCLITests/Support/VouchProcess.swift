@@ -285,6 +285,7 @@ extension VouchProcess {
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import VouchTesting
 #endif
 
 extension VouchProcess {

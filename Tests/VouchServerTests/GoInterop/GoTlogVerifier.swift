@@ -1,5 +1,6 @@
 import Foundation
 import VouchKit
+import VouchTesting
 
 /// The Go reference implementation of signed notes and transparency-log proofs, as a program the
 /// tests run: `tlogcheck` (beside this file) checks checkpoints with `golang.org/x/mod/sumdb/note`
