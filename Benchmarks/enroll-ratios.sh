@@ -24,31 +24,16 @@ for tool in go cfssl openssl; do
     command -v $tool >/dev/null || { echo "$tool is not installed (apt-get install golang golang-cfssl openssl)" >&2; exit 2; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
+source ./serve.sh
 (cd enroll-load && GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off go build -o "$work/enroll-load" .)
-(cd .. && swift build -c release --product vouch >/dev/null)
-VOUCH=$(cd .. && pwd)/.build/release/vouch
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # Vouch on SQLite, a group whose claim token has no use limit.
-"$VOUCH" serve --port 0 --data-dir "$work/vouch" --rate-limit 10000000 > "$work/vouch.log" 2>&1 &
-vouch_pid=$!
-pids+=("$vouch_pid")
-for _ in $(seq 1 600); do grep -q "listening on" "$work/vouch.log" 2>/dev/null && break; sleep 0.1; done
-VOUCH_URL=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\)).*/http:\/\/\1/p' "$work/vouch.log" | head -1)
-[ -n "$VOUCH_URL" ] || { cat "$work/vouch.log" >&2; exit 1; }
-TOKEN=$(VOUCH_API_KEY=$(cat "$work/vouch/admin-api-key") "$VOUCH" admin group create --server "$VOUCH_URL" --name bench --token-uses unlimited | tail -1)
+start_server "$work/vouch" "$work/vouch.log"
+TOKEN=$(VOUCH_API_KEY=$(cat "$work/vouch/admin-api-key") "$VOUCH" admin group create --server "$SERVER" --name bench --token-uses unlimited | tail -1)
 
 # cfssl with a P-256 CA of its own.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca-key.pem" -out "$work/ca.pem" \
@@ -74,8 +59,8 @@ measure() {
 
 {
     measure cfssl-p256 "$cfssl_pid" -mode cfssl -url "http://127.0.0.1:$cfssl_port" -key p256
-    measure vouch-p256 "$vouch_pid" -mode vouch -url "$VOUCH_URL" -group bench -token "$TOKEN" -key p256
-    measure vouch-ed25519 "$vouch_pid" -mode vouch -url "$VOUCH_URL" -group bench -token "$TOKEN" -key ed25519
+    measure vouch-p256 "$server_pid" -mode vouch -url "$SERVER" -group bench -token "$TOKEN" -key p256
+    measure vouch-ed25519 "$server_pid" -mode vouch -url "$SERVER" -group bench -token "$TOKEN" -key ed25519
     measure cfssl-p256-again "$cfssl_pid" -mode cfssl -url "http://127.0.0.1:$cfssl_port" -key p256
 } > "$work/results"
 

@@ -18,11 +18,7 @@ duration=${SECONDS_PER_LOAD:-10}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "openssl is not installed" >&2; exit 2; }
 
-swift build -c release --product vouch >/dev/null
-VOUCH=$PWD/.build/release/vouch
-work=$(mktemp -d)
 source Benchmarks/serve.sh
-trap 'stop_server; rm -rf "$work"' EXIT
 
 start_server "$work/data" "$work/serve.log"
 export VOUCH_API_KEY=$(cat "$work/data/admin-api-key")

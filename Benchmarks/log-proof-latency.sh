@@ -26,11 +26,7 @@ for tool in wrk python3 curl; do
     command -v $tool >/dev/null || { echo "$tool is not installed (apt-get install $tool)" >&2; exit 2; }
 done
 
-swift build -c release --product vouch >/dev/null
-VOUCH=$PWD/.build/release/vouch
-work=$(mktemp -d)
 source Benchmarks/serve.sh
-trap 'stop_server; rm -rf "$work"' EXIT
 
 # The authority, then the events written straight into its database while it is stopped.
 start_server "$work/data" "$work/serve.log"

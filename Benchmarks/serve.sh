@@ -1,9 +1,18 @@
 # Sourced by the scripts that load a release `vouch serve` from outside (http-ratios.sh,
-# log-proof-latency.sh): starts and stops one server.
+# log-proof-latency.sh, enroll-ratios.sh), from any directory:
+#   builds the release `vouch` (VOUCH is its path), makes a scratch directory (work), and removes it
+#   and stops the server on exit; other programs to stop on exit go in `pids`.
 #   start_server DATA_DIR LOG   starts `$VOUCH serve` on a free port over DATA_DIR, logging to LOG,
 #                               and waits until it listens: sets server_pid and SERVER (its URL)
 #   stop_server                 stops it and waits for it to end
+repository=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+(cd "$repository" && swift build -c release --product vouch >/dev/null)
+VOUCH=$repository/.build/release/vouch
+work=$(mktemp -d)
 server_pid=""
+pids=()
+trap 'stop_server; for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
 start_server() {
     local data=$1 log=$2
     : > "$log"

@@ -116,7 +116,7 @@ final class TransparencyLog: Sendable {
     }
 
     /// Reads into memory upper-level nodes stored but not yet kept (at start, after another node's
-    /// appends): at most `reads` runs of `UpperLevels.readSize` nodes per call, so that a large log
+    /// appends): at most `reads` runs of `upperReadSize` nodes per call, so that a large log
     /// is taken up over a few passes of the sequencer, not in one long hold of a reader.
     private func fillUpperLevels(reads: Int = 16) async throws {
         for _ in 0..<reads {
@@ -301,11 +301,7 @@ final class TransparencyLog: Sendable {
         if let tileLevel = tile.level {
             let first = tile.index * UInt64(LogTile.fullWidth)
             let level = tileLevel * LogTile.height
-            let kept: [MerkleHash]? = upper.withLock { upper in
-                guard upper.count(level: level) >= first + UInt64(tile.width) else { return nil }
-                return (0..<UInt64(tile.width)).compactMap { upper.hash(of: MerkleNode(level: level, index: first + $0)) }
-            }
-            if let kept { return kept.flatMap(\.bytes) }
+            if let kept = upper.withLock({ $0.hashes(level: level, from: first, count: tile.width) }) { return kept.flatMap(\.bytes) }
             let hashes = try await store.read { try await $0.log.nodes(level: level, from: first, count: tile.width) }
             guard hashes.count == tile.width else { throw LogFailure.missingNode(MerkleNode(level: level, index: first + UInt64(hashes.count))) }
             return hashes.flatMap(\.bytes)

@@ -40,6 +40,13 @@ struct UpperLevels: Sendable {
         return UInt64(runs[position].count)
     }
 
+    /// The `count` hashes of `level` from index `first`, if all are kept.
+    func hashes(level: Int, from first: UInt64, count: Int) -> ArraySlice<MerkleHash>? {
+        let position = level - lowest
+        guard position >= 0, position < runs.count, first + UInt64(count) <= UInt64(runs[position].count) else { return nil }
+        return runs[position][Int(first)..<Int(first) + count]
+    }
+
     /// Keeps those of `nodes` that continue their level's run; the others are left for a read.
     mutating func add(_ nodes: some Sequence<(node: MerkleNode, hash: MerkleHash)>) {
         for (node, hash) in nodes where node.level >= lowest {

@@ -269,7 +269,7 @@ package final class VouchDatabase: Sendable {
             defer { readerLoad.withLock { $0[index] -= 1 } }
             return try await body(sqliteReaders[index])
         case .postgres:
-            return try await body(postgres!.database(logger: logger).sql(queryLogLevel: nil))
+            return try await read(body)
         }
     }
 

@@ -321,6 +321,8 @@ struct UpperLevelsTests {
         upper.add(level: 4, from: 1, [Self.node(4, 1).hash, Self.node(4, 2).hash, Self.node(4, 3).hash])
         upper.add(level: 4, from: 9, [Self.node(4, 9).hash])
         #expect(upper.count(level: 4) == 4)
+        #expect(upper.hashes(level: 4, from: 1, count: 3).map(Array.init) == [Self.node(4, 1).hash, Self.node(4, 2).hash, Self.node(4, 3).hash])
+        #expect(upper.hashes(level: 4, from: 2, count: 3) == nil)
         let nextRun = upper.missing(storedSize: 64, limit: 10)
         let next = try #require(nextRun)
         #expect(next.level == 5 && next.first == 1 && next.count == 1)
