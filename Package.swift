@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "VouchAPI", targets: ["VouchAPI"]),
         .library(name: "VouchStore", targets: ["VouchStore"]),
         .library(name: "VouchServer", targets: ["VouchServer"]),
+        .library(name: "VouchGateway", targets: ["VouchGateway"]),
         .executable(name: "vouch", targets: ["VouchCLI"]),
     ],
     dependencies: [
@@ -120,6 +121,19 @@ let package = Package(
             resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
+        // Enforcement inside a broker (Integrations/Mosquitto): decisions in process, kept current
+        // from the server's /v1/gateway routes.
+        .target(
+            name: "VouchGateway",
+            dependencies: [
+                "VouchAPI",
+                "VouchCore",
+                "VouchKit",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "VouchTesting",
             dependencies: [
@@ -210,6 +224,7 @@ let package = Package(
                 "VouchKit",
                 "VouchTesting",
                 "VouchSimulation",
+                "VouchGateway",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -218,6 +233,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             // The Go program the interop tests build and run; not a resource of the test bundle.
             exclude: ["GoInterop/tlogcheck", "Vectors"],

@@ -22,7 +22,7 @@ struct Vouch: AsyncParsableCommand {
         subcommands: [
             KeysCommand.self, DIDCommand.self, CredentialCommand.self, PresentationCommand.self,
             StatusListCommand.self, LogCommand.self, WitnessCommand.self, ServeCommand.self, DeviceCommand.self, AdminCommand.self,
-            PolicyCommand.self, AuthorizeCommand.self, EventsCommand.self, WebhookCommand.self, SimulateCommand.self,
+            PolicyCommand.self, AuthorizeCommand.self, EventsCommand.self, WebhookCommand.self, GatewayCommand.self, SimulateCommand.self,
         ]
     )
 

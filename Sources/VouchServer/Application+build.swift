@@ -178,6 +178,11 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
             statusListSize: IssuanceService.statusListSize
         ).endpoints,
         atPath: "/v1/revocations")
+    router.addRoutes(
+        GatewayController(
+            apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat, clock: services.clock, open: .init()
+        ).endpoints,
+        atPath: "/v1/gateway")
     let webhooks = WebhookController(apiKeys: services.apiKeys, webhooks: services.webhooks)
     router.addRoutes(webhooks.adminEndpoints, atPath: "/v1/admin")
     router.addRoutes(webhooks.publicEndpoints, atPath: "/v1/webhooks")

@@ -129,7 +129,7 @@ extension AdminCommand {
             commandName: "api-key", abstract: "API keys: one per person or program, with the least scope it needs.",
             discussion: """
                 Scopes: admin (everything, API keys included), operator (devices, groups, firmware, policy), \
-                read-only (reads), gateway (POST /v1/authorize only: for brokers and gateways, never the admin key).
+                read-only (reads), gateway (POST /v1/authorize and the reads under /v1/gateway: for brokers and gateways, never the admin key).
                 """,
             subcommands: [Create.self, List.self, Revoke.self])
 

@@ -1,7 +1,8 @@
 /// What an API key may do.
 public enum APIScope: String, Sendable, Codable, CaseIterable, Comparable {
     /// An enforcement point (a broker plugin, a gateway): asks `POST /v1/authorize` on behalf of
-    /// real attempts, and only that. Its denials count against the device in monitoring; the
+    /// real attempts, and reads what deciding on its own takes (`/v1/gateway`: devices' decision
+    /// facts, the policy, their changes). Its denials count against the device in monitoring; the
     /// questions of every other key never move a score. It reads nothing else.
     case gateway
     /// Reads everything.

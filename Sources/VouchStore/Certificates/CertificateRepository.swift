@@ -86,6 +86,20 @@ package struct CertificateRepository: Sendable {
             .orderBy("not_before").orderBy("serial").all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
     }
 
+    /// The serials of the certificates of `deviceIDs` (at most a few hundred at a time) that are
+    /// good at `now`: neither revoked, on hold nor expired; by device id.
+    package func goodSerials(deviceIDs: [String], at now: Int) async throws -> [String: [String]] {
+        guard !deviceIDs.isEmpty else { return [:] }
+        let rows = try await sql.select().column("serial").column("device_id").from("certificates")
+            .where("device_id", .in, deviceIDs).where("revoked_at", .is, SQLLiteral.null).where("not_after", .greaterThan, now)
+            .orderBy("serial").all()
+        var serials: [String: [String]] = [:]
+        for row in rows {
+            serials[try row.decode(column: "device_id", as: String.self), default: []].append(try row.decode(column: "serial", as: String.self))
+        }
+        return serials
+    }
+
     /// Certificates revoked or on hold that have not expired at `now`, by serial: the CRL's entries.
     /// The condition on `revoked_at` is a range (revocation times are positive) and the rows are sorted
     /// here, not by the query: so both engines answer from `certificates_by_revocation` without

@@ -97,6 +97,13 @@ package struct DeviceRepository: Sendable {
         return try await query.first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
     }
 
+    /// The devices among `ids` that exist (at most a few hundred ids at a time), in no order.
+    package func find(ids: [String]) async throws -> [DeviceRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await sql.select().column("*").from("devices").where("id", .in, ids)
+            .all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
     package func find(did: String) async throws -> DeviceRecord? {
         try await sql.select().column("*").from("devices").where("did", .equal, did)
             .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)

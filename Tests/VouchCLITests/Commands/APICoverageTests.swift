@@ -41,6 +41,10 @@ struct APICoverageTests {
         "POST /v1/admin/webhooks/{id}/deliveries/{seq}/redeliver": ["webhook", "redeliver"],
         "POST /v1/admin/webhooks/{id}/replay": ["webhook", "replay"],
         "GET /metrics": ["admin", "metrics"],
+        "GET /v1/gateway/devices": ["gateway", "devices"],
+        "GET /v1/gateway/devices/{id}": ["gateway", "device"],
+        "GET /v1/gateway/policy": ["gateway", "policy"],
+        "GET /v1/gateway/stream": ["gateway", "watch"],
     ]
 
     /// The operations of the document whose security accepts an API key.

@@ -28,17 +28,19 @@ struct AccessMatrixTests {
         "GET /v1/admin/webhooks/{id}/deliveries": .readOnly, "POST /v1/admin/webhooks/{id}/deliveries/{seq}/redeliver": .admin,
         "POST /v1/admin/webhooks/{id}/replay": .admin,
         "GET /v1/events": .readOnly, "GET /v1/events/stream": .readOnly, "GET /metrics": .readOnly, "POST /v1/authorize": .gateway,
+        "GET /v1/gateway/devices": .gateway, "GET /v1/gateway/devices/{id}": .gateway, "GET /v1/gateway/policy": .gateway,
+        "GET /v1/gateway/stream": .gateway,
     ]
 
     /// Routes whose granted answer never ends (a stream): only their refusals are asked for here;
     /// their own tests read them.
-    static let endless: Set<String> = ["GET /v1/events/stream"]
+    static let endless: Set<String> = ["GET /v1/events/stream", "GET /v1/gateway/stream"]
 
     @Test func everyRouteRequiresItsScope() async throws {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin, routes in
                 let keyed = Set(routes.filter { route in
-                    ["/v1/admin/", "/v1/events", "/metrics", "/v1/authorize"].contains { route.split(separator: " ").last?.hasPrefix($0) == true }
+                    ["/v1/admin/", "/v1/events", "/metrics", "/v1/authorize", "/v1/gateway/"].contains { route.split(separator: " ").last?.hasPrefix($0) == true }
                 })
                 #expect(keyed == Set(Self.required.keys), "routes without a row: \(keyed.subtracting(Self.required.keys)); rows without a route: \(Set(Self.required.keys).subtracting(keyed))")
                 let fleet = PolicyFleet(client: client, admin: admin)

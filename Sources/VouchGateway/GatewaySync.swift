@@ -1,0 +1,131 @@
+import Foundation
+import Synchronization
+import VouchAPI
+import VouchCore
+import VouchKit
+
+/// Keeps a `BrokerGate` current with a Vouch server: the devices and the policy read in full
+/// (`/v1/gateway/devices`, `/v1/gateway/policy`), then every change as it is committed
+/// (`/v1/gateway/stream`, resumed after the last change applied). When the server cannot be
+/// reached the gate keeps deciding from what it has (see `BrokerGate.Settings`), and the sync
+/// tries again, a second later at first, then up to every 30 s; back, it resumes where it was, or
+/// loads everything again when the server no longer knows that position.
+public final class GatewaySync: Sendable {
+    public let gate: BrokerGate
+    private let client: VouchClient
+    private let stream: EventStreamClient
+    private let log: @Sendable (String) -> Void
+    private let task = Mutex<Task<Void, Never>?>(nil)
+    /// Devices read per page at a full load.
+    let pageSize: Int
+
+    /// `log` gets one line per thing an operator should know (loaded, lost, back).
+    public init(gate: BrokerGate, server: String, apiKey: String, pageSize: Int = 1000, log: @escaping @Sendable (String) -> Void) throws {
+        self.gate = gate
+        self.pageSize = min(max(pageSize, 1), 1000)
+        self.client = VouchClient(transport: try URLSessionTransport(server: server), credential: .apiKey(apiKey))
+        self.stream = try EventStreamClient(server: server, apiKey: apiKey)
+        self.log = log
+    }
+
+    /// Starts following the server, in the background.
+    public func start() {
+        task.withLock { running in
+            guard running == nil else { return }
+            running = Task.detached { [self] in await run() }
+        }
+    }
+
+    /// Stops following it.
+    public func stop() {
+        task.withLock { running in
+            running?.cancel()
+            running = nil
+        }
+    }
+
+    private func run() async {
+        var delay: Duration = .seconds(1)
+        var reload = true
+        while !Task.isCancelled {
+            do {
+                if reload || gate.sequence == nil {
+                    try await loadAll()
+                    reload = false
+                }
+                try await follow()
+                delay = .seconds(1)
+            } catch let error as VouchClientError where error.status == 409 {
+                // The server does not know the position (a new database): everything again.
+                log("Vouch does not know event \(gate.sequence ?? 0) (\(error.reason)); loading every device again")
+                reload = true
+            } catch is CancellationError {
+                return
+            } catch {
+                log("cannot follow Vouch: \((error as? VouchClientError)?.reason ?? "\(error)"); trying again in \(delay.components.seconds) s")
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+
+    /// Reads every device and the policy, and hands them to the gate at once.
+    func loadAll() async throws {
+        var devices: [GatewayDevice] = []
+        var after: String?
+        var sequence: Int?
+        repeat {
+            let page = try await client.gatewayDevices(after: after, limit: pageSize)
+            // The first page's position: changes during the walk come again from the stream.
+            if sequence == nil { sequence = page.sequence }
+            devices += page.devices
+            after = page.next
+        } while after != nil
+        let policy = try compile(try await client.gatewayPolicy())
+        gate.load(devices: devices, policy: policy, sequence: sequence ?? 0)
+        log("loaded \(devices.count) devices and policy version \(gate.policyVersion) from Vouch, current with event \(sequence ?? 0)")
+    }
+
+    /// Applies the stream's frames until it ends.
+    private func follow() async throws {
+        let after = gate.sequence ?? 0
+        let decoder = JSONDecoder()
+        for try await frame in stream.frames(path: "/v1/gateway/stream", lastEventID: String(after), comments: true) {
+            if let comment = frame.comment {
+                // ": heartbeat N": every change up to N has been sent.
+                let words = comment.split(separator: " ")
+                gate.heard(sequence: words.count == 2 && words[0] == "heartbeat" ? Int(words[1]) : nil)
+                continue
+            }
+            let sequence = frame.id.flatMap { Int($0) }
+            let data = Data(frame.data.utf8)
+            switch frame.event {
+            case "device":
+                gate.apply(try decoder.decode(GatewayDevice.self, from: data), sequence: sequence)
+            case "removed":
+                gate.remove(device: try decoder.decode(GatewayRemoval.self, from: data).id, sequence: sequence)
+            case "policy":
+                if let policy = try compile(try decoder.decode(GatewayPolicy.self, from: data)) {
+                    gate.apply(policy: policy, sequence: sequence)
+                    log("policy version \(policy.version) in force")
+                } else {
+                    gate.heard(sequence: sequence)
+                }
+            default:
+                gate.heard(sequence: sequence)
+            }
+        }
+    }
+
+    /// The policy compiled; nil (said in the log) when its text does not parse here, so that the
+    /// version in force keeps deciding.
+    private func compile(_ policy: GatewayPolicy) throws -> CompiledPolicy? {
+        guard policy.version > 0 else { return CompiledPolicy(version: 0, document: .empty) }
+        do {
+            return CompiledPolicy(version: policy.version, document: try PolicyDocument(parsing: policy.source))
+        } catch {
+            log("policy version \(policy.version) does not parse here (\(error.problems.prefix(3).map(\.description).joined(separator: "; "))); keeping version \(gate.policyVersion)")
+            return nil
+        }
+    }
+}

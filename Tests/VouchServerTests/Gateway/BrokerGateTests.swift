@@ -1,0 +1,259 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Synchronization
+import Testing
+import VouchAPI
+import VouchCore
+import VouchGateway
+import VouchKit
+import VouchTesting
+
+/// The policy the broker tests upload: topics per device, a console that reads everything, a
+/// statement that holds only from one network, and a quarantine allow-list.
+let mqttPolicyYAML = """
+    zones:
+      line-3: {}
+      plant-ops: {}
+    roles:
+      sensor:
+        allow:
+          - publish:telemetry/${device.id}/#
+          - subscribe:commands/${device.id}/#
+          - receive:commands/${device.id}/#
+        deny:
+          - publish:telemetry/${device.id}/debug
+      console:
+        allow: ["subscribe:telemetry/#", "receive:telemetry/#", "publish:commands/#"]
+      maintenance:
+        statements:
+          - effect: allow
+            actions: [publish]
+            resources: ["config/${device.zone}/#"]
+            conditions: {sourceAddresses: [10.0.0.0/8]}
+    quarantine:
+      allow: ["publish:quarantine/${device.id}"]
+    """
+
+/// The DER of the first PEM block of `pem`.
+func derOfPEM(_ pem: String) throws -> [UInt8] {
+    let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+    return Array(try #require(Data(base64Encoded: body)))
+}
+
+/// A gate following a live test server with a gateway key, loaded.
+struct FollowedGate {
+    let gate: BrokerGate
+    let sync: GatewaySync
+    let lines = LogLines()
+
+    final class LogLines: Sendable {
+        let all = Mutex<[String]>([])
+    }
+
+    init(
+        server: String, admin: String, client: any TestClientProtocol, settings: BrokerGate.Settings = BrokerGate.Settings(), pageSize: Int = 1000
+    ) async throws {
+        let key = try await client.vouch(.apiKey(admin)).createAPIKey(CreateAPIKey(name: "broker-\(UUID().uuidString.prefix(8))", scope: .gateway))
+        gate = BrokerGate(settings: settings)
+        let lines = self.lines
+        sync = try GatewaySync(gate: gate, server: server, apiKey: key.secret, pageSize: pageSize) { line in lines.all.withLock { $0.append(line) } }
+        sync.start()
+        try await waitFor("the gate loads the directory") { gate.sequence != nil }
+    }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`; records an issue naming `what` if it never holds.
+func waitFor(_ what: String, seconds: Int = 20, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("\(what): not within \(seconds) s")
+    throw CancellationError()
+}
+
+@Suite("Broker gate (in-process decisions for brokers)")
+struct BrokerGateTests {
+    @Test func theGateDecidesAsPostAuthorizeDoesForEveryCaseOfTheTable() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir, setup: .live, heartbeat: .milliseconds(200)) { client, admin, _ in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(mqttPolicyYAML).status == 201)
+                let (sensor, sensorAnswer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor", "maintenance"])
+                let (console, consoleAnswer) = try await fleet.enroll(group: "consoles", zone: "plant-ops", roles: ["console"])
+                let (other, otherAnswer) = try await fleet.enroll(group: "others", zone: "line-3", roles: ["sensor"])
+                #expect(try await client.call(.post, "/v1/admin/devices/\(other)/quarantine", apiKey: admin).status == 200)
+                // Loaded two devices a page: the walk reaches every one.
+                let followed = try await FollowedGate(server: "http://127.0.0.1:\(try #require(client.port))", admin: admin, client: client, pageSize: 2)
+                let gate = followed.gate
+                #expect(followed.lines.all.withLock { $0 }.contains { $0.hasPrefix("loaded 3 devices and policy version 1") }, "\(followed.lines.all.withLock { $0 })")
+                // The quarantine reached the gate before the answer to this.
+                try await waitFor("the gate sees the quarantine") { gate.sequence ?? 0 >= (try await client.call(.get, "/v1/events?limit=1", apiKey: admin).json["last"]?.numberValue).map(Int.init) ?? 0 }
+
+                var connection: UInt = 100
+                var connections: [String: UInt] = [:]
+                for (id, answer) in [(sensor, sensorAnswer), (console, consoleAnswer), (other, otherAnswer)] {
+                    connection += 1
+                    let der = try derOfPEM(try #require(answer["certificate"]?.stringValue))
+                    #expect(gate.admit(connection: connection, clientID: id, certificateDER: der) == .admitted(device: id))
+                    connections[id] = connection
+                }
+
+                let cases: [(device: String, access: BrokerGate.Access, topic: String, address: String?)] = [
+                    (sensor, .publish, "telemetry/\(sensor)/temperature", nil),
+                    (sensor, .publish, "telemetry/\(sensor)", nil),
+                    (sensor, .publish, "telemetry/\(sensor)/debug", nil),
+                    (sensor, .publish, "telemetry/\(console)/temperature", nil),
+                    (sensor, .subscribe, "commands/\(sensor)/#", nil),
+                    (sensor, .subscribe, "commands/#", nil),
+                    (sensor, .subscribe, "commands/+/reboot", nil),
+                    (sensor, .receive, "commands/\(sensor)/reboot", nil),
+                    (sensor, .receive, "commands/\(console)/reboot", nil),
+                    (sensor, .publish, "config/line-3/limits", "10.1.2.3"),
+                    (sensor, .publish, "config/line-3/limits", "192.168.1.7"),
+                    (sensor, .publish, "config/plant-ops/limits", "10.1.2.3"),
+                    (console, .subscribe, "telemetry/#", nil),
+                    (console, .subscribe, "#", nil),
+                    (console, .receive, "telemetry/\(sensor)/temperature", nil),
+                    (console, .publish, "commands/\(sensor)/reboot", nil),
+                    (console, .publish, "telemetry/\(console)/x", nil),
+                    (other, .publish, "telemetry/\(other)/temperature", nil),
+                    (other, .publish, "quarantine/\(other)", nil),
+                    (other, .publish, "quarantine/\(sensor)", nil),
+                ]
+                var allowed = 0
+                for item in cases {
+                    let context: [String: JSONValue] = item.address.map { ["sourceAddress": .string($0)] } ?? [:]
+                    let server = try await fleet.allowed(item.device, item.access.action, item.topic, context: context)
+                    let inProcess = gate.check(try #require(connections[item.device]), item.access, topic: item.topic, sourceAddress: item.address)
+                    #expect(inProcess == server, "\(item.access.action) \(item.topic) by \(item.device) from \(item.address ?? "-"): gate \(inProcess), server \(server)")
+                    // Asked twice: the cached decision is the same.
+                    #expect(gate.check(try #require(connections[item.device]), item.access, topic: item.topic, sourceAddress: item.address) == server)
+                    if server { allowed += 1 }
+                }
+                // A topic the server refuses to decide on (a ".." segment) is denied.
+                let dotted = "telemetry/\(sensor)/../\(console)"
+                expectProblem(try await fleet.authorize(sensor, "publish", dotted), 400, "segment")
+                #expect(!gate.check(try #require(connections[sensor]), .publish, topic: dotted))
+                // The table has both answers, and the ones that show the rules work.
+                #expect(allowed == 9, "allowed: \(allowed) of \(cases.count)")
+                #expect(gate.counts.cacheHits > 0)
+                followed.sync.stop()
+            }
+        }
+    }
+
+    @Test func aConnectionIsAdmittedOnlyWithAGoodCertificateOfADeviceThatMayActUnderItsOwnID() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir, setup: .live, heartbeat: .milliseconds(200)) { client, admin, _ in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(mqttPolicyYAML).status == 201)
+                let (first, firstAnswer) = try await fleet.enroll(group: "first", zone: "line-3", roles: ["sensor"])
+                let (second, _) = try await fleet.enroll(group: "second", zone: "line-3", roles: ["sensor"])
+                let unloaded = BrokerGate()
+                let der = try derOfPEM(try #require(firstAnswer["certificate"]?.stringValue))
+                #expect(unloaded.admit(connection: 1, clientID: first, certificateDER: der) == .refused(
+                    "the Vouch directory is not loaded yet; connections are refused until it is"))
+
+                let followed = try await FollowedGate(
+                    server: "http://127.0.0.1:\(try #require(client.port))", admin: admin, client: client,
+                    settings: BrokerGate.Settings(maxStaleness: .seconds(60)))
+                let gate = followed.gate
+                #expect(gate.admit(connection: 1, clientID: first, certificateDER: der) == .admitted(device: first))
+                #expect(gate.admit(connection: 2, clientID: "\(first)-logger", certificateDER: der) == .admitted(device: first))
+                // Another device's id as client id would take over its session: refused.
+                guard case .refused(let takeover) = gate.admit(connection: 3, clientID: second, certificateDER: der) else {
+                    Issue.record("a device connected under another's client id")
+                    return
+                }
+                #expect(takeover.contains("must connect with its id as client id"))
+                guard case .refused(let none) = gate.admit(connection: 4, clientID: first, certificateDER: nil) else { Issue.record("admitted without a certificate"); return }
+                #expect(none.hasPrefix("no client certificate"))
+                // A certificate of another CA naming the device: its serial is no certificate of the device.
+                let stranger = try derOfPEM(try FactoryCA().issue(to: SigningKey.generate(.p256), serial: first))
+                guard case .refused(let unknownSerial) = gate.admit(connection: 5, clientID: first, certificateDER: stranger) else {
+                    Issue.record("admitted a certificate Vouch did not issue")
+                    return
+                }
+                #expect(unknownSerial.contains("is revoked, on hold, expired or superseded"))
+                #expect(gate.admit(connection: 6, clientID: first, certificateDER: [0x30, 0x03, 0x02, 0x01]) == .refused(
+                    "the client certificate does not parse as X.509 with a common name"))
+                // Not heard from for longer than allowed: new connections are refused, checks go on.
+                #expect(gate.check(1, .publish, topic: "telemetry/\(first)/t"))
+                guard case .refused(let stale) = gate.admit(connection: 7, clientID: first, certificateDER: der, now: .now + .seconds(120)) else {
+                    Issue.record("admitted with a stale directory")
+                    return
+                }
+                #expect(stale.contains("has not been heard from"))
+                // An unknown connection is denied everything.
+                #expect(!gate.check(99, .publish, topic: "telemetry/\(first)/t"))
+                gate.disconnected(1)
+                #expect(!gate.check(1, .publish, topic: "telemetry/\(first)/t"))
+                followed.sync.stop()
+            }
+        }
+    }
+
+    @Test func revocationSuspensionQuarantineAndPolicyReachTheGateAndDisconnectWhoLostRights() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir, setup: .live, heartbeat: .milliseconds(200)) { client, admin, _ in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(mqttPolicyYAML).status == 201)
+                let (device, answer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"])
+                let der = try derOfPEM(try #require(answer["certificate"]?.stringValue))
+                let followed = try await FollowedGate(server: "http://127.0.0.1:\(try #require(client.port))", admin: admin, client: client)
+                let gate = followed.gate
+                let topic = "telemetry/\(device)/t"
+                #expect(gate.admit(connection: 1, clientID: device, certificateDER: der) == .admitted(device: device))
+                #expect(gate.check(1, .publish, topic: topic))
+
+                // A policy upload changes decisions at once: cached ones included.
+                #expect(try await fleet.upload(mqttPolicyYAML.replacingOccurrences(of: "publish:telemetry/${device.id}/#", with: "publish:data/${device.id}/#")).status == 201)
+                try await waitFor("the new policy reaches the gate") { !gate.check(1, .publish, topic: topic) }
+                #expect(gate.check(1, .publish, topic: "data/\(device)/t"))
+                #expect(gate.takeDisconnects().isEmpty, "a policy change disconnects nobody")
+
+                // Suspension: the connection is to be closed, the device refused; reinstated, it comes back.
+                #expect(try await client.call(.post, "/v1/admin/devices/\(device)/suspend", apiKey: admin).status == 200)
+                var closed: [String] = []
+                try await waitFor("the suspension disconnects the device") {
+                    closed += gate.takeDisconnects()
+                    return !closed.isEmpty
+                }
+                #expect(closed == [device])
+                #expect(!gate.check(1, .publish, topic: "data/\(device)/t"))
+                guard case .refused(let suspended) = gate.admit(connection: 2, clientID: device, certificateDER: der) else { Issue.record("a suspended device was admitted"); return }
+                #expect(suspended.contains("is suspended"))
+                #expect(try await client.call(.post, "/v1/admin/devices/\(device)/reinstate", apiKey: admin).status == 200)
+                try await waitFor("the reinstatement reaches the gate") { gate.admit(connection: 3, clientID: device, certificateDER: der) == .admitted(device: device) }
+                #expect(gate.check(3, .publish, topic: "data/\(device)/t"))
+
+                // Quarantine: disconnected, then admitted to the allow-list only.
+                #expect(try await client.call(.post, "/v1/admin/devices/\(device)/quarantine", apiKey: admin).status == 200)
+                closed = []
+                try await waitFor("the quarantine disconnects the device") {
+                    closed += gate.takeDisconnects()
+                    return !closed.isEmpty
+                }
+                #expect(closed == [device])
+                #expect(gate.admit(connection: 4, clientID: device, certificateDER: der) == .admitted(device: device))
+                #expect(!gate.check(4, .publish, topic: "data/\(device)/t"))
+                #expect(gate.check(4, .publish, topic: "quarantine/\(device)"))
+
+                // Revocation: disconnected and refused for good.
+                #expect(try await client.call(.post, "/v1/admin/devices/\(device)/revoke", apiKey: admin).status == 200)
+                closed = []
+                try await waitFor("the revocation disconnects the device") {
+                    closed += gate.takeDisconnects()
+                    return !closed.isEmpty
+                }
+                #expect(closed == [device])
+                guard case .refused(let revoked) = gate.admit(connection: 5, clientID: device, certificateDER: der) else { Issue.record("a revoked device was admitted"); return }
+                #expect(revoked.contains("is revoked"))
+                followed.sync.stop()
+            }
+        }
+    }
+}
