@@ -36,13 +36,13 @@ enum ServerSentEvents {
     /// Where a stream starts: `Last-Event-ID`, else `?after=`, else `newest`; past `newest` is
     /// another log's position (a database restored from an older backup numbers again), refused.
     static func start(_ request: Request, newest: Int, what: String) throws -> Int {
+        // Both are checked when both are given; a reconnecting client's Last-Event-ID wins.
+        let after = try request.uri.queryParameters["after"].map { try position($0, named: "after") }
         let start: Int
         if let resume = request.headers[HTTPField.Name("Last-Event-ID")!] {
             start = try position(Substring(resume.trimmingCharacters(in: .whitespaces)), named: "Last-Event-ID")
-        } else if let after = request.uri.queryParameters["after"] {
-            start = try position(after, named: "after")
         } else {
-            start = newest
+            start = after ?? newest
         }
         guard start <= newest else {
             throw ServiceError.conflict("\(what) \(start) is past the newest, \(newest): this is not the log the client read; resume from 0")
