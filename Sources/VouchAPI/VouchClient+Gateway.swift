@@ -17,3 +17,10 @@ extension VouchClient {
         try await call("GET", "/v1/gateway/policy")
     }
 }
+
+extension VouchClient {
+    /// `POST /v1/gateway/reports`: what a broker saw devices do (a gateway key only).
+    public func gatewayReport(_ report: GatewayReport) async throws -> GatewayReportAnswer {
+        try await call("POST", "/v1/gateway/reports", body: .json(report))
+    }
+}

@@ -90,6 +90,8 @@ public final class BrokerGate: Sendable {
         /// Whether decisions depend on the time or address (then they are not cached).
         var conditional = false
         var decisions: [DecisionKey: Bool] = [:]
+        /// The device's key, read from its JWK at its first signed message.
+        var key: PublicKey?
 
         init(_ device: GatewayDevice) {
             self.device = device
@@ -110,13 +112,39 @@ public final class BrokerGate: Sendable {
         var connections: [UInt: Connection] = [:]
         var disconnects: [String] = []
         var counts = Counts()
+        /// What each device did since the last report.
+        var reports: [String: GatewayDeviceReport] = [:]
+
+        mutating func report(_ device: String, _ change: (inout GatewayDeviceReport) -> Void) {
+            change(&reports[device, default: GatewayDeviceReport(id: device)])
+        }
+
+        mutating func tally(_ allowed: Bool, _ access: Access, bytes: Int, device: String) {
+            if allowed {
+                counts.allowed += 1
+                if access == .receive {
+                    report(device) { report in
+                        report.messagesOut += 1
+                        report.bytesOut += bytes
+                    }
+                }
+            } else {
+                counts.denied += 1
+                report(device) { $0.denials += 1 }
+            }
+        }
     }
 
     public let settings: Settings
     private let state = Mutex(State())
+    /// The highest envelope sequence accepted per device (signed topics).
+    private let replayGuard = ReplayGuard(capacity: 1_000_000, window: BrokerGate.clockWindow)
+    /// Envelopes older than this are beyond the replay memory.
+    private let startedAt: Date
 
-    public init(settings: Settings = Settings()) {
+    public init(settings: Settings = Settings(), startedAt: Date = Date()) {
         self.settings = settings
+        self.startedAt = startedAt
     }
 
     // MARK: The broker's side
@@ -125,16 +153,26 @@ public final class BrokerGate: Sendable {
     /// verified by the broker's TLS against Vouch's CA), or says why not: it must be a good
     /// certificate of a device that may act, and the client id must be the device id (or start
     /// with it and a dash), so that no device can take over another's session.
-    public func admit(connection: UInt, clientID: String?, certificateDER: [UInt8]?, now: ContinuousClock.Instant = .now) -> Admission {
+    public func admit(
+        connection: UInt, clientID: String?, certificateDER: [UInt8]?, sourceAddress: String? = nil, now: ContinuousClock.Instant = .now
+    ) -> Admission {
         let answer = decideAdmission(clientID: clientID, certificateDER: certificateDER, now: now)
         state.withLock { state in
             switch answer {
             case .success(let admitted):
                 state.connections[connection] = admitted
                 state.counts.admitted += 1
-            case .failure:
+                state.report(admitted.device) { report in
+                    report.connects += 1
+                    if let sourceAddress, report.sources.count < GatewayDeviceReport.sourceLimit, !report.sources.contains(sourceAddress) {
+                        report.sources.append(sourceAddress)
+                    }
+                }
+            case .failure(let refusal):
                 state.connections[connection] = nil
                 state.counts.refused += 1
+                // A certificate that names a device here counts against it (revoked, superseded, borrowed).
+                if let device = refusal.device { state.report(device) { $0.authFailures += 1 } }
             }
         }
         switch answer {
@@ -143,7 +181,11 @@ public final class BrokerGate: Sendable {
         }
     }
 
-    struct Refusal: Error { var reason: String }
+    struct Refusal: Error {
+        var reason: String
+        /// The device the certificate names, when it is one.
+        var device: String? = nil
+    }
 
     private func decideAdmission(clientID: String?, certificateDER: [UInt8]?, now: ContinuousClock.Instant) -> Result<Connection, Refusal> {
         guard let certificateDER else {
@@ -162,15 +204,17 @@ public final class BrokerGate: Sendable {
             guard let slot = state.devices[identity.commonName] else {
                 return .failure(Refusal(reason: "certificate \(identity.serial) names \(identity.commonName.prefix(64)), which is not a device of this Vouch"))
             }
+            let device = slot.device.id
             guard slot.mayAct else {
-                return .failure(Refusal(reason: "device \(slot.device.id) is \(slot.device.state) and may not connect"))
+                return .failure(Refusal(reason: "device \(device) is \(slot.device.state) and may not connect", device: device))
             }
             guard slot.device.serials.contains(identity.serial) else {
-                return .failure(Refusal(reason: "certificate \(identity.serial) of device \(slot.device.id) is revoked, on hold, expired or superseded"))
+                return .failure(Refusal(reason: "certificate \(identity.serial) of device \(device) is revoked, on hold, expired or superseded", device: device))
             }
-            let device = slot.device.id
             guard let clientID, clientID == device || clientID.hasPrefix(device + "-") else {
-                return .failure(Refusal(reason: "device \(device) must connect with its id as client id (or the id, a dash and a suffix), not \(clientID?.prefix(64) ?? "none")"))
+                return .failure(Refusal(
+                    reason: "device \(device) must connect with its id as client id (or the id, a dash and a suffix), not \(clientID?.prefix(64) ?? "none")",
+                    device: device))
             }
             return .success(Connection(device: device, serial: identity.serial, clientID: clientID))
         }
@@ -192,12 +236,16 @@ public final class BrokerGate: Sendable {
 
     /// The broker has closed `connection`.
     public func disconnected(_ connection: UInt) {
-        _ = state.withLock { $0.connections.removeValue(forKey: connection) }
+        state.withLock { state in
+            if let gone = state.connections.removeValue(forKey: connection) { state.report(gone.device) { $0.disconnects += 1 } }
+        }
     }
 
     /// May the device admitted on `connection` do `access` on `topic`? Deny by default: an unknown
     /// connection, a device that may no longer act, a topic the policy does not allow.
-    public func check(_ connection: UInt, _ access: Access, topic: String, sourceAddress: @autoclosure () -> String? = nil, now: Date = Date()) -> Bool {
+    public func check(
+        _ connection: UInt, _ access: Access, topic: String, sourceAddress: @autoclosure () -> String? = nil, bytes: Int = 0, now: Date = Date()
+    ) -> Bool {
         state.withLock { state in
             guard let connection = state.connections[connection], var slot = state.devices[connection.device], slot.mayAct else {
                 state.counts.denied += 1
@@ -206,7 +254,7 @@ public final class BrokerGate: Sendable {
             let key = DecisionKey(access: access, topic: topic)
             if slot.subjectVersion == state.policy.version, let cached = slot.decisions[key] {
                 state.counts.cacheHits += 1
-                if cached { state.counts.allowed += 1 } else { state.counts.denied += 1 }
+                state.tally(cached, access, bytes: bytes, device: connection.device)
                 return cached
             }
             // A miss: the slot is taken out while it changes, so that the dictionary does not copy it.
@@ -224,7 +272,7 @@ public final class BrokerGate: Sendable {
                 if slot.decisions.count >= settings.decisionsPerDevice { slot.decisions.removeAll(keepingCapacity: true) }
                 slot.decisions[key] = allowed
             }
-            if allowed { state.counts.allowed += 1 } else { state.counts.denied += 1 }
+            state.tally(allowed, access, bytes: bytes, device: connection.device)
             return allowed
         }
     }
@@ -250,6 +298,133 @@ public final class BrokerGate: Sendable {
     }
 
     public var counts: Counts { state.withLock { $0.counts } }
+
+    /// What becomes of a published message.
+    public enum MessageVerdict: Sendable, Equatable {
+        /// Passed on to subscribers.
+        case passed
+        /// Dropped, and why (for the broker's log).
+        case dropped(String)
+    }
+
+    /// The clock window of signed envelopes, as the server's telemetry ingest has it.
+    public static let clockWindow: TimeInterval = 300
+    /// The largest envelope taken on a signed topic.
+    public static let envelopeLimit = 16 * 1024
+
+    /// A message published on `connection` (after its publish was allowed). On a topic the policy
+    /// marks as signed, it must be a telemetry envelope of the publishing device, for this topic,
+    /// in the clock window and above the last sequence number accepted; anything else is dropped
+    /// and counted (forged, replayed, clock skew). Other messages pass, counted.
+    public func message(_ connection: UInt, topic: String, payload: UnsafeRawBufferPointer, now: Date = Date()) -> MessageVerdict {
+        enum Need {
+            case none
+            case unknown
+            case signature(device: String, did: String, key: PublicKey?)
+        }
+        let need = state.withLock { state -> Need in
+            guard let connection = state.connections[connection], var slot = state.devices[connection.device] else { return .unknown }
+            guard state.policy.requiresSignature(topic: topic) else {
+                state.report(connection.device) { report in
+                    report.messagesIn += 1
+                    report.bytesIn += payload.count
+                }
+                return .none
+            }
+            if slot.key == nil {
+                slot.key = try? PublicKey(jwk: slot.device.publicKey)
+                state.devices[connection.device] = slot
+            }
+            return .signature(device: slot.device.id, did: slot.device.did, key: slot.key)
+        }
+        let device: String
+        let failure: (Failure, String)?
+        switch need {
+        case .none:
+            return .passed
+        case .unknown:
+            return .dropped("the connection was not admitted")
+        case .signature(let id, let did, let key):
+            device = id
+            failure = verify(payload, topic: topic, device: id, did: did, key: key, now: now)
+        }
+        state.withLock { state in
+            state.report(device) { report in
+                switch failure?.0 {
+                case nil:
+                    report.messagesIn += 1
+                    report.bytesIn += payload.count
+                case .forged: report.forged += 1
+                case .replayed: report.replayed += 1
+                case .clock: report.clockSkew += 1
+                }
+            }
+        }
+        return failure.map { .dropped($0.1) } ?? .passed
+    }
+
+    enum Failure { case forged, replayed, clock }
+
+    /// The envelope's checks, outside the lock (a signature check is the slow part).
+    private func verify(
+        _ payload: UnsafeRawBufferPointer, topic: String, device: String, did: String, key: PublicKey?, now: Date
+    ) -> (Failure, String)? {
+        guard let key else { return (.forged, "device \(device) has no usable key to check envelopes with") }
+        guard payload.count <= Self.envelopeLimit, let token = String(validating: payload, as: UTF8.self) else {
+            return (.forged, "not a telemetry envelope: topic \(topic.prefix(128)) takes only envelopes signed by the device (at most 16 KiB)")
+        }
+        let envelope: TelemetryEnvelope
+        switch TelemetryEnvelope.open(token, device: did, key: key) {
+        case .success(let opened): envelope = opened
+        case .failure(let failure): return (.forged, "not an envelope of \(device)'s: \(failure.reason)")
+        }
+        guard envelope.topic == topic else {
+            return (.forged, "the envelope is for topic \(envelope.topic.prefix(128)), published to \(topic.prefix(128))")
+        }
+        let skew = envelope.time.timeIntervalSince(now)
+        guard abs(skew) <= Self.clockWindow else {
+            return (.clock, "sent \(Int(skew.rounded())) s from the broker's clock; the window is \(Int(Self.clockWindow)) s")
+        }
+        guard envelope.time >= startedAt else {
+            return (.clock, "sent before this broker started, beyond its replay memory; send it again with a new sequence number")
+        }
+        if case .failure(let failure) = replayGuard.accept(device: device, sequence: envelope.sequence, time: envelope.time, now: now) {
+            return (.replayed, failure.reason)
+        }
+        return nil
+    }
+
+    /// What devices did since the last call, for the server's monitoring.
+    public func takeReports() -> [GatewayDeviceReport] {
+        state.withLock { state in
+            defer { state.reports.removeAll(keepingCapacity: true) }
+            return Array(state.reports.values)
+        }
+    }
+
+    /// Puts back reports that could not be sent, added to what came since.
+    public func restore(_ reports: [GatewayDeviceReport]) {
+        state.withLock { state in
+            for old in reports {
+                state.report(old.id) { report in
+                    report.connects += old.connects
+                    report.disconnects += old.disconnects
+                    report.authFailures += old.authFailures
+                    report.messagesIn += old.messagesIn
+                    report.bytesIn += old.bytesIn
+                    report.messagesOut += old.messagesOut
+                    report.bytesOut += old.bytesOut
+                    report.denials += old.denials
+                    report.forged += old.forged
+                    report.replayed += old.replayed
+                    report.clockSkew += old.clockSkew
+                    for source in old.sources where report.sources.count < GatewayDeviceReport.sourceLimit && !report.sources.contains(source) {
+                        report.sources.append(source)
+                    }
+                }
+            }
+        }
+    }
 
     // MARK: The server's side (GatewaySync)
 

@@ -15,33 +15,66 @@ public final class GatewaySync: Sendable {
     private let client: VouchClient
     private let stream: EventStreamClient
     private let log: @Sendable (String) -> Void
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let tasks = Mutex<[Task<Void, Never>]>([])
     /// Devices read per page at a full load.
     let pageSize: Int
+    /// How often what devices did goes to the server's monitoring.
+    let reportEvery: Duration
 
     /// `log` gets one line per thing an operator should know (loaded, lost, back).
-    public init(gate: BrokerGate, server: String, apiKey: String, pageSize: Int = 1000, log: @escaping @Sendable (String) -> Void) throws {
+    public init(
+        gate: BrokerGate, server: String, apiKey: String, pageSize: Int = 1000, reportEvery: Duration = .seconds(10),
+        log: @escaping @Sendable (String) -> Void
+    ) throws {
         self.gate = gate
         self.pageSize = min(max(pageSize, 1), 1000)
+        self.reportEvery = reportEvery
         self.client = VouchClient(transport: try URLSessionTransport(server: server), credential: .apiKey(apiKey))
         self.stream = try EventStreamClient(server: server, apiKey: apiKey)
         self.log = log
     }
 
-    /// Starts following the server, in the background.
+    /// Starts following the server and reporting to it, in the background.
     public func start() {
-        task.withLock { running in
-            guard running == nil else { return }
-            running = Task.detached { [self] in await run() }
+        tasks.withLock { running in
+            guard running.isEmpty else { return }
+            running = [Task.detached { [self] in await run() }, Task.detached { [self] in await reportLoop() }]
         }
     }
 
-    /// Stops following it.
+    /// Stops following and reporting (counts not yet sent stay in the gate).
     public func stop() {
-        task.withLock { running in
-            running?.cancel()
-            running = nil
+        tasks.withLock { running in
+            for task in running { task.cancel() }
+            running = []
         }
+    }
+
+    /// Sends what devices did, every `reportEvery`; what cannot be sent waits for the next time.
+    private func reportLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: reportEvery)
+            await sendReports()
+        }
+    }
+
+    /// Sends the reports gathered so far, at most 1,000 devices a request; returns whether all went.
+    @discardableResult
+    public func sendReports() async -> Bool {
+        let reports = gate.takeReports()
+        var start = 0
+        while start < reports.count {
+            let batch = Array(reports[start..<min(start + GatewayReport.limit, reports.count)])
+            do {
+                _ = try await client.gatewayReport(GatewayReport(devices: batch))
+            } catch {
+                gate.restore(Array(reports[start...]))
+                log("cannot report to Vouch: \((error as? VouchClientError)?.reason ?? "\(error)"); keeping the counts for the next report")
+                return false
+            }
+            start += batch.count
+        }
+        return true
     }
 
     private func run() async {

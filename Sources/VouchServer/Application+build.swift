@@ -180,7 +180,8 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
         atPath: "/v1/revocations")
     router.addRoutes(
         GatewayController(
-            apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat, clock: services.clock, open: .init()
+            apiKeys: services.apiKeys, store: services.store, heartbeat: configuration.eventStreamHeartbeat, clock: services.clock,
+            directory: services.directory, monitoring: services.monitoring, open: .init()
         ).endpoints,
         atPath: "/v1/gateway")
     let webhooks = WebhookController(apiKeys: services.apiKeys, webhooks: services.webhooks)

@@ -71,3 +71,82 @@ public struct GatewayRemoval: Codable, Sendable, Hashable {
 
     public init(id: String) { self.id = id }
 }
+
+/// What an enforcement point saw one device do since its last report: `POST /v1/gateway/reports`.
+/// Vouch's monitoring takes it as it takes signed telemetry (connections, messages and bytes in,
+/// denials, forged and replayed envelopes, clock skew, new source addresses).
+public struct GatewayDeviceReport: Codable, Sendable, Hashable {
+    public var id: String
+    public var connects: Int = 0
+    public var disconnects: Int = 0
+    /// Connections refused although the certificate named this device (revoked, on hold, superseded,
+    /// another's client id).
+    public var authFailures: Int = 0
+    public var messagesIn: Int = 0
+    public var bytesIn: Int = 0
+    public var messagesOut: Int = 0
+    public var bytesOut: Int = 0
+    /// Publishes, subscriptions and deliveries the policy denied.
+    public var denials: Int = 0
+    /// Messages on signed topics that were no envelope of the device's, or not for that topic.
+    public var forged: Int = 0
+    /// Envelopes whose sequence number was not above the last one accepted.
+    public var replayed: Int = 0
+    /// Envelopes outside the clock window.
+    public var clockSkew: Int = 0
+    /// Addresses the device connected from (at most 16).
+    public var sources: [String] = []
+
+    public init(id: String) { self.id = id }
+
+    /// Counts left out are 0.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        func count(_ key: CodingKeys) throws -> Int { try container.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        connects = try count(.connects)
+        disconnects = try count(.disconnects)
+        authFailures = try count(.authFailures)
+        messagesIn = try count(.messagesIn)
+        bytesIn = try count(.bytesIn)
+        messagesOut = try count(.messagesOut)
+        bytesOut = try count(.bytesOut)
+        denials = try count(.denials)
+        forged = try count(.forged)
+        replayed = try count(.replayed)
+        clockSkew = try count(.clockSkew)
+        sources = try container.decodeIfPresent([String].self, forKey: .sources) ?? []
+    }
+
+    /// The counts, by name (for checks and logs).
+    public var counts: [(name: String, value: Int)] {
+        [
+            ("connects", connects), ("disconnects", disconnects), ("authFailures", authFailures), ("messagesIn", messagesIn), ("bytesIn", bytesIn),
+            ("messagesOut", messagesOut), ("bytesOut", bytesOut), ("denials", denials), ("forged", forged), ("replayed", replayed),
+            ("clockSkew", clockSkew),
+        ]
+    }
+
+    /// The most addresses kept per report.
+    public static let sourceLimit = 16
+}
+
+/// A batch of reports (at most 1,000 devices).
+public struct GatewayReport: Codable, Sendable {
+    public var devices: [GatewayDeviceReport]
+
+    public init(devices: [GatewayDeviceReport]) { self.devices = devices }
+
+    public static let limit = 1000
+}
+
+/// The answer to a batch: how many devices' reports were taken, and the ids that are no device here.
+public struct GatewayReportAnswer: Codable, Sendable {
+    public var accepted: Int
+    public var unknown: [String]
+
+    public init(accepted: Int, unknown: [String]) {
+        self.accepted = accepted
+        self.unknown = unknown
+    }
+}

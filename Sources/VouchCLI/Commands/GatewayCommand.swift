@@ -9,7 +9,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "What brokers and gateways read to decide on their own: devices, the policy, their changes (any API key, gateway included).",
-        subcommands: [Devices.self, Device.self, Policy.self, Watch.self]
+        subcommands: [Devices.self, Device.self, Policy.self, Watch.self, Report.self]
     )
 
     struct Devices: AsyncParsableCommand {
@@ -59,6 +59,36 @@ struct GatewayCommand: AsyncParsableCommand {
             let policy = try await connection.client().gatewayPolicy()
             print("version \(policy.version)")
             print(policy.source, terminator: policy.source.hasSuffix("\n") || policy.source.isEmpty ? "" : "\n")
+        }
+    }
+
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send what a gateway saw devices do to Vouch's monitoring (a gateway key only).",
+            discussion: """
+                Reads a report as JSON ({"devices": [{"id": …, "messagesIn": …, "denials": …, "forged": …, "sources": […]}]}, \
+                at most 1,000 devices) from --file, or standard input with -; prints how many devices were taken and the ids \
+                that are no device here. For gateways other than the Mosquitto plugin, which reports on its own.
+                """)
+        @OptionGroup var connection: AdminConnection
+        @Option(help: "The report's JSON file, or - for standard input.") var file: String
+
+        func run() async throws {
+            let data: Data
+            if file == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                guard let read = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+                data = read
+            }
+            let report: GatewayReport
+            do {
+                report = try JSONDecoder().decode(GatewayReport.self, from: data)
+            } catch {
+                throw ValidationError("\(file == "-" ? "standard input" : file) is not a report: {\"devices\": [{\"id\": \"dev_…\", \"messagesIn\": 3}]}")
+            }
+            let answer = try await connection.client().gatewayReport(report)
+            print("taken: \(answer.accepted) device(s)" + (answer.unknown.isEmpty ? "" : "; not devices here: \(answer.unknown.joined(separator: ", "))"))
         }
     }
 

@@ -29,6 +29,11 @@ public struct CompiledPolicy: Sendable {
     /// Thresholds, weights and responses for monitoring.
     public var monitoring: MonitoringRules { document.monitoring }
 
+    /// Whether messages published to `topic` must be telemetry envelopes signed by the publisher.
+    public func requiresSignature(topic: String) -> Bool {
+        document.signedTopics.contains { $0.matches(topic) }
+    }
+
     /// Whether the policy defines `role`.
     public func defines(role: String) -> Bool { roles[role] != nil }
 

@@ -81,6 +81,10 @@ public struct PolicyDocument: Sendable, Hashable {
     public let quarantineAllowList: [StatementTemplate]
     /// Thresholds, signal weights and response rules.
     public let monitoring: MonitoringRules
+    /// Topics whose messages must be telemetry envelopes (`vouch-telemetry+jwt`) signed by the
+    /// publishing device: brokers that enforce Vouch drop anything else published there. Written
+    /// `signed: ["telemetry/#"]`; device variables are not allowed.
+    public let signedTopics: [ResourcePattern]
 
     /// The allow-list of the quarantine zone when a policy does not give one: re-attestation and
     /// firmware updates.
@@ -117,8 +121,9 @@ public struct PolicyDocument: Sendable, Hashable {
 
     init(
         description: String?, zones: [Zone], roles: [Role], flows: [Flow], quarantineAllowList: [StatementTemplate],
-        monitoring: MonitoringRules = .standard
+        monitoring: MonitoringRules = .standard, signedTopics: [ResourcePattern] = []
     ) {
+        self.signedTopics = signedTopics
         self.description = description
         self.zones = zones
         self.roles = roles
@@ -145,7 +150,7 @@ struct PolicyReader {
 
     mutating func document(_ root: PolicyNode) -> PolicyDocument? {
         if case .null = root { return PolicyDocument(description: nil, zones: [], roles: [], flows: [], quarantineAllowList: defaultQuarantine()) }
-        guard let members = map(root, "", known: ["description", "actions", "zones", "roles", "flows", "quarantine", "monitoring"]) else { return nil }
+        guard let members = map(root, "", known: ["description", "actions", "zones", "roles", "flows", "quarantine", "monitoring", "signed"]) else { return nil }
         let description = members["description"].flatMap { string($0, "description") }
         if let node = members["actions"], let items = list(node, "actions") {
             for (index, item) in items.enumerated() {
@@ -236,8 +241,20 @@ struct PolicyReader {
             quarantine = fields["allow"].map { capabilities($0, "quarantine.allow", effect: .allow, zones: zoneNames) } ?? []
         }
         let monitoring = members["monitoring"].map { monitoringRules($0, zones: zoneNames) } ?? .standard
+        var signed: [ResourcePattern] = []
+        if let node = members["signed"], let items = list(node, "signed") {
+            for (index, item) in items.enumerated() {
+                guard let text = string(item, "signed[\(index)]") else { continue }
+                do {
+                    signed.append(try ResourcePattern(text))
+                } catch {
+                    problem("signed[\(index)]", item, error.reason + " (signed topics are MQTT topic filters such as telemetry/#)")
+                }
+            }
+        }
         return PolicyDocument(
-            description: description, zones: zones, roles: roles, flows: flows, quarantineAllowList: quarantine, monitoring: monitoring)
+            description: description, zones: zones, roles: roles, flows: flows, quarantineAllowList: quarantine, monitoring: monitoring,
+            signedTopics: signed)
     }
 
     /// Whether every action `statement` names is one the policy knows; a problem names the others.

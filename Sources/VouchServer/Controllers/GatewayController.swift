@@ -18,6 +18,8 @@ struct GatewayController<Keys: APIKeyManaging>: Sendable {
     let store: Store
     let heartbeat: Duration
     let clock: ServerClock
+    let directory: DirectoryService
+    let monitoring: MonitoringService
     /// Streams open on this server.
     let open: ServerSentEvents.OpenStreams
 
@@ -29,6 +31,7 @@ struct GatewayController<Keys: APIKeyManaging>: Sendable {
         routes.get("devices/{id}", use: device)
         routes.get("policy", use: policy)
         routes.get("stream", use: stream)
+        routes.post("reports", use: report)
         return routes
     }
 
@@ -90,6 +93,59 @@ struct GatewayController<Keys: APIKeyManaging>: Sendable {
                     last: events.last?.seq ?? after, more: events.count == Self.page)
             }
         }
+    }
+
+    /// `POST /v1/gateway/reports`: what a broker saw devices do, into monitoring as telemetry goes.
+    /// Only enforcement points report (a gateway key): an operator's key could otherwise move scores.
+    @Sendable func report(_ request: Request, context: VouchRequestContext) async throws -> Answer<GatewayReportAnswer> {
+        guard try context.apiKey.scope == .gateway else {
+            throw ServiceError.forbidden("reports come from enforcement points: use a gateway-scoped API key")
+        }
+        let report = try await request.decode(as: GatewayReport.self, context: context)
+        guard report.devices.count <= GatewayReport.limit else {
+            throw ServiceError.invalidRequest("a report holds at most \(GatewayReport.limit) devices; send the rest in another")
+        }
+        var parsed: [(GatewayDeviceReport, [IPAddress])] = []
+        for device in report.devices {
+            guard !device.id.isEmpty, device.id.utf8.count <= 256 else { throw ServiceError.invalidRequest("a device id is 1 to 256 characters") }
+            for (name, value) in device.counts where !(0...Int(UInt32.max)).contains(value) {
+                throw ServiceError.invalidRequest("\(name) of \(device.id.prefix(64)) is \(value); counts are from 0 to \(UInt32.max)")
+            }
+            guard device.sources.count <= GatewayDeviceReport.sourceLimit else {
+                throw ServiceError.invalidRequest("sources of \(device.id.prefix(64)) holds \(device.sources.count) addresses; at most \(GatewayDeviceReport.sourceLimit)")
+            }
+            var sources: [IPAddress] = []
+            for source in device.sources {
+                guard let address = IPAddress(source) else {
+                    throw ServiceError.invalidRequest("sources of \(device.id.prefix(64)) holds \(source.prefix(64)), which is not an IPv4 or IPv6 address")
+                }
+                sources.append(address)
+            }
+            parsed.append((device, sources))
+        }
+        // Everything is checked before anything is counted.
+        var accepted = 0
+        var unknown: [String] = []
+        for (device, sources) in parsed {
+            guard let entry = try await directory.entry(device.id), entry.row.id == device.id else {
+                unknown.append(device.id)
+                continue
+            }
+            // Connections are counted as reported (the flag would add one more).
+            var observation = Observation(source: sources.first, connection: false)
+            observation.count(.connections, UInt32(device.connects))
+            observation.count(.messages, UInt32(device.messagesIn))
+            observation.count(.bytes, UInt32(device.bytesIn))
+            observation.count(.authFailures, UInt32(device.authFailures))
+            observation.count(.policyDenials, UInt32(device.denials))
+            observation.count(.signatureFailures, UInt32(device.forged))
+            observation.count(.replays, UInt32(device.replayed))
+            observation.count(.clockSkew, UInt32(device.clockSkew))
+            monitoring.observe(observation, of: entry)
+            for source in sources.dropFirst() { monitoring.observe(Observation(source: source), of: entry) }
+            accepted += 1
+        }
+        return Answer(GatewayReportAnswer(accepted: accepted, unknown: unknown))
     }
 
     /// The frames for a run of events: the policy when it changed, and each device an event is

@@ -45,6 +45,7 @@ struct APICoverageTests {
         "GET /v1/gateway/devices/{id}": ["gateway", "device"],
         "GET /v1/gateway/policy": ["gateway", "policy"],
         "GET /v1/gateway/stream": ["gateway", "watch"],
+        "POST /v1/gateway/reports": ["gateway", "report"],
     ]
 
     /// The operations of the document whose security accepts an API key.

@@ -33,6 +33,15 @@ let mqttPolicyYAML = """
             conditions: {sourceAddresses: [10.0.0.0/8]}
     quarantine:
       allow: ["publish:quarantine/${device.id}"]
+    signed: ["telemetry/+/signed/#"]
+    """
+
+/// The same, with a response: a forged envelope quarantines the device.
+let mqttPolicyWithResponsesYAML = mqttPolicyYAML + """
+
+    monitoring:
+      responses:
+        - when signal == signature.forged then quarantine
     """
 
 /// The DER of the first PEM block of `pem`.
@@ -253,6 +262,98 @@ struct BrokerGateTests {
                 guard case .refused(let revoked) = gate.admit(connection: 5, clientID: device, certificateDER: der) else { Issue.record("a revoked device was admitted"); return }
                 #expect(revoked.contains("is revoked"))
                 followed.sync.stop()
+            }
+        }
+    }
+
+    @Test func onSignedTopicsOnlyTheDevicesOwnFreshEnvelopesPassAndWhatTheBrokerSawMovesTheTrustScore() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir, setup: .live, heartbeat: .milliseconds(200)) { client, admin, _ in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                #expect(try await fleet.upload(mqttPolicyWithResponsesYAML).status == 201)
+                let key = SigningKey.generate(.ed25519)
+                let (device, answer) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"], device: DeviceAgent(key: key))
+                let did = try DID(try #require(answer["did"]?.stringValue))
+                let followed = try await FollowedGate(server: "http://127.0.0.1:\(try #require(client.port))", admin: admin, client: client)
+                let gate = followed.gate
+                #expect(gate.admit(
+                    connection: 1, clientID: device, certificateDER: try derOfPEM(try #require(answer["certificate"]?.stringValue)), sourceAddress: "10.0.0.7"
+                ) == .admitted(device: device))
+                let topic = "telemetry/\(device)/signed/temperature"
+                func send(_ text: String, on topic: String) -> BrokerGate.MessageVerdict {
+                    var bytes = Array(text.utf8)
+                    return bytes.withUnsafeMutableBytes { gate.message(1, topic: topic, payload: UnsafeRawBufferPointer($0)) }
+                }
+                let first = try await TelemetryEnvelope(device: did, sequence: 1, topic: topic, payload: Data("21.5".utf8)).signed(with: key)
+                #expect(send(first, on: topic) == .passed)
+                // Sent again: a replay.
+                guard case .dropped(let replay) = send(first, on: topic) else { Issue.record("a replay passed"); return }
+                #expect(replay.contains("is not above 1"))
+                // For another topic, not a JWS, too old: dropped.
+                let elsewhere = try await TelemetryEnvelope(device: did, sequence: 2, topic: topic + "/x", payload: Data("1".utf8)).signed(with: key)
+                guard case .dropped(let moved) = send(elsewhere, on: topic) else { Issue.record("an envelope for another topic passed"); return }
+                #expect(moved.contains("is for topic"))
+                guard case .dropped(let plain) = send("21.5", on: topic) else { Issue.record("an unsigned message passed"); return }
+                #expect(plain.hasPrefix("not an envelope of \(device)'s"))
+                let old = try await TelemetryEnvelope(device: did, sequence: 3, time: Date().addingTimeInterval(-900), topic: topic, payload: Data("1".utf8)).signed(with: key)
+                guard case .dropped(let stale) = send(old, on: topic) else { Issue.record("a stale envelope passed"); return }
+                #expect(stale.contains("the window is 300 s"))
+                // Unsigned topics take anything.
+                #expect(send("plain", on: "telemetry/\(device)/temperature") == .passed)
+                let reports = gate.takeReports()
+                #expect(reports.count == 1)
+                let report = try #require(reports.first)
+                #expect(report.id == device && report.connects == 1 && report.sources == ["10.0.0.7"])
+                #expect(report.messagesIn == 2 && report.bytesIn == first.utf8.count + 5)
+                #expect(report.replayed == 1 && report.forged == 2 && report.clockSkew == 1)
+                gate.restore(reports)
+
+                // Another key's envelope in the device's name: forged, and the reports reach the
+                // server's monitoring, whose response quarantines the device, which the gate disconnects.
+                let forged = try await TelemetryEnvelope(device: did, sequence: 9, topic: topic, payload: Data("99".utf8)).signed(with: SigningKey.generate(.ed25519))
+                guard case .dropped(let notTheKey) = send(forged, on: topic) else { Issue.record("a forged envelope passed"); return }
+                #expect(notTheKey.contains("not by the key of"))
+                #expect(await followed.sync.sendReports())
+                let trust = try await client.call(.get, "/v1/devices/\(device)/trust", apiKey: admin)
+                let kinds = Set(trust.json["signals"]?.arrayValue.compactMap { $0["kind"]?.stringValue } ?? [])
+                #expect(kinds == ["signature.forged", "telemetry.replay", "clock.skew"], "\(trust.text)")
+                #expect(trust.json["signals"]?.arrayValue.first?["detail"]?.stringValue == "3 envelope(s) not signed by the device's key")
+                var closed: [String] = []
+                try await waitFor("the quarantine disconnects the device") {
+                    closed += gate.takeDisconnects()
+                    return !closed.isEmpty
+                }
+                #expect(closed == [device])
+                let state = try await client.call(.get, "/v1/admin/devices/\(device)", apiKey: admin)
+                #expect(state.json["state"]?.stringValue == "quarantined" || state.json["device"]?["state"]?.stringValue == "quarantined", "\(state.text)")
+                followed.sync.stop()
+            }
+        }
+    }
+
+    @Test func reportsComeOnlyFromGatewayKeysAndAreChecked() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let fleet = PolicyFleet(client: client, admin: admin)
+                let (device, _) = try await fleet.enroll(group: "sensors", zone: "line-3", roles: ["sensor"])
+                let gateway = try await fleet.apiKey("broker", scope: "gateway")
+                let body: JSONValue = ["devices": [["id": .string(device), "messagesIn": 3, "sources": ["192.0.2.1"]], ["id": "dev_nobody", "denials": 1]]]
+                let taken = try await client.call(.post, "/v1/gateway/reports", json: body, apiKey: gateway)
+                #expect(taken.status == 200, "\(taken.text)")
+                #expect(taken.json["accepted"] == 1 && taken.json["unknown"] == ["dev_nobody"])
+                expectProblem(try await client.call(.post, "/v1/gateway/reports", json: body, apiKey: admin), 403, "use a gateway-scoped API key")
+                expectProblem(
+                    try await client.call(.post, "/v1/gateway/reports", json: ["devices": [["id": .string(device), "bytesIn": 5_000_000_000]]], apiKey: gateway),
+                    400, "bytesIn of \(device) is 5000000000; counts are from 0 to 4294967295")
+                expectProblem(
+                    try await client.call(.post, "/v1/gateway/reports", json: ["devices": [["id": .string(device), "forged": -1]]], apiKey: gateway), 400, "forged of")
+                expectProblem(
+                    try await client.call(.post, "/v1/gateway/reports", json: ["devices": [["id": .string(device), "sources": ["not-an-address"]]]], apiKey: gateway),
+                    400, "not an IPv4 or IPv6 address")
+                let many: JSONValue = ["devices": .array((0...1000).map { _ in ["id": .string(device)] })]
+                expectProblem(try await client.call(.post, "/v1/gateway/reports", json: many, apiKey: gateway), 400, "at most 1000 devices")
+                let huge = try await client.call(.post, "/v1/gateway/reports", json: ["devices": [["id": .string(device), "messagesIn": .number(1e19)]]], apiKey: gateway)
+                #expect(huge.status == 400, "\(huge.text)")
             }
         }
     }

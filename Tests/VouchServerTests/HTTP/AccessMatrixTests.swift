@@ -29,8 +29,11 @@ struct AccessMatrixTests {
         "POST /v1/admin/webhooks/{id}/replay": .admin,
         "GET /v1/events": .readOnly, "GET /v1/events/stream": .readOnly, "GET /metrics": .readOnly, "POST /v1/authorize": .gateway,
         "GET /v1/gateway/devices": .gateway, "GET /v1/gateway/devices/{id}": .gateway, "GET /v1/gateway/policy": .gateway,
-        "GET /v1/gateway/stream": .gateway,
+        "GET /v1/gateway/stream": .gateway, "POST /v1/gateway/reports": .gateway,
     ]
+
+    /// Routes for enforcement points only: every other key is refused (its counts would move scores).
+    static let gatewayOnly: Set<String> = ["POST /v1/gateway/reports"]
 
     /// Routes whose granted answer never ends (a stream): only their refusals are asked for here;
     /// their own tests read them.
@@ -61,7 +64,9 @@ struct AccessMatrixTests {
                     for scope in Scope.allCases {
                         if Self.endless.contains(route), scope.rawValue >= needed.rawValue { continue }
                         let answer = try await client.call(method, path, json: body, apiKey: keys[scope])
-                        if scope.rawValue < needed.rawValue {
+                        if Self.gatewayOnly.contains(route), scope != .gateway {
+                            expectProblem(answer, 403, "use a gateway-scoped API key")
+                        } else if scope.rawValue < needed.rawValue {
                             expectProblem(answer, 403, "this needs \(needed)")
                         } else {
                             #expect(answer.status != 401 && answer.status != 403, "\(route) with a \(scope) key: \(answer.status) \(answer.text)")

@@ -66,11 +66,12 @@ struct SchemathesisTests {
     /// `DELETE /v1/admin/api-keys/{id}` is sent only for an id that is no key, and not in the
     /// stateful phase (whose links would then find a created key missing): schemathesis reuses the
     /// ids `GET /v1/admin/api-keys` shows, and revoking the run's own admin key would leave every
-    /// later request a 401. `GET /v1/events/stream` and `GET /v1/revocations/stream` are left out:
+    /// later request a 401. `GET /v1/events/stream`, `GET /v1/revocations/stream` and `GET /v1/gateway/stream` are left out:
     /// their answers never end (their own tests read them). So is `POST /v1/admin/webhooks/{id}/test`, which sends a request to whatever
     /// URL the run made an endpoint for (its own tests send it to a receiver). A webhook URL the
     /// schema allows may still be refused (400): an address that is not on the internet, a scheme
-    /// other than http or https.
+    /// other than http or https. `POST /v1/gateway/reports` takes only gateway keys: the run's
+    /// admin key is refused (403), and the document is checked against what it sends anyway.
     static func configuration(hooks: String) -> String {
         """
         hooks = "\(hooks)"
@@ -98,7 +99,11 @@ struct SchemathesisTests {
         checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]
 
         [[operations]]
-        include-name = ["GET /v1/events/stream", "GET /v1/revocations/stream", "POST /v1/admin/webhooks/{id}/test"]
+        include-name = "POST /v1/gateway/reports"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "403"]
+
+        [[operations]]
+        include-name = ["GET /v1/events/stream", "GET /v1/revocations/stream", "GET /v1/gateway/stream", "POST /v1/admin/webhooks/{id}/test"]
         enabled = false
 
         [[operations]]

@@ -72,6 +72,7 @@ private typealias Callback = @convention(c) (Int32, UnsafeMutableRawPointer?, Un
 private let callbacks: [(Int32, Callback)] = [
     (Int32(MOSQ_EVT_BASIC_AUTH.rawValue), onBasicAuth),
     (Int32(MOSQ_EVT_ACL_CHECK.rawValue), onACLCheck),
+    (Int32(MOSQ_EVT_MESSAGE.rawValue), onMessage),
     (Int32(MOSQ_EVT_DISCONNECT.rawValue), onDisconnect),
     (Int32(MOSQ_EVT_TICK.rawValue), onTick),
 ]
@@ -91,10 +92,11 @@ private func admit(_ plugin: Plugin, _ client: OpaquePointer) -> BrokerGate.Admi
         free(buffer)
     }
     let clientID = mosquitto_client_id(client).map { String(cString: $0) }
-    let admission = plugin.gate.admit(connection: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client))), clientID: clientID, certificateDER: der)
+    let address = mosquitto_client_address(client).map { String(cString: $0) }
+    let admission = plugin.gate.admit(
+        connection: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client))), clientID: clientID, certificateDER: der, sourceAddress: address)
     if case .refused(let reason) = admission {
-        let address = mosquitto_client_address(client).map { String(cString: $0) } ?? "?"
-        Plugin.log(Int32(MOSQ_LOG_NOTICE), "refused client \(clientID?.prefix(64) ?? "") from \(address): \(reason)")
+        Plugin.log(Int32(MOSQ_LOG_NOTICE), "refused client \(clientID?.prefix(64) ?? "") from \(address ?? "?"): \(reason)")
     }
     return admission
 }
@@ -133,8 +135,27 @@ private func onACLCheck(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ user
         }
     }
     let allowed = plugin.gate.check(
-        connection, access, topic: String(cString: topic), sourceAddress: mosquitto_client_address(client).map { String(cString: $0) })
+        connection, access, topic: String(cString: topic), sourceAddress: mosquitto_client_address(client).map { String(cString: $0) },
+        bytes: Int(check.pointee.payloadlen))
     return allowed ? success : aclDenied
+}
+
+/// A message a client published (its publish was allowed): on a signed topic, dropped unless it is
+/// the device's own envelope, in sequence and in time.
+private func onMessage(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ userdata: UnsafeMutableRawPointer?) -> Int32 {
+    guard let plugin = plugin(userdata), let data else { return aclDenied }
+    let message = data.assumingMemoryBound(to: mosquitto_evt_message.self)
+    guard let client = message.pointee.client, let topic = message.pointee.topic else { return aclDenied }
+    let payload = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.payload == nil ? 0 : Int(message.pointee.payloadlen))
+    let topicText = String(cString: topic)
+    switch plugin.gate.message(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client))), topic: topicText, payload: payload) {
+    case .passed:
+        return success
+    case .dropped(let reason):
+        let id = mosquitto_client_id(client).map { String(cString: $0) } ?? "?"
+        Plugin.log(Int32(MOSQ_LOG_INFO), "dropped a message of \(id.prefix(64)) on \(topicText.prefix(128)): \(reason)")
+        return aclDenied
+    }
 }
 
 private func onDisconnect(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ userdata: UnsafeMutableRawPointer?) -> Int32 {

@@ -16,7 +16,7 @@ final class Plugin: Sendable {
         self.identifier = identifier
         gate = BrokerGate(settings: BrokerGate.Settings(maxStaleness: .seconds(options.maxStaleness), failClosed: options.failClosed))
         let lines = self.lines
-        sync = try GatewaySync(gate: gate, server: options.server, apiKey: options.apiKey) { line in
+        sync = try GatewaySync(gate: gate, server: options.server, apiKey: options.apiKey, reportEvery: .seconds(options.reportInterval)) { line in
             lines.waiting.withLock { if $0.count < 1000 { $0.append(line) } }
         }
     }
@@ -44,6 +44,7 @@ struct PluginOptions {
     var apiKey = ""
     var maxStaleness: Int64 = 300
     var failClosed = true
+    var reportInterval: Int64 = 10
 
     struct Problem: Error { var message: String }
 
@@ -63,13 +64,18 @@ struct PluginOptions {
                     throw Problem(message: "plugin_opt_max_staleness is a number of seconds from 1 to 604800 (a week), not \(value.prefix(40))")
                 }
                 maxStaleness = seconds
+            case "report_interval":
+                guard let seconds = Int64(value), (1...3600).contains(seconds) else {
+                    throw Problem(message: "plugin_opt_report_interval is a number of seconds from 1 to 3600, not \(value.prefix(40))")
+                }
+                reportInterval = seconds
             case "fail_closed":
                 guard let flag = ["true": true, "false": false][value] else {
                     throw Problem(message: "plugin_opt_fail_closed is true or false, not \(value.prefix(40))")
                 }
                 failClosed = flag
             default:
-                throw Problem(message: "plugin_opt_\(key.prefix(64)) is not an option of this plugin (vouch_url, api_key_file, max_staleness, fail_closed)")
+                throw Problem(message: "plugin_opt_\(key.prefix(64)) is not an option of this plugin (vouch_url, api_key_file, max_staleness, fail_closed, report_interval)")
             }
         }
         guard !server.isEmpty else { throw Problem(message: "plugin_opt_vouch_url is missing: the Vouch server to follow, such as http://127.0.0.1:8080") }
