@@ -38,7 +38,10 @@ public final class GatewaySync: Sendable {
     public func start() {
         tasks.withLock { running in
             guard running.isEmpty else { return }
-            running = [Task.detached { [self] in await run() }, Task.detached { [self] in await reportLoop() }]
+            running = [
+                Task.detached { [self] in await run() }, Task.detached { [self] in await reportLoop() },
+                Task.detached { [self] in await watchFreshness() },
+            ]
         }
     }
 
@@ -47,6 +50,23 @@ public final class GatewaySync: Sendable {
         tasks.withLock { running in
             for task in running { task.cancel() }
             running = []
+        }
+    }
+
+    /// Says when the directory goes stale (and what the gate does then) and when it is current again.
+    private func watchFreshness() async {
+        var wasFresh = true
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            guard gate.sequence != nil else { continue }
+            let fresh = gate.isFresh()
+            if wasFresh && !fresh {
+                log("Vouch has not been heard from for over \(gate.settings.maxStaleness.components.seconds) s (max_staleness): "
+                    + (gate.settings.failClosed ? "new connections are refused until it is" : "still admitting from what the broker has (fail_closed false)"))
+            } else if !wasFresh && fresh {
+                log("Vouch is heard from again; the directory is current")
+            }
+            wasFresh = fresh
         }
     }
 

@@ -1,7 +1,11 @@
 import Foundation
+import Hummingbird
+import Logging
 import NIOCore
 import NIOPosix
 import Testing
+import VouchAPI
+import VouchServer
 import VouchTesting
 
 /// Debian's Mosquitto and its clients, and the headers the plugin builds against (CI installs
@@ -187,5 +191,38 @@ final class MosquittoBroker: @unchecked Sendable {
                 process.waitUntilExit()
             }
         }
+    }
+}
+
+/// Runs the real application on `port` (0: the kernel chooses) over `dataDirectory`, as `vouch
+/// serve` does, until `body` returns; hands it the port and the admin key. Unlike `withServer`'s
+/// live setup, a port can be asked for again, so that a broker finds the server where it was
+/// after a restart.
+func withRunningServer<T: Sendable>(
+    dataDirectory: String, port: Int = 0, heartbeat: Duration = .milliseconds(200), _ body: @Sendable (Int, String) async throws -> T
+) async throws -> T {
+    var logger = Logger(label: "vouch-test")
+    logger.logLevel = .warning
+    var configuration = ServerConfiguration(port: port, dataDirectory: dataDirectory, publicURL: "https://vouch.test", checkpointInterval: .milliseconds(50))
+    configuration.eventStreamHeartbeat = heartbeat
+    let server = try await buildApplication(configuration: configuration, logger: logger)
+    let admin = try String(contentsOfFile: dataDirectory + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let application = server.application
+    let running = Task { try await application.runService() }
+    let bound = server.port
+    func stop() async throws {
+        running.cancel()
+        _ = await running.result
+        try await waitForSQLiteRelease(dataDirectory)
+    }
+    do {
+        let client = VouchClient(transport: try URLSessionTransport(server: "http://127.0.0.1:\(bound)"))
+        try await waitFor("the server answers /healthz", seconds: 30) { (try? await client.health()) != nil }
+        let result = try await body(bound, admin)
+        try await stop()
+        return result
+    } catch {
+        try? await stop()
+        throw error
     }
 }
