@@ -7,9 +7,10 @@
 # `<!-- readme: not run by scripts/readme.sh … -->` is skipped (the set-up block, which this script
 # does itself; the benchmarks, which take an hour).
 #
-# It needs what the README's blocks use: curl, openssl, python3, sqlite3 and a PostgreSQL cluster
-# on port 5432 (Debian's postgresql package; started here when it is not running), and ports 8080,
-# 8081, 8082, 8090, 8443 and 9000 free. It removes the /tmp paths the README names and the data
+# It needs what the README's blocks use: curl, openssl, python3, sqlite3, Mosquitto with its clients
+# and headers (mosquitto, mosquitto-clients, mosquitto-dev, libmosquitto-dev) and a PostgreSQL
+# cluster on port 5432 (Debian's postgresql package; started here when it is not running), and
+# ports 8080, 8081, 8082, 8090, 8443, 8883 and 9000 free. It removes the /tmp paths the README names and the data
 # directories it makes, before and after. Usage: scripts/readme.sh   (exit 0: every block did what
 # the README says)
 set -euo pipefail
@@ -49,6 +50,8 @@ open(f"{work}/paths", "w").write("\n".join(sorted(paths)) + "\n")
 PY
 
 clean() {
+    # The broker the MQTT section starts as a daemon, if a failure left it running.
+    if [ -f /tmp/mqtt/mosquitto.pid ]; then kill "$(cat /tmp/mqtt/mosquitto.pid)" 2>/dev/null || true; fi
     while read -r path; do [ -n "$path" ] && rm -rf "$path" "$path".state; done < "$work/paths"
     rm -rf "$root/vouch-data" "$root/vouch-data-pg"
     if command -v psql >/dev/null 2>&1; then
