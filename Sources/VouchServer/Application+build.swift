@@ -66,6 +66,9 @@ public func buildApplication(
         // After the database's service, so that it stops first (services stop in reverse order).
         WebhookDispatcher(webhooks: vouch.webhooks),
     ]
+    if let management = configuration.rabbitMQ.management {
+        services.append(RabbitMQCloser(store: vouch.store, settings: configuration.rabbitMQ, management: management, logger: logger))
+    }
     var boundMTLSPort: BoundPort?
     if let mtlsPort = configuration.mtlsPort {
         let hosts = [configuration.host, URL(string: vouch.publicURL)?.host ?? "", "localhost", "127.0.0.1", "::1"]
@@ -184,6 +187,9 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
             directory: services.directory, monitoring: services.monitoring, open: .init()
         ).endpoints,
         atPath: "/v1/gateway")
+    let rabbitMQ = RabbitMQService(policy: services.policy, directory: services.directory, settings: configuration.rabbitMQ)
+    router.addRoutes(
+        RabbitMQController(rabbitMQ: rabbitMQ, apiKeys: services.apiKeys, logger: services.logger).endpoints, atPath: "/v1/brokers/rabbitmq")
     let webhooks = WebhookController(apiKeys: services.apiKeys, webhooks: services.webhooks)
     router.addRoutes(webhooks.adminEndpoints, atPath: "/v1/admin")
     router.addRoutes(webhooks.publicEndpoints, atPath: "/v1/webhooks")

@@ -9,7 +9,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "What brokers and gateways read to decide on their own: devices, the policy, their changes (any API key, gateway included).",
-        subcommands: [Devices.self, Device.self, Policy.self, Watch.self, Report.self]
+        subcommands: [Devices.self, Device.self, Policy.self, Watch.self, Report.self, RabbitMQ.self]
     )
 
     struct Devices: AsyncParsableCommand {
@@ -89,6 +89,38 @@ struct GatewayCommand: AsyncParsableCommand {
             }
             let answer = try await connection.client().gatewayReport(report)
             print("taken: \(answer.accepted) device(s)" + (answer.unknown.isEmpty ? "" : "; not devices here: \(answer.unknown.joined(separator: ", "))"))
+        }
+    }
+
+    struct RabbitMQ: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rabbitmq",
+            abstract: "Ask what RabbitMQ's HTTP auth backend asks, as it asks: prints allow or deny (exit 1 on deny).",
+            discussion: """
+                QUESTION is user, vhost, resource or topic; give the fields RabbitMQ sends, such as \
+                vouch gateway rabbitmq topic --field username=dev_… --field vhost=/ --field resource=topic --field name=amq.topic \
+                --field permission=write --field routing_key=telemetry.dev_….temp (a gateway key; denials count against the device).
+                """)
+        @OptionGroup var connection: AdminConnection
+        @Argument(help: "user, vhost, resource or topic.") var question: String
+        @Option(name: .customLong("field"), help: "NAME=VALUE; repeat for each field.") var fields: [String] = []
+
+        func validate() throws {
+            guard ["user", "vhost", "resource", "topic"].contains(question) else { throw ValidationError("QUESTION is user, vhost, resource or topic") }
+            for field in fields where !field.contains("=") { throw ValidationError("--field \(field.prefix(64)) is not NAME=VALUE") }
+        }
+
+        func run() async throws {
+            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+            let form = fields.map { field -> String in
+                let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return parts.map { String($0).addingPercentEncoding(withAllowedCharacters: allowed) ?? String($0) }.joined(separator: "=")
+            }.joined(separator: "&")
+            let answer = try await connection.client().send(
+                "POST", "/v1/brokers/rabbitmq/\(question)", body: .bytes(Array(form.utf8), contentType: "application/x-www-form-urlencoded")
+            ).text
+            print(answer)
+            if answer != "allow" { throw ExitCode(1) }
         }
     }
 

@@ -65,6 +65,22 @@ struct ServeCommand: AsyncParsableCommand {
             and policy; repeat for several (VOUCH_TRUSTED_PROXIES, comma-separated; default none: the peer is the client).
             """
     ) var trustedProxies: [String] = []
+    @Option(
+        name: .customLong("rabbitmq-source"),
+        help: """
+            An address or CIDR range RabbitMQ's HTTP auth backend asks from, answered without an API key at \
+            /v1/brokers/rabbitmq/…; repeat for several (VOUCH_RABBITMQ_SOURCES, comma-separated; default none: a gateway key is needed).
+            """
+    ) var rabbitMQSources: [String] = []
+    @Option(name: .customLong("rabbitmq-vhost"), help: "The RabbitMQ virtual host devices use (VOUCH_RABBITMQ_VHOST; default /).") var rabbitMQVhost: String?
+    @Option(
+        name: .customLong("rabbitmq-management"),
+        help: "RabbitMQ's management API, such as http://127.0.0.1:15672, where a device that loses its rights has its connections closed (VOUCH_RABBITMQ_MANAGEMENT)."
+    ) var rabbitMQManagement: String?
+    @Option(
+        name: .customLong("rabbitmq-credentials-file"),
+        help: "A file (mode 0600) holding USER:PASSWORD of a management user with the administrator tag (VOUCH_RABBITMQ_CREDENTIALS_FILE)."
+    ) var rabbitMQCredentialsFile: String?
     @Flag(
         name: .customLong("webhook-allow-private"),
         help: """
@@ -146,6 +162,33 @@ struct ServeCommand: AsyncParsableCommand {
                     "--trusted-proxy \(text) trusts too many addresses (any client among them could name its own); give the proxies' addresses or a range of at most a /8 (IPv6: /16)")
             }
             return range
+        }
+        let rabbitTexts = rabbitMQSources.isEmpty
+            ? (environment["VOUCH_RABBITMQ_SOURCES"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) : rabbitMQSources
+        configuration.rabbitMQ.sources = try rabbitTexts.map { text in
+            do {
+                return try IPAddressRange(text.trimmingCharacters(in: .whitespaces))
+            } catch {
+                throw ValidationError("--rabbitmq-source \(text): \((error as? AuthorizationError)?.reason ?? "\(error)")")
+            }
+        }
+        if let vhost = rabbitMQVhost ?? environment["VOUCH_RABBITMQ_VHOST"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard vhost.utf8.count <= 255, !vhost.contains(where: \.isNewline) else { throw ValidationError("--rabbitmq-vhost is a virtual host name, at most 255 bytes") }
+            configuration.rabbitMQ.vhost = vhost
+        }
+        if let management = rabbitMQManagement ?? environment["VOUCH_RABBITMQ_MANAGEMENT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let url = URL(string: management), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--rabbitmq-management \(management.prefix(200)) is not an http or https URL")
+            }
+            guard let file = rabbitMQCredentialsFile ?? environment["VOUCH_RABBITMQ_CREDENTIALS_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                throw ValidationError("--rabbitmq-management needs --rabbitmq-credentials-file: a file (mode 0600) holding USER:PASSWORD")
+            }
+            do {
+                (configuration.rabbitMQ.managementUser, configuration.rabbitMQ.managementPassword) = try RabbitMQSettings.credentials(file: file)
+            } catch {
+                throw ValidationError("--rabbitmq-credentials-file: \((error as? VouchKitError)?.reason ?? error.localizedDescription)")
+            }
+            configuration.rabbitMQ.management = management
         }
         configuration.webhooks.allowPrivate = webhookAllowPrivate || ["1", "true", "yes"].contains(environment["VOUCH_WEBHOOK_ALLOW_PRIVATE"]?.lowercased() ?? "")
         if let text = webhookRetries ?? environment["VOUCH_WEBHOOK_RETRIES"].flatMap({ $0.isEmpty ? nil : $0 }) {

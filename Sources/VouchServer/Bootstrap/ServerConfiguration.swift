@@ -44,6 +44,8 @@ public struct ServerConfiguration: Sendable {
     public var eventStreamHeartbeat: Duration = .seconds(15)
     /// How webhooks are delivered.
     public var webhooks = WebhookSettings()
+    /// RabbitMQ's HTTP auth backend and management API.
+    public var rabbitMQ = RabbitMQSettings()
     /// Whether `port` is the one the kernel chose for port 0 (set by `buildApplication`): with no
     /// public URL, the authority's identity then follows the port (see `IdentityPin`).
     var portChosenByKernel = false

@@ -46,6 +46,10 @@ struct APICoverageTests {
         "GET /v1/gateway/policy": ["gateway", "policy"],
         "GET /v1/gateway/stream": ["gateway", "watch"],
         "POST /v1/gateway/reports": ["gateway", "report"],
+        "GET /v1/brokers/rabbitmq/user": ["gateway", "rabbitmq"], "POST /v1/brokers/rabbitmq/user": ["gateway", "rabbitmq"],
+        "GET /v1/brokers/rabbitmq/vhost": ["gateway", "rabbitmq"], "POST /v1/brokers/rabbitmq/vhost": ["gateway", "rabbitmq"],
+        "GET /v1/brokers/rabbitmq/resource": ["gateway", "rabbitmq"], "POST /v1/brokers/rabbitmq/resource": ["gateway", "rabbitmq"],
+        "GET /v1/brokers/rabbitmq/topic": ["gateway", "rabbitmq"], "POST /v1/brokers/rabbitmq/topic": ["gateway", "rabbitmq"],
     ]
 
     /// The operations of the document whose security accepts an API key.

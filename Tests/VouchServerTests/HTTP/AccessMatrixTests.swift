@@ -30,10 +30,18 @@ struct AccessMatrixTests {
         "GET /v1/events": .readOnly, "GET /v1/events/stream": .readOnly, "GET /metrics": .readOnly, "POST /v1/authorize": .gateway,
         "GET /v1/gateway/devices": .gateway, "GET /v1/gateway/devices/{id}": .gateway, "GET /v1/gateway/policy": .gateway,
         "GET /v1/gateway/stream": .gateway, "POST /v1/gateway/reports": .gateway,
+        "GET /v1/brokers/rabbitmq/user": .gateway, "POST /v1/brokers/rabbitmq/user": .gateway,
+        "GET /v1/brokers/rabbitmq/vhost": .gateway, "POST /v1/brokers/rabbitmq/vhost": .gateway,
+        "GET /v1/brokers/rabbitmq/resource": .gateway, "POST /v1/brokers/rabbitmq/resource": .gateway,
+        "GET /v1/brokers/rabbitmq/topic": .gateway, "POST /v1/brokers/rabbitmq/topic": .gateway,
     ]
 
     /// Routes for enforcement points only: every other key is refused (its counts would move scores).
-    static let gatewayOnly: Set<String> = ["POST /v1/gateway/reports"]
+    static let gatewayOnly: Set<String> = [
+        "POST /v1/gateway/reports", "GET /v1/brokers/rabbitmq/user", "POST /v1/brokers/rabbitmq/user", "GET /v1/brokers/rabbitmq/vhost",
+        "POST /v1/brokers/rabbitmq/vhost", "GET /v1/brokers/rabbitmq/resource", "POST /v1/brokers/rabbitmq/resource",
+        "GET /v1/brokers/rabbitmq/topic", "POST /v1/brokers/rabbitmq/topic",
+    ]
 
     /// Routes whose granted answer never ends (a stream): only their refusals are asked for here;
     /// their own tests read them.
@@ -43,7 +51,7 @@ struct AccessMatrixTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin, routes in
                 let keyed = Set(routes.filter { route in
-                    ["/v1/admin/", "/v1/events", "/metrics", "/v1/authorize", "/v1/gateway/"].contains { route.split(separator: " ").last?.hasPrefix($0) == true }
+                    ["/v1/admin/", "/v1/events", "/metrics", "/v1/authorize", "/v1/gateway/", "/v1/brokers/"].contains { route.split(separator: " ").last?.hasPrefix($0) == true }
                 })
                 #expect(keyed == Set(Self.required.keys), "routes without a row: \(keyed.subtracting(Self.required.keys)); rows without a route: \(Set(Self.required.keys).subtracting(keyed))")
                 let fleet = PolicyFleet(client: client, admin: admin)
@@ -65,7 +73,7 @@ struct AccessMatrixTests {
                         if Self.endless.contains(route), scope.rawValue >= needed.rawValue { continue }
                         let answer = try await client.call(method, path, json: body, apiKey: keys[scope])
                         if Self.gatewayOnly.contains(route), scope != .gateway {
-                            expectProblem(answer, 403, "use a gateway-scoped API key")
+                            expectProblem(answer, 403, "gateway-scoped API key")
                         } else if scope.rawValue < needed.rawValue {
                             expectProblem(answer, 403, "this needs \(needed)")
                         } else {

@@ -37,7 +37,8 @@ func withServer<T: Sendable>(
 func withServer<T: Sendable>(
     dataDirectory: String, setup: TestingSetup = .router, port: Int = 0, publicURL: String? = "https://vouch.test", rateLimitPerMinute: Int = 600,
     databaseURL: String? = nil, witnesses: [String] = [], witnessQuorum: Int? = nil, clock: @escaping @Sendable () -> Date = { Date() },
-    trustedProxies: [IPAddressRange] = [], heartbeat: Duration = .seconds(15), webhooks: WebhookSettings = WebhookSettings(), _ test: @escaping @Sendable (any TestClientProtocol, String, [String]) async throws -> T
+    trustedProxies: [IPAddressRange] = [], heartbeat: Duration = .seconds(15), webhooks: WebhookSettings = WebhookSettings(),
+    rabbitMQ: RabbitMQSettings = RabbitMQSettings(), _ test: @escaping @Sendable (any TestClientProtocol, String, [String]) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "vouch-test")
     logger.logLevel = .warning
@@ -48,6 +49,7 @@ func withServer<T: Sendable>(
     configuration.trustedProxies = trustedProxies
     configuration.eventStreamHeartbeat = heartbeat
     configuration.webhooks = webhooks
+    configuration.rabbitMQ = rabbitMQ
     let server = try await buildApplication(configuration: configuration, logger: logger)
     let adminKey = try String(contentsOfFile: dataDirectory + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     let routes = server.routes
