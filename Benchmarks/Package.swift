@@ -44,6 +44,11 @@ let package = Package(
             name: "VouchKitBenchmarks",
             dependencies: [
                 .product(name: "VouchKit", package: vouch),
+                .product(name: "VouchCore", package: vouch),
+                .product(name: "VouchAPI", package: vouch),
+                .product(name: "VouchGateway", package: vouch),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -10,7 +10,8 @@
 # It needs what the README's blocks use: curl, openssl, python3, sqlite3, Mosquitto with its clients
 # and headers (mosquitto, mosquitto-clients, mosquitto-dev, libmosquitto-dev) and a PostgreSQL
 # cluster on port 5432 (Debian's postgresql package; started here when it is not running), and
-# ports 8080, 8081, 8082, 8090, 8443, 8883 and 9000 free. It removes the /tmp paths the README names and the data
+# ports 8080, 8081, 8082, 8090, 8091, 8443, 8883, 8884, 9000, 15673 and 25679 free; RabbitMQ
+# (rabbitmq-server) for the MQTT section's second broker. It removes the /tmp paths the README names and the data
 # directories it makes, before and after. Usage: scripts/readme.sh   (exit 0: every block did what
 # the README says)
 set -euo pipefail
@@ -50,8 +51,9 @@ open(f"{work}/paths", "w").write("\n".join(sorted(paths)) + "\n")
 PY
 
 clean() {
-    # The broker the MQTT section starts as a daemon, if a failure left it running.
+    # The brokers the MQTT section starts, if a failure left them running.
     if [ -f /tmp/mqtt/mosquitto.pid ]; then kill "$(cat /tmp/mqtt/mosquitto.pid)" 2>/dev/null || true; fi
+    if [ -f /tmp/rmq/pid ]; then kill "$(cat /tmp/rmq/pid)" 2>/dev/null || true; fi
     while read -r path; do [ -n "$path" ] && rm -rf "$path" "$path".state; done < "$work/paths"
     rm -rf "$root/vouch-data" "$root/vouch-data-pg"
     if command -v psql >/dev/null 2>&1; then

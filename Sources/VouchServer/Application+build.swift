@@ -24,6 +24,16 @@ public struct VouchServerInstance<App: ApplicationProtocol> {
     let boundMTLSPort: BoundPort?
     /// Holds the port chosen for port 0 until the listener binds it.
     let reservation: PortReservation?
+    /// Set once the main listener accepts connections.
+    let listening: BoundPort
+
+    /// Returns once the main listener accepts connections (while `application.runService()` runs);
+    /// throws when cancelled first (the server failed to start, or was stopped).
+    public func untilListening() async throws {
+        while listening.current == nil {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
 
     /// The port the mTLS listener bound (useful with `--mtls-port 0`), once it runs; nil without one.
     public var mtlsPort: Int? {
@@ -94,12 +104,16 @@ public func buildApplication(
             )
         )
     }
+    let listening = BoundPort()
     let app = Application(
         router: router,
         server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vouch"),
         services: services,
-        onServerRunning: { _ in reservation.release() },
+        onServerRunning: { channel in
+            reservation.release()
+            listening.set(channel.localAddress?.port ?? configuration.port)
+        },
         logger: logger
     )
     return VouchServerInstance(
@@ -107,13 +121,16 @@ public func buildApplication(
         logVerifierKey: vouch.log.signer.verifierKey,
         // HEAD is generated for every GET route; the description has the GET.
         routes: router.routes.filter { $0.method != .head }.map { "\($0.method.rawValue) \($0.path)" }, boundMTLSPort: boundMTLSPort,
-        reservation: reservation
+        reservation: reservation, listening: listening
     )
 }
 
 /// A port that becomes known once a listener runs.
 final class BoundPort: Sendable {
     private let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    /// The port, once known.
+    var current: Int? { state.withLock { $0.port } }
 
     func set(_ port: Int?) {
         guard let port else { return }

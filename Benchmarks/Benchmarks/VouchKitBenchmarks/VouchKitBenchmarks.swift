@@ -16,6 +16,7 @@ func benchmarks() {
     registerCredentialBreakdown()
     registerPolicyBreakdown()
     registerTelemetryBreakdown()
+    registerGatewayBenchmarks()
 }
 
 /// Settings shared by every benchmark.

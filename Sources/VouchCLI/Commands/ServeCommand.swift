@@ -244,7 +244,14 @@ struct ServeCommand: AsyncParsableCommand {
             print("  \(key)")
         }
         print("transparency log verifier key: \(server.logVerifierKey)")
-        print("vouch serving \(server.publicURL) (listening on \(configuration.host):\(server.port))")
-        try await server.application.runService()
+        // Said once the listener accepts connections: whoever reads the line may connect at once.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.application.runService() }
+            group.addTask {
+                try await server.untilListening()
+                print("vouch serving \(server.publicURL) (listening on \(configuration.host):\(server.port))")
+            }
+            try await group.waitForAll()
+        }
     }
 }

@@ -130,18 +130,26 @@ final class MosquittoBroker: @unchecked Sendable {
         }
     }
 
+    /// A test that fails before it stops the broker still does not leave it running.
+    deinit { stop() }
+
     /// A device's TLS files for the clients, written under `work`.
     struct DeviceFiles: Sendable {
         var id: String
         var certificate: String
         var key: String
+
+        /// Writes a device's certificate and key (mode 0600) under `directory`.
+        static func write(in directory: String, id: String, certificatePEM: String, keyPEM: String, name: String? = nil) throws -> DeviceFiles {
+            let base = directory + "/" + (name ?? id)
+            try Data(certificatePEM.utf8).write(to: URL(fileURLWithPath: base + "-cert.pem"))
+            FileManager.default.createFile(atPath: base + "-key.pem", contents: Data(keyPEM.utf8), attributes: [.posixPermissions: 0o600])
+            return DeviceFiles(id: id, certificate: base + "-cert.pem", key: base + "-key.pem")
+        }
     }
 
     func files(for id: String, certificatePEM: String, keyPEM: String, name: String? = nil) throws -> DeviceFiles {
-        let base = work + "/" + (name ?? id)
-        try Data(certificatePEM.utf8).write(to: URL(fileURLWithPath: base + "-cert.pem"))
-        FileManager.default.createFile(atPath: base + "-key.pem", contents: Data(keyPEM.utf8), attributes: [.posixPermissions: 0o600])
-        return DeviceFiles(id: id, certificate: base + "-cert.pem", key: base + "-key.pem")
+        try DeviceFiles.write(in: work, id: id, certificatePEM: certificatePEM, keyPEM: keyPEM, name: name)
     }
 
     func clientArguments(_ device: DeviceFiles, clientID: String?) -> [String] {
@@ -158,16 +166,21 @@ final class MosquittoBroker: @unchecked Sendable {
     final class Subscription: @unchecked Sendable {
         let process = Process()
         let path: String
-        let broker: MosquittoBroker
+        /// The broker's log, for a failure's message.
+        let brokerLog: @Sendable () -> String
 
-        init(broker: MosquittoBroker, device: DeviceFiles, topic: String, clientID: String) throws {
-            self.broker = broker
-            path = broker.work + "/sub-\(UUID().uuidString)"
+        convenience init(broker: MosquittoBroker, device: DeviceFiles, topic: String, clientID: String) throws {
+            try self.init(work: broker.work, connection: broker.clientArguments(device, clientID: clientID), topic: topic) { broker.log }
+        }
+
+        init(work: String, connection: [String], topic: String, brokerLog: @escaping @Sendable () -> String) throws {
+            self.brokerLog = brokerLog
+            path = work + "/sub-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: path, contents: nil)
             let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             // Line-buffered (stdbuf execs it, same process): otherwise nothing reaches the file until it ends.
             process.executableURL = URL(fileURLWithPath: "/usr/bin/stdbuf")
-            process.arguments = ["-oL", Mosquitto.subscriber] + broker.clientArguments(device, clientID: clientID) + ["-q", "1", "-t", topic, "-v", "-d"]
+            process.arguments = ["-oL", Mosquitto.subscriber] + connection + ["-q", "1", "-t", topic, "-v", "-d"]
             process.standardOutput = output
             process.standardError = output
             try process.run()
@@ -181,7 +194,7 @@ final class MosquittoBroker: @unchecked Sendable {
                 if output.contains(text) { return }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            Issue.record("mosquitto_sub printed no \"\(text)\" within \(seconds) s: \(output.suffix(2000)); broker: \(broker.log.suffix(3000))")
+            Issue.record("mosquitto_sub printed no \"\(text)\" within \(seconds) s: \(output.suffix(2000)); broker: \(brokerLog().suffix(3000))")
             throw CancellationError()
         }
 
@@ -191,6 +204,8 @@ final class MosquittoBroker: @unchecked Sendable {
                 process.waitUntilExit()
             }
         }
+
+        deinit { stop() }
     }
 }
 
