@@ -201,7 +201,7 @@ public final class BrokerGate: Sendable {
             if settings.failClosed, let heard = state.lastHeard, heard + settings.maxStaleness < now {
                 return .failure(Refusal(reason: "Vouch has not been heard from for \(heard.duration(to: now).components.seconds) s (max_staleness); new connections are refused until it is"))
             }
-            guard let slot = state.devices[identity.commonName] else {
+            guard var slot = state.devices[identity.commonName] else {
                 return .failure(Refusal(reason: "certificate \(identity.serial) names \(identity.commonName.prefix(64)), which is not a device of this Vouch"))
             }
             let device = slot.device.id
@@ -210,6 +210,13 @@ public final class BrokerGate: Sendable {
             }
             guard slot.device.serials.contains(identity.serial) else {
                 return .failure(Refusal(reason: "certificate \(identity.serial) of device \(device) is revoked, on hold, expired or superseded", device: device))
+            }
+            // A serial is public: the certificate must also certify the device's own key, so that
+            // another CA the broker trusts cannot mint one in its name.
+            if slot.key == nil { slot.key = try? PublicKey(jwk: slot.device.publicKey) }
+            state.devices[device] = slot
+            guard let key = identity.key, key == slot.key else {
+                return .failure(Refusal(reason: "certificate \(identity.serial) does not certify the key of device \(device)", device: device))
             }
             guard let clientID, clientID == device || clientID.hasPrefix(device + "-") else {
                 return .failure(Refusal(

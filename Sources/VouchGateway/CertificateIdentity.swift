@@ -7,6 +7,8 @@ import X509
 struct CertificateIdentity: Sendable, Equatable {
     var commonName: String
     var serial: String
+    /// The certified key (nil when it is of a type Vouch does not issue for).
+    var key: PublicKey?
 
     init(der: [UInt8]) throws {
         let certificate = try Certificate(derEncoded: der)
@@ -19,6 +21,7 @@ struct CertificateIdentity: Sendable, Equatable {
         guard let name, !name.isEmpty else { throw CertificateError.unsupportedName }
         commonName = name
         serial = Hex.encode(certificate.serialNumber.bytes)
+        key = try? PublicKey(certificateKey: certificate.publicKey)
     }
 
     enum CertificateError: Error { case unsupportedName }

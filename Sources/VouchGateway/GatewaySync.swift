@@ -8,7 +8,7 @@ import VouchKit
 /// (`/v1/gateway/devices`, `/v1/gateway/policy`), then every change as it is committed
 /// (`/v1/gateway/stream`, resumed after the last change applied). When the server cannot be
 /// reached the gate keeps deciding from what it has (see `BrokerGate.Settings`), and the sync
-/// tries again, a second later at first, then up to every 30 s; back, it resumes where it was, or
+/// tries again, a second later at first, then up to every 10 s; back, it resumes where it was, or
 /// loads everything again when the server no longer knows that position.
 public final class GatewaySync: Sendable {
     public let gate: BrokerGate
@@ -117,7 +117,7 @@ public final class GatewaySync: Sendable {
             } catch {
                 log("cannot follow Vouch: \((error as? VouchClientError)?.reason ?? "\(error)"); trying again in \(delay.components.seconds) s")
                 try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(30))
+                delay = min(delay * 2, .seconds(10))
             }
         }
     }

@@ -1,6 +1,8 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import SwiftASN1
 import Synchronization
 import Testing
 import VouchAPI
@@ -8,6 +10,7 @@ import VouchCore
 import VouchGateway
 import VouchKit
 import VouchTesting
+import X509
 
 /// The policy the broker tests upload: topics per device, a console that reads everything, a
 /// statement that holds only from one network, and a quarantine allow-list.
@@ -187,6 +190,21 @@ struct BrokerGateTests {
                     return
                 }
                 #expect(unknownSerial.contains("is revoked, on hold, expired or superseded"))
+                // The device's own serial (serials are public) on a certificate of another key: refused.
+                let genuine = try Certificate(derEncoded: der)
+                let otherKey = P256.Signing.PrivateKey()
+                let name = try DistinguishedName { CommonName(first) }
+                let minted = try Certificate(
+                    version: .v3, serialNumber: genuine.serialNumber, publicKey: .init(otherKey.publicKey), notValidBefore: Date().addingTimeInterval(-60),
+                    notValidAfter: Date().addingTimeInterval(3600), issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+                    extensions: Certificate.Extensions(), issuerPrivateKey: .init(otherKey))
+                var serializer = DER.Serializer()
+                try serializer.serialize(minted)
+                guard case .refused(let notTheKey) = gate.admit(connection: 8, clientID: first, certificateDER: serializer.serializedBytes) else {
+                    Issue.record("admitted a certificate with the device's serial and another key")
+                    return
+                }
+                #expect(notTheKey.contains("does not certify the key of device \(first)"))
                 #expect(gate.admit(connection: 6, clientID: first, certificateDER: [0x30, 0x03, 0x02, 0x01]) == .refused(
                     "the client certificate does not parse as X.509 with a common name"))
                 // Not heard from for longer than allowed: new connections are refused, checks go on.

@@ -128,9 +128,11 @@ private func onACLCheck(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ user
     let connection = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client)))
     if !plugin.gate.isAdmitted(connection) {
         // A listener that names clients by their certificate (use_identity_as_username) lets them
-        // in without asking: admitted at the first check, or denied and disconnected.
+        // in without asking: admitted at the first check, or denied and disconnected. What has no
+        // certificate is only denied: it may be the broker's own stand-in for a client (a retained
+        // message checked again with check_retain_source), whose id is a real client's.
         if case .refused = admit(plugin, client) {
-            if let id = mosquitto_client_id(client) { plugin.gate.queueDisconnect(String(cString: id)) }
+            if plugin.hasCertificate(client), let id = mosquitto_client_id(client) { plugin.gate.queueDisconnect(String(cString: id)) }
             return aclDenied
         }
     }

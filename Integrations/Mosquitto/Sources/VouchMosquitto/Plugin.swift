@@ -29,6 +29,14 @@ final class Plugin: Sendable {
         }
     }
 
+    /// Whether the client presented a certificate.
+    func hasCertificate(_ client: OpaquePointer) -> Bool {
+        var length: Int32 = 0
+        guard let buffer = vouch_mosquitto_certificate_der(client, &length) else { return false }
+        free(buffer)
+        return true
+    }
+
     static func log(_ level: Int32, _ message: String) {
         vouch_mosquitto_log(level, "vouch: " + message)
     }
