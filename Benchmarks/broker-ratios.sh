@@ -42,9 +42,9 @@ END
 "$VOUCH" policy upload "$work/policy.yaml" --server "$SERVER" >/dev/null
 SENSORS=$("$VOUCH" admin group create --server "$SERVER" --name sensors --role sensor --token-uses unlimited | tail -1)
 CONSOLES=$("$VOUCH" admin group create --server "$SERVER" --name consoles --role console --token-uses unlimited | tail -1)
-"$VOUCH" device enroll --server "$SERVER" --group consoles --token "$CONSOLES" --dir "$work/console" | tail -1 > "$work/console/id"
+"$VOUCH" device enroll --server "$SERVER" --group consoles --token "$CONSOLES" --dir "$work/console" | tail -1 > "$work/console.id"
 for i in $(seq 1 $((publishers > revocations ? publishers : revocations))); do
-    "$VOUCH" device enroll --server "$SERVER" --group sensors --token "$SENSORS" --dir "$work/dev$i" | tail -1 > "$work/dev$i/id"
+    "$VOUCH" device enroll --server "$SERVER" --group sensors --token "$SENSORS" --dir "$work/dev$i" | tail -1 > "$work/dev$i.id"
 done
 "$VOUCH" admin api-key create --server "$SERVER" --name mosquitto --scope gateway | tail -1 > "$work/gateway-key"
 chmod 600 "$work/gateway-key"
@@ -88,7 +88,7 @@ plain_port, vouch_port, server, key, check = int(sys.argv[6]), int(sys.argv[7]),
 
 def device(name):
     d = f"{work}/{name}"
-    return open(f"{d}/id").read().strip(), f"{d}/cert.pem", f"{d}/key.pem"
+    return open(f"{d}.id").read().strip(), f"{d}/cert.pem", f"{d}/key.pem"
 
 def tls(port, name, client_id=None):
     ident, cert, key_file = device(name)
@@ -121,6 +121,11 @@ def load(name, port):
         sub = subprocess.Popen(["mosquitto_sub"] + tls(port, "console") + ["-q", "1", "-t", "telemetry/#", "-C", str(per * publishers), "-W", "600"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.0)  # subscribed
+        # PERF=FILE: the broker with the plugin is profiled (perf record -g) during its load.
+        profiler = None
+        if os.environ.get("PERF") and name == "vouch":
+            profiler = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(broker.pid), "-o", os.environ["PERF"]],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         start = time.time()
         pubs = []
         for i in range(1, publishers + 1):
@@ -131,6 +136,9 @@ def load(name, port):
             p.wait()
         code = sub.wait()
         elapsed = time.time() - start
+        if profiler:
+            profiler.send_signal(2)
+            profiler.wait()
         if code != 0:
             sys.exit(f"the subscriber on {name} did not receive every message (exit {code}): {sub.stderr.read().decode()[-500:]}")
         return per * publishers / elapsed
@@ -142,6 +150,7 @@ rates = {"plain": [], "vouch": []}
 for _ in range(rounds):
     for name, port in (("plain", plain_port), ("vouch", vouch_port)):
         rates[name].append(load(name, port))
+        print(f"{name}: {rates[name][-1]:,.0f} messages/s", flush=True)
 
 # Revocation → disconnect.
 broker = start_broker("vouch")
@@ -150,10 +159,11 @@ try:
     subs = []
     for i in range(1, revocations + 1):
         ident = device(f"dev{i}")[0]
-        subs.append((ident, subprocess.Popen(["mosquitto_sub"] + tls(vouch_port, f"dev{i}") + ["-q", "1", "-t", f"commands/{ident}/#", "-d"],
+        # Line-buffered (stdbuf): the SUBACK line must reach the pipe as it is printed.
+        subs.append((ident, subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub"] + tls(vouch_port, f"dev{i}") + ["-q", "1", "-t", f"commands/{ident}/#", "-d"],
                                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
     for ident, sub in subs:
-        # Subscribed: the SUBACK is the fourth line of -d's output.
+        # Subscribed once -d says the SUBACK came.
         for line in sub.stdout:
             if "received SUBACK" in line:
                 break

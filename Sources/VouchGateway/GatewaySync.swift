@@ -12,8 +12,9 @@ import VouchKit
 /// loads everything again when the server no longer knows that position.
 public final class GatewaySync: Sendable {
     public let gate: BrokerGate
+    private let http: GatewayHTTP
     private let client: VouchClient
-    private let stream: EventStreamClient
+    private let apiKey: String
     private let log: @Sendable (String) -> Void
     private let tasks = Mutex<[Task<Void, Never>]>([])
     /// Devices read per page at a full load.
@@ -29,8 +30,9 @@ public final class GatewaySync: Sendable {
         self.gate = gate
         self.pageSize = min(max(pageSize, 1), 1000)
         self.reportEvery = reportEvery
-        self.client = VouchClient(transport: try URLSessionTransport(server: server), credential: .apiKey(apiKey))
-        self.stream = try EventStreamClient(server: server, apiKey: apiKey)
+        self.http = try GatewayHTTP(server: server)
+        self.client = VouchClient(transport: http, credential: .apiKey(apiKey))
+        self.apiKey = apiKey
         self.log = log
     }
 
@@ -107,7 +109,9 @@ public final class GatewaySync: Sendable {
                     reload = false
                 }
                 try await follow()
+                // Ended by the server (a restart, or too many streams): again, after a second.
                 delay = .seconds(1)
+                try? await Task.sleep(for: delay)
             } catch let error as VouchClientError where error.status == 409 {
                 // The server does not know the position (a new database): everything again.
                 log("Vouch does not know event \(gate.sequence ?? 0) (\(error.reason)); loading every device again")
@@ -143,12 +147,12 @@ public final class GatewaySync: Sendable {
     private func follow() async throws {
         let after = gate.sequence ?? 0
         let decoder = JSONDecoder()
-        for try await frame in stream.frames(path: "/v1/gateway/stream", lastEventID: String(after), comments: true) {
+        try await http.stream("/v1/gateway/stream", apiKey: apiKey, lastEventID: String(after)) { frame in
             if let comment = frame.comment {
                 // ": heartbeat N": every change up to N has been sent.
                 let words = comment.split(separator: " ")
                 gate.heard(sequence: words.count == 2 && words[0] == "heartbeat" ? Int(words[1]) : nil)
-                continue
+                return
             }
             let sequence = frame.id.flatMap { Int($0) }
             let data = Data(frame.data.utf8)
