@@ -115,6 +115,15 @@ public final class BrokerGate: Sendable {
         /// What each device did since the last report.
         var reports: [String: GatewayDeviceReport] = [:]
 
+        /// The key of `device`, read from its JWK the first time it is needed.
+        mutating func key(of device: String) -> PublicKey? {
+            guard var slot = devices[device] else { return nil }
+            if let key = slot.key { return key }
+            slot.key = try? PublicKey(jwk: slot.device.publicKey)
+            devices[device] = slot
+            return slot.key
+        }
+
         mutating func report(_ device: String, _ change: (inout GatewayDeviceReport) -> Void) {
             change(&reports[device, default: GatewayDeviceReport(id: device)])
         }
@@ -164,9 +173,7 @@ public final class BrokerGate: Sendable {
                 state.counts.admitted += 1
                 state.report(admitted.device) { report in
                     report.connects += 1
-                    if let sourceAddress, report.sources.count < GatewayDeviceReport.sourceLimit, !report.sources.contains(sourceAddress) {
-                        report.sources.append(sourceAddress)
-                    }
+                    if let sourceAddress { report.add(source: sourceAddress) }
                 }
             case .failure(let refusal):
                 state.connections[connection] = nil
@@ -201,7 +208,7 @@ public final class BrokerGate: Sendable {
             if settings.failClosed, let heard = state.lastHeard, heard + settings.maxStaleness < now {
                 return .failure(Refusal(reason: "Vouch has not been heard from for \(heard.duration(to: now).components.seconds) s (max_staleness); new connections are refused until it is"))
             }
-            guard var slot = state.devices[identity.commonName] else {
+            guard let slot = state.devices[identity.commonName] else {
                 return .failure(Refusal(reason: "certificate \(identity.serial) names \(identity.commonName.prefix(64)), which is not a device of this Vouch"))
             }
             let device = slot.device.id
@@ -213,9 +220,7 @@ public final class BrokerGate: Sendable {
             }
             // A serial is public: the certificate must also certify the device's own key, so that
             // another CA the broker trusts cannot mint one in its name.
-            if slot.key == nil { slot.key = try? PublicKey(jwk: slot.device.publicKey) }
-            state.devices[device] = slot
-            guard let key = identity.key, key == slot.key else {
+            guard let key = identity.key, key == state.key(of: device) else {
                 return .failure(Refusal(reason: "certificate \(identity.serial) does not certify the key of device \(device)", device: device))
             }
             guard let clientID, clientID == device || clientID.hasPrefix(device + "-") else {
@@ -330,7 +335,7 @@ public final class BrokerGate: Sendable {
             case signature(device: String, did: String, key: PublicKey?)
         }
         let need = state.withLock { state -> Need in
-            guard let connection = state.connections[connection], var slot = state.devices[connection.device] else { return .unknown }
+            guard let connection = state.connections[connection], let slot = state.devices[connection.device] else { return .unknown }
             guard state.policy.requiresSignature(topic: topic) else {
                 state.report(connection.device) { report in
                     report.messagesIn += 1
@@ -338,11 +343,7 @@ public final class BrokerGate: Sendable {
                 }
                 return .none
             }
-            if slot.key == nil {
-                slot.key = try? PublicKey(jwk: slot.device.publicKey)
-                state.devices[connection.device] = slot
-            }
-            return .signature(device: slot.device.id, did: slot.device.did, key: slot.key)
+            return .signature(device: slot.device.id, did: slot.device.did, key: state.key(of: slot.device.id))
         }
         let device: String
         let failure: (Failure, String)?
@@ -412,24 +413,7 @@ public final class BrokerGate: Sendable {
     /// Puts back reports that could not be sent, added to what came since.
     public func restore(_ reports: [GatewayDeviceReport]) {
         state.withLock { state in
-            for old in reports {
-                state.report(old.id) { report in
-                    report.connects += old.connects
-                    report.disconnects += old.disconnects
-                    report.authFailures += old.authFailures
-                    report.messagesIn += old.messagesIn
-                    report.bytesIn += old.bytesIn
-                    report.messagesOut += old.messagesOut
-                    report.bytesOut += old.bytesOut
-                    report.denials += old.denials
-                    report.forged += old.forged
-                    report.replayed += old.replayed
-                    report.clockSkew += old.clockSkew
-                    for source in old.sources where report.sources.count < GatewayDeviceReport.sourceLimit && !report.sources.contains(source) {
-                        report.sources.append(source)
-                    }
-                }
-            }
+            for old in reports { state.report(old.id) { $0.add(old) } }
         }
     }
 

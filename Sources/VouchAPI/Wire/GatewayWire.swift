@@ -129,6 +129,27 @@ public struct GatewayDeviceReport: Codable, Sendable, Hashable {
 
     /// The most addresses kept per report.
     public static let sourceLimit = 16
+
+    /// Adds a source address, unless it is there or the report holds `sourceLimit` already.
+    public mutating func add(source: String) {
+        if sources.count < Self.sourceLimit, !sources.contains(source) { sources.append(source) }
+    }
+
+    /// Adds another report's counts and addresses to this one's.
+    public mutating func add(_ other: GatewayDeviceReport) {
+        connects += other.connects
+        disconnects += other.disconnects
+        authFailures += other.authFailures
+        messagesIn += other.messagesIn
+        bytesIn += other.bytesIn
+        messagesOut += other.messagesOut
+        bytesOut += other.bytesOut
+        denials += other.denials
+        forged += other.forged
+        replayed += other.replayed
+        clockSkew += other.clockSkew
+        for source in other.sources { add(source: source) }
+    }
 }
 
 /// A batch of reports (at most 1,000 devices).

@@ -146,32 +146,33 @@ struct ServeCommand: AsyncParsableCommand {
             checkpointInterval: .milliseconds(Int64((interval * 1000).rounded())), witnesses: witnessKeys, witnessQuorum: quorum,
             telemetryKeep: keep, monitorDeviceLimit: monitored
         )
-        let proxyTexts = trustedProxies.isEmpty
-            ? (environment["VOUCH_TRUSTED_PROXIES"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) : trustedProxies
-        configuration.trustedProxies = try proxyTexts.map { text in
-            let range: IPAddressRange
-            do {
-                range = try IPAddressRange(text.trimmingCharacters(in: .whitespaces))
-            } catch {
-                throw ValidationError("--trusted-proxy \(text): \((error as? AuthorizationError)?.reason ?? "\(error)")")
+        /// Address ranges given with `option` (repeated) or, without it, in `variable` (comma- or space-separated).
+        /// Address ranges given with `option` (repeated) or, without it, in `variable` (comma- or
+        /// space-separated); `check` refuses a range that parses but may not be used there.
+        func ranges(
+            _ given: [String], _ variable: String, _ option: String, check: (String, IPAddressRange) throws -> Void = { _, _ in }
+        ) throws -> [IPAddressRange] {
+            let texts = given.isEmpty ? (environment[variable] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) : given
+            return try texts.map { text in
+                let range: IPAddressRange
+                do {
+                    range = try IPAddressRange(text.trimmingCharacters(in: .whitespaces))
+                } catch {
+                    throw ValidationError("\(option) \(text): \((error as? AuthorizationError)?.reason ?? "\(error)")")
+                }
+                try check(text, range)
+                return range
             }
+        }
+        configuration.trustedProxies = try ranges(trustedProxies, "VOUCH_TRUSTED_PROXIES", "--trusted-proxy") { text, range in
             // A range wider than a /8 (IPv4) or a /16 (IPv6) is not a set of proxies: any client in it
             // could name its own address.
             guard range.prefixLength >= (range.isIPv6 ? 16 : 8) else {
                 throw ValidationError(
                     "--trusted-proxy \(text) trusts too many addresses (any client among them could name its own); give the proxies' addresses or a range of at most a /8 (IPv6: /16)")
             }
-            return range
         }
-        let rabbitTexts = rabbitMQSources.isEmpty
-            ? (environment["VOUCH_RABBITMQ_SOURCES"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) : rabbitMQSources
-        configuration.rabbitMQ.sources = try rabbitTexts.map { text in
-            do {
-                return try IPAddressRange(text.trimmingCharacters(in: .whitespaces))
-            } catch {
-                throw ValidationError("--rabbitmq-source \(text): \((error as? AuthorizationError)?.reason ?? "\(error)")")
-            }
-        }
+        configuration.rabbitMQ.sources = try ranges(rabbitMQSources, "VOUCH_RABBITMQ_SOURCES", "--rabbitmq-source")
         if let vhost = rabbitMQVhost ?? environment["VOUCH_RABBITMQ_VHOST"].flatMap({ $0.isEmpty ? nil : $0 }) {
             guard vhost.utf8.count <= 255, !vhost.contains(where: \.isNewline) else { throw ValidationError("--rabbitmq-vhost is a virtual host name, at most 255 bytes") }
             configuration.rabbitMQ.vhost = vhost

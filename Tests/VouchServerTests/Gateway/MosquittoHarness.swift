@@ -49,6 +49,19 @@ enum Mosquitto {
         }
     }
 
+    /// A broker's files under `work`: its own TLS certificate for 127.0.0.1 (`broker.pem`,
+    /// `broker-key.pem`, made with openssl) and Vouch's chain as the CA of its clients (`vouch-ca.pem`).
+    static func writeBrokerFiles(in work: String, vouchChainPEM: String) async throws {
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let openssl = try #require(opensslPath)
+        let made = try await run(openssl, [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work + "/broker-key.pem",
+            "-out", work + "/broker.pem", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2",
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        try Data(vouchChainPEM.utf8).write(to: URL(fileURLWithPath: work + "/vouch-ca.pem"))
+    }
+
     /// A port free now on 127.0.0.1 (Mosquitto cannot be asked to choose one and say which).
     static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
@@ -70,14 +83,7 @@ final class MosquittoBroker: @unchecked Sendable {
     /// openssl), Vouch's chain as the CA for clients, the gateway key (mode 0600).
     init(work: String, plugin: String, vouch: String, gatewayKey: String, vouchChainPEM: String, extra: [String] = []) async throws {
         self.work = work
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let openssl = try #require(opensslPath)
-        let made = try await run(openssl, [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work + "/broker-key.pem",
-            "-out", work + "/broker.pem", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2",
-        ])
-        #expect(made.status == 0, "\(made.output)")
-        try Data(vouchChainPEM.utf8).write(to: URL(fileURLWithPath: work + "/vouch-ca.pem"))
+        try await Mosquitto.writeBrokerFiles(in: work, vouchChainPEM: vouchChainPEM)
         FileManager.default.createFile(atPath: work + "/gateway-key", contents: Data(gatewayKey.utf8), attributes: [.posixPermissions: 0o600])
         port = try await Mosquitto.freePort()
         let configuration = [

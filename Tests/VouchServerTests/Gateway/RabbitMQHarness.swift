@@ -20,14 +20,7 @@ final class RabbitMQBroker: @unchecked Sendable {
     init(work: String, vouchPort: Int, managementPort: Int, adminPassword: String, vouchChainPEM: String) async throws {
         self.work = work
         self.managementPort = managementPort
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let openssl = try #require(opensslPath)
-        let made = try await run(openssl, [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work + "/broker-key.pem",
-            "-out", work + "/broker.pem", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2",
-        ])
-        #expect(made.status == 0, "\(made.output)")
-        try Data(vouchChainPEM.utf8).write(to: URL(fileURLWithPath: work + "/vouch-ca.pem"))
+        try await Mosquitto.writeBrokerFiles(in: work, vouchChainPEM: vouchChainPEM)
         mqttPort = try await Mosquitto.freePort()
         let distribution = try await Mosquitto.freePort()
         let vouch = "http://127.0.0.1:\(vouchPort)/v1/brokers/rabbitmq"

@@ -77,6 +77,12 @@ private let callbacks: [(Int32, Callback)] = [
     (Int32(MOSQ_EVT_TICK.rawValue), onTick),
 ]
 
+/// The gate's name for a client's connection: the address of the broker's structure for it.
+@inline(__always)
+private func connection(of client: OpaquePointer) -> UInt {
+    UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client)))
+}
+
 @inline(__always)
 private func plugin(_ userdata: UnsafeMutableRawPointer?) -> Plugin? {
     userdata.map { Unmanaged<Plugin>.fromOpaque($0).takeUnretainedValue() }
@@ -94,7 +100,7 @@ private func admit(_ plugin: Plugin, _ client: OpaquePointer) -> BrokerGate.Admi
     let clientID = mosquitto_client_id(client).map { String(cString: $0) }
     let address = mosquitto_client_address(client).map { String(cString: $0) }
     let admission = plugin.gate.admit(
-        connection: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client))), clientID: clientID, certificateDER: der, sourceAddress: address)
+        connection: connection(of: client), clientID: clientID, certificateDER: der, sourceAddress: address)
     if case .refused(let reason) = admission {
         Plugin.log(Int32(MOSQ_LOG_NOTICE), "refused client \(clientID?.prefix(64) ?? "") from \(address ?? "?"): \(reason)")
     }
@@ -125,8 +131,8 @@ private func onACLCheck(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ user
     case Int32(MOSQ_ACL_UNSUBSCRIBE): return success
     default: return aclDenied
     }
-    let connection = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client)))
-    if !plugin.gate.isAdmitted(connection) {
+    let connectionID = connection(of: client)
+    if !plugin.gate.isAdmitted(connectionID) {
         // A listener that names clients by their certificate (use_identity_as_username) lets them
         // in without asking: admitted at the first check, or denied and disconnected. What has no
         // certificate is only denied: it may be the broker's own stand-in for a client (a retained
@@ -137,7 +143,7 @@ private func onACLCheck(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ user
         }
     }
     let allowed = plugin.gate.check(
-        connection, access, topic: String(cString: topic), sourceAddress: mosquitto_client_address(client).map { String(cString: $0) },
+        connectionID, access, topic: String(cString: topic), sourceAddress: mosquitto_client_address(client).map { String(cString: $0) },
         bytes: Int(check.pointee.payloadlen))
     return allowed ? success : aclDenied
 }
@@ -150,7 +156,7 @@ private func onMessage(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ userd
     guard let client = message.pointee.client, let topic = message.pointee.topic else { return aclDenied }
     let payload = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.payload == nil ? 0 : Int(message.pointee.payloadlen))
     let topicText = String(cString: topic)
-    switch plugin.gate.message(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client))), topic: topicText, payload: payload) {
+    switch plugin.gate.message(connection(of: client), topic: topicText, payload: payload) {
     case .passed:
         return success
     case .dropped(let reason):
@@ -164,7 +170,7 @@ private func onDisconnect(_ event: Int32, _ data: UnsafeMutableRawPointer?, _ us
     guard let plugin = plugin(userdata), let data else { return success }
     let disconnect = data.assumingMemoryBound(to: mosquitto_evt_disconnect.self)
     if let client = disconnect.pointee.client {
-        plugin.gate.disconnected(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(client))))
+        plugin.gate.disconnected(connection(of: client))
     }
     return success
 }
