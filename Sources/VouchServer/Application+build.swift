@@ -69,7 +69,7 @@ public func buildApplication(
     }
     let vouch = loaded.services
     try await vouch.changes.start()
-    let router = buildRouter(services: vouch, configuration: configuration)
+    let router = try buildRouter(services: vouch, configuration: configuration)
     var services: [any Service] = [
         DatabaseService(log: vouch.log, changes: vouch.changes, store: vouch.store),
         Responder(responses: vouch.monitoring.responses, lifecycle: vouch.lifecycle, store: vouch.store, events: vouch.events, logger: logger),
@@ -155,7 +155,7 @@ final class BoundPort: Sendable {
 }
 
 /// The routes: public PKI and status, the device API, the admin API.
-func buildRouter(services: VouchServices, configuration: ServerConfiguration) -> VouchRouter {
+func buildRouter(services: VouchServices, configuration: ServerConfiguration) throws -> VouchRouter {
     let metrics = ServerMetrics()
     // HEAD answers as GET does, without the body (RFC 9110 §9.3.2).
     let router = Router(context: VouchRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -214,6 +214,18 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) ->
     let policy = PolicyController(policy: services.policy, apiKeys: services.apiKeys, metrics: metrics)
     router.addRoutes(policy.authorizeEndpoints, atPath: "/v1/authorize")
     router.addRoutes(policy.adminEndpoints, atPath: "/v1/admin")
+    if configuration.console {
+        let console = ConsoleService(
+            store: services.store, lifecycle: services.lifecycle, groups: services.groups, apiKeys: services.apiKeys, monitoring: services.monitoring,
+            log: services.log, clock: services.clock)
+        router.addRoutes(
+            ConsoleController(
+                console: console, renderer: try ConsoleRenderer.bundled.get(), store: services.store,
+                secureCookies: configuration.tlsCertificateFile != nil || services.publicURL.hasPrefix("https://"),
+                heartbeat: configuration.eventStreamHeartbeat, open: .init(), metrics: metrics
+            ).endpoints,
+            atPath: "/console")
+    }
     // Last, so that it wraps only the not-found answer: 405 with Allow for a known path.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     // OCSP by GET, past the router, through the middleware its route has there.

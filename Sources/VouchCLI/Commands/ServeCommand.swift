@@ -82,6 +82,10 @@ struct ServeCommand: AsyncParsableCommand {
         help: "A file (mode 0600) holding USER:PASSWORD of a management user with the administrator tag (VOUCH_RABBITMQ_CREDENTIALS_FILE)."
     ) var rabbitMQCredentialsFile: String?
     @Flag(
+        name: .customLong("no-console"),
+        help: "Do not serve /console, the operators' web interface (VOUCH_CONSOLE=0)."
+    ) var noConsole = false
+    @Flag(
         name: .customLong("webhook-allow-private"),
         help: """
             Deliver webhooks to private, loopback and link-local addresses too (on-premise receivers); by default they are \
@@ -191,6 +195,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             configuration.rabbitMQ.management = management
         }
+        configuration.console = !(noConsole || ["0", "false", "no", "off"].contains(environment["VOUCH_CONSOLE"]?.lowercased() ?? ""))
         configuration.webhooks.allowPrivate = webhookAllowPrivate || ["1", "true", "yes"].contains(environment["VOUCH_WEBHOOK_ALLOW_PRIVATE"]?.lowercased() ?? "")
         if let text = webhookRetries ?? environment["VOUCH_WEBHOOK_RETRIES"].flatMap({ $0.isEmpty ? nil : $0 }) {
             do {
@@ -251,6 +256,9 @@ struct ServeCommand: AsyncParsableCommand {
             group.addTask {
                 try await server.untilListening()
                 print("vouch serving \(server.publicURL) (listening on \(configuration.host):\(server.port))")
+                if configuration.console {
+                    print("console: \(server.publicURL.hasSuffix("/") ? String(server.publicURL.dropLast()) : server.publicURL)/console (sign in with an API key)")
+                }
             }
             try await group.waitForAll()
         }

@@ -74,6 +74,36 @@ public final class FleetMonitor: Sendable {
     public var signalsRaised: [String: Int] { raisedCounts.withLock { $0 } }
     private let raisedCounts = Mutex<[String: Int]>([:])
 
+    /// Signals raised in each of the last 24 hours, oldest first, ending with the hour of `date`
+    /// (hours are counted from the Unix epoch, in UTC).
+    public func signalsPerHour(endingAt date: Date) -> [(hour: Int, count: Int)] {
+        let now = Int(date.timeIntervalSince1970) / 3600
+        let hours = raisedHours.withLock { $0 }
+        return (now - 23...now).map { hour in
+            let slot = ((hour % 24) + 24) % 24
+            return (hour, hours[slot].hour == hour ? hours[slot].count : 0)
+        }
+    }
+    /// A ring of 24 hours: each slot holds the hour it counts and how many signals it saw.
+    private let raisedHours = Mutex<[(hour: Int, count: Int)]>(Array(repeating: (-1, 0), count: 24))
+
+    /// How the trust scores of the devices held are spread, in ten bands of ten points (the last,
+    /// 90–100, includes 100), as of `date`: devices retired (revoked, decommissioned) are left
+    /// out, and devices never seen are not held (they score 100).
+    public func scoreBands(at date: Date) -> [Int] {
+        let halfLife = rules.halfLife
+        var bands = Array(repeating: 0, count: 10)
+        for shard in shards {
+            let scores: [Double] = shard.records.withLock { records in
+                records.values.compactMap { record in
+                    record.retired ? nil : MonitoredDevice.score(record.contributions(at: date, halfLife: halfLife))
+                }
+            }
+            for score in scores { bands[min(9, max(0, Int(score.rounded()) / 10))] += 1 }
+        }
+        return bands
+    }
+
     /// Devices dropped to stay within `deviceLimit`, since start.
     public var evictedDevices: Int { evictions.load(ordering: .relaxed) }
 
@@ -119,6 +149,12 @@ public final class FleetMonitor: Sendable {
                 records[device]!.newlyRaised.removeAll()
                 raisedCounts.withLock { counts in
                     for kind in raised { counts[kind.rawValue, default: 0] += 1 }
+                }
+                let hour = Int(date.timeIntervalSince1970) / 3600
+                raisedHours.withLock { hours in
+                    let slot = ((hour % 24) + 24) % 24
+                    if hours[slot].hour != hour { hours[slot] = (hour, 0) }
+                    hours[slot].count += raised.count
                 }
             }
             return result

@@ -46,6 +46,8 @@ public struct ServerConfiguration: Sendable {
     public var webhooks = WebhookSettings()
     /// RabbitMQ's HTTP auth backend and management API.
     public var rabbitMQ = RabbitMQSettings()
+    /// Whether `/console`, the operators' web interface, is served.
+    public var console = true
     /// Whether `port` is the one the kernel chose for port 0 (set by `buildApplication`): with no
     /// public URL, the authority's identity then follows the port (see `IdentityPin`).
     var portChosenByKernel = false

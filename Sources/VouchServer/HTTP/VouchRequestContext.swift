@@ -12,6 +12,8 @@ struct VouchRequestContext: AuthRequestContext, RemoteAddressRequestContext {
     let channel: any Channel
     /// Who is calling, set by `APIKeyAuthenticator` or `DeviceAuthenticator`.
     var identity: Caller?
+    /// The console session the request came with (set by `ConsoleAuthenticator`).
+    var consoleSession: ConsoleSession?
     /// The client's address as a trusted proxy forwarded it (see `TrustedProxies`).
     var forwardedClient: IPAddress?
 

@@ -70,6 +70,11 @@ final class MonitoringService: Sendable {
     /// Signals raised since start, by kind.
     var signalsRaised: [String: Int] { monitor.signalsRaised }
 
+    /// Signals raised on this server in each of the last 24 hours, oldest first.
+    var signalsPerHour: [(hour: Int, count: Int)] { monitor.signalsPerHour(endingAt: clock.now) }
+    /// How the trust scores of the devices this server watches are spread, in ten bands of ten points.
+    var scoreBands: [Int] { monitor.scoreBands(at: clock.now) }
+
     /// Clears what was held against a device an operator let back.
     func release(_ id: String, cause: String) {
         monitor.release(id, at: clock.now, cause: cause)

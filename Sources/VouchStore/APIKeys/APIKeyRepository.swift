@@ -52,6 +52,12 @@ package struct APIKeyRepository: Sendable {
             .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
     }
 
+    /// The key with this id, revoked or not.
+    package func find(id: String) async throws -> APIKeyRecord? {
+        try await sql.select().column("*").from("api_keys").where("id", .equal, id)
+            .first(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+    }
+
     package func all() async throws -> [APIKeyRecord] {
         try await sql.select().column("*").from("api_keys").orderBy("created_at").orderBy("id")
             .all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)

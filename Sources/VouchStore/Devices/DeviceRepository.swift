@@ -162,6 +162,29 @@ package struct DeviceRepository: Sendable {
         return counts
     }
 
+    /// Number of devices in each zone, from the zone index.
+    package func countsByZone() async throws -> [String: Int] {
+        let rows = try await sql.select().column("zone").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+            .from("devices").groupBy("zone").all()
+        var counts: [String: Int] = [:]
+        for row in rows {
+            counts[try row.decode(column: "zone", as: String.self), default: 0] += try row.decode(column: "n", as: Int.self)
+        }
+        return counts
+    }
+
+    /// Devices whose id starts with `prefix`, in id order after the cursor: the id index answers it
+    /// (a range, not a scan), in a fleet of any size.
+    package func list(idPrefix prefix: String, after: String?, limit: Int) async throws -> [DeviceRecord] {
+        let query = sql.select().column("*").from("devices").where("id", .greaterThanOrEqual, prefix)
+            // Every id with the prefix sorts below the prefix followed by the highest character.
+            .where("id", .lessThan, prefix + "\u{10FFFF}")
+        if let after { query.where("id", .greaterThan, after) }
+        // The range is the index's; the check is exact whatever the database's collation.
+        return try await query.orderBy("id").limit(limit).all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+            .filter { $0.id.hasPrefix(prefix) }
+    }
+
     // MARK: Factory certificates
 
     /// How many devices a factory certificate has vouched for that still stand (not revoked or

@@ -17,8 +17,9 @@ struct OpenAPITests {
                 let document = try #require(try Yams.load(yaml: served.text) as? [String: Any], "openapi.yaml is not a YAML mapping")
                 #expect(document["openapi"] as? String == "3.1.0")
                 let paths = try #require(document["paths"] as? [String: Any], "openapi.yaml has no paths")
-                // The router's own list: a route added without documenting it fails here.
-                let pairs = routes.map { route in
+                // The router's own list: a route added without documenting it fails here. The
+                // console's pages are HTML for people, not the API (ConsoleTests checks them).
+                let pairs = routes.filter { !$0.split(separator: " ")[1].hasPrefix("/console") }.map { route in
                     let parts = route.split(separator: " ", maxSplits: 1)
                     // The OCSP GET route is a recursive wildcard (base64 holds "/"); OpenAPI names it {request}.
                     // So is the C2SP tile route, named {tile}.

@@ -24,7 +24,7 @@ func withServices<T: Sendable>(
         do {
             try await services.changes.start()
             let admin = try String(contentsOfFile: dataDirectory + "/admin-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            let application = Application(router: buildRouter(services: services, configuration: configuration))
+            let application = Application(router: try buildRouter(services: services, configuration: configuration))
             let result = try await application.test(.router) { client in try await test(services, client, admin) }
             group.cancelAll()
             try await group.waitForAll()

@@ -1,0 +1,127 @@
+import Foundation
+import VouchAPI
+import VouchCore
+import VouchKit
+import VouchStore
+
+/// What the console shows, gathered from the feature services the API uses (lists, details,
+/// lifecycle actions, groups, keys, monitoring, the log): the console decides nothing itself.
+final class ConsoleService: Sendable {
+    let store: Store
+    let lifecycle: LifecycleService
+    let groups: GroupService
+    let apiKeys: APIKeyService
+    let monitoring: MonitoringService
+    let log: TransparencyLog
+    let clock: ServerClock
+    let sessions = ConsoleSessions()
+    let activity: ConsoleActivity
+
+    init(
+        store: Store, lifecycle: LifecycleService, groups: GroupService, apiKeys: APIKeyService, monitoring: MonitoringService, log: TransparencyLog,
+        clock: ServerClock
+    ) {
+        self.store = store
+        self.lifecycle = lifecycle
+        self.groups = groups
+        self.apiKeys = apiKeys
+        self.monitoring = monitoring
+        self.log = log
+        self.clock = clock
+        activity = ConsoleActivity(store: store)
+    }
+
+    // MARK: Sign-in
+
+    /// Opens a session for the API key whose secret this is. Gateway keys are for enforcement points, not people.
+    func signIn(secret: String) async throws -> (cookie: String, session: ConsoleSession) {
+        guard let key = try await apiKeys.authenticate(secret) else {
+            throw ServiceError.unauthenticated("that API key is unknown or revoked; paste a key that vouch serve printed or vouch keys create made")
+        }
+        guard key.scope >= .readOnly else {
+            throw ServiceError.forbidden("a \(key.scope.rawValue) key is for enforcement points; sign in with a read-only, operator or admin key")
+        }
+        return sessions.open(key: key, now: clock.now)
+    }
+
+    /// The session a cookie names, with its key's scope as it is now; nil when either has ended.
+    func session(cookie: String, touch: Bool = true) async throws -> (ConsoleSession, APIKeyIdentity)? {
+        guard let session = sessions.find(cookie: cookie, now: clock.now, touch: touch) else { return nil }
+        guard let key = try await store.read({ try await $0.apiKeys.find(id: session.keyID) }), key.revokedAt == nil, key.scope >= .readOnly else {
+            sessions.close(keyID: session.keyID)
+            return nil
+        }
+        return (session, APIKeyIdentity(key))
+    }
+
+    // MARK: Overview
+
+    struct Overview: Sendable {
+        var total: Int
+        var byState: [(state: String, count: Int)]
+        var byZone: [(zone: String, count: Int)]
+        var scoreBands: [Int]
+        var signalsPerHour: [(hour: Int, count: Int)]
+        var enrollmentsPerHour: [(hour: Int, count: Int)]
+        var alerts: [ConsoleActivity.Alert]
+        var logSize: UInt64
+        var logRoot: String?
+        var cosignatures: Int
+        var quorum: Int
+        var lastEvent: Int
+    }
+
+    func overview() async throws -> Overview {
+        let (byState, byZone, last) = try await store.read { session in
+            (try await session.devices.countsByState(), try await session.devices.countsByZone(), try await session.counters.current(.events))
+        }
+        let (enrollments, alerts) = try await activity.snapshot(now: clock.now)
+        let published = log.published
+        return Overview(
+            total: byState.values.reduce(0, +),
+            byState: DeviceState.allCases.map { ($0.rawValue, byState[$0] ?? 0) },
+            byZone: byZone.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map { ($0.key, $0.value) },
+            scoreBands: monitoring.scoreBands, signalsPerHour: monitoring.signalsPerHour, enrollmentsPerHour: enrollments, alerts: alerts,
+            logSize: published?.size ?? 0, logRoot: published.map { Hex.encode($0.root.bytes) },
+            cosignatures: published.map { Self.cosignatures(in: $0.note) } ?? 0, quorum: log.configuration.quorum, lastEvent: last)
+    }
+
+    /// Witnesses' cosignatures on a checkpoint: its signature lines after the log's own.
+    static func cosignatures(in note: String) -> Int {
+        max(0, note.split(separator: "\n").filter { $0.hasPrefix("— ") }.count - 1)
+    }
+
+    // MARK: Devices
+
+    struct DeviceQuery: Sendable {
+        var search: String?
+        var state: DeviceState?
+        var zone: String?
+        var group: String?
+        var after: String?
+        var limit = 50
+    }
+
+    /// A page of devices: by DID when the search is one, else by id prefix, else by filters.
+    func devices(_ query: DeviceQuery) async throws -> (devices: [DeviceView], next: String?) {
+        let found: [DeviceView]
+        if let search = query.search, search.hasPrefix("did:") {
+            let row = try await store.read { try await $0.devices.find(did: search) }
+            found = row.map { [DeviceView($0)] } ?? []
+        } else if let search = query.search {
+            found = try await store.read { try await $0.devices.list(idPrefix: search, after: query.after, limit: query.limit + 1) }
+                .filter { (query.state == nil || $0.state == query.state) && (query.zone == nil || $0.zone == query.zone) }
+                .map(DeviceView.init)
+        } else {
+            found = try await lifecycle.devices(
+                state: query.state?.rawValue, group: query.group, zone: query.zone, after: query.after, limit: query.limit + 1)
+        }
+        let page = Array(found.prefix(query.limit))
+        return (page, found.count > query.limit ? page.last?.id : nil)
+    }
+
+    func device(_ id: String) async throws -> (DeviceDetail, TrustReport, ConsoleActivity.Alert?) {
+        let detail = try await lifecycle.detail(id)
+        return (detail, monitoring.trustReport(of: id), try await activity.alert(about: id, now: clock.now))
+    }
+}
