@@ -217,7 +217,8 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) th
     if configuration.console {
         let console = ConsoleService(
             store: services.store, lifecycle: services.lifecycle, groups: services.groups, apiKeys: services.apiKeys, monitoring: services.monitoring,
-            log: services.log, clock: services.clock)
+            policy: services.policy, webhooks: services.webhooks, log: services.log, clock: services.clock,
+            publicURL: services.publicURL)
         router.addRoutes(
             ConsoleController(
                 console: console, renderer: try ConsoleRenderer.bundled.get(), store: services.store,

@@ -37,6 +37,11 @@ struct ConsoleController: Sendable {
         signedIn.get("groups", use: groups)
         signedIn.post("groups", use: createGroup)
         signedIn.post("groups/{id}/{change}", use: changeGroup)
+        signedIn.get("policy", use: policy)
+        signedIn.post("policy", use: checkPolicy)
+        signedIn.get("log", use: transparencyLog)
+        signedIn.get("events", use: events)
+        signedIn.post("webhooks/{id}/deliveries/{seq}/redeliver", use: redeliver)
         signedIn.get("api-keys", use: apiKeys)
         signedIn.post("api-keys", use: createAPIKey)
         signedIn.post("api-keys/{id}/revoke", use: revokeAPIKey)
@@ -46,13 +51,17 @@ struct ConsoleController: Sendable {
     // MARK: Frame
 
     enum Section: String, CaseIterable {
-        case overview = "Overview", devices = "Devices", groups = "Groups", apiKeys = "API keys"
+        case overview = "Overview", devices = "Devices", groups = "Groups", policy = "Policy", log = "Transparency log", events = "Events"
+        case apiKeys = "API keys"
 
         var path: String {
             switch self {
             case .overview: "/console"
             case .devices: "/console/devices"
             case .groups: "/console/groups"
+            case .policy: "/console/policy"
+            case .log: "/console/log"
+            case .events: "/console/events"
             case .apiKeys: "/console/api-keys"
             }
         }
@@ -314,7 +323,8 @@ struct ConsoleController: Sendable {
             },
             "addresses": detail.activity.sourceAddresses.joined(separator: ", "), "hasAddresses": !detail.activity.sourceAddresses.isEmpty,
             "events": detail.history.reversed().map { event -> [String: Any] in
-                ["seq": event.seq, "kind": event.kind, "actor": event.actor, "when": ConsoleFormat.time(event.at)]
+                ["seq": event.seq, "entry": event.seq - 1, "entryHref": "/console/log?entry=\(event.seq - 1)", "kind": event.kind, "actor": event.actor,
+                 "when": ConsoleFormat.time(event.at)]
             },
             "actions": device.legalActions.map { action -> [String: Any] in
                 ["action": action, "label": action.capitalized, "href": "/console/devices/\(Self.path(device.id))/\(action)",

@@ -12,15 +12,22 @@ final class ConsoleService: Sendable {
     let groups: GroupService
     let apiKeys: APIKeyService
     let monitoring: MonitoringService
+    let policy: PolicyService
+    let webhooks: WebhookService
     let log: TransparencyLog
     let clock: ServerClock
+    /// The address devices and auditors reach the server at.
+    let publicURL: String
     let sessions = ConsoleSessions()
     let activity: ConsoleActivity
 
     init(
-        store: Store, lifecycle: LifecycleService, groups: GroupService, apiKeys: APIKeyService, monitoring: MonitoringService, log: TransparencyLog,
-        clock: ServerClock
+        store: Store, lifecycle: LifecycleService, groups: GroupService, apiKeys: APIKeyService, monitoring: MonitoringService, policy: PolicyService,
+        webhooks: WebhookService, log: TransparencyLog, clock: ServerClock, publicURL: String
     ) {
+        self.publicURL = publicURL
+        self.policy = policy
+        self.webhooks = webhooks
         self.store = store
         self.lifecycle = lifecycle
         self.groups = groups

@@ -51,6 +51,17 @@ package struct EventRepository: Sendable {
             }
     }
 
+    /// The newest `limit` events, newest first, of one kind or kinds with a prefix (`device.`, a
+    /// prefix ending in a dot), about one subject, when given.
+    package func latest(limit: Int, kind: String? = nil, kindPrefix: String? = nil, subject: String? = nil) async throws -> [EventRecord] {
+        let query = sql.select().column("*").from("events")
+        if let subject { query.where("subject", .equal, subject) }
+        if let kind { query.where("kind", .equal, kind) }
+        // Kinds are lower-case letters, dots and dashes: no LIKE wildcard to escape.
+        if let kindPrefix { query.where("kind", .like, kindPrefix + "%") }
+        return try await query.orderBy("seq", .descending).limit(limit).all().map(Self.record)
+    }
+
     /// The first `limit` events about `subject`, oldest first.
     package func about(_ subject: String, limit: Int) async throws -> [EventRecord] {
         try await sql.select().column("*").from("events").where("subject", .equal, subject)

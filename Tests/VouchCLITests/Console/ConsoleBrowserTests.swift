@@ -39,7 +39,7 @@ struct ConsoleBrowserTests {
                 #expect(status == 0 && output.contains("console browser checks passed"), "the browser run failed:\n\(output.suffix(8_000))")
                 // Every page was audited.
                 let audited = output.split(separator: "\n").first { $0.hasPrefix("axe: ") }
-                for page in ["sign-in", "overview", "devices", "device", "confirm", "groups", "api-keys"] {
+                for page in ["sign-in", "overview", "devices", "device", "confirm", "groups", "api-keys", "policy-problems", "policy", "log", "events"] {
                     #expect(audited?.contains("\"\(page)\"") == true, "axe did not audit \(page): \(audited ?? "no axe line")")
                 }
             }

@@ -167,6 +167,59 @@ try:
     assert secret.startswith("vk_") and api("/v1/admin/devices?limit=1", key=secret) is not None
     audit("api-keys")
 
+    step("policy: a broken policy shows its problem at its line, and nothing goes in force")
+    versions_before = api("/v1/admin/policy/versions")
+    browser.get(server + "/console/policy")
+    source = browser.find_element(By.ID, "policy-source")
+    source.clear()
+    source.send_keys("zones:\n  line-3: {}\nroles:\n  sensor:\n    allow:\n      - publish:telemetry/${device.id}/#\n      - frobnicate\n")
+    browser.find_element(By.ID, "policy-apply").click()
+    first = until("the problems table", lambda: browser.find_elements(By.CSS_SELECTOR, "#policy-problems tbody tr"))
+    line = first[0].find_elements(By.TAG_NAME, "td")[0].text
+    assert line == "7", f"the problem is reported at line {line}, not 7: {first[0].text}"
+    flagged = browser.find_element(By.CSS_SELECTOR, "#line-7.problem-line").text
+    assert "frobnicate" in flagged, flagged
+    assert api("/v1/admin/policy/versions") == versions_before, "a broken policy went in force"
+    audit("policy-problems")
+
+    step("policy: a good one is dry-run against cases, put in force, and compared with the last")
+    good = "zones:\n  line-3: {}\n  default: {}\nroles:\n  sensor:\n    allow:\n      - publish:telemetry/${device.id}/#\n"
+    for version in range(2):
+        browser.get(server + "/console/policy")
+        source = browser.find_element(By.ID, "policy-source")
+        source.clear()
+        source.send_keys(good + ("" if version == 0 else "      - subscribe:commands/${device.id}\n"))
+        cases = browser.find_element(By.ID, "policy-cases-text")
+        cases.clear()
+        cases.send_keys("devices:\n  s1: {zone: line-3, roles: [sensor]}\ncases:\n  - {subject: s1, action: publish, resource: telemetry/s1/t, expect: allow}\n")
+        browser.find_element(By.ID, "policy-check").click()
+        caption = until("the dry run", lambda: text("#policy-cases caption"))
+        assert "1 of 1" in caption, caption
+        browser.find_element(By.ID, "policy-apply").click()
+        until("the new version in force", lambda: "is in force" in text(".notice"))
+    versions = api("/v1/admin/policy/versions")
+    assert len(versions) == len(versions_before) + 2, versions
+    newest = max(v["version"] for v in versions)
+    browser.get(server + f"/console/policy?from={newest - 1}&to={newest}")
+    added = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "ol.diff li.diff-added")]
+    assert any("subscribe:commands/${device.id}" in a for a in added), added
+    assert not browser.find_elements(By.CSS_SELECTOR, "ol.diff li.diff-removed"), "a line shows as removed"
+    audit("policy")
+
+    step("transparency log: an entry's inclusion proof is verified by the browser")
+    browser.get(server + "/console/log?entry=2")
+    verdict = until("the browser's verdict", lambda: browser.find_element(By.ID, "proof-result").get_attribute("data-verified"))
+    assert verdict == "yes", text("#proof-result")
+    assert "Verified in this browser" in text("#proof-result"), text("#proof-result")
+    audit("log")
+
+    step("events: the feed lists what happened, filtered by kind")
+    browser.get(server + "/console/events?kind=device.*")
+    kinds = [r.find_elements(By.TAG_NAME, "td")[1].text for r in browser.find_elements(By.CSS_SELECTOR, "#event-list tbody tr[data-seq]")]
+    assert kinds and all(k.startswith("device.") for k in kinds), kinds
+    assert "device.quarantined" in kinds and "device.released" in kinds, kinds
+    audit("events")
+
     step("a form posted without the session's token is refused, and so is one from another site")
     session = browser.get_cookie("vouch_console")["value"]
     for headers, body in [({}, "csrf=forged"), ({"Origin": "http://evil.example"}, "csrf=forged")]:
