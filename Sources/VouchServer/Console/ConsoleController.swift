@@ -221,7 +221,11 @@ struct ConsoleController: Sendable {
             bars: overview.byZone.prefix(12).map { .init(label: $0.zone, value: $0.count, link: "/console/devices?zone=\(Self.query($0.zone))") }, unit: "devices")
         let scores = ConsoleChart(
             title: "Trust scores of watched devices", category: "score",
-            bars: overview.scoreBands.enumerated().map { .init(label: $0.offset == 9 ? "90–100" : "\($0.offset * 10)–\($0.offset * 10 + 9)", value: $0.element) },
+            bars: overview.scoreBands.enumerated().map { band in
+                // Bands below 90 link to the devices scoring at most their top (90–100 holds every device never observed).
+                .init(label: band.offset == 9 ? "90–100" : "\(band.offset * 10)–\(band.offset * 10 + 9)", value: band.element,
+                      link: band.offset == 9 ? nil : "/console/devices?score=\(band.offset * 10 + 9)")
+            },
             unit: "devices")
         let signals = ConsoleChart(
             title: "Signals raised per hour (this server, last 24 h)", category: "hour starting",
@@ -264,6 +268,24 @@ struct ConsoleController: Sendable {
         wanted.zone = field("zone")
         wanted.group = field("group")
         wanted.after = field("after")
+        if let score = field("score") {
+            guard score.utf8.count <= 3, let ceiling = Int(score), (0...99).contains(ceiling) else {
+                throw ServiceError.invalidRequest("score is a trust score from 0 to 99: devices scoring at most that are listed")
+            }
+            wanted.maxScore = ceiling
+        }
+        if let limit = field("limit") {
+            guard limit.utf8.count <= 3, let count = Int(limit), (1...200).contains(count) else {
+                throw ServiceError.invalidRequest("limit is a whole number of devices per page, from 1 to 200")
+            }
+            wanted.limit = count
+        }
+        if let order = field("order") {
+            guard let known = ConsoleService.DeviceQuery.Order(rawValue: order) else {
+                throw ServiceError.invalidRequest("order is id or changed")
+            }
+            wanted.order = known
+        }
         let (found, next) = try await console.devices(wanted)
         let groups = try await console.groups.list()
         let groupNames = Dictionary(groups.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
@@ -271,12 +293,13 @@ struct ConsoleController: Sendable {
         var nextLink: String?
         if let next {
             var parts: [String] = []
-            for name in ["q", "state", "zone", "group"] { if let value = field(name) { parts.append("\(name)=\(Self.query(value))") } }
+            for name in ["q", "state", "zone", "group", "score", "order", "limit"] { if let value = field(name) { parts.append("\(name)=\(Self.query(value))") } }
             parts.append("after=\(Self.query(next))")
             nextLink = "/console/devices?" + parts.joined(separator: "&")
         }
         let values: [String: Any] = [
-            "q": wanted.search ?? "", "zone": wanted.zone ?? "",
+            "q": wanted.search ?? "", "zone": wanted.zone ?? "", "score": wanted.maxScore.map(String.init) ?? "",
+            "orders": [["value": "id", "label": "id", "selected": wanted.order == .id], ["value": "changed", "label": "last changed, newest first", "selected": wanted.order == .changed]],
             "states": DeviceState.allCases.map { ["value": $0.rawValue, "selected": $0 == wanted.state] },
             "groups": groups.map { ["value": $0.name, "selected": $0.name == wanted.group || $0.id == wanted.group] },
             "devices": found.map { device -> [String: Any] in

@@ -101,30 +101,82 @@ final class ConsoleService: Sendable {
     // MARK: Devices
 
     struct DeviceQuery: Sendable {
+        enum Order: String, Sendable, CaseIterable {
+            case id, changed
+        }
+
+        /// An id prefix, a DID, or an attribute as `name=value`.
         var search: String?
         var state: DeviceState?
         var zone: String?
         var group: String?
+        /// Only devices whose trust score is at most this (0–99).
+        var maxScore: Int?
+        var order = Order.id
+        /// Where the page starts: an id, or for `changed` a change time and an id (`TIME~ID`).
         var after: String?
         var limit = 50
     }
 
-    /// A page of devices: by DID when the search is one, else by id prefix, else by filters.
+    /// A page of devices and the cursor of the next, if there is one. Filters and searches are
+    /// answered from an index where one exists (id, DID, state, zone, group, change time); an
+    /// attribute search scans until the page is full; a score filter reads the monitor's devices.
     func devices(_ query: DeviceQuery) async throws -> (devices: [DeviceView], next: String?) {
-        let found: [DeviceView]
+        var groupID: String?
+        if let group = query.group { groupID = try await groups.group(group).id }
+        let wantedGroup = groupID
+        func keeps(_ row: DeviceRecord) -> Bool {
+            (query.state == nil || row.state == query.state) && (query.zone == nil || row.zone == query.zone)
+                && (wantedGroup == nil || row.groupId == wantedGroup)
+        }
+        let want = query.limit + 1
+        var found: [DeviceRecord]
         if let search = query.search, search.hasPrefix("did:") {
-            let row = try await store.read { try await $0.devices.find(did: search) }
-            found = row.map { [DeviceView($0)] } ?? []
+            found = try await store.read { try await $0.devices.find(did: search) }.map { [$0] }?.filter(keeps) ?? []
+        } else if let search = query.search, let equals = search.firstIndex(of: "=") {
+            let name = String(search[..<equals]).trimmingCharacters(in: .whitespaces)
+            let value = String(search[search.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { throw ServiceError.invalidRequest("an attribute search is written name=value, such as model=th-100") }
+            found = try await store.read {
+                try await $0.devices.list(attribute: name, value: value, state: query.state, zone: query.zone, after: query.after, limit: want)
+            }.filter(keeps)
+        } else if let ceiling = query.maxScore {
+            // The monitor knows the scores; the rows are read a chunk at a time until the page is full.
+            var ids = monitoring.devices(scoringAtMost: ceiling)
+            if let search = query.search { ids = ids.filter { $0.hasPrefix(search) } }
+            if let after = query.after { ids = ids.filter { $0 > after } }
+            found = []
+            var start = 0
+            while found.count < want, start < ids.count {
+                let chunk = Array(ids[start..<min(ids.count, start + 200)])
+                start += chunk.count
+                found += try await store.read { try await $0.devices.find(ids: chunk) }.sorted { $0.id < $1.id }.filter(keeps)
+            }
+        } else if query.order == .changed {
+            var before: (Int, String)?
+            if let after = query.after {
+                let parts = after.split(separator: "~", maxSplits: 1)
+                guard parts.count == 2, parts[0].utf8.count <= 12, let time = Int(parts[0]) else {
+                    throw ServiceError.invalidRequest("after is the cursor a page of recently changed devices links to (TIME~ID)")
+                }
+                before = (time, String(parts[1]))
+            }
+            let cursor = before
+            found = try await store.read { try await $0.devices.listByChange(state: query.state, zone: query.zone, before: cursor, limit: want) }
+                .filter(keeps)
         } else if let search = query.search {
-            found = try await store.read { try await $0.devices.list(idPrefix: search, after: query.after, limit: query.limit + 1) }
-                .filter { (query.state == nil || $0.state == query.state) && (query.zone == nil || $0.zone == query.zone) }
-                .map(DeviceView.init)
+            found = try await store.read { try await $0.devices.list(idPrefix: search, after: query.after, limit: want) }.filter(keeps)
         } else {
-            found = try await lifecycle.devices(
-                state: query.state?.rawValue, group: query.group, zone: query.zone, after: query.after, limit: query.limit + 1)
+            found = try await store.read {
+                try await $0.devices.list(state: query.state, groupID: wantedGroup, zone: query.zone, after: query.after, limit: want)
+            }
         }
         let page = Array(found.prefix(query.limit))
-        return (page, found.count > query.limit ? page.last?.id : nil)
+        var next: String?
+        if found.count > query.limit, let last = page.last {
+            next = query.order == .changed && query.maxScore == nil && query.search == nil ? "\(last.updatedAt)~\(last.id)" : last.id
+        }
+        return (page.map(DeviceView.init), next)
     }
 
     func device(_ id: String) async throws -> (DeviceDetail, TrustReport, ConsoleActivity.Alert?) {

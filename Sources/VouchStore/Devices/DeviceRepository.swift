@@ -1,3 +1,4 @@
+import Foundation
 import SQLKit
 import Synchronization
 import VouchCore
@@ -183,6 +184,44 @@ package struct DeviceRepository: Sendable {
         // The range is the index's; the check is exact whatever the database's collation.
         return try await query.orderBy("id").limit(limit).all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
             .filter { $0.id.hasPrefix(prefix) }
+    }
+
+    /// Devices whose attribute `name` is `value`, in id order after the cursor, with the state
+    /// and zone given. Attributes are JSON text: the rows are found by the pair's text in it (a
+    /// scan, stopped at `limit`), then checked exactly.
+    package func list(attribute name: String, value: String, state: DeviceState?, zone: String?, after: String?, limit: Int) async throws -> [DeviceRecord] {
+        let pair = String(try StoredJSON.encode([name: value]).dropFirst().dropLast())
+        let escaped = pair.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        struct Like: SQLExpression {
+            let pattern: String
+            func serialize(to serializer: inout SQLSerializer) {
+                serializer.write("\"attributes\" LIKE ")
+                SQLBind(pattern).serialize(to: &serializer)
+                serializer.write(" ESCAPE '\\'")
+            }
+        }
+        let query = sql.select().column("*").from("devices").where(Like(pattern: "%" + escaped + "%"))
+        if let state { query.where("state", .equal, state.rawValue) }
+        if let zone { query.where("zone", .equal, zone) }
+        if let after { query.where("id", .greaterThan, after) }
+        return try await query.orderBy("id").limit(limit).all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
+            .filter { $0.attributes[name] == value }
+    }
+
+    /// Devices most recently changed first, before the cursor (a change time and an id), with the
+    /// state and zone given: read from the change index (migration 0017).
+    package func listByChange(state: DeviceState?, zone: String?, before: (updatedAt: Int, id: String)?, limit: Int) async throws -> [DeviceRecord] {
+        let query = sql.select().column("*").from("devices")
+        if let state { query.where("state", .equal, state.rawValue) }
+        if let zone { query.where("zone", .equal, zone) }
+        if let before {
+            query.where { group in
+                group.where("updated_at", .lessThan, before.updatedAt)
+                    .orWhere { $0.where("updated_at", .equal, before.updatedAt).where("id", .lessThan, before.id) }
+            }
+        }
+        return try await query.orderBy("updated_at", .descending).orderBy("id", .descending).limit(limit)
+            .all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
     }
 
     // MARK: Factory certificates

@@ -319,6 +319,10 @@ package enum Migrations {
         Migration(name: "0016_webhook_claims") { db in
             try await db.alter(table: "webhook_deliveries").column("claimed", type: .bigint, .notNull, .default(0)).run()
         },
+        // The console lists devices most recently changed first, a page at a time, from an index.
+        Migration(name: "0017_devices_by_change") { db in
+            try await db.create(index: "devices_by_change").on("devices").column("updated_at").column("id").run()
+        },
     ]
 
     /// Applies every migration not yet applied, each in its own transaction, in order. On PostgreSQL
