@@ -223,7 +223,8 @@ func buildRouter(services: VouchServices, configuration: ServerConfiguration) th
             ConsoleController(
                 console: console, renderer: try ConsoleRenderer.bundled.get(), store: services.store,
                 secureCookies: configuration.tlsCertificateFile != nil || services.publicURL.hasPrefix("https://"),
-                heartbeat: configuration.eventStreamHeartbeat, open: .init(), metrics: metrics
+                heartbeat: configuration.eventStreamHeartbeat, open: .init(), metrics: metrics, limiter: limiter,
+                tls: configuration.tlsCertificateFile != nil, publicOrigin: ConsoleController.origin(of: services.publicURL)
             ).endpoints,
             atPath: "/console")
     }

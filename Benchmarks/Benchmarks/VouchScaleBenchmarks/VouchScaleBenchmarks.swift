@@ -26,6 +26,10 @@ import X509
 ///   them), and what monitoring holds per device (`FleetMonitor` in process, devices observed once
 ///   and every minute for an hour and a half).
 func benchmarks() {
+    if ProcessInfo.processInfo.environment["VOUCH_CONSOLE_ONLY"] != nil {
+        consoleBenchmarks()
+        return
+    }
     monitoringMemoryBenchmark()
     let seededDevices = ProcessInfo.processInfo.environment["VOUCH_SCALE_DEVICES"].flatMap(Int.init) ?? 1_000_000
     let fleets: [(label: String, devices: Int)] = [("empty database", 0), ("\(seededDevices.formatted()) devices", seededDevices)]

@@ -71,6 +71,10 @@ final class LifecycleService: Sendable {
     func apply(
         _ action: LifecycleAction, to id: String, reason: RevocationReason?, actor: String, cause: [String: JSONValue]? = nil
     ) async throws -> (DeviceView, EnrollmentBundle?) {
+        // A hold is what suspension puts on a certificate; a revocation for good never says "hold".
+        if reason == .certificateHold, action == .revoke || action == .decommission {
+            throw ServiceError.invalidRequest("certificate-hold is not a reason to \(action.rawValue): suspend the device to hold its certificates")
+        }
         let (row, plan, bundle) = try await store.transaction { session -> (DeviceRecord, LifecyclePlan, EnrollmentBundle?) in
             guard var row = try await session.devices.find(id: id, forUpdate: true) else {
                 throw ServiceError.notFound("no device with id \(id.prefix(64))")

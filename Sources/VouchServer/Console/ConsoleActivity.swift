@@ -20,8 +20,11 @@ actor ConsoleActivity {
     }
 
     private let store: Store
-    /// The last event read; nil until the first look.
+    /// The last event read; nil until the first look. Looks may overlap (the actor takes another
+    /// call at each wait for the database): `applied` makes each event count once whichever look
+    /// reads it, and `last` only moves forward.
     private var last: Int?
+    private var applied = 0
     /// Enrollments by hour (hours since the Unix epoch).
     private var enrollments: [Int: Int] = [:]
     private var alerts: [String: Alert] = [:]
@@ -61,7 +64,7 @@ actor ConsoleActivity {
             after = newest
             if events.count < 1_000 { break }
         }
-        last = after
+        last = max(last ?? 0, after)
     }
 
     /// The sequence number just before the first event of the last 24 hours: found by halving,
@@ -80,6 +83,8 @@ actor ConsoleActivity {
     }
 
     private func take(_ event: EventRecord) {
+        guard event.seq > applied else { return }
+        applied = event.seq
         switch event.eventKind {
         case .deviceEnrolled:
             enrollments[event.at / 3600, default: 0] += 1

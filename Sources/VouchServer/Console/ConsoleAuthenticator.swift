@@ -10,7 +10,9 @@ struct ConsoleAuthenticator: RouterMiddleware {
     let console: ConsoleService
 
     func handle(_ request: Request, context: VouchRequestContext, next: (Request, VouchRequestContext) async throws -> Response) async throws -> Response {
-        guard let cookie = request.cookies[ConsoleSessions.cookie]?.value, let (session, key) = try await console.session(cookie: cookie) else {
+        // A live update's fetch is the page refreshing itself, not the operator: it does not keep the session from going idle.
+        let touch = !ConsoleController.isFragment(request)
+        guard let cookie = request.cookies[ConsoleSessions.cookie]?.value, let (session, key) = try await console.session(cookie: cookie, touch: touch) else {
             if request.method == .get, !ConsoleController.isFragment(request), request.uri.path != "/console/live" {
                 let target = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
                 let next = ConsoleController.safeNext(target).map { "?next=" + ConsoleController.query($0) } ?? ""
@@ -22,21 +24,6 @@ struct ConsoleAuthenticator: RouterMiddleware {
         context.identity = .apiKey(key)
         context.consoleSession = session
         return try await next(request, context)
-    }
-
-    /// Refuses a state-changing request another site started: the browser says where it came from
-    /// (`Sec-Fetch-Site`, `Origin`), and it must be this server.
-    static func checkOrigin(_ request: Request) throws {
-        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
-            throw ServiceError.forbidden("the console takes forms only from its own pages (this one came from a \(site.prefix(16)) page)")
-        }
-        if let origin = request.headers[HTTPField.Name("Origin")!] {
-            guard let authority = request.head.authority, let url = URL(string: origin), let host = url.host,
-                authority.lowercased() == (url.port.map { "\(host):\($0)" } ?? host).lowercased()
-            else {
-                throw ServiceError.forbidden("the console takes forms only from its own pages (this one came from \(origin.prefix(64)))")
-            }
-        }
     }
 }
 

@@ -23,13 +23,14 @@ extension ConsoleController {
         if let from = try number("from"), let to = try number("to") {
             let old = try await console.policy.version(from)
             let new = try await console.policy.version(to)
-            let diff = LineDiff(old: old.source ?? "", new: new.source ?? "")
+            let diff = try LineDiff(old: old.source ?? "", new: new.source ?? "")
             values["diff"] = [
                 "from": from, "to": to, "changed": diff.changed,
                 "lines": diff.lines.map { ["sign": $0.change.rawValue, "text": $0.text, "number": $0.number, "kind": "\($0.change)"] },
             ] as [String: Any]
         }
-        if let done = query["done"], let version = Int(done) {
+        // Said only when it is true: a link cannot make the page claim another version.
+        if let done = query["done"], let version = Int(done), version == (try await console.policy.versions().map(\.version).max()) {
             values["notice"] = "Version \(version) is in force."
         }
         values["source"] = shown.source ?? ""

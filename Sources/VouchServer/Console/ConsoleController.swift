@@ -19,6 +19,12 @@ struct ConsoleController: Sendable {
     let heartbeat: Duration
     let open: ServerSentEvents.OpenStreams
     let metrics: ServerMetrics
+    /// Sign-in attempts per source address, as for the API's authentication.
+    let limiter: RateLimiter
+    /// Whether the main listener speaks TLS.
+    let tls: Bool
+    /// The public URL's origin, which forms may also come from (a proxy in front).
+    let publicOrigin: String?
 
     var endpoints: RouteCollection<VouchRequestContext> {
         let routes = RouteCollection(context: VouchRequestContext.self)
@@ -36,6 +42,8 @@ struct ConsoleController: Sendable {
         signedIn.post("devices/{id}/{action}", use: applyAction)
         signedIn.get("groups", use: groups)
         signedIn.post("groups", use: createGroup)
+        signedIn.get("groups/{id}", use: group)
+        signedIn.post("groups/{id}", use: updateGroup)
         signedIn.post("groups/{id}/{change}", use: changeGroup)
         signedIn.get("policy", use: policy)
         signedIn.post("policy", use: checkPolicy)
@@ -122,7 +130,7 @@ struct ConsoleController: Sendable {
     /// The sign-in form, with a fresh token in a cookie and in the form: a sign-in posted from
     /// another site carries neither.
     func signInForm(_ request: Request, _ context: VouchRequestContext, problem: String?, status: HTTPResponse.Status) -> Response {
-        let token = Base64URL.encode(SecureRandom.bytes(32))
+        let token = console.sessions.signInToken(now: console.clock.now)
         var values: [String: Any] = ["token": token, "next": Self.safeNext(request.uri.queryParameters["next"].map(String.init)) ?? "/console"]
         if let problem { values["problem"] = problem }
         var response = renderer.render("sign-in", values, frame: frame("Sign in", nil, context), fragment: false, status: status)
@@ -143,9 +151,14 @@ struct ConsoleController: Sendable {
     }
 
     @Sendable func signIn(_ request: Request, context: VouchRequestContext) async throws -> Response {
-        try ConsoleAuthenticator.checkOrigin(request)
+        try limiter.take(context.sourceKey)
+        try checkOrigin(request)
         let form = try await ConsoleForm(request)
-        guard let sent = form["token"], let kept = request.cookies[Self.signInCookie]?.value, ConstantTime.equals(Array(sent.utf8), Array(kept.utf8)) else {
+        // The token must be one this server handed out, unused, and the one its cookie carries
+        // (another site can get a token, but cannot set this site's cookie).
+        guard let sent = form["token"], let kept = request.cookies[Self.signInCookie]?.value, ConstantTime.equals(Array(sent.utf8), Array(kept.utf8)),
+            console.sessions.takeSignInToken(sent, now: console.clock.now)
+        else {
             return signInForm(request, context, problem: "The sign-in form had expired. Paste the key again.", status: .forbidden)
         }
         guard let secret = form.text("key") else {
@@ -173,7 +186,7 @@ struct ConsoleController: Sendable {
 
     /// The form of a state-changing request, once its origin and token are checked.
     func checkedForm(_ request: Request, _ context: VouchRequestContext) async throws -> ConsoleForm {
-        try ConsoleAuthenticator.checkOrigin(request)
+        try checkOrigin(request)
         let form = try await ConsoleForm(request)
         guard let session = context.consoleSession, let sent = form["csrf"], ConstantTime.equals(Array(sent.utf8), Array(session.csrf.utf8)) else {
             throw ServiceError.forbidden("the form's token is missing or stale; reload the page and try again")
@@ -186,12 +199,17 @@ struct ConsoleController: Sendable {
     /// `GET /console/live`: a Server-Sent Event per committed event (its kind and subject only);
     /// the page's script decides whether what it shows changed and fetches its main part again.
     @Sendable func live(_ request: Request, context: VouchRequestContext) async throws -> Response {
-        let newest = try await store.read { try await $0.counters.current(.events) }
-        let start = try ServerSentEvents.start(request, newest: newest, what: "event")
+        // From now on only: a page asks again for what it shows when it starts, so nothing before
+        // is sent (Last-Event-ID is not taken up).
+        let start = try await store.read { try await $0.counters.current(.events) }
         let cookie = request.cookies[ConsoleSessions.cookie]?.value ?? ""
         let console = self.console
         let store = self.store
-        return ServerSentEvents.response(open: open, pulse: store.database.eventsCommitted, heartbeat: heartbeat, start: start, greeting: "console") { after in
+        let sessions = console.sessions
+        return ServerSentEvents.response(
+            open: open, caller: ({ sessions.takeStream(cookie: cookie) }, { sessions.giveStream(cookie: cookie) }), pulse: store.database.eventsCommitted,
+            heartbeat: heartbeat, start: start, greeting: "console"
+        ) { after in
             // The session is asked again as the stream goes on: signed out or revoked, it ends.
             guard try await console.session(cookie: cookie, touch: false) != nil else { return nil }
             let events = try await store.read { try await $0.events.summaries(after: after, limit: 500) }
@@ -229,10 +247,12 @@ struct ConsoleController: Sendable {
             unit: "devices")
         let signals = ConsoleChart(
             title: "Signals raised per hour (this server, last 24 h)", category: "hour starting",
-            bars: overview.signalsPerHour.map { .init(label: ConsoleFormat.hour($0.hour), value: $0.count) }, unit: "signals", labelEvery: 4)
+            bars: overview.signalsPerHour.map { .init(label: ConsoleFormat.hour($0.hour), value: $0.count, link: "/console/events?kind=monitor.*") },
+            unit: "signals", labelEvery: 4)
         let enrollments = ConsoleChart(
             title: "Enrollments per hour (last 24 h)", category: "hour starting",
-            bars: overview.enrollmentsPerHour.map { .init(label: ConsoleFormat.hour($0.hour), value: $0.count) }, unit: "enrollments", labelEvery: 4)
+            bars: overview.enrollmentsPerHour.map { .init(label: ConsoleFormat.hour($0.hour), value: $0.count, link: "/console/events?kind=device.enrolled") },
+            unit: "enrollments", labelEvery: 4)
         let values: [String: Any] = [
             "total": overview.total,
             "stateCounts": overview.byState.map { ["state": $0.state, "count": $0.count] },
@@ -364,10 +384,23 @@ struct ConsoleController: Sendable {
         if let alert {
             values["alert"] = ["kind": alert.kind, "summary": alert.summary, "when": ConsoleFormat.time(alert.at)]
         }
-        if let done = request.uri.queryParameters["done"], let action = LifecycleAction(rawValue: String(done)) {
+        // Said only when the device is in the state the action leads to: a link cannot make the page claim it.
+        if let done = request.uri.queryParameters["done"], let action = LifecycleAction(rawValue: String(done)),
+            let state = DeviceState(rawValue: device.state), (try? DeviceLifecycle.transition(from: Self.before(action), on: action).get()) == state
+        {
             values["notice"] = "The device was \(action.pastTense)."
         }
         return page("device", values, device.id, .devices, request, context, live: "device:\(device.id)")
+    }
+
+    /// A state the action can be taken from (for checking where it leads).
+    static func before(_ action: LifecycleAction) -> DeviceState {
+        switch action {
+        case .approve: .pending
+        case .suspend, .quarantine, .revoke, .decommission: .active
+        case .reinstate: .suspended
+        case .release: .quarantined
+        }
     }
 
     /// What each action does, in the words the confirmation shows.
@@ -440,6 +473,7 @@ struct ConsoleController: Sendable {
                 ["id": group.id, "name": group.name, "disabled": group.disabled, "attestation": group.rules.attestation.rawValue,
                  "approval": group.rules.approval.rawValue, "zone": group.rules.defaultZone, "roles": group.rules.defaultRoles.joined(separator: ", "),
                  "usesLeft": group.tokenUsesLeft.map(String.init) ?? "unlimited", "href": "/console/devices?group=\(Self.query(group.name))",
+                 "edit": "/console/groups/\(Self.path(group.id))",
                  "change": group.disabled ? "enable" : "disable", "changeLabel": group.disabled ? "Enable" : "Disable",
                  "action": "/console/groups/\(Self.path(group.id))/\(group.disabled ? "enable" : "disable")"]
             },
@@ -452,25 +486,58 @@ struct ConsoleController: Sendable {
         if let created {
             values["created"] = ["name": created.name, "token": created.token]
         }
-        return page("groups", values, "Groups", .groups, request, context, live: "group", status: status)
+        // A page showing a new claim token is not refreshed: that would take the token away.
+        return page("groups", values, "Groups", .groups, request, context, live: created == nil ? "group" : "", status: status)
+    }
+
+    /// A group's rules as the group forms set them, over `rules`.
+    static func rules(_ form: ConsoleForm, over rules: EnrollmentRules) throws -> EnrollmentRules {
+        var rules = rules
+        rules.defaultZone = form.text("zone") ?? EnrollmentRules().defaultZone
+        rules.defaultRoles = (form.text("roles") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        switch form.text("approval") ?? "auto" {
+        case "auto": rules.approval = .auto
+        case "manual": rules.approval = .manual
+        default: throw ServiceError.invalidRequest("approval is auto or manual")
+        }
+        if let uses = form.text("uses") {
+            guard uses.utf8.count <= 7, let count = Int(uses), (1...1_000_000).contains(count) else {
+                throw ServiceError.invalidRequest("token uses must be a whole number from 1 to 1000000, or empty for unlimited")
+            }
+            rules.tokenUses = count
+        } else {
+            rules.tokenUses = nil
+        }
+        return rules
+    }
+
+    @Sendable func group(_ request: Request, context: VouchRequestContext) async throws -> Response {
+        try context.apiKey.require(.operator)
+        let group = try await console.groups.group(try context.parameters.require("id"))
+        let values: [String: Any] = [
+            "id": group.id, "name": group.name, "action": "/console/groups/\(Self.path(group.id))", "zone": group.rules.defaultZone,
+            "roles": group.rules.defaultRoles.joined(separator: ", "), "uses": group.rules.tokenUses.map(String.init) ?? "",
+            "manual": group.rules.approval == .manual, "claimToken": group.rules.attestation == .claimToken,
+            "usesLeft": group.tokenUsesLeft.map(String.init) ?? "unlimited",
+        ]
+        return page("group", values, "Group \(group.name)", .groups, request, context)
+    }
+
+    @Sendable func updateGroup(_ request: Request, context: VouchRequestContext) async throws -> Response {
+        try context.apiKey.require(.operator)
+        let form = try await checkedForm(request, context)
+        let current = try await console.groups.group(try context.parameters.require("id"))
+        let (group, token) = try await console.groups.update(
+            current.id, rules: try Self.rules(form, over: current.rules), rotateToken: form["rotate"] == "yes", actor: context.actor)
+        // A new claim token is shown on this answer only.
+        return try await groupsPage(request, context, created: token.map { (group.name, $0) }, status: .ok)
     }
 
     @Sendable func createGroup(_ request: Request, context: VouchRequestContext) async throws -> Response {
         try context.apiKey.require(.operator)
         let form = try await checkedForm(request, context)
         guard let name = form.text("name") else { throw ServiceError.invalidRequest("a group needs a name") }
-        var rules = EnrollmentRules()
-        if let zone = form.text("zone") { rules.defaultZone = zone }
-        if let roles = form.text("roles") {
-            rules.defaultRoles = roles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        if form.text("approval") == "manual" { rules.approval = .manual }
-        if let uses = form.text("uses") {
-            guard let count = Int(uses), (1...1_000_000).contains(count) else {
-                throw ServiceError.invalidRequest("token uses must be a whole number from 1 to 1000000, or empty for unlimited")
-            }
-            rules.tokenUses = count
-        }
+        let rules = try Self.rules(form, over: EnrollmentRules())
         let (group, token) = try await console.groups.create(name: name, rules: rules, actor: context.actor)
         // The claim token is shown on this answer only: it is not kept, and this page is not cached.
         return try await groupsPage(request, context, created: token.map { (group.name, $0) }, status: .created)
@@ -509,7 +576,8 @@ struct ConsoleController: Sendable {
         if let created {
             values["created"] = ["name": created.name, "secret": created.secret]
         }
-        return page("api-keys", values, "API keys", .apiKeys, request, context, live: "apikey", status: status)
+        // A page showing a new secret is not refreshed: that would take the secret away.
+        return page("api-keys", values, "API keys", .apiKeys, request, context, live: created == nil ? "apikey" : "", status: status)
     }
 
     @Sendable func createAPIKey(_ request: Request, context: VouchRequestContext) async throws -> Response {
@@ -531,6 +599,32 @@ struct ConsoleController: Sendable {
         try await console.apiKeys.revoke(id: id, actor: context.actor)
         console.sessions.close(keyID: id)
         return Self.redirect("/console/api-keys")
+    }
+
+    // MARK: Origins
+
+    /// Refuses a state-changing request another site started: the browser says where it came from
+    /// (`Sec-Fetch-Site`, `Origin`), and it must be this server as the browser reached it (its
+    /// `Host`, over this listener's scheme) or as its public URL names it.
+    func checkOrigin(_ request: Request) throws {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
+            throw ServiceError.forbidden("the console takes forms only from its own pages (this one came from a \(site.prefix(16)) page)")
+        }
+        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return }
+        var allowed = Set(publicOrigin.map { [$0] } ?? [])
+        if let authority = request.head.authority { allowed.insert("\(tls ? "https" : "http")://\(authority.lowercased())") }
+        guard allowed.contains(Self.origin(of: origin) ?? "") else {
+            throw ServiceError.forbidden("the console takes forms only from its own pages (this one came from \(origin.prefix(64)))")
+        }
+    }
+
+    /// `scheme://host[:port]` of a URL, lower-cased, with the scheme's default port left out.
+    static func origin(of text: String) -> String? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = url.host?.lowercased(),
+            url.user == nil, url.password == nil
+        else { return nil }
+        let port = url.port.flatMap { ($0 == 80 && scheme == "http") || ($0 == 443 && scheme == "https") ? nil : $0 }
+        return "\(scheme)://\(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host)" + (port.map { ":\($0)" } ?? "")
     }
 
     // MARK: Paths

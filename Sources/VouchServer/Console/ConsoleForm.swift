@@ -26,7 +26,10 @@ struct ConsoleForm: Sendable {
         } catch {
             throw ServiceError.tooLarge("a console form is at most \(Self.limit / 1024) KiB")
         }
-        try self.init(parsing: String(buffer: body))
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+            throw ServiceError.invalidRequest("the form is not UTF-8")
+        }
+        try self.init(parsing: text)
     }
 
     init(parsing text: String) throws {

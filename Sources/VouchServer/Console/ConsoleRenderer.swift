@@ -33,10 +33,14 @@ struct ConsoleRenderer: Sendable {
         guard let templates = Bundle.module.url(forResource: "Templates", withExtension: nil),
             let files = Bundle.module.url(forResource: "Assets", withExtension: nil)
         else { throw ServiceError.notFound("the console's files are missing from the server's resources") }
+        // swift-mustache's own HTML escaping looks at whole characters, so a quote followed by a
+        // combining mark passed through it unescaped (out of an attribute's value): every template
+        // escapes with `HTML.escape`, which looks at each Unicode scalar.
+        MustacheContentTypes.register(ScalarHTML(), named: "VOUCH_HTML")
         var library = MustacheLibrary()
         for name in try FileManager.default.contentsOfDirectory(atPath: templates.path) where name.hasSuffix(".mustache") {
             let text = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
-            try library.register(text, named: String(name.dropLast(".mustache".count)))
+            try library.register("{{% CONTENT_TYPE: VOUCH_HTML}}" + text, named: String(name.dropLast(".mustache".count)))
         }
         self.library = library
         var assets: [String: Asset] = [:]
@@ -90,6 +94,11 @@ struct ConsoleRenderer: Sendable {
             ],
             body: ResponseBody(byteBuffer: asset.body))
     }
+}
+
+/// HTML escaping one Unicode scalar at a time (`HTML.escape`).
+struct ScalarHTML: MustacheContentType {
+    func escapeText(_ text: String) -> String { HTML.escape(text) }
 }
 
 /// How the console writes times and numbers.

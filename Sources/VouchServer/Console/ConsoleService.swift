@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VouchAPI
 import VouchCore
 import VouchKit
@@ -19,6 +20,8 @@ final class ConsoleService: Sendable {
     /// The address devices and auditors reach the server at.
     let publicURL: String
     let sessions = ConsoleSessions()
+    private let scoreCache = Mutex<[Int: (at: Date, ids: [String])]>([:])
+    private let bandCache = Mutex<(at: Date, bands: [Int])?>(nil)
     let activity: ConsoleActivity
 
     init(
@@ -43,12 +46,15 @@ final class ConsoleService: Sendable {
     /// Opens a session for the API key whose secret this is. Gateway keys are for enforcement points, not people.
     func signIn(secret: String) async throws -> (cookie: String, session: ConsoleSession) {
         guard let key = try await apiKeys.authenticate(secret) else {
-            throw ServiceError.unauthenticated("that API key is unknown or revoked; paste a key that vouch serve printed or vouch keys create made")
+            throw ServiceError.unauthenticated("that API key is unknown or revoked; paste a key that vouch serve printed or vouch admin api-key create made")
         }
         guard key.scope >= .readOnly else {
             throw ServiceError.forbidden("a \(key.scope.rawValue) key is for enforcement points; sign in with a read-only, operator or admin key")
         }
-        return sessions.open(key: key, now: clock.now)
+        guard let opened = sessions.open(key: key, now: clock.now) else {
+            throw ServiceError.rateLimited(retryAfter: 60)
+        }
+        return opened
     }
 
     /// The session a cookie names, with its key's scope as it is now; nil when either has ended.
@@ -88,7 +94,7 @@ final class ConsoleService: Sendable {
             total: byState.values.reduce(0, +),
             byState: DeviceState.allCases.map { ($0.rawValue, byState[$0] ?? 0) },
             byZone: byZone.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map { ($0.key, $0.value) },
-            scoreBands: monitoring.scoreBands, signalsPerHour: monitoring.signalsPerHour, enrollmentsPerHour: enrollments, alerts: alerts,
+            scoreBands: scoreBands(), signalsPerHour: monitoring.signalsPerHour, enrollmentsPerHour: enrollments, alerts: alerts,
             logSize: published?.size ?? 0, logRoot: published.map { Hex.encode($0.root.bytes) },
             cosignatures: published.map { Self.cosignatures(in: $0.note) } ?? 0, quorum: log.configuration.quorum, lastEvent: last)
     }
@@ -130,27 +136,42 @@ final class ConsoleService: Sendable {
                 && (wantedGroup == nil || row.groupId == wantedGroup)
         }
         let want = query.limit + 1
-        var found: [DeviceRecord]
+        var found: [DeviceRecord] = []
+        /// Reads pages of `want` after a cursor until `want` devices pass the filters or
+        /// `rounds` pages were read; the last device read is where the next page starts.
+        var scannedTo: String?
+        func fill(rounds: Int = 20, _ read: @escaping @Sendable (String?) async throws -> [DeviceRecord]) async throws {
+            var cursor = query.after
+            for _ in 0..<rounds {
+                let rows = try await read(cursor)
+                found += rows.filter(keeps)
+                guard let last = rows.last, rows.count == want, found.count < want else { return }
+                cursor = last.id
+                scannedTo = last.id
+            }
+        }
         if let search = query.search, search.hasPrefix("did:") {
             found = try await store.read { try await $0.devices.find(did: search) }.map { [$0] }?.filter(keeps) ?? []
         } else if let search = query.search, let equals = search.firstIndex(of: "=") {
             let name = String(search[..<equals]).trimmingCharacters(in: .whitespaces)
             let value = String(search[search.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw ServiceError.invalidRequest("an attribute search is written name=value, such as model=th-100") }
-            found = try await store.read {
-                try await $0.devices.list(attribute: name, value: value, state: query.state, zone: query.zone, after: query.after, limit: want)
-            }.filter(keeps)
+            let (state, zone) = (query.state, query.zone)
+            try await fill { after in
+                try await self.store.read { try await $0.devices.list(attribute: name, value: value, state: state, zone: zone, after: after, limit: want) }
+            }
         } else if let ceiling = query.maxScore {
-            // The monitor knows the scores; the rows are read a chunk at a time until the page is full.
-            var ids = monitoring.devices(scoringAtMost: ceiling)
+            // The monitor knows the scores; the rows are read a chunk at a time until the page is
+            // full, at most 5,000 devices a request (the next page goes on from there).
+            var ids = scores(atMost: ceiling)
             if let search = query.search { ids = ids.filter { $0.hasPrefix(search) } }
             if let after = query.after { ids = ids.filter { $0 > after } }
-            found = []
             var start = 0
-            while found.count < want, start < ids.count {
+            while found.count < want, start < ids.count, start < 5_000 {
                 let chunk = Array(ids[start..<min(ids.count, start + 200)])
                 start += chunk.count
                 found += try await store.read { try await $0.devices.find(ids: chunk) }.sorted { $0.id < $1.id }.filter(keeps)
+                if found.count < want, start < ids.count { scannedTo = chunk.last }
             }
         } else if query.order == .changed {
             var before: (Int, String)?
@@ -165,11 +186,15 @@ final class ConsoleService: Sendable {
             found = try await store.read { try await $0.devices.listByChange(state: query.state, zone: query.zone, before: cursor, limit: want) }
                 .filter(keeps)
         } else if let search = query.search {
-            found = try await store.read { try await $0.devices.list(idPrefix: search, after: query.after, limit: want) }.filter(keeps)
+            try await fill { after in try await self.store.read { try await $0.devices.list(idPrefix: search, after: after, limit: want) } }
         } else {
             found = try await store.read {
                 try await $0.devices.list(state: query.state, groupID: wantedGroup, zone: query.zone, after: query.after, limit: want)
             }
+        }
+        // A search that stopped reading before the page was full goes on from where it stopped.
+        if found.count <= query.limit, let scannedTo {
+            return (found.map(DeviceView.init), scannedTo)
         }
         let page = Array(found.prefix(query.limit))
         var next: String?
@@ -177,6 +202,28 @@ final class ConsoleService: Sendable {
             next = query.order == .changed && query.maxScore == nil && query.search == nil ? "\(last.updatedAt)~\(last.id)" : last.id
         }
         return (page.map(DeviceView.init), next)
+    }
+
+    /// The devices scoring at most `ceiling`, kept for five seconds: scoring every watched device
+    /// takes time in a large fleet, and an operator pages through the same list.
+    func scores(atMost ceiling: Int) -> [String] {
+        let now = clock.now
+        if let kept = scoreCache.withLock({ $0[ceiling] }), now.timeIntervalSince(kept.at) < 5 { return kept.ids }
+        let ids = monitoring.devices(scoringAtMost: ceiling)
+        scoreCache.withLock { cache in
+            if cache.count > 100 { cache.removeAll() }
+            cache[ceiling] = (now, ids)
+        }
+        return ids
+    }
+
+    /// The trust-score bands of the overview, kept for five seconds.
+    func scoreBands() -> [Int] {
+        let now = clock.now
+        if let kept = bandCache.withLock({ $0 }), now.timeIntervalSince(kept.at) < 5 { return kept.bands }
+        let bands = monitoring.scoreBands
+        bandCache.withLock { $0 = (now, bands) }
+        return bands
     }
 
     func device(_ id: String) async throws -> (DeviceDetail, TrustReport, ConsoleActivity.Alert?) {

@@ -27,23 +27,72 @@ final class ConsoleSessions: Sendable {
     static let idle: TimeInterval = 60 * 60
     /// A session ends this long after sign-in, however busy.
     static let lifetime: TimeInterval = 12 * 60 * 60
-    /// The most sessions held: past it, the least recently used goes.
+    /// The most sessions held: past it, sign-in is refused until some end (no one's sign-in ends
+    /// another's session).
     static let limit = 10_000
+    /// The most sessions of one key: past it, the key's own least recently used session ends.
+    static let perKey = 16
+    /// The most live-update streams of one session (a few tabs).
+    static let streamsPerSession = 4
+    /// How long a sign-in form's token stays good.
+    static let signInLifetime: TimeInterval = 600
 
     private let sessions = Mutex<[String: ConsoleSession]>([:])
+    /// Sign-in tokens the server handed out and not yet used, by digest, with their expiry.
+    private let signInTokens = Mutex<[String: Date]>([:])
+    /// Live-update streams open, by session digest.
+    private let streams = Mutex<[String: Int]>([:])
 
-    /// Opens a session for `key`; returns the cookie's value (shown only to the browser).
-    func open(key: APIKeyRecord, now: Date) -> (cookie: String, session: ConsoleSession) {
+    /// A sign-in form's token: good once, for `signInLifetime`.
+    func signInToken(now: Date) -> String {
+        let token = Base64URL.encode(SecureRandom.bytes(32))
+        signInTokens.withLock { tokens in
+            if tokens.count >= Self.limit { tokens = tokens.filter { $0.value > now } }
+            if tokens.count >= Self.limit, let oldest = tokens.min(by: { $0.value < $1.value }) { tokens[oldest.key] = nil }
+            tokens[Secrets.digest(token)] = now.addingTimeInterval(Self.signInLifetime)
+        }
+        return token
+    }
+
+    /// Whether `token` is a sign-in token this server handed out, unused and unexpired; it is used up.
+    func takeSignInToken(_ token: String, now: Date) -> Bool {
+        guard token.utf8.count == 43 else { return false }
+        return signInTokens.withLock { $0.removeValue(forKey: Secrets.digest(token)).map { $0 > now } ?? false }
+    }
+
+    /// Opens a session for `key`; returns the cookie's value (shown only to the browser), or nil
+    /// when the server holds as many sessions as it takes.
+    func open(key: APIKeyRecord, now: Date) -> (cookie: String, session: ConsoleSession)? {
         let cookie = Base64URL.encode(SecureRandom.bytes(32))
         let session = ConsoleSession(keyID: key.id, keyName: key.name, csrf: Base64URL.encode(SecureRandom.bytes(32)), created: now, lastSeen: now)
-        sessions.withLock { sessions in
-            sessions = sessions.filter { Self.isLive($0.value, now: now) }
-            if sessions.count >= Self.limit, let oldest = sessions.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
+        return sessions.withLock { sessions in
+            if sessions.count >= Self.limit / 2 { sessions = sessions.filter { Self.isLive($0.value, now: now) } }
+            let own = sessions.filter { $0.value.keyID == key.id }
+            if own.count >= Self.perKey, let oldest = own.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
                 sessions[oldest.key] = nil
             }
+            guard sessions.count < Self.limit else { return nil }
             sessions[Secrets.digest(cookie)] = session
+            return (cookie, session)
         }
-        return (cookie, session)
+    }
+
+    /// Counts a live-update stream of the session the cookie names; false past `streamsPerSession`.
+    func takeStream(cookie: String) -> Bool {
+        let digest = Secrets.digest(cookie)
+        return streams.withLock { streams in
+            guard streams[digest, default: 0] < Self.streamsPerSession else { return false }
+            streams[digest, default: 0] += 1
+            return true
+        }
+    }
+
+    func giveStream(cookie: String) {
+        let digest = Secrets.digest(cookie)
+        streams.withLock { streams in
+            streams[digest, default: 1] -= 1
+            if streams[digest] == 0 { streams[digest] = nil }
+        }
     }
 
     /// The live session the cookie names, marked as seen now unless `touch` is false (a live

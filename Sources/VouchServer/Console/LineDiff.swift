@@ -14,16 +14,30 @@ struct LineDiff: Sendable {
 
     let lines: [Line]
 
-    init(old: String, new: String) {
+    /// The most lines compared between what the texts share at their start and end: the
+    /// comparison's cost grows with the square of the lines that differ.
+    static let limit = 2_000
+
+    /// Compares the texts, or throws when more than `limit` lines lie between what they share at
+    /// their start and at their end.
+    init(old: String, new: String) throws {
         let before = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let after = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let difference = after.difference(from: before)
+        var head = 0
+        while head < before.count, head < after.count, before[head] == after[head] { head += 1 }
+        var tail = 0
+        while tail < before.count - head, tail < after.count - head, before[before.count - 1 - tail] == after[after.count - 1 - tail] { tail += 1 }
+        guard before.count - head - tail <= Self.limit, after.count - head - tail <= Self.limit else {
+            throw ServiceError.unprocessable(
+                "the versions differ over more than \(Self.limit) lines; compare them offline (vouch policy show --version N, then diff)")
+        }
+        let difference = after[head..<(after.count - tail)].difference(from: before[head..<(before.count - tail)])
         var removed = Set<Int>()
         var inserted = Set<Int>()
         for change in difference {
             switch change {
-            case .remove(let offset, _, _): removed.insert(offset)
-            case .insert(let offset, _, _): inserted.insert(offset)
+            case .remove(let offset, _, _): removed.insert(head + offset)
+            case .insert(let offset, _, _): inserted.insert(head + offset)
             }
         }
         var lines: [Line] = []

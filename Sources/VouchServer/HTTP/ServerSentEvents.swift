@@ -62,9 +62,10 @@ enum ServerSentEvents {
     /// from each position on (nil ends the stream), woken by `pulse`; a `: heartbeat POSITION`
     /// comment when nothing was written for `heartbeat`, so proxies and clients see it alive and
     /// know how current it is.
+    /// `caller` counts the streams of one caller (a console session) the same way, when given.
     static func response(
-        open: OpenStreams, pulse: Pulse, heartbeat: Duration, start: Int, greeting: String,
-        read: @escaping @Sendable (Int) async throws -> Page?
+        open: OpenStreams, caller: (take: @Sendable () -> Bool, give: @Sendable () -> Void)? = nil, pulse: Pulse, heartbeat: Duration, start: Int,
+        greeting: String, read: @escaping @Sendable (Int) async throws -> Page?
     ) -> Response {
         let body = ResponseBody { writer in
             // Counted while the body runs (a HEAD request, or a client gone before it starts, never
@@ -75,6 +76,14 @@ enum ServerSentEvents {
                 return
             }
             defer { open.give() }
+            if let caller {
+                guard caller.take() else {
+                    try await writer.write(ByteBuffer(string: "retry: 30000\n: this session has as many streams open as it may; close a tab\n\n"))
+                    try await writer.finish(nil)
+                    return
+                }
+            }
+            defer { caller?.give() }
             try await writer.write(ByteBuffer(string: "retry: 2000\n: \(greeting)\n\n"))
             // A server shutting down ends its streams (clients resume elsewhere or after the restart).
             let stopping = Atomic(false)

@@ -147,6 +147,19 @@ try:
     until("the active badge", lambda: text("#device-state") == "active")
     assert browser.execute_script("return window.vouchNotReloaded === true"), "the page was reloaded"
 
+    step("the overview's log size moves with a new checkpoint, without a reload")
+    browser.get(server + "/console")
+    until("the live stream to connect", lambda: browser.execute_script("return document.body.dataset.live") == "connected")
+    browser.execute_script("window.vouchNotReloaded = true")
+    size = int(text("[data-count=log-size]"))
+    request = urllib.request.Request(server + f"/v1/admin/devices/{new_id}/suspend", method="POST", headers={"Authorization": "Bearer " + admin})
+    urllib.request.urlopen(request, timeout=10).read()
+    until("a larger log", lambda: int(text("[data-count=log-size]")) > size)
+    assert text("[data-count=suspended]") == "1", text("[data-count=suspended]")
+    assert browser.execute_script("return window.vouchNotReloaded === true"), "the page was reloaded"
+    request = urllib.request.Request(server + f"/v1/admin/devices/{new_id}/reinstate", method="POST", headers={"Authorization": "Bearer " + admin})
+    urllib.request.urlopen(request, timeout=10).read()
+
     step("groups: create one, its claim token shown once")
     browser.get(server + "/console/groups")
     browser.find_element(By.ID, "group-name").send_keys("console-made")

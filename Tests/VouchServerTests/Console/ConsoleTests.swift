@@ -275,4 +275,92 @@ struct ConsoleTests {
             }
         }
     }
+
+    /// What an outside review found, each held: escaping by scalar, single-use sign-in tokens,
+    /// sessions per key, the scheme of an origin, claims a link cannot make, reasons a revocation
+    /// cannot give, forms that are not UTF-8, and searches whose filters leave a page short.
+    @Test func whatTheReviewFoundStaysFixed() async throws {
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir) { client, admin in
+                let token = try #require(try await client.createGroup("line", apiKey: admin, extra: ["tokenUses": 10]))
+                var ids: [String] = []
+                for _ in 0..<4 {
+                    let enrolled = try await client.call(.post, "/v1/enrollments", json: try await DeviceAgent().enrollmentBody(
+                        nonce: try await client.nonce(), group: "line", token: token))
+                    ids.append(try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
+                }
+                ids.sort()
+                var visitor = ConsoleVisitor(client)
+                try await visitor.signIn(admin)
+
+                // A quote followed by a combining mark is one character, and still a quote to a browser.
+                let sneaky = try await visitor.get("/console/devices?q=x%22%CC%81%20autofocus%20onfocus%3Dalert(1)&zone=y%22%CC%81%20hidden")
+                #expect(sneaky.status == 200)
+                #expect(!sneaky.text.contains("\"\u{301} autofocus") && !sneaky.text.contains("\"\u{301} hidden"), "an attribute was broken out of")
+                #expect(sneaky.text.contains("&quot;\u{301} autofocus onfocus=alert(1)"))
+
+                // A sign-in token is good once, and only one the server handed out.
+                var again = ConsoleVisitor(client)
+                let form = try await again.get("/console/sign-in")
+                let signInToken = try #require(ConsoleVisitor.field("token", in: form.text))
+                #expect(try await again.post("/console/sign-in", [("token", signInToken), ("key", admin)]).status == 303)
+                again.cookies["vouch_console_signin"] = signInToken
+                #expect(try await again.post("/console/sign-in", [("token", signInToken), ("key", admin)]).status == 403)
+                var made = ConsoleVisitor(client)
+                made.cookies["vouch_console_signin"] = String(repeating: "A", count: 43)
+                #expect(try await made.post("/console/sign-in", [("token", String(repeating: "A", count: 43)), ("key", admin)]).status == 403)
+
+                // One key's sessions end their own oldest past 16, never another key's.
+                let reader = try await client.call(.post, "/v1/admin/api-keys", json: ["name": "auditor", "scope": "read-only"], apiKey: admin)
+                let readerSecret = try #require(reader.json["secret"]?.stringValue)
+                var readers: [ConsoleVisitor] = []
+                for _ in 0..<17 {
+                    var one = ConsoleVisitor(client)
+                    try await one.signIn(readerSecret)
+                    readers.append(one)
+                }
+                #expect(try await readers[0].get("/console").status == 303, "the key's oldest session outlived its limit")
+                #expect(try await readers[16].get("/console").status == 200)
+                #expect(try await visitor.get("/console").status == 200, "another key's sign-ins ended the admin's session")
+
+                // The origin is the whole of it: scheme, host and port.
+                let page = try await visitor.get("/console/devices/\(ids[0])")
+                let csrf = try #require(ConsoleVisitor.field("csrf", in: page.text))
+                let host = try #require(page.headers[.contentType] != nil ? "vouch.test" : nil)
+                for origin in ["http://vouch.test", "https://vouch.test:8443", "https://evil.example"] {
+                    let refused = try await visitor.post("/console/devices/\(ids[0])/suspend", [("csrf", csrf)], headers: [HTTPField.Name("Origin")!: origin])
+                    #expect(refused.status == 403, "\(origin) was taken for https://\(host)")
+                }
+                let taken = try await visitor.post("/console/devices/\(ids[0])/suspend", [("csrf", csrf)], headers: [HTTPField.Name("Origin")!: "https://vouch.test"])
+                #expect(taken.status == 303, "the public URL's own origin was refused: \(taken.status)")
+
+                // A link cannot make a page claim what did not happen.
+                let claimed = try await visitor.get("/console/devices/\(ids[1])?done=revoke")
+                #expect(!claimed.text.contains("The device was revoked"))
+                let shown = try await visitor.get("/console/devices/\(ids[0])?done=suspend")
+                #expect(shown.text.contains("The device was suspended"))
+                #expect(!(try await visitor.get("/console/policy?done=-5")).text.contains("Version -5 is in force"))
+
+                // A revocation for good cannot say "hold", here or in the API.
+                let held = try await visitor.post("/console/devices/\(ids[1])/revoke", [("csrf", csrf), ("reason", "certificate-hold")])
+                #expect(held.status == 400 && held.text.contains("suspend the device"))
+                let api = try await client.call(.post, "/v1/admin/devices/\(ids[1])/revoke", json: ["reason": "certificate-hold"], apiKey: admin)
+                expectProblem(api, 400, "certificate-hold is not a reason")
+
+                // A form that is not UTF-8 is refused.
+                var bytes = Array("csrf=".utf8) + Array(csrf.utf8) + Array("&reason=".utf8)
+                bytes.append(0xFF)
+                let garbled = try await client.call(.post, "/console/devices/\(ids[1])/revoke", headers: [
+                    .contentType: "application/x-www-form-urlencoded", .cookie: visitor.cookieHeader,
+                ], body: bytes)
+                #expect(garbled.status == 400 && garbled.text.contains("not UTF-8"))
+
+                // A search whose filters leave most rows out still fills its page, and links on.
+                let suspended = try await visitor.get("/console/devices?q=dev_&state=suspended&limit=1")
+                #expect(suspended.text.contains("data-device=\"\(ids[0])\""), "\(suspended.text.prefix(500))")
+                let active = try await visitor.get("/console/devices?q=dev_&state=active&limit=1")
+                #expect(active.text.contains("data-device=\"\(ids[1])\"") && active.text.contains("rel=\"next\""))
+            }
+        }
+    }
 }
