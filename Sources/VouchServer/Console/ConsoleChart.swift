@@ -29,7 +29,7 @@ struct ConsoleChart: Sendable {
         let total = bars.reduce(0) { $0 + $1.value }
         let highest = max(1, bars.map(\.value).max() ?? 0)
         let slot = Double(Self.width) / Double(max(1, bars.count))
-        let barWidth = max(2, slot * 0.7)
+        let barWidth = max(2, min(64, slot * 0.7))
         let plot = Double(Self.height - Self.axis - Self.top)
         let summary = bars.isEmpty
             ? "\(title): nothing to show"

@@ -29,6 +29,16 @@ struct ConsoleBrowserTests {
                 let group = try await vouch.run(["admin", "group", "create", "--name", "console-line"] + connection)
                 group.expectExit(0)
                 let token = try #require(group.lastOutputLine)
+                // A small fleet for the pages to show: two zones, a few models.
+                let plant = try await vouch.run(["admin", "group", "create", "--name", "plant-sensors", "--zone", "plant", "--token-uses", "10"] + connection)
+                plant.expectExit(0)
+                let plantToken = try #require(plant.lastOutputLine)
+                for (index, model) in ["th-100", "th-100", "th-200", "cam-1"].enumerated() {
+                    try await vouch.run([
+                        "device", "enroll", "--server", server, "--group", "plant-sensors", "--token", plantToken, "--attribute", "model=\(model)",
+                        "--dir", "fleet\(index)",
+                    ]).expectExit(0)
+                }
                 let reader = try await vouch.run(["admin", "api-key", "create", "--name", "auditor", "--scope", "read-only"] + connection)
                 reader.expectExit(0)
                 let readOnly = try #require(reader.lastOutputLine)
