@@ -434,7 +434,10 @@ struct ConsoleController: Sendable {
         }
         let values: [String: Any] = [
             "id": id, "href": "/console/devices/\(Self.path(id))", "action": action.rawValue, "label": action.rawValue.capitalized,
-            "consequence": Self.consequence(of: action), "state": device.state.rawValue,
+            "consequence": device.state == .pending && action == .revoke
+                ? "refuses its enrollment: it was issued nothing, and it must enroll again to be considered anew."
+                : Self.consequence(of: action),
+            "state": device.state.rawValue,
             "askReason": action == .revoke || action == .decommission,
             "reasons": RevocationReason.allCases.filter { $0 != .certificateHold && $0 != .unspecified }.map { ["name": $0.name] },
             "danger": action == .revoke || action == .decommission,
