@@ -87,15 +87,15 @@ public final class FleetMonitor: Sendable {
     /// A ring of 24 hours: each slot holds the hour it counts and how many signals it saw.
     private let raisedHours = Mutex<[(hour: Int, count: Int)]>(Array(repeating: (-1, 0), count: 24))
 
-    /// The devices held (not retired) whose trust score is at most `ceiling` as of `date`, in id order.
-    public func devices(scoringAtMost ceiling: Int, at date: Date) -> [String] {
+    /// The devices held (not retired) whose trust score, rounded, is in `range` as of `date`, in id order.
+    public func devices(scoring range: ClosedRange<Int>, at date: Date) -> [String] {
         let halfLife = rules.halfLife
         var found: [String] = []
         for shard in shards {
             found += shard.records.withLock { records in
                 records.compactMap { id, record in
                     guard !record.retired else { return nil }
-                    return Int(MonitoredDevice.score(record.contributions(at: date, halfLife: halfLife)).rounded()) <= ceiling ? id : nil
+                    return range.contains(Int(MonitoredDevice.score(record.contributions(at: date, halfLife: halfLife)).rounded())) ? id : nil
                 }
             }
         }

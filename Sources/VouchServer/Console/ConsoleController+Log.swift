@@ -15,7 +15,12 @@ extension ConsoleController {
         let published = log.published
         let checkpoints = try await store.read { try await $0.log.checkpoints(limit: 48) }
         let pending = try await store.read { try await $0.log.pendingCheckpoint() }
-        let cosigned = published.map { Self.cosignatureTimes(in: $0.note) } ?? [:]
+        let latest = published.map { Self.cosignatureTimes(in: $0.note) } ?? [:]
+        // Each witness's newest cosignature among the recent checkpoints (it may have missed the latest).
+        var cosigned = latest
+        for checkpoint in checkpoints {
+            for (witness, time) in Self.cosignatureTimes(in: checkpoint.note) where cosigned[witness] == nil { cosigned[witness] = time }
+        }
         let now = console.clock.seconds
         var values: [String: Any] = [
             "size": published?.size ?? 0, "root": published.map { Hex.encode($0.root.bytes) } ?? "",
@@ -23,7 +28,10 @@ extension ConsoleController {
             "quorum": log.configuration.quorum,
             "witnesses": log.configuration.witnesses.map { witness -> [String: Any] in
                 let time = cosigned[witness.name]
-                return ["name": witness.name, "signed": time != nil, "when": time.map { ConsoleFormat.time($0) } ?? "", "ago": time.map { ConsoleFormat.ago($0, now: now) } ?? ""]
+                return [
+                    "name": witness.name, "signed": time != nil, "latest": latest[witness.name] != nil, "when": time.map { ConsoleFormat.time($0) } ?? "",
+                    "ago": time.map { ConsoleFormat.ago($0, now: now) } ?? "",
+                ]
             },
             "hasWitnesses": !log.configuration.witnesses.isEmpty,
             "checkpoints": checkpoints.map { ["size": $0.size, "root": String(Hex.encode($0.root.bytes).prefix(16)), "when": ConsoleFormat.time($0.publishedAt)] },

@@ -242,7 +242,7 @@ struct ConsoleController: Sendable {
             bars: overview.scoreBands.enumerated().map { band in
                 // Bands below 90 link to the devices scoring at most their top (90–100 holds every device never observed).
                 .init(label: band.offset == 9 ? "90–100" : "\(band.offset * 10)–\(band.offset * 10 + 9)", value: band.element,
-                      link: band.offset == 9 ? nil : "/console/devices?score=\(band.offset * 10 + 9)")
+                      link: "/console/devices?score=\(band.offset * 10)-\(band.offset == 9 ? 100 : band.offset * 10 + 9)")
             },
             unit: "devices")
         let signals = ConsoleChart(
@@ -289,10 +289,7 @@ struct ConsoleController: Sendable {
         wanted.group = field("group")
         wanted.after = field("after")
         if let score = field("score") {
-            guard score.utf8.count <= 3, let ceiling = Int(score), (0...99).contains(ceiling) else {
-                throw ServiceError.invalidRequest("score is a trust score from 0 to 99: devices scoring at most that are listed")
-            }
-            wanted.maxScore = ceiling
+            wanted.score = try Self.scoreRange(score)
         }
         if let limit = field("limit") {
             guard limit.utf8.count <= 3, let count = Int(limit), (1...200).contains(count) else {
@@ -318,7 +315,7 @@ struct ConsoleController: Sendable {
             nextLink = "/console/devices?" + parts.joined(separator: "&")
         }
         let values: [String: Any] = [
-            "q": wanted.search ?? "", "zone": wanted.zone ?? "", "score": wanted.maxScore.map(String.init) ?? "",
+            "q": wanted.search ?? "", "zone": wanted.zone ?? "", "score": field("score") ?? "",
             "orders": [["value": "id", "label": "id", "selected": wanted.order == .id], ["value": "changed", "label": "last changed, newest first", "selected": wanted.order == .changed]],
             "states": DeviceState.allCases.map { ["value": $0.rawValue, "selected": $0 == wanted.state] },
             "groups": groups.map { ["value": $0.name, "selected": $0.name == wanted.group || $0.id == wanted.group] },
@@ -391,6 +388,17 @@ struct ConsoleController: Sendable {
             values["notice"] = "The device was \(action.pastTense)."
         }
         return page("device", values, device.id, .devices, request, context, live: "device:\(device.id)")
+    }
+
+    /// A trust-score filter: `N` (0 to N) or `A-B`, within 0–100.
+    static func scoreRange(_ text: String) throws -> ClosedRange<Int> {
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let numbers = parts.map { part -> Int? in part.utf8.count <= 3 ? Int(part.trimmingCharacters(in: .whitespaces)) : nil }
+        let bounds: (Int?, Int?) = numbers.count == 1 ? (0, numbers[0]) : (numbers[0], numbers[1])
+        guard let low = bounds.0, let high = bounds.1, 0 <= low, low <= high, high <= 100 else {
+            throw ServiceError.invalidRequest("score is a trust score N (devices scoring 0 to N) or a range A-B, within 0 to 100")
+        }
+        return low...high
     }
 
     /// A state the action can be taken from (for checking where it leads).

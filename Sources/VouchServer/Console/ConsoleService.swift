@@ -20,7 +20,7 @@ final class ConsoleService: Sendable {
     /// The address devices and auditors reach the server at.
     let publicURL: String
     let sessions = ConsoleSessions()
-    private let scoreCache = Mutex<[Int: (at: Date, ids: [String])]>([:])
+    private let scoreCache = Mutex<[String: (at: Date, ids: [String])]>([:])
     private let bandCache = Mutex<(at: Date, bands: [Int])?>(nil)
     let activity: ConsoleActivity
 
@@ -116,8 +116,8 @@ final class ConsoleService: Sendable {
         var state: DeviceState?
         var zone: String?
         var group: String?
-        /// Only devices whose trust score is at most this (0–99).
-        var maxScore: Int?
+        /// Only watched devices whose trust score is in this range (within 0–100).
+        var score: ClosedRange<Int>?
         var order = Order.id
         /// Where the page starts: an id, or for `changed` a change time and an id (`TIME~ID`).
         var after: String?
@@ -160,10 +160,10 @@ final class ConsoleService: Sendable {
             try await fill { after in
                 try await self.store.read { try await $0.devices.list(attribute: name, value: value, state: state, zone: zone, after: after, limit: want) }
             }
-        } else if let ceiling = query.maxScore {
+        } else if let range = query.score {
             // The monitor knows the scores; the rows are read a chunk at a time until the page is
             // full, at most 5,000 devices a request (the next page goes on from there).
-            var ids = scores(atMost: ceiling)
+            var ids = scores(in: range)
             if let search = query.search { ids = ids.filter { $0.hasPrefix(search) } }
             if let after = query.after { ids = ids.filter { $0 > after } }
             var start = 0
@@ -185,6 +185,14 @@ final class ConsoleService: Sendable {
             let cursor = before
             found = try await store.read { try await $0.devices.listByChange(state: query.state, zone: query.zone, before: cursor, limit: want) }
                 .filter(keeps)
+        } else if let search = query.search,
+            try await store.read({ try await $0.devices.list(idPrefix: search, after: nil, limit: 1) }).isEmpty
+        {
+            // No id starts so: the search is an attribute's value, whatever its name.
+            let (state, zone) = (query.state, query.zone)
+            try await fill { after in
+                try await self.store.read { try await $0.devices.list(attribute: nil, value: search, state: state, zone: zone, after: after, limit: want) }
+            }
         } else if let search = query.search {
             try await fill { after in try await self.store.read { try await $0.devices.list(idPrefix: search, after: after, limit: want) } }
         } else {
@@ -199,20 +207,21 @@ final class ConsoleService: Sendable {
         let page = Array(found.prefix(query.limit))
         var next: String?
         if found.count > query.limit, let last = page.last {
-            next = query.order == .changed && query.maxScore == nil && query.search == nil ? "\(last.updatedAt)~\(last.id)" : last.id
+            next = query.order == .changed && query.score == nil && query.search == nil ? "\(last.updatedAt)~\(last.id)" : last.id
         }
         return (page.map(DeviceView.init), next)
     }
 
-    /// The devices scoring at most `ceiling`, kept for five seconds: scoring every watched device
+    /// The watched devices scoring in `range`, kept for five seconds: scoring every watched device
     /// takes time in a large fleet, and an operator pages through the same list.
-    func scores(atMost ceiling: Int) -> [String] {
+    func scores(in range: ClosedRange<Int>) -> [String] {
         let now = clock.now
-        if let kept = scoreCache.withLock({ $0[ceiling] }), now.timeIntervalSince(kept.at) < 5 { return kept.ids }
-        let ids = monitoring.devices(scoringAtMost: ceiling)
+        let key = "\(range.lowerBound)-\(range.upperBound)"
+        if let kept = scoreCache.withLock({ $0[key] }), now.timeIntervalSince(kept.at) < 5 { return kept.ids }
+        let ids = monitoring.devices(scoring: range)
         scoreCache.withLock { cache in
             if cache.count > 100 { cache.removeAll() }
-            cache[ceiling] = (now, ids)
+            cache[key] = (now, ids)
         }
         return ids
     }

@@ -75,8 +75,8 @@ final class MonitoringService: Sendable {
     /// How the trust scores of the devices this server watches are spread, in ten bands of ten points.
     var scoreBands: [Int] { monitor.scoreBands(at: clock.now) }
 
-    /// The devices this server watches whose trust score is at most `ceiling`, in id order.
-    func devices(scoringAtMost ceiling: Int) -> [String] { monitor.devices(scoringAtMost: ceiling, at: clock.now) }
+    /// The devices this server watches whose trust score is in `range`, in id order.
+    func devices(scoring range: ClosedRange<Int>) -> [String] { monitor.devices(scoring: range, at: clock.now) }
 
     /// Clears what was held against a device an operator let back.
     func release(_ id: String, cause: String) {

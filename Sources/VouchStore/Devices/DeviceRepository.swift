@@ -186,11 +186,11 @@ package struct DeviceRepository: Sendable {
             .filter { $0.id.hasPrefix(prefix) }
     }
 
-    /// Devices whose attribute `name` is `value`, in id order after the cursor, with the state
-    /// and zone given. Attributes are JSON text: the rows are found by the pair's text in it (a
-    /// scan, stopped at `limit`), then checked exactly.
-    package func list(attribute name: String, value: String, state: DeviceState?, zone: String?, after: String?, limit: Int) async throws -> [DeviceRecord] {
-        let pair = String(try StoredJSON.encode([name: value]).dropFirst().dropLast())
+    /// Devices whose attribute `name` (any attribute, without one) is `value`, in id order after
+    /// the cursor, with the state and zone given. Attributes are JSON text: the rows are found by
+    /// the pair's text in it (a scan, stopped at `limit`), then checked exactly.
+    package func list(attribute name: String?, value: String, state: DeviceState?, zone: String?, after: String?, limit: Int) async throws -> [DeviceRecord] {
+        let pair = try name.map { String(try StoredJSON.encode([$0: value]).dropFirst().dropLast()) } ?? (":" + StoredJSON.encode(value))
         let escaped = pair.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
         struct Like: SQLExpression {
             let pattern: String
@@ -205,7 +205,7 @@ package struct DeviceRepository: Sendable {
         if let zone { query.where("zone", .equal, zone) }
         if let after { query.where("id", .greaterThan, after) }
         return try await query.orderBy("id").limit(limit).all(decoding: Row.self, with: SQLValues.decoder).map(Self.record)
-            .filter { $0.attributes[name] == value }
+            .filter { row in name.map { row.attributes[$0] == value } ?? row.attributes.values.contains(value) }
     }
 
     /// Devices most recently changed first, before the cursor (a change time and an id), with the

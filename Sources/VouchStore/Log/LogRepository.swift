@@ -63,14 +63,15 @@ package struct LogRepository: Sendable {
         )
     }
 
-    /// The latest `limit` published checkpoints, newest first: size, root and when.
-    package func checkpoints(limit: Int) async throws -> [(size: UInt64, root: MerkleHash, publishedAt: Int)] {
-        try await sql.select().columns("size", "root", "published_at").from("log_checkpoints").orderBy("size", .descending).limit(limit).all().map { row in
-            (
-                UInt64(bitPattern: try row.decode(column: "size", as: Int64.self)), try MerkleHash(bytes: try row.decode(column: "root", as: Data.self)),
-                try row.decode(column: "published_at", as: Int.self)
-            )
-        }
+    /// The latest `limit` published checkpoints, newest first: size, root, signed note and when.
+    package func checkpoints(limit: Int) async throws -> [(size: UInt64, root: MerkleHash, note: String, publishedAt: Int)] {
+        try await sql.select().columns("size", "root", "note", "published_at").from("log_checkpoints").orderBy("size", .descending).limit(limit).all()
+            .map { row in
+                (
+                    UInt64(bitPattern: try row.decode(column: "size", as: Int64.self)), try MerkleHash(bytes: try row.decode(column: "root", as: Data.self)),
+                    try row.decode(column: "note", as: String.self), try row.decode(column: "published_at", as: Int.self)
+                )
+            }
     }
 
     /// The number of entries the stored tree holds: one past the highest leaf stored.

@@ -94,4 +94,45 @@ struct ConsoleOverviewTests {
         // The picture's links stay out of the tab order; the table's are the ones to reach.
         #expect(html.contains("tabindex=\"-1\" aria-hidden=\"true\"") && html.contains("<td><a href=\"/console/devices?zone=%3Cb%3E\">"))
     }
+
+    /// The score filter lists the watched devices whose score is in the range, and the overview's
+    /// bands link to exactly their devices.
+    @Test func devicesAreListedByTrustScoreRange() async throws {
+        try await withDataDirectory { dir in
+            try await withServices(dataDirectory: dir) { services, client, admin in
+                let token = try #require(try await client.createGroup("line", apiKey: admin, extra: ["tokenUses": 10]))
+                var ids: [String] = []
+                for _ in 0..<3 {
+                    let enrolled = try await client.call(.post, "/v1/enrollments", json: try await DeviceAgent().enrollmentBody(
+                        nonce: try await client.nonce(), group: "line", token: token))
+                    ids.append(try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
+                }
+                ids.sort()
+                // The first two are watched; the first is caught forging a signature (weight 60: score 40).
+                for id in ids.prefix(2) {
+                    let entry = try #require(try await services.directory.entry(id))
+                    services.monitoring.observe(.counting(.messages), of: entry)
+                }
+                let forger = try #require(try await services.directory.entry(ids[0]))
+                services.monitoring.raise(.signatureForged, detail: "a forged envelope", counting: .signatureFailures, of: forger)
+                #expect(services.monitoring.trustReport(of: ids[0]).score == 40)
+
+                var visitor = ConsoleVisitor(client)
+                try await visitor.signIn(admin)
+                func listed(_ query: String) async throws -> [String] {
+                    let page = try await visitor.get("/console/devices?" + query)
+                    #expect(page.status == 200, "\(query): \(page.status)")
+                    return page.text.components(separatedBy: "data-device=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+                }
+                #expect(try await listed("score=40-49") == [ids[0]])
+                #expect(try await listed("score=45") == [ids[0]])
+                #expect(try await listed("score=39") == [])
+                #expect(try await listed("score=90-100") == [ids[1]])
+                #expect(try await listed("score=0-100") == Array(ids.prefix(2)))
+                let overview = try await visitor.get("/console")
+                #expect(overview.text.contains("href=\"/console/devices?score=40-49\""))
+                #expect(overview.text.contains("<td><a href=\"/console/devices?score=40-49\">40–49</a></td><td>1</td>"), "\(overview.text.prefix(100))")
+            }
+        }
+    }
 }

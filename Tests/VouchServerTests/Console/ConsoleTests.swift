@@ -245,6 +245,9 @@ struct ConsoleTests {
                 #expect(try await listed("q=" + ConsoleVisitor.encode(dids[1])) == [ids[1]])
                 #expect(try await listed("q=model%3Dth-100") == [ids[0], ids[2]].sorted())
                 #expect(try await listed("q=model%3Dth-1") == [])
+                // A value alone, when no id starts so: any attribute holding it.
+                #expect(try await listed("q=th-200") == [ids[1]])
+                #expect(try await listed("q=th-2") == [])
                 #expect(try await listed("q=" + String(ids[2].prefix(ids[2].count - 2))).contains(ids[2]))
                 #expect(try await listed("state=quarantined") == [])
                 #expect(try await listed("group=line&state=active") == ids.sorted())
@@ -267,7 +270,8 @@ struct ConsoleTests {
                     }
                     #expect(seen.count == ids.count && Set(seen) == Set(ids), "\(order): \(seen)")
                 }
-                for (query, phrase) in [("limit=0", "limit is a whole number"), ("state=bogus", "state must be one of"), ("score=500", "score is a trust score"), ("order=random", "order is id or changed"),
+                for (query, phrase) in [("score=101", "within 0 to 100"), ("score=50-20", "within 0 to 100"), ("score=a-b", "within 0 to 100"),
+                                        ("score=-5", "within 0 to 100"), ("limit=0", "limit is a whole number"), ("state=bogus", "state must be one of"), ("order=random", "order is id or changed"),
                                         ("order=changed&after=x", "TIME~ID"), ("group=nosuch", "no enrollment group")] {
                     let refused = try await visitor.get("/console/devices?" + query)
                     #expect((400...404).contains(refused.status) && refused.text.contains(phrase), "\(query): \(refused.status) \(refused.text.prefix(400))")

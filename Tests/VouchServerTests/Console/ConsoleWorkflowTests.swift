@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Testing
 import VouchAPI
 import VouchKit
+@testable import VouchServer
 
 /// The console's other workflows, each carried out through its pages and checked through the API
 /// or the receiver: enrollments waiting for approval, a group's edit and new claim token, a
@@ -102,6 +103,56 @@ struct ConsoleWorkflowTests {
                     let bad = try await visitor.get("/console/events?kind=DROP%20TABLE")
                     #expect(bad.status == 400 && bad.text.contains("is not an event kind"))
                 }
+            }
+        }
+    }
+
+    /// A witness that missed the latest checkpoint is shown with its last cosignature, read from
+    /// the checkpoints before.
+    @Test func witnessesAreShownWithTheirLastCosignature() async throws {
+        let first = try CosignatureSigner.generate(name: "w1.test")
+        let second = try CosignatureSigner.generate(name: "w2.test")
+        try await withDataDirectory { dir in
+            try await withServer(dataDirectory: dir, witnesses: [first.verifier.verifierKey, second.verifier.verifierKey], witnessQuorum: 1) {
+                client, admin, _ in
+                func pending() async throws -> SignedNote {
+                    var answer = try await client.call(.get, "/v1/log/pending")
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while answer.status != 200, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                        answer = try await client.call(.get, "/v1/log/pending")
+                    }
+                    return try SignedNote(parsing: answer.text)
+                }
+                func published(_ size: UInt64) async throws {
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while ContinuousClock.now < deadline {
+                        let answer = try await client.call(.get, "/v1/log/checkpoint")
+                        if answer.status == 200, let note = try? SignedNote(parsing: answer.text), note.text.split(separator: "\n")[1] == Substring(String(size)) { return }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    Issue.record("no checkpoint of size \(size) was published")
+                }
+                let now = UInt64(Date().timeIntervalSince1970)
+                _ = try await client.createGroup("one", apiKey: admin)
+                let firstNote = try await pending()
+                #expect(try await client.call(.post, "/v1/log/cosignatures", body: Array(try first.cosign(firstNote, time: now - 60).serialized.utf8)).status == 200)
+                try await published(UInt64(firstNote.text.split(separator: "\n")[1])!)
+                _ = try await client.createGroup("two", apiKey: admin)
+                var secondNote = try await pending()
+                while secondNote.text == firstNote.text { secondNote = try await pending() }
+                #expect(try await client.call(.post, "/v1/log/cosignatures", body: Array(try second.cosign(secondNote, time: now).serialized.utf8)).status == 200)
+                try await published(UInt64(secondNote.text.split(separator: "\n")[1])!)
+
+                var visitor = ConsoleVisitor(client)
+                try await visitor.signIn(admin)
+                let page = try await visitor.get("/console/log")
+                #expect(page.status == 200)
+                let rows = page.text.components(separatedBy: "<tr><td>w").dropFirst().map { "w" + $0.prefix { $0 != "\n" } }
+                let w1 = try #require(rows.first { $0.hasPrefix("w1.test") }, "\(rows)")
+                let w2 = try #require(rows.first { $0.hasPrefix("w2.test") }, "\(rows)")
+                #expect(w1.contains("<td>no</td>") && w1.contains(ConsoleFormat.time(Int(now - 60))), "\(w1)")
+                #expect(w2.contains("<td>yes</td>") && w2.contains(ConsoleFormat.time(Int(now))), "\(w2)")
             }
         }
     }
