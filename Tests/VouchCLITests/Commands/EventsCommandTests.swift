@@ -27,7 +27,10 @@ struct EventsCommandTests {
                 }
                 // It starts at the newest event once connected: groups are made until two have been
                 // printed, with an API key (not a group event) made between each two.
-                let deadline = ContinuousClock.now + .seconds(15)
+                // A minute at most: on CI's two cores the whole suite runs beside this (a browser,
+                // brokers), and the tail's start and each CLI call there can take seconds; the loop
+                // stops as soon as two are printed.
+                let deadline = ContinuousClock.now + .seconds(60)
                 var made = 0
                 while ContinuousClock.now < deadline, lines().count < 2 {
                     try await vouch.run(["admin", "group", "create", "--name", "tailed-\(made)"] + connection).expectExit(0)
