@@ -124,8 +124,6 @@ final class ConsoleSessions: Sendable {
         sessions.withLock { sessions in sessions = sessions.filter { $0.value.keyID != keyID } }
     }
 
-    var count: Int { sessions.withLock { $0.count } }
-
     private static func isLive(_ session: ConsoleSession, now: Date) -> Bool {
         now.timeIntervalSince(session.lastSeen) < idle && now.timeIntervalSince(session.created) < lifetime
     }

@@ -17,12 +17,7 @@ struct ConsoleOverviewTests {
         try await withDataDirectory { dir in
             try await withServices(dataDirectory: dir) { services, client, admin in
                 let token = try #require(try await client.createGroup("line", apiKey: admin, extra: ["tokenUses": 10]))
-                var ids: [String] = []
-                for _ in 0..<3 {
-                    let enrolled = try await client.call(.post, "/v1/enrollments", json: try await DeviceAgent().enrollmentBody(
-                        nonce: try await client.nonce(), group: "line", token: token))
-                    ids.append(try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
-                }
+                let ids = try await client.enrollDevices(3, group: "line", token: token)
                 var visitor = ConsoleVisitor(client)
                 try await visitor.signIn(admin)
                 // Overviews asked for at once each count every enrollment once.
@@ -101,12 +96,7 @@ struct ConsoleOverviewTests {
         try await withDataDirectory { dir in
             try await withServices(dataDirectory: dir) { services, client, admin in
                 let token = try #require(try await client.createGroup("line", apiKey: admin, extra: ["tokenUses": 10]))
-                var ids: [String] = []
-                for _ in 0..<3 {
-                    let enrolled = try await client.call(.post, "/v1/enrollments", json: try await DeviceAgent().enrollmentBody(
-                        nonce: try await client.nonce(), group: "line", token: token))
-                    ids.append(try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
-                }
+                var ids = try await client.enrollDevices(3, group: "line", token: token)
                 ids.sort()
                 // The first two are watched; the first is caught forging a signature (weight 60: score 40).
                 for id in ids.prefix(2) {
@@ -122,7 +112,7 @@ struct ConsoleOverviewTests {
                 func listed(_ query: String) async throws -> [String] {
                     let page = try await visitor.get("/console/devices?" + query)
                     #expect(page.status == 200, "\(query): \(page.status)")
-                    return page.text.components(separatedBy: "data-device=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+                    return page.listedDevices
                 }
                 #expect(try await listed("score=40-49") == [ids[0]])
                 #expect(try await listed("score=45") == [ids[0]])

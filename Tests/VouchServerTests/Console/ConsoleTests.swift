@@ -64,6 +64,27 @@ struct ConsoleVisitor {
     }
 }
 
+extension TestClientProtocol {
+    /// Enrolls `count` devices into `group` with its claim token; returns their ids in order.
+    func enrollDevices(_ count: Int, group: String, token: String, attributes: [[String: String]]? = nil) async throws -> [String] {
+        var ids: [String] = []
+        for index in 0..<count {
+            let body = try await DeviceAgent().enrollmentBody(
+                nonce: try await nonce(), group: group, token: token, attributes: attributes?[index] ?? ["model": "m1", "serial": "s1"])
+            let enrolled = try await call(.post, "/v1/enrollments", json: body)
+            ids.append(try #require(enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
+        }
+        return ids
+    }
+}
+
+extension HTTPResult {
+    /// The devices a console list page shows, in order.
+    var listedDevices: [String] {
+        text.components(separatedBy: "data-device=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+    }
+}
+
 @Suite("The console: sessions, forms and pages")
 struct ConsoleTests {
     @Test func everyConsoleRouteAsksForASessionAndNoneAnswersAServerError() async throws {
@@ -158,7 +179,7 @@ struct ConsoleTests {
                 let agent = DeviceAgent()
                 let enrolled = try await client.call(.post, "/v1/enrollments", json: try await agent.enrollmentBody(
                     nonce: try await client.nonce(), group: "line", token: token, attributes: ["model": "<script>alert(1)</script>", "serial": "s&1"]))
-                let id = try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)")
+                let id = try #require(enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)")
 
                 var operator_ = ConsoleVisitor(client)
                 try await operator_.signIn(admin)
@@ -231,7 +252,7 @@ struct ConsoleTests {
                     let agent = DeviceAgent()
                     let enrolled = try await client.call(.post, "/v1/enrollments", json: try await agent.enrollmentBody(
                         nonce: try await client.nonce(), group: "line", token: token, attributes: ["model": model, "serial": "s"]))
-                    ids.append(try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
+                    ids.append(try #require(enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
                     dids.append(agent.did.description)
                 }
                 var visitor = ConsoleVisitor(client)
@@ -239,7 +260,7 @@ struct ConsoleTests {
                 func listed(_ query: String) async throws -> [String] {
                     let page = try await visitor.get("/console/devices?" + query)
                     #expect(page.status == 200, "\(query): \(page.status) \(page.text.prefix(300))")
-                    return page.text.components(separatedBy: "data-device=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+                    return page.listedDevices
                 }
                 #expect(try await listed("") == ids.sorted())
                 #expect(try await listed("q=" + ConsoleVisitor.encode(dids[1])) == [ids[1]])
@@ -263,7 +284,7 @@ struct ConsoleTests {
                     while let link = next, seen.count <= ids.count {
                         let page = try await visitor.get(link.replacingOccurrences(of: "&amp;", with: "&"))
                         #expect(page.status == 200)
-                        seen += page.text.components(separatedBy: "data-device=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+                        seen += page.listedDevices
                         next = page.text.range(of: #"href="([^"]+)" rel="next""#, options: .regularExpression).map {
                             String(page.text[$0].dropFirst(6).prefix { $0 != "\"" })
                         }
@@ -287,12 +308,7 @@ struct ConsoleTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 let token = try #require(try await client.createGroup("line", apiKey: admin, extra: ["tokenUses": 10]))
-                var ids: [String] = []
-                for _ in 0..<4 {
-                    let enrolled = try await client.call(.post, "/v1/enrollments", json: try await DeviceAgent().enrollmentBody(
-                        nonce: try await client.nonce(), group: "line", token: token))
-                    ids.append(try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
-                }
+                var ids = try await client.enrollDevices(4, group: "line", token: token)
                 ids.sort()
                 var visitor = ConsoleVisitor(client)
                 try await visitor.signIn(admin)

@@ -16,12 +16,7 @@ struct ConsoleWorkflowTests {
         try await withDataDirectory { dir in
             try await withServer(dataDirectory: dir) { client, admin in
                 let token = try #require(try await client.createGroup("gated", apiKey: admin, extra: ["tokenUses": 5, "approval": "manual"]))
-                var waiting: [String] = []
-                for _ in 0..<2 {
-                    let enrolled = try await client.call(.post, "/v1/enrollments", json: try await DeviceAgent().enrollmentBody(
-                        nonce: try await client.nonce(), group: "gated", token: token))
-                    waiting.append(try #require(enrolled.json["id"]?.stringValue ?? enrolled.json["deviceId"]?.stringValue, "\(enrolled.text)"))
-                }
+                let waiting = try await client.enrollDevices(2, group: "gated", token: token)
                 var visitor = ConsoleVisitor(client)
                 try await visitor.signIn(admin)
                 let groups = try await visitor.get("/console/groups")
